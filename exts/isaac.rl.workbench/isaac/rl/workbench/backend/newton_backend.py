@@ -1,0 +1,246 @@
+"""Newton physics for ``num_envs`` clones of one USD articulation, with state exposed as zero-copy torch views.
+
+On the CPU every clone goes into one merged MuJoCo (C) world, spaced apart: the fastest configuration measured
+for the small env counts a CPU can train. On CUDA each clone is its own world in MuJoCo-Warp and the physics
+substeps of one env step run as one captured CUDA graph.
+
+Shapes below: N = num_envs, D = number of selected 1-DOF joints, B = bodies per env.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import newton
+import torch
+import warp as wp
+
+wp.config.quiet = True
+
+
+class BackendError(RuntimeError):
+    """The scene cannot be simulated as asked (a joint Newton did not load, a bad device, ...)."""
+
+
+class NewtonBackend:
+    """``num_envs`` copies of an articulation stepped together.
+
+    Args:
+        scene: USD file holding the articulation.
+        articulation: prim path of the articulation root.
+        joint_names: names of the 1-DOF joints to expose, in the column order of the DOF tensors.
+        num_envs: number of clones.
+        spacing: distance between clones on the CPU's merged world [m] (on CUDA clones overlap in separate worlds).
+        physics_dt: physics time step [s].
+        substeps: physics steps per :meth:`step` call (the env's decimation).
+        device: "cpu" or "cuda[:i]".
+        position_control: drive the joints to position targets (True) or by efforts (False).
+    """
+
+    def __init__(
+        self,
+        scene: Path,
+        articulation: str,
+        joint_names: list[str],
+        num_envs: int,
+        spacing: float,
+        physics_dt: float,
+        substeps: int,
+        device: str = "cpu",
+        position_control: bool = False,
+    ):
+        self.device = torch.device(device)
+        if self.device.type == "cuda" and not wp.is_cuda_available():
+            raise BackendError(f"device '{device}' asked for, but warp finds no CUDA device")
+        self.num_envs, self.physics_dt, self.substeps = num_envs, physics_dt, substeps
+        self.on_cpu = self.device.type == "cpu"
+        wp_device = "cpu" if self.on_cpu else f"cuda:{self.device.index or 0}"
+
+        robot = newton.ModelBuilder()
+        robot.add_usd(str(scene), enable_self_collisions=False)
+        self._find_joints(robot, articulation, joint_names)
+        world = newton.ModelBuilder()
+        if self.on_cpu:
+            columns = math.ceil(math.sqrt(num_envs))
+            xforms = [
+                wp.transform(wp.vec3((i % columns) * spacing, (i // columns) * spacing, 0.0), wp.quat_identity())
+                for i in range(num_envs)
+            ]
+        else:
+            xforms = [wp.transform_identity()] * num_envs
+        self._xforms = xforms
+        world.replicate(robot, num_envs, separate_worlds=not self.on_cpu, xforms=xforms)
+        self.model = world.finalize(device=wp_device)
+        if position_control:
+            self._use_position_targets()
+        has_contacts = any(robot.shape_flags) and self._has_free_root
+        self.solver = newton.solvers.SolverMuJoCo(
+            self.model, use_mujoco_cpu=self.on_cpu, disable_contacts=not has_contacts
+        )
+        self.state = self.model.state()
+        self.control = self.model.control()
+        newton.eval_fk(self.model, self.model.joint_q, self.model.joint_qd, self.state)
+        self._make_views()
+        self.graph = None
+        if not self.on_cpu:
+            self.solver.step(self.state, self.state, self.control, None, self.physics_dt)  # load kernels first
+            with wp.ScopedCapture(device=wp_device) as capture:
+                self._simulate()
+            self.graph = capture.graph
+        self.reset_all_to_default()
+
+    def _find_joints(self, robot: newton.ModelBuilder, articulation: str, joint_names: list[str]) -> None:
+        labels = list(robot.joint_label)
+        self.joints_per_env, self.bodies_per_env = robot.joint_count, robot.body_count
+        self.coords_per_env, self.dofs_per_env = robot.joint_coord_count, robot.joint_dof_count
+        self.body_names = [label.rsplit("/", 1)[-1] for label in robot.body_label]
+        self.body_paths = list(robot.body_label)
+        coords, dofs = [], []
+        for name in joint_names:
+            matches = [i for i, label in enumerate(labels) if label.rsplit("/", 1)[-1] == name]
+            inside = [i for i in matches if labels[i].startswith(articulation.rstrip("/") + "/")]
+            if not matches:
+                raise BackendError(f"joint '{name}' of {articulation} was not loaded by Newton; loaded: {labels}")
+            j = (inside or matches)[0]
+            coords.append(robot.joint_q_start[j])
+            dofs.append(robot.joint_qd_start[j])
+        self.joint_names = list(joint_names)
+        self._coord_sel = _as_slice(coords)
+        self._dof_sel = _as_slice(dofs)
+        self._dof_index = torch.tensor(dofs, dtype=torch.long)
+        free = int(newton.JointType.FREE)
+        self._has_free_root = bool(robot.joint_count) and int(robot.joint_type[0]) == free
+        self.root_body = robot.joint_child[0] if robot.joint_count else 0
+
+    def _use_position_targets(self) -> None:
+        mode = self.model.joint_target_mode.numpy().reshape(self.num_envs, self.dofs_per_env)
+        mode[:, self._dof_index.numpy()] = int(newton.JointTargetMode.POSITION_VELOCITY)
+        self.model.joint_target_mode.assign(mode.reshape(-1))
+
+    def _make_views(self) -> None:
+        n = self.num_envs
+        self._q = wp.to_torch(self.state.joint_q).view(n, self.coords_per_env)
+        self._qd = wp.to_torch(self.state.joint_qd).view(n, self.dofs_per_env)
+        self._f = wp.to_torch(self.control.joint_f).view(n, self.dofs_per_env)
+        self._target = wp.to_torch(self.control.joint_target_q).view(n, self.coords_per_env)
+        self._body_q = wp.to_torch(self.state.body_q).view(n, self.bodies_per_env, 7)
+        self._body_qd = wp.to_torch(self.state.body_qd).view(n, self.bodies_per_env, 6)
+        self.default_q = wp.to_torch(self.model.joint_q).view(n, self.coords_per_env).clone()
+        self.default_qd = torch.zeros_like(self._qd)
+        self.env_origins = torch.zeros(n, 3, device=self.device)
+        if self.on_cpu:
+            self.env_origins[:] = torch.tensor([[x.p[0], x.p[1], 0.0] for x in self._xforms], device=self.device)
+        self._reset_mask = torch.zeros(n, dtype=torch.bool, device=self.device)
+        self._wp_reset_mask = wp.from_torch(self._reset_mask)
+
+    # -- state (zero-copy where the selection is contiguous) -------------------------------------------------------
+    @property
+    def dof_positions(self) -> torch.Tensor:
+        """Joint positions [rad or m], shape (N, D)."""
+        return self._q[:, self._coord_sel]
+
+    @property
+    def dof_velocities(self) -> torch.Tensor:
+        """Joint velocities [rad/s or m/s], shape (N, D)."""
+        return self._qd[:, self._dof_sel]
+
+    @property
+    def default_dof_positions(self) -> torch.Tensor:
+        """Joint positions of the scene as authored [rad or m], shape (N, D)."""
+        return self.default_q[:, self._coord_sel]
+
+    @property
+    def body_poses(self) -> torch.Tensor:
+        """World poses of every body, (x, y, z, qx, qy, qz, qw) [m], shape (N, B, 7)."""
+        return self._body_q
+
+    @property
+    def body_velocities(self) -> torch.Tensor:
+        """World linear [m/s] then angular [rad/s] velocity of every body, shape (N, B, 6)."""
+        return self._body_qd
+
+    @property
+    def root_pose(self) -> torch.Tensor:
+        """World pose of the root body, (x, y, z, qx, qy, qz, qw), shape (N, 7)."""
+        return self._body_q[:, self.root_body]
+
+    @property
+    def root_velocity(self) -> torch.Tensor:
+        """World linear then angular velocity of the root body, shape (N, 6)."""
+        return self._body_qd[:, self.root_body]
+
+    # -- commands -------------------------------------------------------------------------------------------------
+    def set_dof_efforts(self, efforts: torch.Tensor) -> None:
+        """Joint forces/torques [N or N m] for the next :meth:`step`, shape (N, D)."""
+        self._f[:, self._dof_sel] = efforts
+
+    def set_dof_position_targets(self, targets: torch.Tensor) -> None:
+        """Joint position targets [rad or m] for the next :meth:`step`, shape (N, D)."""
+        self._target[:, self._coord_sel] = targets
+
+    # -- stepping and resets --------------------------------------------------------------------------------------
+    def _simulate(self) -> None:
+        for _ in range(self.substeps):
+            self.solver.step(self.state, self.state, self.control, None, self.physics_dt)
+
+    def step(self) -> None:
+        """Advance every env by ``substeps`` physics steps."""
+        if self.graph is not None:
+            wp.capture_launch(self.graph)
+        else:
+            self._simulate()
+
+    def reset(
+        self,
+        env_mask: torch.Tensor,
+        dof_positions: torch.Tensor | None = None,
+        dof_velocities: torch.Tensor | None = None,
+        root_pose: torch.Tensor | None = None,
+        root_velocity: torch.Tensor | None = None,
+    ) -> None:
+        """Write a new state into the envs where ``env_mask`` (N,) is True; other envs are untouched.
+
+        Every argument has the shape of the matching property, for all N envs; rows outside the mask are ignored.
+        DOFs and root not given are set to the scene's default state.
+        """
+        mask = env_mask.view(-1, 1)
+        q = self.default_q.clone()
+        qd = self.default_qd.clone()
+        if dof_positions is not None:
+            q[:, self._coord_sel] = dof_positions
+        if dof_velocities is not None:
+            qd[:, self._dof_sel] = dof_velocities
+        if self._has_free_root:
+            if root_pose is not None:
+                q[:, :7] = root_pose
+                q[:, :3] += self.env_origins
+            if root_velocity is not None:
+                qd[:, :6] = root_velocity
+        self._q.copy_(torch.where(mask, q, self._q))
+        self._qd.copy_(torch.where(mask, qd, self._qd))
+        self._update_bodies(env_mask)
+
+    def add_root_velocity(self, env_mask: torch.Tensor, delta: torch.Tensor) -> None:
+        """Add ``delta`` (N, 6) [m/s, rad/s] to the root velocity of a floating base where ``env_mask`` is set."""
+        if self._has_free_root:
+            self._qd[:, :6] += torch.where(env_mask.view(-1, 1), delta, torch.zeros_like(delta))
+
+    def reset_all_to_default(self) -> None:
+        """Put every env in the scene's default state."""
+        self.reset(torch.ones(self.num_envs, dtype=torch.bool, device=self.device))
+
+    def _update_bodies(self, env_mask: torch.Tensor) -> None:
+        """Recompute body poses of the reset envs from their joint state (forward kinematics)."""
+        if self.on_cpu:
+            newton.eval_fk(self.model, self.state.joint_q, self.state.joint_qd, self.state)
+        else:
+            self._reset_mask.copy_(env_mask)
+            newton.eval_fk(self.model, self.state.joint_q, self.state.joint_qd, self.state, mask=self._wp_reset_mask)
+
+
+def _as_slice(indices: list[int]) -> slice | torch.Tensor:
+    """A slice when the indices are consecutive (views stay zero-copy), else an index tensor."""
+    if indices and indices == list(range(indices[0], indices[0] + len(indices))):
+        return slice(indices[0], indices[0] + len(indices))
+    return torch.tensor(indices, dtype=torch.long)

@@ -1,0 +1,260 @@
+"""The workbench env: a task spec's terms over a physics backend, behind rsl-rl's ``VecEnv`` contract.
+
+One :meth:`WorkbenchEnv.step`: action -> ``decimation`` physics steps -> terminations -> rewards -> resets of the
+finished envs -> observations. Every per-env quantity stays a device tensor; resets use masks, so a step never
+waits for the GPU. Shapes: N = num_envs, D = joints of the articulation (1-DOF), A = num_actions.
+"""
+
+from __future__ import annotations
+
+import torch
+from rsl_rl.env import VecEnv
+from tensordict import TensorDict
+
+from .spec import TaskSpec, TermSpec
+
+
+def quat_rotate_inverse(quat_xyzw: torch.Tensor, vec: torch.Tensor) -> torch.Tensor:
+    """Rotate vectors (N, 3) by the inverse of unit quaternions (N, 4) in (x, y, z, w) order."""
+    q_vec, q_w = quat_xyzw[:, :3], quat_xyzw[:, 3:4]
+    a = vec * (2.0 * q_w**2 - 1.0)
+    b = torch.cross(q_vec, vec, dim=-1) * q_w * 2.0
+    c = q_vec * torch.sum(q_vec * vec, dim=-1, keepdim=True) * 2.0
+    return a - b + c
+
+
+class WorkbenchEnv(VecEnv):
+    """Vectorised env built from a :class:`TaskSpec`.
+
+    Args:
+        spec: the validated task spec (``spec.env.num_envs`` clones are built).
+        device: "cpu" or "cuda[:i]"; the physics and every tensor live there.
+        backend: a physics backend to use instead of building a Newton one (tests, Isaac Sim).
+    """
+
+    def __init__(self, spec: TaskSpec, device: str = "cpu", backend=None):
+        self.spec = spec
+        self.cfg = spec.raw
+        self.device = torch.device(device)
+        self.num_envs = spec.env.num_envs
+        self.step_dt = spec.env.step_dt
+        self.max_episode_length = spec.env.max_episode_length
+        if backend is None:
+            from .backend.newton_backend import NewtonBackend
+
+            backend = NewtonBackend(
+                spec.scene,
+                spec.articulation,
+                spec.joint_names,
+                spec.env.num_envs,
+                spec.env.spacing,
+                spec.env.physics_dt,
+                spec.env.decimation,
+                device,
+                position_control=spec.actions.type == "joint_position",
+            )
+        self.backend = backend
+        n, dev = self.num_envs, self.device
+        self._action_joints = self._joint_ids(spec.actions.joints)
+        self.num_actions = len(spec.actions.joints)
+        self.actions = torch.zeros(n, self.num_actions, device=dev)
+        self.prev_actions = torch.zeros_like(self.actions)
+        self.dof_effort = torch.zeros(n, len(spec.joint_names), device=dev)
+        self._targets = backend.default_dof_positions.clone()
+        self.episode_length_buf = torch.zeros(n, dtype=torch.long, device=dev)
+        self.terminated = torch.zeros(n, dtype=torch.bool, device=dev)
+        self.time_outs = torch.zeros(n, dtype=torch.bool, device=dev)
+        self.reward_terms = list(spec.rewards.values())
+        self._params = {id(t): self._resolve_params(t) for group in spec.observations.values() for t in group}
+        for term in [*self.reward_terms, *spec.terminations.values(), *spec.events.values()]:
+            self._params[id(term)] = self._resolve_params(term)
+        self._reset_events = [t for t in spec.events.values() if t.mode == "reset"]
+        self._interval_events = [t for t in spec.events.values() if t.mode == "interval"]
+        self._event_timers = torch.zeros(n, len(self._interval_events), device=dev)
+        self._episode_return = torch.zeros(n, device=dev)
+        self._episode_terms = torch.zeros(n, len(self.reward_terms), device=dev)
+        self._stats = torch.zeros(3 + len(self.reward_terms), device=dev)  # count, return, length, terms...
+        self._reset(torch.ones(n, dtype=torch.bool, device=dev))
+        for i, term in enumerate(self._interval_events):
+            self._sample_event_timer(i, term, torch.ones(n, dtype=torch.bool, device=dev))
+        self._obs = self._compute_observations()
+
+    # -- state the terms read -------------------------------------------------------------------------------------
+    @property
+    def dof_pos(self) -> torch.Tensor:
+        """Joint positions [rad or m], shape (N, D), columns in ``spec.joint_names`` order."""
+        return self.backend.dof_positions
+
+    @property
+    def dof_vel(self) -> torch.Tensor:
+        """Joint velocities [rad/s or m/s], shape (N, D)."""
+        return self.backend.dof_velocities
+
+    @property
+    def default_dof_pos(self) -> torch.Tensor:
+        """Joint positions of the scene as authored, shape (N, D)."""
+        return self.backend.default_dof_positions
+
+    @property
+    def root_pos_w(self) -> torch.Tensor:
+        """Root body position relative to its env's origin [m], shape (N, 3)."""
+        return self.backend.root_pose[:, :3] - self.backend.env_origins
+
+    @property
+    def root_quat_w(self) -> torch.Tensor:
+        """Root body orientation (x, y, z, w), shape (N, 4)."""
+        return self.backend.root_pose[:, 3:7]
+
+    @property
+    def root_lin_vel_w(self) -> torch.Tensor:
+        """Root body linear velocity in the world frame [m/s], shape (N, 3)."""
+        return self.backend.root_velocity[:, :3]
+
+    @property
+    def root_lin_vel_b(self) -> torch.Tensor:
+        """Root body linear velocity in the root frame [m/s], shape (N, 3)."""
+        return quat_rotate_inverse(self.root_quat_w, self.root_lin_vel_w)
+
+    @property
+    def root_ang_vel_b(self) -> torch.Tensor:
+        """Root body angular velocity in the root frame [rad/s], shape (N, 3)."""
+        return quat_rotate_inverse(self.root_quat_w, self.backend.root_velocity[:, 3:6])
+
+    @property
+    def projected_gravity_b(self) -> torch.Tensor:
+        """Gravity direction in the root frame, shape (N, 3)."""
+        down = torch.tensor([0.0, 0.0, -1.0], device=self.device).expand(self.num_envs, 3)
+        return quat_rotate_inverse(self.root_quat_w, down)
+
+    # -- writers the event terms use ------------------------------------------------------------------------------
+    def write_dof_state(self, env_mask: torch.Tensor, positions: torch.Tensor, velocities: torch.Tensor) -> None:
+        """Set joint positions and velocities (N, D) of the envs where ``env_mask`` is True."""
+        self.backend.reset(env_mask, positions, velocities)
+
+    def add_root_velocity(self, env_mask: torch.Tensor, delta: torch.Tensor) -> None:
+        """Add ``delta`` (N, 6) to the root velocity of the envs where ``env_mask`` is True."""
+        self.backend.add_root_velocity(env_mask, delta)
+
+    # -- VecEnv ---------------------------------------------------------------------------------------------------
+    def get_observations(self) -> TensorDict:
+        """The current observation groups, each (N, dim)."""
+        return self._obs
+
+    def step(self, actions: torch.Tensor) -> tuple[TensorDict, torch.Tensor, torch.Tensor, dict]:
+        """Apply actions (N, A); return observations, rewards (N,), dones (N,) and extras (``time_outs``, ``log``)."""
+        self.prev_actions.copy_(self.actions)
+        clip = self.spec.actions.clip
+        self.actions.copy_(actions if clip is None else torch.clamp(actions, -clip, clip))
+        self._apply_actions()
+        self.backend.step()
+        self.episode_length_buf += 1
+        self._compute_terminations()
+        rewards = self._compute_rewards()
+        dones = self.terminated | self.time_outs
+        self._record_episodes(dones, rewards)
+        self._reset(dones)
+        self._run_interval_events()
+        self._obs = self._compute_observations()
+        extras = {"time_outs": self.time_outs.clone(), "log": {}}
+        return self._obs, rewards, dones.long(), extras
+
+    def reset(self) -> TensorDict:
+        """Reset every env; return the observations."""
+        self._reset(torch.ones(self.num_envs, dtype=torch.bool, device=self.device))
+        self._obs = self._compute_observations()
+        return self._obs
+
+    # -- internals ------------------------------------------------------------------------------------------------
+    def _joint_ids(self, names: list[str]) -> torch.Tensor:
+        return torch.tensor([self.spec.joint_names.index(n) for n in names], dtype=torch.long, device=self.device)
+
+    def _resolve_params(self, term: TermSpec) -> dict:
+        params = dict(term.params)
+        if "joints" in params:
+            params["joints"] = self._joint_ids(params["joints"])
+        return params
+
+    def _call(self, term: TermSpec, *args) -> torch.Tensor:
+        return term.func(self, *args, **self._params[id(term)])
+
+    def _apply_actions(self) -> None:
+        command = self.actions * self.spec.actions.scale
+        ids = self._action_joints
+        if self.spec.actions.type == "joint_effort":
+            self.dof_effort[:, ids] = command
+            self.backend.set_dof_efforts(self.dof_effort)
+        else:
+            self._targets[:, ids] = self.default_dof_pos[:, ids] + command
+            self.backend.set_dof_position_targets(self._targets)
+
+    def _compute_terminations(self) -> None:
+        self.terminated.zero_()
+        self.time_outs.zero_()
+        for term in self.spec.terminations.values():
+            hit = self._call(term)
+            if term.time_out:
+                self.time_outs |= hit
+            else:
+                self.terminated |= hit
+        if not any(t.time_out for t in self.spec.terminations.values()):
+            self.time_outs |= self.episode_length_buf >= self.max_episode_length
+        self.time_outs &= ~self.terminated
+
+    def _compute_rewards(self) -> torch.Tensor:
+        values = torch.stack([self._call(t) * (t.weight * self.step_dt) for t in self.reward_terms], dim=1)
+        self._episode_terms += values
+        return values.sum(dim=1)
+
+    def _record_episodes(self, dones: torch.Tensor, rewards: torch.Tensor) -> None:
+        self._episode_return += rewards
+        d = dones.float()
+        self._stats[0] += d.sum()
+        self._stats[1] += (self._episode_return * d).sum()
+        self._stats[2] += (self.episode_length_buf.float() * d).sum()
+        self._stats[3:] += (self._episode_terms * d.unsqueeze(1)).sum(dim=0)
+
+    def pop_episode_stats(self) -> dict[str, float]:
+        """Means over the episodes that ended since the last call (one device sync); empty if none ended.
+
+        Keys: ``episodes``, ``mean_reward`` (undiscounted return), ``mean_episode_length`` (env steps) and
+        ``reward/<term>`` (each term's weighted sum over an episode).
+        """
+        stats = self._stats.tolist()
+        self._stats.zero_()
+        count = stats[0]
+        if count == 0:
+            return {"episodes": 0}
+        out = {"episodes": int(count), "mean_reward": stats[1] / count, "mean_episode_length": stats[2] / count}
+        for term, total in zip(self.reward_terms, stats[3:], strict=True):
+            out[f"reward/{term.name}"] = total / count
+        return out
+
+    def _reset(self, mask: torch.Tensor) -> None:
+        self.backend.reset(mask)
+        for term in self._reset_events:
+            self._call(term, mask)
+        keep = (~mask).unsqueeze(1).float()
+        self.episode_length_buf.masked_fill_(mask, 0)
+        self.actions.mul_(keep)
+        self.prev_actions.mul_(keep)
+        self._episode_return.masked_fill_(mask, 0.0)
+        self._episode_terms.mul_(keep)
+
+    def _sample_event_timer(self, i: int, term: TermSpec, mask: torch.Tensor) -> None:
+        low, high = term.interval_s
+        fresh = torch.rand(self.num_envs, device=self.device) * (high - low) + low
+        self._event_timers[:, i] = torch.where(mask, fresh, self._event_timers[:, i])
+
+    def _run_interval_events(self) -> None:
+        for i, term in enumerate(self._interval_events):
+            self._event_timers[:, i] -= self.step_dt
+            due = self._event_timers[:, i] <= 0.0
+            self._call(term, due)
+            self._sample_event_timer(i, term, due)
+
+    def _compute_observations(self) -> TensorDict:
+        groups = {
+            name: torch.cat([self._call(t).reshape(self.num_envs, -1) for t in terms], dim=1)
+            for name, terms in self.spec.observations.items()
+        }
+        return TensorDict(groups, batch_size=[self.num_envs], device=self.device)

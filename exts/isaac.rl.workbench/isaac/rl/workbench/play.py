@@ -1,0 +1,68 @@
+"""Deterministic rollouts of a policy: evaluation statistics, recorded observations, USD recording."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from tensordict import TensorDict
+
+
+@torch.inference_mode()
+def evaluate(env, policy, num_episodes: int, recorder=None, keep_observations: int = 0) -> dict:
+    """Run ``policy`` deterministically until ``num_episodes`` episodes have ended; return their statistics.
+
+    Every env is reset, then each contributes its first episode; rounds repeat until enough episodes ended.
+
+    Args:
+        env: a ``WorkbenchEnv``.
+        policy: callable mapping an observation TensorDict to actions (N, A), e.g. rsl-rl's inference policy.
+        num_episodes: episodes to average over.
+        recorder: optional ``UsdRecorder``; gets the body poses of its envs at every step of the first round.
+        keep_observations: how many observation rows (from the first round) to return for export checks.
+
+    Returns:
+        ``episodes``, ``mean_return``, ``mean_episode_length``, ``max_episode_length``, ``episode_lengths``
+        (list) and, if asked, ``observations`` (a TensorDict of up to ``keep_observations`` rows).
+    """
+    lengths: list[float] = []
+    returns: list[float] = []
+    kept: list[TensorDict] = []
+    kept_rows = 0
+    for round_index in range(math.ceil(num_episodes / env.num_envs)):
+        obs = env.reset()
+        active = torch.ones(env.num_envs, dtype=torch.bool, device=env.device)
+        ep_return = torch.zeros(env.num_envs, device=env.device)
+        ep_length = torch.zeros(env.num_envs, device=env.device)
+        for step in range(env.max_episode_length):
+            if kept_rows < keep_observations:
+                kept.append(obs.clone())
+                kept_rows += env.num_envs
+            if recorder is not None and round_index == 0:
+                recorder.add_frame(_recorded_poses(env, recorder.num_envs))
+            obs, rewards, dones, _ = env.step(policy(obs))
+            ep_return += rewards * active
+            ep_length += active.float()
+            active &= dones == 0
+            if step % 32 == 31 and not bool(active.any()):
+                break
+        lengths += ep_length.tolist()
+        returns += ep_return.tolist()
+    lengths, returns = lengths[:num_episodes], returns[:num_episodes]
+    result = {
+        "episodes": len(lengths),
+        "mean_return": sum(returns) / len(returns),
+        "mean_episode_length": sum(lengths) / len(lengths),
+        "max_episode_length": env.max_episode_length,
+        "episode_lengths": lengths,
+    }
+    if keep_observations:
+        result["observations"] = torch.cat(kept)[:keep_observations] if kept else None
+    return result
+
+
+def _recorded_poses(env, count: int) -> torch.Tensor:
+    """Body poses of the first ``count`` envs relative to their env origins, (count, B, 7)."""
+    poses = env.backend.body_poses[:count].clone()
+    poses[..., :3] -= env.backend.env_origins[:count].unsqueeze(1)
+    return poses

@@ -1,0 +1,119 @@
+"""rsl-rl PPO settings: defaults, validation against rsl-rl's own constructors, and the runner config dict.
+
+The ``[ppo]`` table of a task spec uses rsl-rl's key names: top-level runner keys, ``[ppo.actor]`` and
+``[ppo.critic]`` (``rsl_rl.models.MLPModel`` arguments), ``[ppo.algorithm]`` (``rsl_rl.algorithms.PPO``
+arguments). Keys are checked against those signatures, so a misspelt key fails when the spec loads.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from typing import Any
+
+PPO_TOP_KEYS = (
+    "num_steps_per_env",
+    "max_iterations",
+    "save_interval",
+    "obs_groups",
+    "check_for_nan",
+    "torch_compile_mode",
+    "actor",
+    "critic",
+    "algorithm",
+)
+
+_DEFAULT = {
+    "num_steps_per_env": 16,
+    "max_iterations": 150,
+    "save_interval": 50,
+    "obs_groups": {},
+    "check_for_nan": True,
+    "actor": {
+        "class_name": "MLPModel",
+        "hidden_dims": [32, 32],
+        "activation": "elu",
+        "obs_normalization": False,
+        "distribution_cfg": {"class_name": "GaussianDistribution", "init_std": 1.0, "std_type": "scalar"},
+    },
+    "critic": {"class_name": "MLPModel", "hidden_dims": [32, 32], "activation": "elu", "obs_normalization": False},
+    "algorithm": {
+        "class_name": "PPO",
+        "num_learning_epochs": 5,
+        "num_mini_batches": 4,
+        "learning_rate": 1.0e-3,
+        "schedule": "adaptive",
+        "desired_kl": 0.01,
+        "gamma": 0.99,
+        "lam": 0.95,
+        "entropy_coef": 0.005,
+        "clip_param": 0.2,
+        "value_loss_coef": 1.0,
+        "max_grad_norm": 1.0,
+        "use_clipped_value_loss": True,
+    },
+}
+
+
+def default_ppo_config() -> dict[str, Any]:
+    """A fresh copy of the default PPO settings (Isaac Lab's cartpole values)."""
+    return copy.deepcopy(_DEFAULT)
+
+
+def _check_against(cfg: dict, func, skip: set[str], where: str) -> None:
+    accepted = [p for p in inspect.signature(func).parameters if p not in skip | {"self"}] + ["class_name"]
+    for key in cfg:
+        if key not in accepted:
+            raise KeyError(
+                f"'{where}.{key}' is not an argument of {func.__qualname__}; expected one of: "
+                f"{', '.join(sorted(accepted))}"
+            )
+
+
+def validate_ppo_config(cfg: dict[str, Any]) -> None:
+    """Check every key of a PPO config against rsl-rl's constructors and the numbers against their ranges.
+
+    Raises:
+        KeyError: an unknown key, named with its dotted path.
+        ValueError: a number out of range.
+    """
+    from rsl_rl.algorithms import PPO
+    from rsl_rl.models import MLPModel
+    from rsl_rl.modules.distribution import GaussianDistribution
+
+    for key in cfg:
+        if key not in PPO_TOP_KEYS:
+            raise KeyError(f"'ppo.{key}' is not a runner setting; expected one of: {', '.join(PPO_TOP_KEYS)}")
+    model_skip = {"obs", "obs_groups", "obs_set", "output_dim"}
+    for name in ("actor", "critic"):
+        _check_against(cfg[name], MLPModel.__init__, model_skip, f"ppo.{name}")
+        dist = cfg[name].get("distribution_cfg")
+        if dist and dist.get("class_name", "GaussianDistribution") == "GaussianDistribution":
+            _check_against(dist, GaussianDistribution.__init__, {"output_dim"}, f"ppo.{name}.distribution_cfg")
+    _check_against(
+        cfg["algorithm"], PPO.__init__, {"actor", "critic", "storage", "device", "multi_gpu_cfg"}, "ppo.algorithm"
+    )
+    for key in ("num_steps_per_env", "max_iterations", "save_interval"):
+        if not isinstance(cfg[key], int) or isinstance(cfg[key], bool) or cfg[key] < 1:
+            raise ValueError(f"'ppo.{key}' must be an integer >= 1, got {cfg[key]!r}")
+    alg = cfg["algorithm"]
+    for key in ("num_learning_epochs", "num_mini_batches"):
+        if key in alg and (not isinstance(alg[key], int) or alg[key] < 1):
+            raise ValueError(f"'ppo.algorithm.{key}' must be an integer >= 1, got {alg[key]!r}")
+    for key in ("learning_rate", "clip_param"):
+        if key in alg and not alg[key] > 0:
+            raise ValueError(f"'ppo.algorithm.{key}' must be > 0, got {alg[key]!r}")
+    for key in ("gamma", "lam"):
+        if key in alg and not 0 <= alg[key] <= 1:
+            raise ValueError(f"'ppo.algorithm.{key}' must be in [0, 1], got {alg[key]!r}")
+
+
+def runner_config(cfg: dict[str, Any], obs_group_names: list[str]) -> dict[str, Any]:
+    """The dict rsl-rl's ``OnPolicyRunner`` takes (a deep copy: rsl-rl pops keys from it)."""
+    out = copy.deepcopy(cfg)
+    out.pop("max_iterations", None)
+    if not out.get("obs_groups"):
+        critic = ["critic"] if "critic" in obs_group_names else ["policy"]
+        out["obs_groups"] = {"actor": ["policy"], "critic": critic}
+    out.setdefault("logger", "tensorboard")
+    return out

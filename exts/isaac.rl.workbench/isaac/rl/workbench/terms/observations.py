@@ -1,0 +1,58 @@
+"""Observation terms: ``(env, **params) -> Tensor[num_envs, dim]``."""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = [
+    "joint_pos",
+    "joint_pos_rel",
+    "joint_vel",
+    "last_action",
+    "root_height",
+    "root_lin_vel_b",
+    "root_ang_vel_b",
+    "projected_gravity_b",
+]
+
+ALL = slice(None)
+
+
+def joint_pos(env, joints=ALL) -> torch.Tensor:
+    """Joint positions [rad or m], shape (num_envs, num_joints)."""
+    return env.dof_pos[:, joints]
+
+
+def joint_pos_rel(env, joints=ALL) -> torch.Tensor:
+    """Joint positions relative to the default pose [rad or m], shape (num_envs, num_joints)."""
+    return env.dof_pos[:, joints] - env.default_dof_pos[:, joints]
+
+
+def joint_vel(env, joints=ALL) -> torch.Tensor:
+    """Joint velocities [rad/s or m/s], shape (num_envs, num_joints)."""
+    return env.dof_vel[:, joints]
+
+
+def last_action(env) -> torch.Tensor:
+    """The action the policy took on the previous step (before scaling), shape (num_envs, num_actions)."""
+    return env.actions
+
+
+def root_height(env) -> torch.Tensor:
+    """Height of the root body above the env origin [m], shape (num_envs, 1)."""
+    return env.root_pos_w[:, 2:3]
+
+
+def root_lin_vel_b(env) -> torch.Tensor:
+    """Linear velocity of the root body in its own frame [m/s], shape (num_envs, 3)."""
+    return env.root_lin_vel_b
+
+
+def root_ang_vel_b(env) -> torch.Tensor:
+    """Angular velocity of the root body in its own frame [rad/s], shape (num_envs, 3)."""
+    return env.root_ang_vel_b
+
+
+def projected_gravity_b(env) -> torch.Tensor:
+    """Unit gravity direction in the root body's frame, shape (num_envs, 3); (0, 0, -1) when upright."""
+    return env.projected_gravity_b

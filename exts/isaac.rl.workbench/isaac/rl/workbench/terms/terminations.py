@@ -1,0 +1,33 @@
+"""Termination terms: ``(env, **params) -> BoolTensor[num_envs]``.
+
+A termination marked ``time_out = true`` in the spec is a truncation: the episode ends but the value of the last
+state is bootstrapped, as rsl-rl expects through ``extras["time_outs"]``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["time_out", "joint_pos_out_of_bounds", "root_height_below", "bad_orientation"]
+
+ALL = slice(None)
+
+
+def time_out(env) -> torch.Tensor:
+    """True where the episode reached its maximum length."""
+    return env.episode_length_buf >= env.max_episode_length
+
+
+def joint_pos_out_of_bounds(env, limit: float, joints=ALL) -> torch.Tensor:
+    """True where any selected joint is further than ``limit`` [rad or m] from zero."""
+    return torch.any(torch.abs(env.dof_pos[:, joints]) > limit, dim=1)
+
+
+def root_height_below(env, height: float) -> torch.Tensor:
+    """True where the root body is lower than ``height`` [m] above the env origin."""
+    return env.root_pos_w[:, 2] < height
+
+
+def bad_orientation(env, limit_angle: float) -> torch.Tensor:
+    """True where the root body tilts more than ``limit_angle`` [rad] from upright."""
+    return torch.acos(torch.clamp(-env.projected_gravity_b[:, 2], -1.0, 1.0)) > limit_angle
