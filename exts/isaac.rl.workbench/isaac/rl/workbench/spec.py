@@ -356,8 +356,11 @@ def _load_observations(t: _Table, joint_names: list[str], root: str) -> dict[str
 
 
 def _load_ppo(t: _Table) -> dict[str, Any]:
-    t.check_keys(PPO_TOP_KEYS)
     config = default_ppo_config()
+    for key in t.data:
+        if key not in PPO_TOP_KEYS and key in config["algorithm"]:
+            raise t.error(key, f"unknown key here; '{key}' is a PPO setting: put it under [ppo.algorithm]")
+    t.check_keys(PPO_TOP_KEYS)
     for key, value in t.data.items():
         if isinstance(value, dict) and isinstance(config.get(key), dict):
             config[key].update(value)
@@ -366,5 +369,5 @@ def _load_ppo(t: _Table) -> dict[str, Any]:
     try:
         validate_ppo_config(config)
     except (KeyError, ValueError, TypeError) as exc:
-        raise SpecError(f"{t.file}: key '{t.key}': {exc.args[0]}") from exc
+        raise SpecError(f"{t.file}: key {exc.args[0]}") from exc
     return config

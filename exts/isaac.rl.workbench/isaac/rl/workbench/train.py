@@ -44,6 +44,7 @@ class Trainer:
         self.total_env_steps = 0
         self._obs = env.get_observations().to(device)
         self.alg.train_mode()
+        self._spread_episode_starts()
 
     @property
     def actor(self):
@@ -91,6 +92,12 @@ class Trainer:
     def reset_rollout(self) -> None:
         """Reset every env and start the next iteration's rollout from there (after an evaluation, say)."""
         self._obs = self.env.reset().to(self.device)
+        self._spread_episode_starts()
+
+    def _spread_episode_starts(self) -> None:
+        """Start episodes at random lengths, as rsl-rl's ``init_at_random_ep_len`` does, so episodes end (and are
+        reported) every iteration rather than all at once."""
+        self.env.episode_length_buf.random_(0, int(self.env.max_episode_length))
 
     def save(self, path: Path, infos: dict | None = None) -> Path:
         """Write a checkpoint atomically (temp file + rename): networks, optimiser, normaliser, iteration."""
