@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Creates .venv in the repository (once) and installs the workbench with its test tools into it.
+# A machine without an NVIDIA GPU gets PyTorch's CPU build (torch==2.13.0), never the multi-GB CUDA wheels.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -x .venv/bin/python ] || python3 -m venv .venv
+PY=.venv/bin/python
+if ! "$PY" -c "import torch" 2>/dev/null; then
+  if command -v nvidia-smi >/dev/null 2>&1; then "$PY" -m pip install -q torch; else "$PY" -m pip install -q torch==2.13.0; fi
+fi
+"$PY" -m pip install -q -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
+"$PY" -c "import isaac.rl.workbench, newton, rsl_rl" || { echo "setup failed: the workbench does not import" >&2; exit 1; }

@@ -1,0 +1,141 @@
+"""End to end on the CPU: cartpole learns to balance; the run folder, resume, Ctrl-C, play, record and export."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from pxr import Usd
+
+from isaac.rl.workbench.cli import main
+
+pytestmark = pytest.mark.slow
+BALANCED = 0.9  # share of the 300-step episode a balancing policy must survive
+
+
+def last_line(capsys) -> str:
+    return capsys.readouterr().out.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """One cartpole run of 100 iterations shared by the tests below: (run folder, last printed line)."""
+    run_dir = tmp_path_factory.mktemp("runs") / "cartpole"
+    from io import StringIO
+    from contextlib import redirect_stdout
+
+    out = StringIO()
+    with redirect_stdout(out):
+        assert main(["train", "cartpole", "--run-dir", str(run_dir), "--max-iterations", "100"]) == 0
+    return run_dir, out.getvalue().strip().splitlines()
+
+
+def read_metrics(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_cartpole_balances(trained_run):
+    run_dir, lines = trained_run
+    last = lines[-1]
+    assert "mean episode length" in last and str(run_dir) in last
+    length = float(last.split("mean episode length ")[1].split(" /")[0])
+    assert length >= BALANCED * 300, last
+
+
+def test_run_folder_holds_what_a_user_looks_at(trained_run):
+    run_dir, lines = trained_run
+    rows = read_metrics(run_dir)
+    assert [r["iteration"] for r in rows] == list(range(1, 101))
+    for key in ("mean_reward", "mean_episode_length", "env_steps_per_s", "reward/alive", "reward/pole_pos"):
+        assert key in rows[-1], key
+    assert rows[-1]["mean_episode_length"] > rows[0]["mean_episode_length"]
+    assert (run_dir / "spec.toml").is_file() and (run_dir / "curves.png").stat().st_size > 10_000
+    assert list(run_dir.glob("events.out.tfevents.*")), "TensorBoard events"
+    assert sorted(p.name for p in (run_dir / "checkpoints").glob("*.pt")) == [
+        "model_000050.pt", "model_000100.pt"]
+    assert any(line.startswith("it    10/100 |") for line in lines), "one progress line per iteration"
+
+
+def test_play_reports_and_records_usd(trained_run, capsys, tmp_path):
+    run_dir, _ = trained_run
+    out = tmp_path / "rollout.usda"
+    assert main(["play", str(run_dir), "--episodes", "8", "--num-envs", "4", "--record", str(out)]) == 0
+    line = capsys.readouterr().out
+    length = float(line.split("mean episode length ")[1].split(" /")[0])
+    assert length >= BALANCED * 300, line
+    stage = Usd.Stage.Open(str(out))
+    assert stage.GetEndTimeCode() >= BALANCED * 300 - 1
+    pole = stage.GetPrimAtPath("/World/env_0/pole")
+    assert pole.IsValid() and pole.GetAttribute("xformOp:orient").GetNumTimeSamples() > 100
+
+
+def test_export_parity(trained_run, capsys):
+    run_dir, _ = trained_run
+    assert main(["export", str(run_dir)]) == 0
+    report = json.loads((run_dir / "export" / "parity.json").read_text())
+    assert report["max_abs_diff_onnx"] <= 1e-5 and report["max_abs_diff_torchscript"] <= 1e-5
+    assert report["num_observations"] >= 1000 and report["obs_dim"] == 4 and report["num_actions"] == 1
+    policy = torch.jit.load(str(run_dir / "export" / "policy.pt"))
+    assert policy(torch.zeros(3, 4)).shape == (3, 1)
+
+
+def test_resume_continues_iterations_optimizer_and_normaliser(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    common = ["--run-dir", str(run_dir)]
+    spec_args = ["train", "cartpole", *common, "--max-iterations", "60"]
+    from isaac.rl.workbench.spec import load_spec
+
+    # the observation normaliser is part of what must survive a resume
+    spec_path = tmp_path / "cartpole_norm.toml"
+    text = Path(load_spec("cartpole").source).read_text()
+    spec_path.write_text(text.replace('"../assets', f'"{Path(load_spec("cartpole").source).parent}/../assets')
+                         .replace("[ppo.actor]\n", "[ppo.actor]\nobs_normalization = true\n"))
+    spec_args[1] = str(spec_path)
+    assert main(spec_args) == 0
+    before = read_metrics(run_dir)
+    checkpoint = torch.load(run_dir / "checkpoints" / "model_000060.pt", weights_only=False)
+    assert checkpoint["iter"] == 60
+    assert "obs_normalizer._mean" in checkpoint["actor_state_dict"]
+
+    assert main(["train", "--resume", str(run_dir), "--max-iterations", "70"]) == 0
+    out = capsys.readouterr().out
+    assert "resuming at iteration 60 of 70" in out
+    after = read_metrics(run_dir)
+    assert [r["iteration"] for r in after] == list(range(1, 71))
+    resumed = after[60:]
+    assert resumed[0]["total_env_steps"] == before[-1]["total_env_steps"] + 16 * 64
+    assert abs(resumed[0]["learning_rate"] - before[-1]["learning_rate"]) / before[-1]["learning_rate"] < 10
+    last_before = sum(r["mean_episode_length"] for r in before[-3:]) / 3
+    first_after = sum(r["mean_episode_length"] for r in resumed[:3]) / 3
+    assert first_after >= 0.9 * last_before, (last_before, first_after)
+    assert first_after >= BALANCED * 300, "a resumed balancing policy still balances"
+
+
+def test_ctrl_c_saves_and_resume_picks_up(tmp_path):
+    run_dir = tmp_path / "run"
+    cmd = [sys.executable, "-m", "isaac.rl.workbench.cli", "train", "cartpole", "--run-dir", str(run_dir),
+           "--max-iterations", "100000"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    metrics = run_dir / "metrics.jsonl"
+    deadline = time.time() + 300
+    while time.time() < deadline and (not metrics.exists() or len(metrics.read_text().splitlines()) < 5):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, output
+    assert "Traceback" not in output and "resume with" in output
+    done = len(read_metrics(run_dir))
+    checkpoint = torch.load(run_dir / "checkpoints" / f"model_{done:06d}.pt", weights_only=False)
+    assert checkpoint["iter"] == done
+    resumed = subprocess.run([sys.executable, "-m", "isaac.rl.workbench.cli", "train", "--resume", str(run_dir),
+                              "--max-iterations", str(done + 2), "--eval-episodes", "4"],
+                             capture_output=True, text=True, env={**os.environ}, timeout=300)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert [r["iteration"] for r in read_metrics(run_dir)] == list(range(1, done + 3))
