@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-
 from isaac.rl.workbench.cli import main
 
 from .conftest import REPO
@@ -15,14 +14,26 @@ from .conftest import REPO
 def test_inspect_lists_joints_drives_and_bodies(capsys):
     assert main(["inspect", str(REPO / "assets/usd/cartpole.usda")]) == 0
     out = capsys.readouterr().out
-    for fragment in ("/cartpole", "fixed base", "slider", "prismatic", "hinge", "revolute", "max force 100",
-                     "/cartpole/pole"):
+    for fragment in (
+        "/cartpole",
+        "fixed base",
+        "slider",
+        "prismatic",
+        "hinge",
+        "revolute",
+        "max force 100",
+        "/cartpole/pole",
+    ):
         assert fragment in out, fragment
 
 
 @pytest.mark.parametrize(
     ("content", "problem"),
-    [(None, "no such file"), (b"\x00\x01garbage", "not a USD file"), ("#usda 1.0\ndef Xform \"a\" {}\n", "no articulation")],
+    [
+        (None, "no such file"),
+        (b"\x00\x01garbage", "not a USD file"),
+        ('#usda 1.0\ndef Xform "a" {}\n', "no articulation"),
+    ],
 )
 def test_inspect_errors_are_one_line_exit_2(tmp_path, content, problem):
     path = tmp_path / "scene.usda"
@@ -30,8 +41,9 @@ def test_inspect_errors_are_one_line_exit_2(tmp_path, content, problem):
         path.write_bytes(content)
     elif content is not None:
         path.write_text(content)
-    result = subprocess.run([sys.executable, "-m", "isaac.rl.workbench.cli", "inspect", str(path)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "isaac.rl.workbench.cli", "inspect", str(path)], capture_output=True, text=True
+    )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()

@@ -81,3 +81,11 @@ def test_time_out_is_reported_as_truncation():
     assert stats["episodes"] == 4 and stats["mean_episode_length"] == 6
     assert stats["reward/alive"] == pytest.approx(6 * env.step_dt, rel=1e-5)
     assert env.pop_episode_stats() == {"episodes": 0}
+
+
+def test_efforts_are_bounded_by_the_drive_max_force():
+    env = make_env(**{"actions.scale": 1000.0})  # cartpole.usda: slider drive max force 100 N
+    env.step(torch.full((4, 1), 3.0))
+    assert torch.allclose(env.dof_effort[:, 0], torch.full((4,), 100.0))
+    env.step(torch.full((4, 1), -0.05))
+    assert torch.allclose(env.dof_effort[:, 0], torch.full((4,), -50.0))

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from pxr import Usd, UsdGeom
-
 from isaac.rl.workbench.cli import main
+from pxr import Usd, UsdGeom
 
 pytestmark = pytest.mark.slow
 BALANCED = 0.9  # share of the 300-step episode a balancing policy must survive
@@ -28,8 +27,8 @@ def last_line(capsys) -> str:
 def trained_run(tmp_path_factory):
     """One cartpole run of 100 iterations shared by the tests below: (run folder, last printed line)."""
     run_dir = tmp_path_factory.mktemp("runs") / "cartpole"
-    from io import StringIO
     from contextlib import redirect_stdout
+    from io import StringIO
 
     out = StringIO()
     with redirect_stdout(out):
@@ -58,8 +57,7 @@ def test_run_folder_holds_what_a_user_looks_at(trained_run):
     assert rows[-1]["mean_episode_length"] > rows[0]["mean_episode_length"]
     assert (run_dir / "spec.toml").is_file() and (run_dir / "curves.png").stat().st_size > 10_000
     assert list(run_dir.glob("events.out.tfevents.*")), "TensorBoard events"
-    assert sorted(p.name for p in (run_dir / "checkpoints").glob("*.pt")) == [
-        "model_000050.pt", "model_000100.pt"]
+    assert sorted(p.name for p in (run_dir / "checkpoints").glob("*.pt")) == ["model_000050.pt", "model_000100.pt"]
     assert any(line.startswith("it    10/100 |") for line in lines), "one progress line per iteration"
 
 
@@ -95,8 +93,11 @@ def test_resume_continues_iterations_optimizer_and_normaliser(tmp_path, capsys):
     # the observation normaliser is part of what must survive a resume
     spec_path = tmp_path / "cartpole_norm.toml"
     text = Path(load_spec("cartpole").source).read_text()
-    spec_path.write_text(text.replace('"../assets', f'"{Path(load_spec("cartpole").source).parent}/../assets')
-                         .replace("[ppo.actor]\n", "[ppo.actor]\nobs_normalization = true\n"))
+    spec_path.write_text(
+        text.replace('"../assets', f'"{Path(load_spec("cartpole").source).parent}/../assets').replace(
+            "[ppo.actor]\n", "[ppo.actor]\nobs_normalization = true\n"
+        )
+    )
     spec_args[1] = str(spec_path)
     assert main(spec_args) == 0
     before = read_metrics(run_dir)
@@ -120,8 +121,17 @@ def test_resume_continues_iterations_optimizer_and_normaliser(tmp_path, capsys):
 
 def test_ctrl_c_saves_and_resume_picks_up(tmp_path):
     run_dir = tmp_path / "run"
-    cmd = [sys.executable, "-m", "isaac.rl.workbench.cli", "train", "cartpole", "--run-dir", str(run_dir),
-           "--max-iterations", "100000"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "isaac.rl.workbench.cli",
+        "train",
+        "cartpole",
+        "--run-dir",
+        str(run_dir),
+        "--max-iterations",
+        "100000",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     metrics = run_dir / "metrics.jsonl"
     deadline = time.time() + 300
@@ -134,8 +144,23 @@ def test_ctrl_c_saves_and_resume_picks_up(tmp_path):
     done = len(read_metrics(run_dir))
     checkpoint = torch.load(run_dir / "checkpoints" / f"model_{done:06d}.pt", weights_only=False)
     assert checkpoint["iter"] == done
-    resumed = subprocess.run([sys.executable, "-m", "isaac.rl.workbench.cli", "train", "--resume", str(run_dir),
-                              "--max-iterations", str(done + 2), "--eval-episodes", "4"],
-                             capture_output=True, text=True, env={**os.environ}, timeout=300)
+    resumed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "isaac.rl.workbench.cli",
+            "train",
+            "--resume",
+            str(run_dir),
+            "--max-iterations",
+            str(done + 2),
+            "--eval-episodes",
+            "4",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+        timeout=300,
+    )
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert [r["iteration"] for r in read_metrics(run_dir)] == list(range(1, done + 3))

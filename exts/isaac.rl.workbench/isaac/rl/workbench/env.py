@@ -56,6 +56,8 @@ class WorkbenchEnv(VecEnv):
         self.backend = backend
         n, dev = self.num_envs, self.device
         self._action_joints = self._joint_ids(spec.actions.joints)
+        # Newton applies joint efforts as given; the USD drive's max force bounds them here.
+        self._effort_limits = torch.tensor([spec.effort_limits[i] for i in self._action_joints.tolist()], device=dev)
         self.num_actions = len(spec.actions.joints)
         self.actions = torch.zeros(n, self.num_actions, device=dev)
         self.prev_actions = torch.zeros_like(self.actions)
@@ -181,7 +183,7 @@ class WorkbenchEnv(VecEnv):
         command = self.actions * self.spec.actions.scale
         ids = self._action_joints
         if self.spec.actions.type == "joint_effort":
-            self.dof_effort[:, ids] = command
+            self.dof_effort[:, ids] = torch.clamp(command, -self._effort_limits, self._effort_limits)
             self.backend.set_dof_efforts(self.dof_effort)
         else:
             self._targets[:, ids] = self.default_dof_pos[:, ids] + command

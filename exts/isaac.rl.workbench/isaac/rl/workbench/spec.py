@@ -84,6 +84,7 @@ class TaskSpec:
     scene: Path
     articulation: str
     joint_names: list[str]
+    effort_limits: list[float]
     seed: int
     env: EnvSpec
     actions: ActionSpec
@@ -205,6 +206,8 @@ def load_spec(name_or_path: str | Path, overrides: dict[str, Any] | None = None)
     except SceneError as exc:
         raise SpecError(f"{file}: key 'scene': {exc}") from exc
     joint_names = list(articulation.dof_names)
+    drives = {j.name: j.drive for j in articulation.joints}
+    effort_limits = [drives[n].max_force if drives.get(n) else math.inf for n in joint_names]
 
     env = _load_env(top.sub("env"))
     actions = _load_actions(top.sub("actions"), joint_names, articulation.root_path)
@@ -227,6 +230,7 @@ def load_spec(name_or_path: str | Path, overrides: dict[str, Any] | None = None)
         scene=scene_path,
         articulation=articulation.root_path,
         joint_names=joint_names,
+        effort_limits=effort_limits,
         seed=top.number("seed", 42, integer=True),
         env=env,
         actions=actions,
