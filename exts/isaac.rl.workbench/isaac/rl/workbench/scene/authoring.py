@@ -1,7 +1,7 @@
 """Author the project's robot scenes with pxr + UsdPhysics, byte-for-byte reproducibly.
 
 Every asset is written from code by ``write_all`` (``scripts/make_assets.py``); the committed ``.usda`` files are
-its output. Stages use metres, kilograms and Z up.
+its output. Stages use metres, kilograms and Z up. The cartpole is authored here, the ant in ``ant_asset``.
 """
 
 from __future__ import annotations
@@ -32,11 +32,15 @@ _POLE_COLOR = (0.9, 0.55, 0.1)
 
 def write_all(out_dir: str | os.PathLike) -> list[Path]:
     """Write every asset into ``out_dir`` (created if missing); returns the written paths."""
+    # Imported here: ant_asset builds on this module's helpers.
+    from isaac.rl.workbench.scene.ant_asset import ANT_FILE_NAME, write_ant
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    cartpole = out / CARTPOLE_FILE_NAME
+    cartpole, ant = out / CARTPOLE_FILE_NAME, out / ANT_FILE_NAME
     write_cartpole(cartpole)
-    return [cartpole]
+    write_ant(ant)
+    return [cartpole, ant]
 
 
 def write_cartpole(path: str | os.PathLike) -> None:
@@ -153,10 +157,13 @@ def _connect(
     joint.CreateLocalRot1Attr(Gf.Quatf(1.0))
 
 
-def _apply_drive(prim: Usd.Prim, instance: str, max_force: float) -> None:
-    """A force drive with zero gains: the policy commands effort directly, up to ``max_force`` [N or N·m]."""
+def _apply_drive(prim: Usd.Prim, instance: str, max_force: float, damping: float = 0.0) -> None:
+    """A force drive with zero stiffness: the policy commands effort directly, up to ``max_force`` [N or N·m].
+
+    ``damping`` is in USD units: N·s/m (linear) or N·m·s/deg (angular).
+    """
     drive = UsdPhysics.DriveAPI.Apply(prim, instance)
     drive.CreateTypeAttr(UsdPhysics.Tokens.force)
     drive.CreateStiffnessAttr(0.0)
-    drive.CreateDampingAttr(0.0)
+    drive.CreateDampingAttr(damping)
     drive.CreateMaxForceAttr(max_force)
