@@ -139,7 +139,12 @@ def test_ctrl_c_saves_and_resume_picks_up(tmp_path):
         assert proc.poll() is None, proc.communicate()[0]
         time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
-    output, _ = proc.communicate(timeout=120)
+    try:
+        output, _ = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        output, _ = proc.communicate()
+        pytest.fail(f"training did not stop within 120 s of Ctrl-C:\n{output[-3000:]}")
     assert proc.returncode == 130, output
     assert "Traceback" not in output and "resume with" in output
     done = len(read_metrics(run_dir))

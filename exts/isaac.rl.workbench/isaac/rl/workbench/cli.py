@@ -7,11 +7,12 @@ the problem and exit with code 2, without a traceback.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
 from .scene.inspect import SceneError, format_scene, inspect_scene
-from .spec import SpecError
+from .spec import SpecError, parse_overrides
 
 USER_ERRORS: tuple[type[Exception], ...] = (SceneError, SpecError)
 
@@ -22,7 +23,7 @@ def _inspect(args) -> int:
 
 
 def _overrides(args) -> dict:
-    out = {}
+    out = parse_overrides(getattr(args, "set", None) or [])
     if getattr(args, "num_envs", None) is not None:
         out["env.num_envs"] = args.num_envs
     if getattr(args, "max_iterations", None) is not None:
@@ -41,6 +42,28 @@ def _format_iteration(m: dict, total: int, max_len: int) -> str:
     )
 
 
+class _StopOnCtrlC:
+    """While active, the first Ctrl-C asks training to stop after the current iteration (so the checkpoint holds
+    a whole iteration); a second one interrupts at once."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nCtrl-C: saving after this iteration (press again to abort without saving)", flush=True)
+
+    def __enter__(self):
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        signal.signal(signal.SIGINT, self._previous)
+
+
 def _train(args) -> int:
     from .workbench import Workbench
 
@@ -54,17 +77,18 @@ def _train(args) -> int:
     if args.resume:
         print(f"resuming at iteration {wb.iteration} of {wb.max_iterations}")
     max_len = wb.env.max_episode_length
-    try:
-        while not wb.done:
+    stop = _StopOnCtrlC()
+    with stop:
+        while not wb.done and not stop.requested:
             print(_format_iteration(wb.train_step(), wb.max_iterations, max_len), flush=True)
-    except KeyboardInterrupt:
-        wb.finish()
+    wb.finish()
+    if stop.requested:
         print(
-            f"\ninterrupted at iteration {wb.iteration}; checkpoint saved; resume with: "
-            f"isaac-rl-workbench train --resume {wb.run_dir}"
+            f"interrupted at iteration {wb.iteration}; checkpoint saved; resume with: "
+            f"isaac-rl-workbench train --resume {wb.run_dir}",
+            flush=True,
         )
         return 130
-    wb.finish()
     print(
         f"trained {wb.iteration - wb.start_iteration} iterations in {wb.train_seconds:.1f} s; "
         f"curves: {wb.run_dir / 'curves.png'}"
@@ -125,6 +149,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run-dir", help="run folder (default runs/<task>/<date_time>)")
     p.add_argument("--seed", type=int)
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
+    p.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override spec keys, e.g. ppo.algorithm.num_mini_batches=2 env.spacing=2.5",
+    )
     p.add_argument("--eval-episodes", type=int, default=64, help="deterministic episodes to evaluate at the end")
     p.set_defaults(func=_train)
 
@@ -136,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu")
     p.add_argument("--record", metavar="OUT_USDA", help="write a USD animation of the rollout")
     p.set_defaults(func=_play)
+
+    sub.add_parser("bench", help="measure raw physics, env step and training throughput (bench --help)")
 
     p = sub.add_parser("export", help="export the policy to ONNX and TorchScript and check parity")
     p.add_argument("run_dir")
@@ -149,6 +182,11 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     from .workbench import RunError
 
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:
+        from .bench import main as bench_main
+
+        return bench_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.command == "train" and not args.task and not args.resume:
         build_parser().error("train needs a TASK or --resume RUN_DIR")

@@ -32,7 +32,7 @@ class WorkbenchEnv(VecEnv):
         backend: a physics backend to use instead of building a Newton one (tests, Isaac Sim).
     """
 
-    def __init__(self, spec: TaskSpec, device: str = "cpu", backend=None):
+    def __init__(self, spec: TaskSpec, device: str = "cpu", backend=None, cuda_graph: bool = True):
         self.spec = spec
         self.cfg = spec.raw
         self.device = torch.device(device)
@@ -76,10 +76,17 @@ class WorkbenchEnv(VecEnv):
         self._episode_return = torch.zeros(n, device=dev)
         self._episode_terms = torch.zeros(n, len(self.reward_terms), device=dev)
         self._stats = torch.zeros(3 + len(self.reward_terms), device=dev)  # count, return, length, terms...
+        self._reset_pos = torch.zeros(n, len(spec.joint_names), device=dev)
+        self._reset_vel = torch.zeros_like(self._reset_pos)
+        self._resetting = False
         self._reset(torch.ones(n, dtype=torch.bool, device=dev))
         for i, term in enumerate(self._interval_events):
             self._sample_event_timer(i, term, torch.ones(n, dtype=torch.bool, device=dev))
         self._obs = self._compute_observations()
+        self._down = torch.tensor([0.0, 0.0, -1.0], device=dev).expand(n, 3)
+        self._graph = None
+        self._use_graph = cuda_graph and self.device.type == "cuda" and hasattr(backend, "graph_capture")
+        self._eager_steps = 0
 
     # -- state the terms read -------------------------------------------------------------------------------------
     @property
@@ -125,13 +132,25 @@ class WorkbenchEnv(VecEnv):
     @property
     def projected_gravity_b(self) -> torch.Tensor:
         """Gravity direction in the root frame, shape (N, 3)."""
-        down = torch.tensor([0.0, 0.0, -1.0], device=self.device).expand(self.num_envs, 3)
-        return quat_rotate_inverse(self.root_quat_w, down)
+        return quat_rotate_inverse(self.root_quat_w, self._down)
 
     # -- writers the event terms use ------------------------------------------------------------------------------
-    def write_dof_state(self, env_mask: torch.Tensor, positions: torch.Tensor, velocities: torch.Tensor) -> None:
-        """Set joint positions and velocities (N, D) of the envs where ``env_mask`` is True."""
-        self.backend.reset(env_mask, positions, velocities)
+    def write_dof_state(
+        self, env_mask: torch.Tensor, positions: torch.Tensor, velocities: torch.Tensor, joints=slice(None)
+    ) -> None:
+        """Set positions and velocities (N, len(joints)) of the selected joints where ``env_mask`` is True.
+
+        During a reset this writes into the state the reset envs start from (the defaults, until a reset event
+        changes them), and the backend is written once after every reset event has run.
+        """
+        if self._resetting:
+            self._reset_pos[:, joints] = positions
+            self._reset_vel[:, joints] = velocities
+            return
+        pos, vel = self.dof_pos.clone(), self.dof_vel.clone()
+        pos[:, joints] = positions
+        vel[:, joints] = velocities
+        self.backend.write_dof_state(env_mask, pos, vel)
 
     def add_root_velocity(self, env_mask: torch.Tensor, delta: torch.Tensor) -> None:
         """Add ``delta`` (N, 6) to the root velocity of the envs where ``env_mask`` is True."""
@@ -143,7 +162,34 @@ class WorkbenchEnv(VecEnv):
         return self._obs
 
     def step(self, actions: torch.Tensor) -> tuple[TensorDict, torch.Tensor, torch.Tensor, dict]:
-        """Apply actions (N, A); return observations, rewards (N,), dones (N,) and extras (``time_outs``, ``log``)."""
+        """Apply actions (N, A); return observations, rewards (N,), dones (N,) and extras (``time_outs``, ``log``).
+
+        On CUDA the whole step (terms, resets and physics) is captured once as a CUDA graph after a few eager
+        warm-up steps, then replayed: the returned tensors are then the graph's static buffers, overwritten by
+        the next step (rsl-rl copies what it keeps).
+        """
+        if not self._use_graph:
+            return self._step(actions)
+        if self._graph is None:
+            if self._eager_steps < 3:
+                self._eager_steps += 1
+                return self._step(actions)
+            self._capture(actions)
+        self._static_actions.copy_(actions)
+        self._graph.replay()
+        # fresh tensors: rsl-rl keeps the observation it acted on until after the next step
+        obs, rewards, dones, extras = self._static_out
+        self._obs = obs.clone()
+        return self._obs, rewards.clone(), dones.clone(), {"time_outs": extras["time_outs"].clone(), "log": {}}
+
+    def _capture(self, actions: torch.Tensor) -> None:
+        self._static_actions = actions.clone()
+        self._graph = torch.cuda.CUDAGraph()
+        torch.cuda.synchronize(self.device)
+        with torch.cuda.graph(self._graph, capture_error_mode="thread_local"), self.backend.graph_capture():
+            self._static_out = self._step(self._static_actions)
+
+    def _step(self, actions: torch.Tensor) -> tuple[TensorDict, torch.Tensor, torch.Tensor, dict]:
         self.prev_actions.copy_(self.actions)
         clip = self.spec.actions.clip
         self.actions.copy_(actions if clip is None else torch.clamp(actions, -clip, clip))
@@ -232,9 +278,13 @@ class WorkbenchEnv(VecEnv):
         return out
 
     def _reset(self, mask: torch.Tensor) -> None:
-        self.backend.reset(mask)
+        self._reset_pos.copy_(self.default_dof_pos)
+        self._reset_vel.zero_()
+        self._resetting = True
         for term in self._reset_events:
             self._call(term, mask)
+        self._resetting = False
+        self.backend.reset(mask, self._reset_pos, self._reset_vel)
         keep = (~mask).unsqueeze(1).float()
         self.episode_length_buf.masked_fill_(mask, 0)
         self.actions.mul_(keep)

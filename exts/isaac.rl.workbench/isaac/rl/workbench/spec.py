@@ -168,6 +168,20 @@ def apply_overrides(raw: dict, overrides: dict[str, Any]) -> None:
         node[leaf] = value
 
 
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """``["ppo.algorithm.num_mini_batches=2", "env.spacing=2.5"]`` -> dotted keys with TOML-typed values."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SpecError(f"override '{item}': expected KEY=VALUE, e.g. env.num_envs=128")
+        try:
+            out[key] = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[key] = value  # a bare word is a string
+    return out
+
+
 def load_spec(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> TaskSpec:
     """Load, resolve and validate a task spec.
 

@@ -4,11 +4,15 @@ On the CPU every clone goes into one merged MuJoCo (C) world, spaced apart: the 
 for the small env counts a CPU can train. On CUDA each clone is its own world in MuJoCo-Warp and the physics
 substeps of one env step run as one captured CUDA graph.
 
+Only the articulation's own prims are loaded from the scene; a floating-base robot gets one ground plane at z = 0,
+shared by every env.
+
 Shapes below: N = num_envs, D = number of selected 1-DOF joints, B = bodies per env.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 from pathlib import Path
 
@@ -58,7 +62,7 @@ class NewtonBackend:
         wp_device = "cpu" if self.on_cpu else f"cuda:{self.device.index or 0}"
 
         robot = newton.ModelBuilder()
-        robot.add_usd(str(scene), enable_self_collisions=False)
+        robot.add_usd(str(scene), root_path=articulation, enable_self_collisions=False)
         self._find_joints(robot, articulation, joint_names)
         world = newton.ModelBuilder()
         if self.on_cpu:
@@ -71,6 +75,8 @@ class NewtonBackend:
             xforms = [wp.transform_identity()] * num_envs
         self._xforms = xforms
         world.replicate(robot, num_envs, separate_worlds=not self.on_cpu, xforms=xforms)
+        if self._has_free_root:
+            world.add_ground_plane()  # one plane shared by every env
         self.model = world.finalize(device=wp_device)
         if position_control:
             self._use_position_targets()
@@ -83,7 +89,10 @@ class NewtonBackend:
         newton.eval_fk(self.model, self.model.joint_q, self.model.joint_qd, self.state)
         self._make_views()
         self.graph = None
+        self._inline = self.on_cpu
         if not self.on_cpu:
+            # torch and warp share one stream, so their work on the same buffers is ordered
+            torch.cuda.set_stream(wp.stream_to_torch(wp.get_stream(wp_device)))
             self.solver.step(self.state, self.state, self.control, None, self.physics_dt)  # load kernels first
             with wp.ScopedCapture(device=wp_device) as capture:
                 self._simulate()
@@ -186,10 +195,27 @@ class NewtonBackend:
 
     def step(self) -> None:
         """Advance every env by ``substeps`` physics steps."""
-        if self.graph is not None:
-            wp.capture_launch(self.graph)
-        else:
+        if self._inline:
             self._simulate()
+        else:
+            wp.capture_launch(self.graph)
+
+    @contextlib.contextmanager
+    def graph_capture(self):
+        """Record this backend's warp work into a CUDA graph that torch is capturing (``torch.cuda.graph``).
+
+        Inside, :meth:`step` and resets launch their kernels on torch's capture stream, and warp records its
+        conditional nodes (MuJoCo-Warp's solver loop) into torch's graph instead of reading them back on the host.
+        """
+        stream = wp.stream_from_torch(torch.cuda.current_stream(self.device))
+        wp.capture_begin(stream=stream, external=True)
+        self._inline = True
+        try:
+            with wp.ScopedStream(stream, sync_enter=False):
+                yield
+        finally:
+            self._inline = False
+            wp.capture_end(stream=stream)
 
     def reset(
         self,
@@ -219,6 +245,15 @@ class NewtonBackend:
                 qd[:, :6] = root_velocity
         self._q.copy_(torch.where(mask, q, self._q))
         self._qd.copy_(torch.where(mask, qd, self._qd))
+        self._update_bodies(env_mask)
+
+    def write_dof_state(
+        self, env_mask: torch.Tensor, dof_positions: torch.Tensor, dof_velocities: torch.Tensor
+    ) -> None:
+        """Set joint positions and velocities (N, D) where ``env_mask`` (N,) is True; roots are untouched."""
+        mask = env_mask.view(-1, 1)
+        self._q[:, self._coord_sel] = torch.where(mask, dof_positions, self._q[:, self._coord_sel])
+        self._qd[:, self._dof_sel] = torch.where(mask, dof_velocities, self._qd[:, self._dof_sel])
         self._update_bodies(env_mask)
 
     def add_root_velocity(self, env_mask: torch.Tensor, delta: torch.Tensor) -> None:

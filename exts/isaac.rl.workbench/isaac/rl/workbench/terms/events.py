@@ -24,14 +24,13 @@ def reset_joints_uniform(
 ) -> None:
     """Set the selected joints to default + U(position_range) [rad or m] and velocity U(velocity_range).
 
-    Joints not selected keep their current state (the env has put them in the default state on reset), so
-    several of these events can randomise different joints with different ranges.
+    Joints not selected keep the state they have, so several of these events can randomise different joints
+    with different ranges.
     """
-    pos = env.dof_pos.clone()
-    vel = env.dof_vel.clone()
-    pos[:, joints] = env.default_dof_pos[:, joints] + _uniform(*position_range, pos[:, joints])
-    vel[:, joints] = _uniform(*velocity_range, vel[:, joints])
-    env.write_dof_state(env_mask, pos, vel)
+    pos = env.default_dof_pos[:, joints]
+    pos = pos + _uniform(*position_range, pos)
+    vel = _uniform(*velocity_range, pos)
+    env.write_dof_state(env_mask, pos, vel, joints)
 
 
 def push_root(env, env_mask: torch.Tensor, velocity: float) -> None:

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine once the payload is staged (../shared/device/README.md): throughput benchmarks and timed
+# training runs, results in $OUT. Usage: bash scripts/device_bench.sh SECTION...   (sections: cartpole ant scaling)
+set -uo pipefail
+export PYTHONPATH=/tmp/site:$PWD/exts/isaac.rl.workbench PYTHONUNBUFFERED=1
+OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
+
+time_to() {  # time_to RUN_DIR THRESHOLD_KEY THRESHOLD: first iteration reaching it, and the training seconds then
+  python3 - "$@" <<'PY'
+import json, statistics, sys
+run, key, threshold = sys.argv[1], sys.argv[2], float(sys.argv[3])
+rows = [json.loads(l) for l in open(f"{run}/metrics.jsonl")]
+hit = [r for r in rows if (r.get(key) or -1e9) >= threshold]
+print(f"{run}: {key} >= {threshold} at iteration {hit[0]['iteration']} after {hit[0]['train_seconds']:.2f} s of training"
+      if hit else f"{run}: {key} never reached {threshold}")
+print(f"{run}: median training env-steps/s {statistics.median(r['env_steps_per_s'] for r in rows[3:]):.0f}")
+PY
+}
+
+train() {  # train NAME TASK ARGS...: a timed training run into /tmp/NAME
+  local name=$1; shift
+  python3 -m isaac.rl.workbench.cli train "$@" --device cuda --run-dir /tmp/$name 2>&1 | grep -v "^it " | tail -3
+  cp /tmp/$name/metrics.jsonl "$OUT/$name.jsonl"
+}
+
+for section in "$@"; do case $section in
+cartpole)
+  python3 scripts/bench.py cartpole --device cuda --num-envs 4096 --steps 500 --iterations 20 --out "$OUT/bench_cartpole.json" 2>&1 | tail -1
+  for s in ppo.algorithm.num_mini_batches=2 ppo.algorithm.num_mini_batches=1; do
+    python3 scripts/bench.py cartpole --device cuda --num-envs 4096 --steps 100 --iterations 20 --set $s 2>&1 | tail -1 | sed "s/^/[$s] /"
+  done
+  train cp_default cartpole --num-envs 4096 --max-iterations 100
+  time_to /tmp/cp_default mean_episode_length 270
+  train cp_mb2 cartpole --num-envs 4096 --max-iterations 100 --set ppo.algorithm.num_mini_batches=2
+  time_to /tmp/cp_mb2 mean_episode_length 270
+  train cp_mb1 cartpole --num-envs 4096 --max-iterations 100 --set ppo.algorithm.num_mini_batches=1
+  time_to /tmp/cp_mb1 mean_episode_length 270
+  ;;
+esac; done
