@@ -97,10 +97,15 @@ def _train(args) -> int:
     share = 100.0 * result["mean_episode_length"] / max_len
     print(
         f"{wb.spec.name}: mean episode length {result['mean_episode_length']:.1f} / {max_len} ({share:.1f}%), "
-        f"mean return {result['mean_return']:.2f} over {result['episodes']} deterministic episodes; "
-        f"run: {wb.run_dir}"
+        f"mean return {result['mean_return']:.2f}{_speed(wb, result)} over {result['episodes']} deterministic "
+        f"episodes; run: {wb.run_dir}"
     )
     return 0
+
+
+def _speed(wb, result: dict) -> str:
+    """', forward speed 2.31 m/s' for a floating-base robot, '' otherwise."""
+    return f", forward speed {result['mean_root_vel_x']:.2f} m/s" if wb.env.backend.floating_base else ""
 
 
 def _play(args) -> int:
@@ -112,7 +117,7 @@ def _play(args) -> int:
     max_len = result["max_episode_length"]
     print(
         f"{wb.spec.name} (iteration {wb.iteration}): mean return {result['mean_return']:.2f}, mean episode "
-        f"length {result['mean_episode_length']:.1f} / {max_len} over {result['episodes']} episodes"
+        f"length {result['mean_episode_length']:.1f} / {max_len}{_speed(wb, result)} over {result['episodes']} episodes"
     )
     if "recording" in result:
         print(f"recording: {result['recording']}")

@@ -73,9 +73,15 @@ class WorkbenchEnv(VecEnv):
         self._reset_events = [t for t in spec.events.values() if t.mode == "reset"]
         self._interval_events = [t for t in spec.events.values() if t.mode == "interval"]
         self._event_timers = torch.zeros(n, len(self._interval_events), device=dev)
-        self._episode_return = torch.zeros(n, device=dev)
-        self._episode_terms = torch.zeros(n, len(self.reward_terms), device=dev)
-        self._stats = torch.zeros(3 + len(self.reward_terms), device=dev)  # count, return, length, terms...
+        self._termination_terms = [t for t in spec.terminations.values() if not t.time_out]
+        self._time_out_terms = [t for t in spec.terminations.values() if t.time_out]
+        self._reward_scales = torch.tensor([t.weight * self.step_dt for t in self.reward_terms], device=dev)
+        self._episode_sums = torch.zeros(n, 1 + len(self.reward_terms), device=dev)  # return, then each term
+        self._floating_base = bool(getattr(backend, "floating_base", False))
+        # ending episodes: count, return, term sums, length; then the sum of root x velocities over all steps
+        self._stats = torch.zeros(4 + len(self.reward_terms), device=dev)
+        self._steps_since_stats = 0
+        self._down = torch.tensor([0.0, 0.0, -1.0], device=dev).expand(n, 3)
         self._reset_pos = torch.zeros(n, len(spec.joint_names), device=dev)
         self._reset_vel = torch.zeros_like(self._reset_pos)
         self._resetting = False
@@ -83,7 +89,6 @@ class WorkbenchEnv(VecEnv):
         for i, term in enumerate(self._interval_events):
             self._sample_event_timer(i, term, torch.ones(n, dtype=torch.bool, device=dev))
         self._obs = self._compute_observations()
-        self._down = torch.tensor([0.0, 0.0, -1.0], device=dev).expand(n, 3)
         self._graph = None
         self._use_graph = cuda_graph and self.device.type == "cuda" and hasattr(backend, "graph_capture")
         self._eager_steps = 0
@@ -199,7 +204,8 @@ class WorkbenchEnv(VecEnv):
         self._compute_terminations()
         rewards = self._compute_rewards()
         dones = self.terminated | self.time_outs
-        self._record_episodes(dones, rewards)
+        self._record_episodes(dones)
+        self._steps_since_stats += 1
         self._reset(dones)
         self._run_interval_events()
         self._obs = self._compute_observations()
@@ -236,44 +242,50 @@ class WorkbenchEnv(VecEnv):
             self.backend.set_dof_position_targets(self._targets)
 
     def _compute_terminations(self) -> None:
-        self.terminated.zero_()
-        self.time_outs.zero_()
-        for term in self.spec.terminations.values():
-            hit = self._call(term)
-            if term.time_out:
-                self.time_outs |= hit
-            else:
-                self.terminated |= hit
-        if not any(t.time_out for t in self.spec.terminations.values()):
-            self.time_outs |= self.episode_length_buf >= self.max_episode_length
-        self.time_outs &= ~self.terminated
+        """One stacked reduction per kind, few kernels (the step is launch-bound on the GPU)."""
+        ended = [self._call(t) for t in self._termination_terms]
+        timed = [self._call(t) for t in self._time_out_terms] or [self.episode_length_buf >= self.max_episode_length]
+        terminated = torch.stack(ended).any(dim=0) if ended else torch.zeros_like(self.terminated)
+        self.terminated.copy_(terminated)
+        self.time_outs.copy_(torch.stack(timed).any(dim=0) & ~terminated)
 
     def _compute_rewards(self) -> torch.Tensor:
-        values = torch.stack([self._call(t) * (t.weight * self.step_dt) for t in self.reward_terms], dim=1)
-        self._episode_terms += values
-        return values.sum(dim=1)
+        """Weighted terms (N, T), each times the step duration; returns their sum (N,)."""
+        values = torch.stack([self._call(t) for t in self.reward_terms], dim=1) * self._reward_scales
+        rewards = values.sum(dim=1)
+        self._episode_sums += torch.cat([rewards.unsqueeze(1), values], dim=1)
+        return rewards
 
-    def _record_episodes(self, dones: torch.Tensor, rewards: torch.Tensor) -> None:
-        self._episode_return += rewards
-        d = dones.float()
-        self._stats[0] += d.sum()
-        self._stats[1] += (self._episode_return * d).sum()
-        self._stats[2] += (self.episode_length_buf.float() * d).sum()
-        self._stats[3:] += (self._episode_terms * d.unsqueeze(1)).sum(dim=0)
+    def _record_episodes(self, dones: torch.Tensor) -> None:
+        """Add the ending episodes' count, return, length and term sums to the running statistics."""
+        ending = dones.float()
+        columns = torch.cat(
+            [torch.ones_like(ending).unsqueeze(1), self._episode_sums, self.episode_length_buf.float().unsqueeze(1)],
+            dim=1,
+        )
+        self._stats[:-1] += ending @ columns
+        if self._floating_base:
+            self._stats[-1] += self.root_lin_vel_w[:, 0].sum()
 
     def pop_episode_stats(self) -> dict[str, float]:
         """Means over the episodes that ended since the last call (one device sync); empty if none ended.
 
-        Keys: ``episodes``, ``mean_reward`` (undiscounted return), ``mean_episode_length`` (env steps) and
-        ``reward/<term>`` (each term's weighted sum over an episode).
+        Keys: ``episodes``, ``mean_reward`` (undiscounted return), ``mean_episode_length`` (env steps),
+        ``reward/<term>`` (each term's weighted sum over an episode) and, for a floating base,
+        ``mean_root_vel_x`` (world x velocity of the root [m/s], averaged over every env and step).
         """
         stats = self._stats.tolist()
         self._stats.zero_()
-        count = stats[0]
+        count, num_terms = stats[0], len(self.reward_terms)
+        out: dict[str, float] = {}
+        if self._floating_base:
+            steps = self._steps_since_stats * self.num_envs
+            out["mean_root_vel_x"] = stats[-1] / steps if steps else 0.0
+        self._steps_since_stats = 0
         if count == 0:
-            return {"episodes": 0}
-        out = {"episodes": int(count), "mean_reward": stats[1] / count, "mean_episode_length": stats[2] / count}
-        for term, total in zip(self.reward_terms, stats[3:], strict=True):
+            return {"episodes": 0, **out}
+        out.update(episodes=int(count), mean_reward=stats[1] / count, mean_episode_length=stats[2 + num_terms] / count)
+        for term, total in zip(self.reward_terms, stats[2 : 2 + num_terms], strict=True):
             out[f"reward/{term.name}"] = total / count
         return out
 
@@ -289,8 +301,7 @@ class WorkbenchEnv(VecEnv):
         self.episode_length_buf.masked_fill_(mask, 0)
         self.actions.mul_(keep)
         self.prev_actions.mul_(keep)
-        self._episode_return.masked_fill_(mask, 0.0)
-        self._episode_terms.mul_(keep)
+        self._episode_sums.mul_(keep)
 
     def _sample_event_timer(self, i: int, term: TermSpec, mask: torch.Tensor) -> None:
         low, high = term.interval_s

@@ -22,11 +22,13 @@ def evaluate(env, policy, num_episodes: int, recorder=None, keep_observations: i
         keep_observations: how many observation rows (from the first round) to return for export checks.
 
     Returns:
-        ``episodes``, ``mean_return``, ``mean_episode_length``, ``max_episode_length``, ``episode_lengths``
-        (list) and, if asked, ``observations`` (a TensorDict of up to ``keep_observations`` rows).
+        ``episodes``, ``mean_return``, ``mean_episode_length``, ``max_episode_length``, ``mean_root_vel_x``
+        (the root's mean world x velocity [m/s]), ``episode_lengths`` (list) and, if asked, ``observations``
+        (a TensorDict of up to ``keep_observations`` rows).
     """
     lengths: list[float] = []
     returns: list[float] = []
+    speeds: list[float] = []  # each episode's mean world x velocity of the root [m/s]
     kept: list[TensorDict] = []
     kept_rows = 0
     for round_index in range(math.ceil(num_episodes / env.num_envs)):
@@ -34,6 +36,7 @@ def evaluate(env, policy, num_episodes: int, recorder=None, keep_observations: i
         active = torch.ones(env.num_envs, dtype=torch.bool, device=env.device)
         ep_return = torch.zeros(env.num_envs, device=env.device)
         ep_length = torch.zeros(env.num_envs, device=env.device)
+        ep_vel_x = torch.zeros(env.num_envs, device=env.device)
         for step in range(env.max_episode_length):
             if kept_rows < keep_observations:
                 kept.append(obs.clone())
@@ -43,17 +46,20 @@ def evaluate(env, policy, num_episodes: int, recorder=None, keep_observations: i
             obs, rewards, dones, _ = env.step(policy(obs))
             ep_return += rewards * active
             ep_length += active.float()
+            ep_vel_x += env.root_lin_vel_w[:, 0] * active
             active &= dones == 0
             if step % 32 == 31 and not bool(active.any()):
                 break
         lengths += ep_length.tolist()
         returns += ep_return.tolist()
-    lengths, returns = lengths[:num_episodes], returns[:num_episodes]
+        speeds += (ep_vel_x / ep_length.clamp(min=1)).tolist()
+    lengths, returns, speeds = lengths[:num_episodes], returns[:num_episodes], speeds[:num_episodes]
     result = {
         "episodes": len(lengths),
         "mean_return": sum(returns) / len(returns),
         "mean_episode_length": sum(lengths) / len(lengths),
         "max_episode_length": env.max_episode_length,
+        "mean_root_vel_x": sum(speeds) / len(speeds),
         "episode_lengths": lengths,
     }
     if keep_observations:

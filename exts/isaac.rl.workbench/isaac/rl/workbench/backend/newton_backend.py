@@ -120,6 +120,9 @@ class NewtonBackend:
         self._dof_index = torch.tensor(dofs, dtype=torch.long)
         free = int(newton.JointType.FREE)
         self._has_free_root = bool(robot.joint_count) and int(robot.joint_type[0]) == free
+        self.floating_base = self._has_free_root
+        full = slice(0, self.coords_per_env)
+        self._dofs_are_all_coords = self._coord_sel == full and self._dof_sel == slice(0, self.dofs_per_env)
         self.root_body = robot.joint_child[0] if robot.joint_count else 0
 
     def _use_position_targets(self) -> None:
@@ -231,12 +234,15 @@ class NewtonBackend:
         DOFs and root not given are set to the scene's default state.
         """
         mask = env_mask.view(-1, 1)
-        q = self.default_q.clone()
-        qd = self.default_qd.clone()
-        if dof_positions is not None:
-            q[:, self._coord_sel] = dof_positions
-        if dof_velocities is not None:
-            qd[:, self._dof_sel] = dof_velocities
+        if self._dofs_are_all_coords and dof_positions is not None and dof_velocities is not None:
+            q, qd = dof_positions, dof_velocities  # fixed base, every joint selected: no copies
+        else:
+            q = self.default_q.clone()
+            qd = self.default_qd.clone()
+            if dof_positions is not None:
+                q[:, self._coord_sel] = dof_positions
+            if dof_velocities is not None:
+                qd[:, self._dof_sel] = dof_velocities
         if self._has_free_root:
             if root_pose is not None:
                 q[:, :7] = root_pose
