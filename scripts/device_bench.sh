@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine once the payload is staged (../shared/device/README.md): throughput benchmarks and timed
-# training runs, results in $OUT. Usage: bash scripts/device_bench.sh SECTION...   (sections: cartpole ant scaling)
+# training runs, results in $OUT. Usage: bash scripts/device_bench.sh SECTION...
+# Sections: cartpole cartpole_bench cartpole_train learner ant ant_train scaling startup
 set -uo pipefail
 export PYTHONPATH=/tmp/site:$PWD/exts/isaac.rl.workbench PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -25,6 +26,9 @@ train() {  # train NAME TASK ARGS...: a timed training run into /tmp/NAME
 }
 
 for section in "$@"; do case $section in
+cartpole_bench)
+  python3 scripts/bench.py cartpole --device cuda --num-envs 4096 --steps 500 --iterations 20 --out "$OUT/bench_cartpole.json" 2>&1 | tail -1
+  ;;
 cartpole)
   python3 scripts/bench.py cartpole --device cuda --num-envs 4096 --steps 500 --iterations 20 --out "$OUT/bench_cartpole.json" 2>&1 | tail -1
   for s in ppo.algorithm.num_mini_batches=2 ppo.algorithm.num_mini_batches=1; do
@@ -36,5 +40,37 @@ cartpole)
   time_to /tmp/cp_mb2 mean_episode_length 270
   train cp_mb1 cartpole --num-envs 4096 --max-iterations 100 --set ppo.algorithm.num_mini_batches=1
   time_to /tmp/cp_mb1 mean_episode_length 270
+  ;;
+learner)  # where the PPO update time goes: mini-batch count, torch.compile of the models
+  for s in ppo.algorithm.num_mini_batches=1 "ppo.algorithm.num_mini_batches=1 ppo.torch_compile_mode=default" \
+           "ppo.algorithm.use_mixed_precision=true"; do
+    python3 scripts/bench.py cartpole --device cuda --num-envs 4096 --steps 100 --iterations 20 --set $s 2>&1 | tail -1 | sed "s/^/[$s] /"
+  done
+  ;;
+cartpole_train)
+  train cp_mb1 cartpole --num-envs 4096 --max-iterations 100 --set ppo.algorithm.num_mini_batches=1
+  time_to /tmp/cp_mb1 mean_episode_length 270
+  train cp_mb4 cartpole --num-envs 4096 --max-iterations 100
+  time_to /tmp/cp_mb4 mean_episode_length 270
+  ;;
+ant)
+  python3 scripts/bench.py ant --device cuda --num-envs 4096 --steps 300 --iterations 10 --out "$OUT/bench_ant.json" 2>&1 | tail -1
+  ;;
+ant_train)
+  train ant ant --num-envs 4096 --max-iterations ${ANT_ITERATIONS:-500} --eval-episodes 256
+  time_to /tmp/ant mean_root_vel_x 2.0
+  ;;
+scaling)
+  python3 scripts/bench.py cartpole --device cuda --num-envs 1024 4096 16384 32768 --steps 300 --iterations 10 \
+    --out "$OUT/scaling_cartpole.json" --plot "$OUT/scaling_cartpole.png" 2>&1 | tail -4
+  ;;
+startup)  # command to first iteration, with warp's kernel cache cold, then warm
+  for cache in cold warm; do
+    [ $cache = cold ] && rm -rf /tmp/warpcache
+    start=$(date +%s.%N)
+    WARP_CACHE_PATH=/tmp/warpcache python3 -m isaac.rl.workbench.cli train cartpole --device cuda --num-envs 4096 \
+      --max-iterations 1 --run-dir /tmp/startup_$cache --eval-episodes 1 2>&1 | while read -r line; do
+        case $line in "it "*) python3 -c "import sys,time; print(f'$cache cache: first iteration {time.time()-$start:.1f} s after the command')";; esac; done
+  done
   ;;
 esac; done

@@ -1,7 +1,8 @@
 """Throughput benchmark: raw Newton stepping vs the workbench env vs full PPO training, side by side.
 
 For each env count, one fresh process measures, on the same scene with the same substeps:
-(a) ``raw``: the backend alone, physics substeps replayed from a CUDA graph (the ceiling);
+(a) ``raw``: the backend alone, physics substeps replayed from a CUDA graph, under random efforts of the size the
+    policy's actions have (the ceiling);
 (b) ``env``: ``WorkbenchEnv.step`` with random actions (actions, physics, terms, resets, observations);
 (c) ``train``: full PPO iterations (collection + update).
 Env-steps/s count policy steps (``decimation`` physics steps each) summed over envs.
@@ -71,11 +72,25 @@ def measure(task: str, num_envs: int, device: str, steps: int, iterations: int, 
         position_control=spec.actions.type == "joint_position",
     )
     build_s = time.perf_counter() - built
-    efforts = (torch.rand(num_envs, len(spec.joint_names), device=dev) * 2 - 1) * 0.1
-    backend.set_dof_efforts(efforts)
-    for _ in range(10):
+    # the ceiling steps physics under the same kind of load as (b): random efforts of the action's size
+    biggest = abs(spec.actions.scale) * (spec.actions.clip or 1.0)
+    limits = torch.tensor(
+        [
+            min(limit, biggest) if name in spec.actions.joints else 0.0
+            for name, limit in zip(spec.joint_names, spec.effort_limits, strict=True)
+        ],
+        device=dev,
+    )
+    effort_pool = [(torch.rand(num_envs, len(spec.joint_names), device=dev) * 2 - 1) * limits for _ in range(16)]
+    raw_counter = iter(range(10**12))
+
+    def raw_step():
+        backend.set_dof_efforts(effort_pool[next(raw_counter) % 16])
         backend.step()
-    raw = _rate(backend.step, steps, dev) * num_envs
+
+    for _ in range(10):
+        raw_step()
+    raw = _rate(raw_step, steps, dev) * num_envs
 
     env = WorkbenchEnv(spec, device, backend=backend)
     action_pool = [torch.rand(num_envs, env.num_actions, device=dev) * 2 - 1 for _ in range(16)]

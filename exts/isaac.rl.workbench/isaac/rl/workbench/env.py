@@ -57,7 +57,8 @@ class WorkbenchEnv(VecEnv):
         n, dev = self.num_envs, self.device
         self._action_joints = self._joint_ids(spec.actions.joints)
         # Newton applies joint efforts as given; the USD drive's max force bounds them here.
-        self._effort_limits = torch.tensor([spec.effort_limits[i] for i in self._action_joints.tolist()], device=dev)
+        action_ids = [spec.joint_names.index(name) for name in spec.actions.joints]
+        self._effort_limits = torch.tensor([spec.effort_limits[i] for i in action_ids], device=dev)
         self.num_actions = len(spec.actions.joints)
         self.actions = torch.zeros(n, self.num_actions, device=dev)
         self.prev_actions = torch.zeros_like(self.actions)
@@ -81,6 +82,7 @@ class WorkbenchEnv(VecEnv):
         # ending episodes: count, return, term sums, length; then the sum of root x velocities over all steps
         self._stats = torch.zeros(4 + len(self.reward_terms), device=dev)
         self._steps_since_stats = 0
+        self._derived: dict[str, torch.Tensor] = {}
         self._down = torch.tensor([0.0, 0.0, -1.0], device=dev).expand(n, 3)
         self._reset_pos = torch.zeros(n, len(spec.joint_names), device=dev)
         self._reset_vel = torch.zeros_like(self._reset_pos)
@@ -127,17 +129,25 @@ class WorkbenchEnv(VecEnv):
     @property
     def root_lin_vel_b(self) -> torch.Tensor:
         """Root body linear velocity in the root frame [m/s], shape (N, 3)."""
-        return quat_rotate_inverse(self.root_quat_w, self.root_lin_vel_w)
+        return self._once("root_lin_vel_b", lambda: quat_rotate_inverse(self.root_quat_w, self.root_lin_vel_w))
 
     @property
     def root_ang_vel_b(self) -> torch.Tensor:
         """Root body angular velocity in the root frame [rad/s], shape (N, 3)."""
-        return quat_rotate_inverse(self.root_quat_w, self.backend.root_velocity[:, 3:6])
+        return self._once(
+            "root_ang_vel_b", lambda: quat_rotate_inverse(self.root_quat_w, self.backend.root_velocity[:, 3:6])
+        )
 
     @property
     def projected_gravity_b(self) -> torch.Tensor:
         """Gravity direction in the root frame, shape (N, 3)."""
-        return quat_rotate_inverse(self.root_quat_w, self._down)
+        return self._once("projected_gravity_b", lambda: quat_rotate_inverse(self.root_quat_w, self._down))
+
+    def _once(self, key: str, compute) -> torch.Tensor:
+        """``compute()`` at most once per state of the physics (terms share root-frame quantities)."""
+        if key not in self._derived:
+            self._derived[key] = compute()
+        return self._derived[key]
 
     # -- writers the event terms use ------------------------------------------------------------------------------
     def write_dof_state(
@@ -173,6 +183,7 @@ class WorkbenchEnv(VecEnv):
         warm-up steps, then replayed: the returned tensors are then the graph's static buffers, overwritten by
         the next step (rsl-rl copies what it keeps).
         """
+        self._steps_since_stats += 1
         if not self._use_graph:
             return self._step(actions)
         if self._graph is None:
@@ -200,12 +211,12 @@ class WorkbenchEnv(VecEnv):
         self.actions.copy_(actions if clip is None else torch.clamp(actions, -clip, clip))
         self._apply_actions()
         self.backend.step()
+        self._derived.clear()
         self.episode_length_buf += 1
         self._compute_terminations()
         rewards = self._compute_rewards()
         dones = self.terminated | self.time_outs
         self._record_episodes(dones)
-        self._steps_since_stats += 1
         self._reset(dones)
         self._run_interval_events()
         self._obs = self._compute_observations()
@@ -219,8 +230,12 @@ class WorkbenchEnv(VecEnv):
         return self._obs
 
     # -- internals ------------------------------------------------------------------------------------------------
-    def _joint_ids(self, names: list[str]) -> torch.Tensor:
-        return torch.tensor([self.spec.joint_names.index(n) for n in names], dtype=torch.long, device=self.device)
+    def _joint_ids(self, names: list[str]) -> slice | torch.Tensor:
+        """Columns of the named joints: a slice when they are consecutive (a view, no gather kernel)."""
+        ids = [self.spec.joint_names.index(n) for n in names]
+        if ids == list(range(ids[0], ids[0] + len(ids))):
+            return slice(ids[0], ids[0] + len(ids))
+        return torch.tensor(ids, dtype=torch.long, device=self.device)
 
     def _resolve_params(self, term: TermSpec) -> dict:
         params = dict(term.params)
@@ -297,6 +312,7 @@ class WorkbenchEnv(VecEnv):
             self._call(term, mask)
         self._resetting = False
         self.backend.reset(mask, self._reset_pos, self._reset_vel)
+        self._derived.clear()
         keep = (~mask).unsqueeze(1).float()
         self.episode_length_buf.masked_fill_(mask, 0)
         self.actions.mul_(keep)
