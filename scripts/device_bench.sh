@@ -62,7 +62,7 @@ ant_train)
   ;;
 scaling)
   python3 scripts/bench.py cartpole --device cuda --num-envs 1024 4096 16384 32768 --steps 300 --iterations 10 \
-    --out "$OUT/scaling_cartpole.json" --plot "$OUT/scaling_cartpole.png" 2>&1 | tail -4
+    --out "$OUT/scaling_cartpole.json" --plot "$OUT/scaling_cartpole.png" 2>&1 | grep "envs:" | tee "$OUT/scaling.txt"
   ;;
 startup)  # command to first iteration, with warp's kernel cache cold, then warm
   for cache in cold warm; do
