@@ -89,3 +89,17 @@ def test_efforts_are_bounded_by_the_drive_max_force():
     assert torch.allclose(env.dof_effort[:, 0], torch.full((4,), 100.0))
     env.step(torch.full((4, 1), -0.05))
     assert torch.allclose(env.dof_effort[:, 0], torch.full((4,), -50.0))
+
+
+def test_ant_lands_on_the_ground_and_reports_forward_speed():
+    spec = load_spec("ant", {"env.num_envs": 4})
+    env = WorkbenchEnv(spec, "cpu")
+    assert env.backend.floating_base and env.num_actions == 8
+    assert env.get_observations()["policy"].shape == (4, 1 + 3 + 3 + 3 + 8 + 8 + 8)
+    for _ in range(90):  # 1.5 s with the joints limp: it falls 0.75 m onto its feet and stays there
+        _, _, dones, _ = env.step(torch.zeros(4, 8))
+    height = env.root_pos_w[:, 2]
+    assert ((height > 0.28) & (height < 0.7)).all(), height  # on the ground plane the backend adds, not below it
+    assert torch.allclose(env.projected_gravity_b[:, 2], torch.full((4,), -1.0), atol=0.05), "upright"
+    stats = env.pop_episode_stats()
+    assert abs(stats["mean_root_vel_x"]) < 0.2, "standing still"

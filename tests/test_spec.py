@@ -59,6 +59,7 @@ def expect_error(path, *fragments):
         ({"physics_dt = 0.008333333333333333": "physics_dt = -0.01"}, "", ["env.physics_dt", "> 0"]),
         ({"episode_seconds = 5.0": 'episode_seconds = "long"'}, "", ["env.episode_seconds", "expected float"]),
         ({'type = "joint_effort"': 'type = "joint_velocity"'}, "", ["actions.type", "joint_effort"]),
+        ({'type = "joint_effort"': 'type = "joint_position"'}, "", ["actions.type", "stiffness > 0", "slider"]),
         ({"target = 0.0 }": "target = 0.0, power = 2 }"}, "", ["params.power", "takes no parameter"]),
         (
             {'params = { joints = ["hinge"], limit = 0.4 }': 'params = { joints = ["hinge"] }'},

@@ -225,6 +225,15 @@ def load_spec(name_or_path: str | Path, overrides: dict[str, Any] | None = None)
 
     env = _load_env(top.sub("env"))
     actions = _load_actions(top.sub("actions"), joint_names, articulation.root_path)
+    if actions.type == "joint_position":
+        stiff = {j.name: j.drive.stiffness if j.drive else 0.0 for j in articulation.joints}
+        limp = [n for n in actions.joints if not stiff.get(n, 0.0) > 0]
+        if limp:
+            raise top.error(
+                "actions.type",
+                f"joint_position needs drives with stiffness > 0 on every action joint; "
+                f"{', '.join(limp)} in {scene_path} has none (use joint_effort, or author a DriveAPI)",
+            )
     observations = _load_observations(top.sub("observations"), joint_names, articulation.root_path)
     rewards = _load_terms(top.sub("rewards"), "rewards", joint_names, articulation.root_path)
     terminations = _load_terms(top.sub("terminations"), "terminations", joint_names, articulation.root_path)
