@@ -23,6 +23,7 @@ import torch
 from .spec import TaskSpec, load_spec, save_spec
 
 RUNS_DIR = Path("runs")
+RECORDING_MAX_SPACING = 4.0  # [m] recorded envs stand side by side, however far apart the physics keeps them
 CHECKPOINT_PATTERN = re.compile(r"model_(\d+)\.pt$")
 
 
@@ -198,7 +199,7 @@ class Workbench:
                 self.spec.articulation,
                 self.env.backend.body_paths,
                 count,
-                self.spec.env.spacing,
+                min(self.spec.env.spacing, RECORDING_MAX_SPACING),
                 1.0 / self.spec.env.step_dt,
             )
         policy = self.trainer.runner.get_inference_policy(self.device)
