@@ -105,6 +105,22 @@ def test_resume_continues_iterations_optimizer_and_normaliser(tmp_path, capsys):
     assert checkpoint["iter"] == 60
     assert "obs_normalizer._mean" in checkpoint["actor_state_dict"]
 
+    # what a resume restores: networks with the observation normaliser, Adam's moments and step, learning rate
+    from isaac.rl.workbench.workbench import Workbench
+
+    wb = Workbench.open(run_dir)
+    wb.build(resume=True)
+    assert wb.iteration == 60
+    actor_state = wb.trainer.alg.get_policy().state_dict()
+    for key, value in checkpoint["actor_state_dict"].items():
+        assert torch.equal(actor_state[key].cpu(), value.cpu()), key
+    saved_opt, loaded_opt = checkpoint["optimizer_state_dict"], wb.trainer.alg.optimizer.state_dict()
+    assert loaded_opt["param_groups"][0]["lr"] == saved_opt["param_groups"][0]["lr"] == wb.trainer.alg.learning_rate
+    for index, state in saved_opt["state"].items():
+        assert torch.equal(loaded_opt["state"][index]["exp_avg"], state["exp_avg"])
+        assert float(loaded_opt["state"][index]["step"]) == float(state["step"]) > 0
+    del wb
+
     assert main(["train", "--resume", str(run_dir), "--max-iterations", "70"]) == 0
     out = capsys.readouterr().out
     assert "resuming at iteration 60 of 70" in out
@@ -112,7 +128,6 @@ def test_resume_continues_iterations_optimizer_and_normaliser(tmp_path, capsys):
     assert [r["iteration"] for r in after] == list(range(1, 71))
     resumed = after[60:]
     assert resumed[0]["total_env_steps"] == before[-1]["total_env_steps"] + 16 * 64
-    assert abs(resumed[0]["learning_rate"] - before[-1]["learning_rate"]) / before[-1]["learning_rate"] < 10
     last_before = sum(r["mean_episode_length"] for r in before[-3:]) / 3
     first_after = sum(r["mean_episode_length"] for r in resumed[:3]) / 3
     assert first_after >= 0.9 * last_before, (last_before, first_after)
