@@ -14,6 +14,8 @@ from pathlib import Path
 from .scene.inspect import SceneError, format_scene, inspect_scene
 from .spec import SpecError, parse_overrides
 
+PLAY_MAX_ENVS = 1024
+EXPORT_ENVS = 64  # envs whose deterministic rollout gives the observations the export is checked on
 USER_ERRORS: tuple[type[Exception], ...] = (SceneError, SpecError)
 
 
@@ -111,7 +113,9 @@ def _speed(wb, result: dict) -> str:
 def _play(args) -> int:
     from .workbench import Workbench
 
-    wb = Workbench.open(Path(args.run_dir), _overrides(args), args.device)
+    # one env per episode (one round of rollouts), not the thousands a GPU run trained with
+    overrides = {"env.num_envs": min(args.episodes, PLAY_MAX_ENVS), **_overrides(args)}
+    wb = Workbench.open(Path(args.run_dir), overrides, args.device)
     wb.build(checkpoint=Path(args.checkpoint) if args.checkpoint else None, resume=not args.checkpoint)
     result = wb.evaluate(num_episodes=args.episodes, record=Path(args.record) if args.record else None)
     max_len = result["max_episode_length"]
@@ -127,7 +131,7 @@ def _play(args) -> int:
 def _export(args) -> int:
     from .workbench import Workbench
 
-    wb = Workbench.open(Path(args.run_dir), {}, "cpu")
+    wb = Workbench.open(Path(args.run_dir), {"env.num_envs": EXPORT_ENVS}, "cpu")
     wb.build(checkpoint=Path(args.checkpoint) if args.checkpoint else None, resume=not args.checkpoint)
     report = wb.export(Path(args.out) if args.out else None)
     out = Path(args.out) if args.out else wb.run_dir / "export"
@@ -168,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir")
     p.add_argument("--checkpoint")
     p.add_argument("--episodes", type=int, default=16)
-    p.add_argument("--num-envs", type=int)
+    p.add_argument("--num-envs", type=int, help="default: one env per episode")
     p.add_argument("--device", default="cpu")
     p.add_argument("--record", metavar="OUT_USDA", help="write a USD animation of the rollout")
     p.set_defaults(func=_play)
