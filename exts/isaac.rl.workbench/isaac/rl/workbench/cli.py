@@ -131,7 +131,7 @@ def _play(args) -> int:
 def _export(args) -> int:
     from .workbench import Workbench
 
-    wb = Workbench.open(Path(args.run_dir), {"env.num_envs": EXPORT_ENVS}, "cpu")
+    wb = Workbench.open(Path(args.run_dir), {"env.num_envs": EXPORT_ENVS}, args.device)
     wb.build(checkpoint=Path(args.checkpoint) if args.checkpoint else None, resume=not args.checkpoint)
     report = wb.export(Path(args.out) if args.out else None)
     out = Path(args.out) if args.out else wb.run_dir / "export"
@@ -183,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir")
     p.add_argument("--checkpoint")
     p.add_argument("--out", help="output folder (default RUN_DIR/export)")
+    p.add_argument("--device", default="cpu", help="where the rollout that records observations runs")
     p.set_defaults(func=_export)
     return parser
 

@@ -16,7 +16,7 @@ The recording is a small stage beside the scene, not a copy of it:
 
 Time code ``k`` is frame ``k``; ``timeCodesPerSecond = framesPerSecond = fps``. The stage copies the scene's
 ``upAxis`` and ``metersPerUnit``; positions are taken to be in the scene's length unit (metres in a scene with
-``metersPerUnit = 1``). The scene is referenced by its absolute path.
+``metersPerUnit = 1``). The scene is referenced by its path relative to the recording.
 """
 
 from __future__ import annotations
@@ -137,6 +137,11 @@ class UsdRecorder:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         stage = self._author_stage()
+        # the file refers to the scene by a path relative to itself, so both can move together
+        relative = os.path.relpath(self.scene, path.parent.resolve())
+        for env in range(self.num_envs):
+            spec = stage.GetRootLayer().GetPrimAtPath(f"/World/env_{env}")
+            spec.referenceList.prependedItems = [Sdf.Reference(relative, self.articulation_root)]
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
         os.close(fd)
         try:
