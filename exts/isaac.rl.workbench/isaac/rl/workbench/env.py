@@ -57,8 +57,7 @@ class WorkbenchEnv(VecEnv):
         n, dev = self.num_envs, self.device
         self._action_joints = self._joint_ids(spec.actions.joints)
         # Newton applies joint efforts as given; the USD drive's max force bounds them here.
-        action_ids = [spec.joint_names.index(name) for name in spec.actions.joints]
-        self._effort_limits = torch.tensor([spec.effort_limits[i] for i in action_ids], device=dev)
+        self._effort_limits = torch.tensor(spec.effort_limits, device=dev)[self._action_joints]
         self.num_actions = len(spec.actions.joints)
         self.actions = torch.zeros(n, self.num_actions, device=dev)
         self.prev_actions = torch.zeros_like(self.actions)

@@ -18,8 +18,6 @@ import copy
 import io
 import json
 import logging
-import os
-import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +25,8 @@ from pathlib import Path
 
 import torch
 from tensordict import TensorDict
+
+from .atomic import write_atomically
 
 ONNX_OPSET = 18
 """ONNX opset version of the exported policy."""
@@ -86,9 +86,9 @@ def export_policy(actor: torch.nn.Module, observations: TensorDict, out_dir: Pat
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomic(out_dir / "policy.onnx", onnx_bytes)
-    _write_atomic(out_dir / "policy.pt", torchscript_bytes)
-    _write_atomic(out_dir / "parity.json", (json.dumps(report, indent=2) + "\n").encode())
+    parity = (json.dumps(report, indent=2) + "\n").encode()
+    for name, data in (("policy.onnx", onnx_bytes), ("policy.pt", torchscript_bytes), ("parity.json", parity)):
+        write_atomically(out_dir / name, lambda tmp, data=data: tmp.write_bytes(data))
     return report
 
 
@@ -174,16 +174,3 @@ def _quiet_export() -> Iterator[None]:
             yield
     finally:
         onnx_logger.setLevel(level)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then move it into place: readers never see a partial file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0o600
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

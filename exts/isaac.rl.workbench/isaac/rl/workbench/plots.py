@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from .atomic import write_atomically
 
 _REWARD_PREFIX = "reward/"
 
@@ -51,18 +51,7 @@ def write_curves(metrics: list[dict] | Path, out_png: Path, title: str = "") -> 
     if title:
         figure.suptitle(title)
 
-    out_png = Path(out_png)
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_png.parent, prefix=f".{out_png.stem}.", suffix=".png")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            figure.savefig(file, format="png", dpi=100)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0o600
-        os.replace(tmp, out_png)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out_png
+    return write_atomically(Path(out_png), lambda tmp: figure.savefig(tmp, format="png", dpi=100))
 
 
 def _read_rows(path: Path) -> list[dict]:

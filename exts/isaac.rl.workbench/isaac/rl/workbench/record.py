@@ -22,12 +22,13 @@ Time code ``k`` is frame ``k``; ``timeCodesPerSecond = framesPerSecond = fps``. 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 from pxr import Gf, Sdf, Usd, UsdGeom, UsdPhysics
+
+from .atomic import write_atomically
 
 _OP_SUFFIX = "recorded"
 
@@ -135,24 +136,18 @@ class UsdRecorder:
         if not self._frames:
             raise ValueError("no frames recorded; call add_frame before save")
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         stage = self._author_stage()
         # the file refers to the scene by a path relative to itself, so both can move together
         relative = os.path.relpath(self.scene, path.parent.resolve())
         for env in range(self.num_envs):
             spec = stage.GetRootLayer().GetPrimAtPath(f"/World/env_{env}")
             spec.referenceList.prependedItems = [Sdf.Reference(relative, self.articulation_root)]
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-        os.close(fd)
-        try:
-            if not stage.GetRootLayer().Export(tmp):
+
+        def export(tmp: Path) -> None:
+            if not stage.GetRootLayer().Export(str(tmp)):
                 raise OSError(f"could not write {path}")
-            os.chmod(tmp, 0o644)  # mkstemp creates 0o600
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+
+        return write_atomically(path, export)
 
     def _author_stage(self) -> Usd.Stage:
         """Build the recording in memory: env prims, body animations, physics switched off."""

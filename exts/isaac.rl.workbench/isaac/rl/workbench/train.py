@@ -9,13 +9,13 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-import os
 import time
 from pathlib import Path
 
 import torch
 from rsl_rl.runners import OnPolicyRunner
 
+from .atomic import write_atomically
 from .ppo_config import runner_config
 
 
@@ -101,14 +101,10 @@ class Trainer:
 
     def save(self, path: Path, infos: dict | None = None) -> Path:
         """Write a checkpoint atomically (temp file + rename): networks, optimiser, normaliser, iteration."""
-        path.parent.mkdir(parents=True, exist_ok=True)
         state = self.alg.save()
         state["iter"] = self.iteration
         state["infos"] = {"total_env_steps": self.total_env_steps, **(infos or {})}
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, path)
-        return path
+        return write_atomically(path, lambda tmp: torch.save(state, tmp))
 
     def load(self, path: Path) -> None:
         """Restore networks, optimiser (and its learning rate), normaliser and the iteration count."""

@@ -15,7 +15,7 @@ import math
 import os
 from pathlib import Path
 
-from isaac.rl.workbench.scene.authoring import _apply_drive, _define_physics_scene, _set_stage_conventions
+from isaac.rl.workbench.scene.authoring import _apply_drive, _new_articulation_stage
 from pxr import Gf, Sdf, Usd, UsdGeom, UsdPhysics, Vt
 
 ANT_FILE_NAME = "ant.usda"
@@ -58,13 +58,9 @@ def write_ant(path: str | os.PathLike) -> None:
     feet 0.6 kg (8 kg in all). The torso centre is ``SPAWN_HEIGHT`` (0.75 m) above a static
     ``/groundPlane`` at z = 0, which sits outside ``/ant`` so that loading ``/ant`` alone leaves it out.
     """
-    stage = Usd.Stage.CreateInMemory()
-    _set_stage_conventions(stage, "Ant: a four-legged walker with a floating base (written by make_assets.py).")
-    _define_physics_scene(stage, "/physicsScene")
-
-    root = UsdGeom.Xform.Define(stage, "/ant")
-    stage.SetDefaultPrim(root.GetPrim())
-    UsdPhysics.ArticulationRootAPI.Apply(root.GetPrim())
+    stage, _ = _new_articulation_stage(
+        "Ant: a four-legged walker with a floating base (written by make_assets.py).", "/ant"
+    )
 
     torso = UsdGeom.Xform.Define(stage, "/ant/torso")
     torso.AddTranslateOp().Set(Gf.Vec3d(0.0, 0.0, SPAWN_HEIGHT))

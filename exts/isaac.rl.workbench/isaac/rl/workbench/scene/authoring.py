@@ -52,13 +52,9 @@ def write_cartpole(path: str | os.PathLike) -> None:
     0.25 kg (centre of mass 0.5 m above the hinge), rail 5 kg. Joint order: root_joint (fixed, world -> rail),
     slider (1 dof), hinge (1 dof); an engine's joint coordinates are therefore [slider, hinge].
     """
-    stage = Usd.Stage.CreateInMemory()
-    _set_stage_conventions(stage, "Cartpole: a cart on a rail balancing a passive pole (written by make_assets.py).")
-    _define_physics_scene(stage, "/physicsScene")
-
-    root = UsdGeom.Xform.Define(stage, "/cartpole")
-    stage.SetDefaultPrim(root.GetPrim())
-    UsdPhysics.ArticulationRootAPI.Apply(root.GetPrim())
+    stage, _ = _new_articulation_stage(
+        "Cartpole: a cart on a rail balancing a passive pole (written by make_assets.py).", "/cartpole"
+    )
 
     rail = _define_box_body(stage, "/cartpole/rail", (0.0, 0.0, RAIL_HEIGHT), RAIL_SIZE, RAIL_MASS, _RAIL_COLOR)
     cart = _define_box_body(stage, "/cartpole/cart", (0.0, 0.0, RAIL_HEIGHT), CART_SIZE, CART_MASS, _CART_COLOR)
@@ -86,18 +82,21 @@ def write_cartpole(path: str | os.PathLike) -> None:
     Path(path).write_bytes(stage.GetRootLayer().ExportToString().encode("utf-8"))
 
 
-def _set_stage_conventions(stage: Usd.Stage, doc: str) -> None:
+def _new_articulation_stage(doc: str, root_path: str) -> tuple[Usd.Stage, UsdGeom.Xform]:
+    """An in-memory stage in metres, kilograms and Z up, with a PhysicsScene (gravity 9.81 m/s² along -Z) and an
+    Xform at ``root_path`` that is the default prim and carries ArticulationRootAPI."""
+    stage = Usd.Stage.CreateInMemory()
     stage.GetRootLayer().documentation = doc
     UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.z)
     UsdGeom.SetStageMetersPerUnit(stage, 1.0)
     UsdPhysics.SetStageKilogramsPerUnit(stage, 1.0)
-
-
-def _define_physics_scene(stage: Usd.Stage, path: str) -> None:
-    """A PhysicsScene with gravity 9.81 m/s² along -Z."""
-    scene = UsdPhysics.Scene.Define(stage, path)
+    scene = UsdPhysics.Scene.Define(stage, "/physicsScene")
     scene.CreateGravityDirectionAttr(Gf.Vec3f(0.0, 0.0, -1.0))
     scene.CreateGravityMagnitudeAttr(9.81)
+    root = UsdGeom.Xform.Define(stage, root_path)
+    stage.SetDefaultPrim(root.GetPrim())
+    UsdPhysics.ArticulationRootAPI.Apply(root.GetPrim())
+    return stage, root
 
 
 def _box_inertia(mass: float, size: tuple[float, float, float]) -> Gf.Vec3f:
