@@ -3,7 +3,7 @@
 # training runs, results in $OUT. Usage: bash scripts/device_bench.sh SECTION...
 # Sections: cartpole cartpole_bench cartpole_train learner ant ant_train scaling startup
 set -uo pipefail
-export PYTHONPATH=/tmp/site:$PWD/exts/isaac.rl.workbench PYTHONUNBUFFERED=1
+export PYTHONPATH=/tmp/site:$PWD/exts/isaac.rl.workbench ISAAC_RL_WORKBENCH_TASKS=$PWD/tasks PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
 
@@ -21,7 +21,7 @@ PY
 
 train() {  # train NAME TASK ARGS...: a timed training run into /tmp/NAME
   local name=$1; shift
-  python3 -m isaac.rl.workbench.cli train "$@" --device cuda --run-dir /tmp/$name 2>&1 | grep -v "^it " | tail -3
+  python3 -m isaac.rl.workbench.frontends.cli train "$@" --device cuda --run-dir /tmp/$name 2>&1 | grep -v "^it " | tail -3
   cp /tmp/$name/metrics.jsonl "$OUT/$name.jsonl"
 }
 
@@ -68,7 +68,7 @@ startup)  # command to first iteration, with warp's kernel cache cold, then warm
   for cache in cold warm; do
     [ $cache = cold ] && rm -rf /tmp/warpcache
     start=$(date +%s.%N)
-    WARP_CACHE_PATH=/tmp/warpcache python3 -m isaac.rl.workbench.cli train cartpole --device cuda --num-envs 4096 \
+    WARP_CACHE_PATH=/tmp/warpcache python3 -m isaac.rl.workbench.frontends.cli train cartpole --device cuda --num-envs 4096 \
       --max-iterations 1 --run-dir /tmp/startup_$cache --eval-episodes 1 2>&1 | while read -r line; do
         case $line in "it "*) python3 -c "import sys,time; print(f'$cache cache: first iteration {time.time()-$start:.1f} s after the command')";; esac; done
   done

@@ -6,13 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from isaac.rl.workbench.assets import write_all
 
-try:
-    from isaac.rl.workbench.scene import authoring
-except ImportError:  # running from a checkout without the package installed
-    sys.path.insert(0, str(REPO_ROOT / "exts" / "isaac.rl.workbench"))
-    from isaac.rl.workbench.scene import authoring
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "assets" / "usd", help="output folder")
     args = parser.parse_args(argv)
-    for path in authoring.write_all(args.out):
+    for path in write_all(args.out):
         print(f"wrote {path} ({path.stat().st_size} bytes)")
     return 0
 

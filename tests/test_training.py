@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from isaac.rl.workbench.cli import main
+from isaac.rl.workbench.frontends.cli import main
 from pxr import Usd, UsdGeom
 
 pytestmark = pytest.mark.slow
@@ -88,7 +88,7 @@ def test_resume_continues_iterations_optimizer_and_normaliser(tmp_path, capsys):
     run_dir = tmp_path / "run"
     common = ["--run-dir", str(run_dir)]
     spec_args = ["train", "cartpole", *common, "--max-iterations", "60"]
-    from isaac.rl.workbench.spec import load_spec
+    from isaac.rl.workbench.envs.spec import load_spec
 
     # the observation normaliser is part of what must survive a resume
     spec_path = tmp_path / "cartpole_norm.toml"
@@ -139,7 +139,7 @@ def test_ctrl_c_saves_and_resume_picks_up(tmp_path):
     cmd = [
         sys.executable,
         "-m",
-        "isaac.rl.workbench.cli",
+        "isaac.rl.workbench.frontends.cli",
         "train",
         "cartpole",
         "--run-dir",
@@ -169,7 +169,7 @@ def test_ctrl_c_saves_and_resume_picks_up(tmp_path):
         [
             sys.executable,
             "-m",
-            "isaac.rl.workbench.cli",
+            "isaac.rl.workbench.frontends.cli",
             "train",
             "--resume",
             str(run_dir),

@@ -4,14 +4,13 @@ States: ``created`` -> :meth:`build` -> ``ready`` -> :meth:`train_step` (repeat;
 No call blocks for longer than one PPO iteration, so a UI can interleave its own updates. Listeners registered
 with :meth:`add_listener` get ``(event, data)`` for "built", "iteration", "checkpoint", "finished", "evaluated".
 
-Run folder: ``spec.toml`` (resolved spec), ``metrics.jsonl`` (one row per iteration), ``checkpoints/``,
-TensorBoard event files, ``curves.png``, ``export/``.
+The run folder (:class:`~.learn.run_dir.RunDir`) holds ``spec.toml``, ``metrics.jsonl``, TensorBoard files,
+``checkpoints/``, ``curves.png`` and ``export/``. The Workbench also owns the run policy every front end shares: how
+many envs play and export build, and the evaluation after training.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -20,45 +19,35 @@ from typing import Any
 
 import torch
 
-from .spec import TaskSpec, load_spec, save_spec
+from .envs.spec import TaskSpec, load_spec, save_spec
+from .learn.run_dir import RunDir, RunError
 
 RUNS_DIR = Path("runs")
 RECORDING_MAX_SPACING = 4.0  # [m] recorded envs stand side by side, however far apart the physics keeps them
-CHECKPOINT_PATTERN = re.compile(r"model_(\d+)\.pt$")
+PLAY_MAX_ENVS = 1024  # play builds one env per episode, up to this many (not the thousands a GPU run trained with)
+EXPORT_ENVS = 64  # envs whose deterministic rollout gives the observations an export is checked on
+EVAL_EPISODES = 64  # deterministic episodes evaluated after training
 
-
-class RunError(RuntimeError):
-    """A run folder that cannot be resumed, played or exported; the message names the folder and the problem."""
-
-
-def latest_checkpoint(run_dir: Path) -> Path:
-    """The checkpoint with the highest iteration in ``run_dir/checkpoints``."""
-    found = sorted(
-        (int(m.group(1)), p)
-        for p in (run_dir / "checkpoints").glob("model_*.pt")
-        if (m := CHECKPOINT_PATTERN.search(p.name))
-    )
-    if not found:
-        raise RunError(f"{run_dir}: no checkpoints (checkpoints/model_<iteration>.pt)")
-    return found[-1][1]
+__all__ = ["EVAL_EPISODES", "EXPORT_ENVS", "PLAY_MAX_ENVS", "RunError", "Workbench"]
 
 
 class Workbench:
     """A training run.
 
-    Use :meth:`new` for a fresh run or :meth:`open` for an existing run folder (resume, play, export).
+    Use :meth:`new` for a fresh run, :meth:`open` for an existing run folder (resume), :meth:`for_play` and
+    :meth:`for_export` for a trained one.
     """
 
-    def __init__(self, spec: TaskSpec, run_dir: Path, device: str = "cpu"):
+    def __init__(self, spec: TaskSpec, run: RunDir, device: str = "cpu"):
         self.spec = spec
-        self.run_dir = Path(run_dir)
+        self.run = run
+        self.run_dir = run.path
         self.device = device
         self.state = "created"
         self.env = None
         self.trainer = None
         self.max_iterations = int(spec.ppo["max_iterations"])
         self._listeners: list[Callable[[str, dict], Any]] = []
-        self._writer = None
         self.start_iteration = 0
         self.train_seconds = 0.0
 
@@ -71,20 +60,37 @@ class Workbench:
         spec = load_spec(task, overrides)
         if run_dir is None:
             run_dir = RUNS_DIR / spec.name / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-        run_dir = Path(run_dir)
-        if (run_dir / "metrics.jsonl").exists():
-            raise RunError(f"{run_dir}: already holds a run; use --resume {run_dir} or another --run-dir")
-        run_dir.mkdir(parents=True, exist_ok=True)
-        save_spec(spec, run_dir / "spec.toml")
-        return cls(spec, run_dir, device)
+        run = RunDir.create(Path(run_dir))
+        save_spec(spec, run.spec_file)
+        return cls(spec, run, device)
 
     @classmethod
     def open(cls, run_dir: Path, overrides: dict | None = None, device: str = "cpu") -> Workbench:
         """An existing run folder, with its resolved spec (plus ``overrides``)."""
-        run_dir = Path(run_dir)
-        if not (run_dir / "spec.toml").is_file():
-            raise RunError(f"{run_dir}: not a run folder (no spec.toml)")
-        return cls(load_spec(run_dir / "spec.toml", overrides), run_dir, device)
+        run = RunDir.open(Path(run_dir))
+        return cls(load_spec(run.spec_file, overrides), run, device)
+
+    @classmethod
+    def for_play(
+        cls,
+        run_dir: Path,
+        episodes: int,
+        overrides: dict | None = None,
+        device: str = "cpu",
+        checkpoint: Path | None = None,
+    ) -> Workbench:
+        """A trained run, built to play ``episodes`` episodes: one env per episode up to ``PLAY_MAX_ENVS``, with the
+        latest checkpoint (or ``checkpoint``) loaded. ``overrides`` win (``env.num_envs`` included)."""
+        wb = cls.open(run_dir, {"env.num_envs": min(episodes, PLAY_MAX_ENVS), **(overrides or {})}, device)
+        wb.build(resume=checkpoint is None, checkpoint=checkpoint)
+        return wb
+
+    @classmethod
+    def for_export(cls, run_dir: Path, device: str = "cpu", checkpoint: Path | None = None) -> Workbench:
+        """A trained run, built with ``EXPORT_ENVS`` envs to record the observations :meth:`export` checks on."""
+        wb = cls.open(run_dir, {"env.num_envs": EXPORT_ENVS}, device)
+        wb.build(resume=checkpoint is None, checkpoint=checkpoint)
+        return wb
 
     def add_listener(self, listener: Callable[[str, dict], Any]) -> None:
         """Call ``listener(event, data)`` on every event."""
@@ -96,18 +102,18 @@ class Workbench:
 
     def build(self, resume: bool = False, checkpoint: Path | None = None) -> None:
         """Seed, build the env and the PPO trainer; with ``resume`` (or a ``checkpoint``) load the latest state."""
-        from .env import WorkbenchEnv
-        from .train import Trainer
+        from .envs.workbench_env import WorkbenchEnv
+        from .learn.trainer import Trainer
 
         torch.manual_seed(self.spec.seed)
         started = time.perf_counter()
         self.env = WorkbenchEnv(self.spec, self.device)
         self.trainer = Trainer(self.env, self.spec.ppo, self.device)
         if resume or checkpoint is not None:
-            path = checkpoint or latest_checkpoint(self.run_dir)
+            path = checkpoint or self.run.latest_checkpoint()
             self.trainer.load(path)
             torch.manual_seed(self.spec.seed + self.trainer.iteration)
-            self._truncate_metrics(self.trainer.iteration)
+            self.run.truncate_metrics(self.trainer.iteration)
         self.start_iteration = self.trainer.iteration
         self.state = "ready"
         self._emit("built", {"seconds": time.perf_counter() - started, "iteration": self.trainer.iteration})
@@ -131,7 +137,7 @@ class Workbench:
         metrics = self.trainer.train_step()
         self.train_seconds += metrics["collect_s"] + metrics["learn_s"]
         metrics["train_seconds"] = self.train_seconds
-        self._log(metrics)
+        self.run.log(metrics)
         self._emit("iteration", metrics)
         if self.iteration % int(self.spec.ppo["save_interval"]) == 0:
             self.save_checkpoint()
@@ -139,44 +145,23 @@ class Workbench:
 
     def save_checkpoint(self) -> Path:
         """Save the trainer's state as ``checkpoints/model_<iteration>.pt`` (atomically)."""
-        path = self.trainer.save(
-            self.run_dir / "checkpoints" / f"model_{self.iteration:06d}.pt", {"task": self.spec.name}
-        )
+        path = self.trainer.save(self.run.checkpoint_path(self.iteration), {"task": self.spec.name})
         self._emit("checkpoint", {"path": str(path), "iteration": self.iteration})
         return path
 
-    def finish(self) -> None:
-        """Save the final checkpoint, draw ``curves.png`` and close the logs."""
-        from .plots import write_curves
+    def finish(self, evaluate_episodes: int = 0) -> dict | None:
+        """Save the final checkpoint, draw ``curves.png`` and close the logs; then, when ``evaluate_episodes`` > 0,
+        evaluate the policy deterministically over that many episodes and return :meth:`evaluate`'s result."""
+        from .learn.curves import write_curves
 
         if self.trainer is not None and self.iteration > 0:
             self.save_checkpoint()
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-        metrics_file = self.run_dir / "metrics.jsonl"
-        if metrics_file.exists():
-            write_curves(metrics_file, self.run_dir / "curves.png", title=f"{self.spec.name} ({self.run_dir.name})")
+        self.run.close()
+        if self.run.metrics_file.exists():
+            write_curves(self.run.metrics_file, self.run.curves_file, title=f"{self.spec.name} ({self.run_dir.name})")
         self.state = "finished"
         self._emit("finished", {"iteration": self.iteration, "run_dir": str(self.run_dir)})
-
-    def _log(self, metrics: dict) -> None:
-        with open(self.run_dir / "metrics.jsonl", "a") as f:
-            f.write(json.dumps(metrics) + "\n")
-        if self._writer is None:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self._writer = SummaryWriter(log_dir=str(self.run_dir), flush_secs=10)
-        for key, value in metrics.items():
-            if key != "iteration" and isinstance(value, int | float):
-                self._writer.add_scalar(key if "/" in key else f"train/{key}", value, metrics["iteration"])
-
-    def _truncate_metrics(self, iteration: int) -> None:
-        """Drop metric rows past the checkpoint being resumed, so iteration numbers continue without gaps."""
-        path = self.run_dir / "metrics.jsonl"
-        if path.exists():
-            rows = [line for line in path.read_text().splitlines() if json.loads(line)["iteration"] <= iteration]
-            path.write_text("".join(row + "\n" for row in rows))
+        return self.evaluate(num_episodes=evaluate_episodes) if evaluate_episodes > 0 else None
 
     # -- using the policy -----------------------------------------------------------------------------------------
     def evaluate(
@@ -187,17 +172,17 @@ class Workbench:
         keep_observations: int = 0,
     ) -> dict:
         """Roll the policy out deterministically; optionally write a USD animation of the first envs to ``record``."""
-        from .play import evaluate
+        from .learn.rollout import evaluate
 
         recorder = None
         if record is not None:
-            from .record import UsdRecorder
+            from .scene.record import UsdRecorder
 
             count = min(record_envs, self.env.num_envs)
             recorder = UsdRecorder(
                 self.spec.scene,
                 self.spec.articulation,
-                self.env.backend.body_paths,
+                self.env.body_paths,
                 count,
                 min(self.spec.env.spacing, RECORDING_MAX_SPACING),
                 1.0 / self.spec.env.step_dt,
@@ -213,7 +198,7 @@ class Workbench:
 
     def export(self, out_dir: Path | None = None) -> dict:
         """Write ``export/policy.onnx`` and ``export/policy.pt`` and check them against the training policy."""
-        from .export import export_policy
+        from .learn.export import export_policy
 
         rollout = self.evaluate(num_episodes=self.env.num_envs, keep_observations=4096)
-        return export_policy(self.trainer.actor, rollout["observations"], Path(out_dir or self.run_dir / "export"))
+        return export_policy(self.trainer.actor, rollout["observations"], Path(out_dir or self.run.export_dir))

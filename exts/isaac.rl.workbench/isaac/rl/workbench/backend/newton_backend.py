@@ -20,15 +20,13 @@ import newton
 import torch
 import warp as wp
 
+from .base import Backend, BackendError
+
 wp.config.quiet = True
 
 
-class BackendError(RuntimeError):
-    """The scene cannot be simulated as asked (a joint Newton did not load, a bad device, ...)."""
-
-
-class NewtonBackend:
-    """``num_envs`` copies of an articulation stepped together.
+class NewtonBackend(Backend):
+    """``num_envs`` copies of an articulation stepped together (the :class:`~.base.Backend` contract).
 
     Args:
         scene: USD file holding the articulation.
@@ -89,6 +87,7 @@ class NewtonBackend:
         newton.eval_fk(self.model, self.model.joint_q, self.model.joint_qd, self.state)
         self._make_views()
         self.graph = None
+        self.supports_cuda_graph = not self.on_cpu
         self._inline = self.on_cpu
         if not self.on_cpu:
             # torch and warp share one stream, so their work on the same buffers is ordered
@@ -145,42 +144,19 @@ class NewtonBackend:
             self.env_origins[:] = torch.tensor([[x.p[0], x.p[1], 0.0] for x in self._xforms], device=self.device)
         self._reset_mask = torch.zeros(n, dtype=torch.bool, device=self.device)
         self._wp_reset_mask = wp.from_torch(self._reset_mask)
+        # views that stay valid: the state arrays are never reallocated
+        self.default_dof_positions = self.default_q[:, self._coord_sel]
+        self.body_poses, self.body_velocities = self._body_q, self._body_qd
+        self.root_pose, self.root_velocity = self._body_q[:, self.root_body], self._body_qd[:, self.root_body]
 
-    # -- state (zero-copy where the selection is contiguous) -------------------------------------------------------
+    # -- state (zero-copy where the selection is contiguous; shapes and units: base.Backend) ----------------------
     @property
     def dof_positions(self) -> torch.Tensor:
-        """Joint positions [rad or m], shape (N, D)."""
         return self._q[:, self._coord_sel]
 
     @property
     def dof_velocities(self) -> torch.Tensor:
-        """Joint velocities [rad/s or m/s], shape (N, D)."""
         return self._qd[:, self._dof_sel]
-
-    @property
-    def default_dof_positions(self) -> torch.Tensor:
-        """Joint positions of the scene as authored [rad or m], shape (N, D)."""
-        return self.default_q[:, self._coord_sel]
-
-    @property
-    def body_poses(self) -> torch.Tensor:
-        """World poses of every body, (x, y, z, qx, qy, qz, qw) [m], shape (N, B, 7)."""
-        return self._body_q
-
-    @property
-    def body_velocities(self) -> torch.Tensor:
-        """World linear [m/s] then angular [rad/s] velocity of every body, shape (N, B, 6)."""
-        return self._body_qd
-
-    @property
-    def root_pose(self) -> torch.Tensor:
-        """World pose of the root body, (x, y, z, qx, qy, qz, qw), shape (N, 7)."""
-        return self._body_q[:, self.root_body]
-
-    @property
-    def root_velocity(self) -> torch.Tensor:
-        """World linear then angular velocity of the root body, shape (N, 6)."""
-        return self._body_qd[:, self.root_body]
 
     # -- commands -------------------------------------------------------------------------------------------------
     def set_dof_efforts(self, efforts: torch.Tensor) -> None:
@@ -220,19 +196,8 @@ class NewtonBackend:
             self._inline = False
             wp.capture_end(stream=stream)
 
-    def reset(
-        self,
-        env_mask: torch.Tensor,
-        dof_positions: torch.Tensor | None = None,
-        dof_velocities: torch.Tensor | None = None,
-        root_pose: torch.Tensor | None = None,
-        root_velocity: torch.Tensor | None = None,
-    ) -> None:
-        """Write a new state into the envs where ``env_mask`` (N,) is True; other envs are untouched.
-
-        Every argument has the shape of the matching property, for all N envs; rows outside the mask are ignored.
-        DOFs and root not given are set to the scene's default state.
-        """
+    def reset(self, env_mask, dof_positions=None, dof_velocities=None, root_pose=None, root_velocity=None) -> None:
+        """See :meth:`.base.Backend.reset`: DOFs and root not given are set to the scene's default state."""
         mask = env_mask.view(-1, 1)
         if self._dofs_are_all_coords and dof_positions is not None and dof_velocities is not None:
             q, qd = dof_positions, dof_velocities  # fixed base, every joint selected: no copies

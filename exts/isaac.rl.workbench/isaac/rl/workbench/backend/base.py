@@ -1,0 +1,100 @@
+"""The physics backend contract: what the env reads from and writes to the simulation, with shapes and units.
+
+The env (``envs/workbench_env.py``) talks to physics only through this Protocol. Newton (``newton_backend.py``)
+implements it on the CPU and the GPU; an Isaac Sim backend (PhysX tensor views) implements the same names.
+
+Shapes: N = num_envs, D = the selected 1-DOF joints (the spec's ``joint_names``, in that column order),
+B = rigid bodies per env (``body_paths`` order). Every tensor lives on ``device``. Masks are bool tensors (N,);
+rows outside a mask are ignored, so no call needs to know on the host how many envs it touches.
+Poses are (x, y, z, qx, qy, qz, qw) [m]; velocities are linear [m/s] then angular [rad/s], in world axes.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+import torch
+
+
+class BackendError(RuntimeError):
+    """The scene cannot be simulated as asked (a joint the engine did not load, a bad device, ...)."""
+
+
+class Backend(Protocol):
+    """``num_envs`` copies of one articulation, stepped together.
+
+    The tensors below are read-only views of the simulation state (an implementation may compute them on each
+    access); write state only through :meth:`reset`, :meth:`write_dof_state` and :meth:`add_root_velocity`.
+    """
+
+    num_envs: int
+    """Number of env clones, N."""
+    device: torch.device
+    """Where the physics state and every tensor below live."""
+    joint_names: list[str]
+    """The D selected 1-DOF joints, in the column order of the DOF tensors."""
+    body_paths: list[str]
+    """USD prim paths of the B rigid bodies of one env, in the row order of :attr:`body_poses`."""
+    floating_base: bool
+    """True when the articulation's root moves freely (a 6-DOF root), False when it is fixed to the world."""
+    env_origins: torch.Tensor
+    """World position of each env's origin [m], shape (N, 3); root and body positions are world positions."""
+    supports_cuda_graph: bool
+    """True when :meth:`step` and :meth:`reset` may be recorded inside :meth:`graph_capture`."""
+
+    dof_positions: torch.Tensor
+    """Joint positions [rad or m], shape (N, D)."""
+    dof_velocities: torch.Tensor
+    """Joint velocities [rad/s or m/s], shape (N, D)."""
+    default_dof_positions: torch.Tensor
+    """Joint positions of the scene as authored [rad or m], shape (N, D)."""
+    root_pose: torch.Tensor
+    """World pose of the root body, shape (N, 7)."""
+    root_velocity: torch.Tensor
+    """World linear then angular velocity of the root body, shape (N, 6)."""
+    body_poses: torch.Tensor
+    """World poses of every body, shape (N, B, 7)."""
+    body_velocities: torch.Tensor
+    """World linear then angular velocity of every body, shape (N, B, 6)."""
+
+    def set_dof_efforts(self, efforts: torch.Tensor) -> None:
+        """Joint forces/torques [N or N·m] for the next :meth:`step`, shape (N, D)."""
+        ...
+
+    def set_dof_position_targets(self, targets: torch.Tensor) -> None:
+        """Joint position targets [rad or m] for the next :meth:`step`, shape (N, D)."""
+        ...
+
+    def step(self) -> None:
+        """Advance every env by one env step (the spec's ``decimation`` physics steps)."""
+        ...
+
+    def reset(
+        self,
+        env_mask: torch.Tensor,
+        dof_positions: torch.Tensor | None = None,
+        dof_velocities: torch.Tensor | None = None,
+        root_pose: torch.Tensor | None = None,
+        root_velocity: torch.Tensor | None = None,
+    ) -> None:
+        """Write a new state into the envs where ``env_mask`` (N,) is True; other envs are untouched.
+
+        Arguments have the shapes of the matching properties, for all N envs; ``root_pose`` is relative to the
+        env origin. What is not given is set to the scene's default state.
+        """
+        ...
+
+    def write_dof_state(
+        self, env_mask: torch.Tensor, dof_positions: torch.Tensor, dof_velocities: torch.Tensor
+    ) -> None:
+        """Set joint positions and velocities (N, D) where ``env_mask`` is True, mid-episode; roots are untouched."""
+        ...
+
+    def add_root_velocity(self, env_mask: torch.Tensor, delta: torch.Tensor) -> None:
+        """Add ``delta`` (N, 6) to the root velocity where ``env_mask`` is True (no effect on a fixed base)."""
+        ...
+
+    def graph_capture(self) -> AbstractContextManager[None]:
+        """A context inside which this backend's work is recorded into the CUDA graph torch is capturing."""
+        ...

@@ -1,0 +1,170 @@
+"""The task spec's schema: one dataclass per TOML table, every key documented where it is declared.
+
+The docstring under each field gives its unit and range; :func:`spec_key_docs` lists them (the CLI's
+``spec --help-keys``, the panels' tooltips). :mod:`.spec` loads and validates a file into these classes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import MISSING, Field, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from ..utils.field_docs import field_docs
+
+ACTION_TYPES = ("joint_effort", "joint_position")
+EVENT_MODES = ("reset", "interval")
+
+
+class SpecError(ValueError):
+    """A task spec that cannot be used; the message names the file, the key and what was expected."""
+
+
+@dataclass(kw_only=True)
+class EnvSpec:
+    """``[env]``: cloned environments and timing. Units: metres, seconds."""
+
+    num_envs: int = 64
+    """Number of env clones trained in parallel; integer >= 1 (CPU: tens; GPU: thousands)."""
+    spacing: float = 4.0
+    """Distance between neighbouring clones on the CPU's shared world [m], >= 0; give a robot room to move."""
+    episode_seconds: float = 5.0
+    """Episode length before a time-out [s], > 0."""
+    physics_dt: float = 1.0 / 120.0
+    """Physics time step [s], > 0; too large a step makes the simulation blow up."""
+    decimation: int = 2
+    """Physics steps per policy action; integer >= 1. The policy runs at ``1 / (physics_dt * decimation)`` Hz."""
+
+    @property
+    def step_dt(self) -> float:
+        """Duration of one env step (one policy action) [s]."""
+        return self.physics_dt * self.decimation
+
+    @property
+    def max_episode_length(self) -> int:
+        """Episode length in env steps."""
+        return max(1, math.ceil(self.episode_seconds / self.step_dt - 1e-9))
+
+
+@dataclass(kw_only=True)
+class ActionSpec:
+    """``[actions]``: how the policy's actions become joint commands: ``command = offset + scale * clip(action)``."""
+
+    type: str = "joint_effort"
+    """``joint_effort`` (offset 0, command in N or N·m, bounded by the drive's max force) or ``joint_position``
+    (offset = the default joint position, command in rad or m; needs drives with stiffness > 0)."""
+    joints: list[str] = field(default_factory=list)
+    """Joints the policy drives: names or full-match regular expressions; default every 1-DOF joint."""
+    scale: float = 1.0
+    """Multiplier from action to command [N, N·m, rad or m per unit action], finite."""
+    clip: float | None = None
+    """Actions are clipped to [-clip, clip] before scaling; > 0, or unset for no clipping."""
+
+
+@dataclass(kw_only=True)
+class TermSpec:
+    """One term of ``[observations.<group>]``, ``[rewards.<name>]``, ``[terminations.<name>]``, ``[events.<name>]``."""
+
+    name: str
+    """The term's key in the spec (``[rewards.<name>]``); metrics report it as ``reward/<name>``."""
+    func_name: str
+    """Key ``func``: a function of the term library (``docs/terms.md``) or ``package.module:function``; default
+    the term's name."""
+    func: Callable
+    """The resolved function, ``(env, **params) -> Tensor`` (events: ``(env, env_mask, **params)``)."""
+    params: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments of the function; ``joints`` takes joint names or regular expressions."""
+    weight: float = 1.0
+    """Rewards only: multiplier per second of the term's value (the env also multiplies by the step duration)."""
+    time_out: bool = False
+    """Terminations only: true makes it a truncation (the value of the last state is bootstrapped), not a failure;
+    default true for ``time_out``."""
+    mode: str = "reset"
+    """Events only: ``reset`` (when an env resets) or ``interval`` (every ``interval_s`` seconds of an episode)."""
+    interval_s: tuple[float, float] = (0.0, 0.0)
+    """Interval events only: [min, max] seconds between two firings, 0 < min <= max; drawn per env."""
+
+
+@dataclass(kw_only=True)
+class TaskSpec:
+    """A validated task spec. ``raw`` is the resolved TOML table that :func:`save_spec` writes back."""
+
+    name: str
+    """Key ``name``: the task's name, used for the default run folder ``runs/<name>/``; default the file's stem."""
+    source: Path
+    """The spec file this was loaded from."""
+    scene: Path
+    """Key ``scene``: the USD file holding the robot, relative to the spec file."""
+    articulation: str
+    """Key ``articulation``: prim path of the articulation root; found automatically when the scene has one."""
+    joint_names: list[str]
+    """The articulation's 1-DOF joints in scene order: the column order of every joint tensor."""
+    effort_limits: list[float]
+    """Max force of each joint's drive [N or N·m] (inf without a drive), in ``joint_names`` order."""
+    seed: int
+    """Key ``seed``: random seed of torch (networks, resets, events); integer, default 42."""
+    env: EnvSpec
+    """Table ``[env]``."""
+    actions: ActionSpec
+    """Table ``[actions]``."""
+    observations: dict[str, list[TermSpec]]
+    """Tables ``[observations.<group>]``, each ``terms = [...]``; the ``policy`` group feeds the actor."""
+    rewards: dict[str, TermSpec]
+    """Tables ``[rewards.<name>]``; at least one."""
+    terminations: dict[str, TermSpec]
+    """Tables ``[terminations.<name>]``; without a ``time_out`` term, episodes end after ``env.episode_seconds``."""
+    events: dict[str, TermSpec]
+    """Tables ``[events.<name>]``: reset randomisation and interval pushes."""
+    ppo: dict[str, Any]
+    """Table ``[ppo]`` with rsl-rl's own key names (``ppo.actor``, ``ppo.critic``, ``ppo.algorithm``)."""
+    raw: dict[str, Any]
+    """The resolved TOML table, as written to a run folder's ``spec.toml``."""
+
+
+@dataclass(frozen=True)
+class KeyDoc:
+    """One key of a task spec, as the CLI's ``spec --help-keys`` and the panels' tooltips show it."""
+
+    key: str
+    """Dotted key, e.g. ``env.num_envs``; ``<name>`` stands for a term's name, ``<group>`` for a group's."""
+    default: Any
+    """The value used when the key is left out (None: required, derived, or no default)."""
+    doc: str
+    """What the key means, with its unit and range."""
+
+
+_TERM_KEYS = {
+    "observations.<group>.terms[i]": ("func_name", "params"),
+    "rewards.<name>": ("func_name", "weight", "params"),
+    "terminations.<name>": ("func_name", "params", "time_out"),
+    "events.<name>": ("func_name", "params", "mode", "interval_s"),
+}
+_TOML_NAME = {"func_name": "func"}
+
+
+def spec_key_docs() -> list[KeyDoc]:
+    """Every key a task spec accepts outside ``[ppo]`` (whose keys are rsl-rl's), in file order, with its docs."""
+    out = []
+    top = field_docs(TaskSpec)
+    for name in ("name", "scene", "articulation", "seed"):
+        out.append(KeyDoc(name, 42 if name == "seed" else None, top[name]))
+    for table, cls in (("env", EnvSpec), ("actions", ActionSpec)):
+        defaults = cls()
+        docs = field_docs(cls)
+        out += [KeyDoc(f"{table}.{f.name}", getattr(defaults, f.name), docs[f.name]) for f in fields(cls)]
+    out.append(KeyDoc("observations.<group>.terms", None, top["observations"]))
+    term_docs = field_docs(TermSpec)
+    term_fields = {f.name: f for f in fields(TermSpec)}
+    for prefix, names in _TERM_KEYS.items():
+        for name in names:
+            key = f"{prefix}.{_TOML_NAME.get(name, name)}"
+            out.append(KeyDoc(key, _default(term_fields[name]), term_docs[name]))
+    return out
+
+
+def _default(f: Field) -> Any:
+    if f.default is not MISSING:
+        return f.default
+    return f.default_factory() if f.default_factory is not MISSING else None

@@ -1,0 +1,63 @@
+"""Finding task specs on disk: a task name ("cartpole") or the path of a spec file.
+
+Task names are looked up, in order, in the folders of ``ISAAC_RL_WORKBENCH_TASKS`` (``os.pathsep``-separated),
+in folders a front end passes (the Kit extension passes its ``tasks_dirs`` setting), and in the tasks shipped with
+the package, ``isaac/rl/workbench/shipped/tasks``: in a checkout (or an editable install, or Kit loading ``exts/``)
+a link to the repository's ``tasks/``, in a wheel a copy; ``shipped/assets/usd`` beside it holds the robot scenes,
+so a task's relative ``scene = "../assets/usd/..."`` resolves in both.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+TASKS_ENV_VAR = "ISAAC_RL_WORKBENCH_TASKS"
+SHIPPED_TASKS_DIR = Path(__file__).resolve().parents[1] / "shipped" / "tasks"
+
+
+class TaskNotFoundError(LookupError):
+    """A task name that no task folder holds, or a spec path that is not a file."""
+
+
+def shipped_tasks_dir() -> Path | None:
+    """The folder of the tasks shipped with the package, or None when the package was installed without them."""
+    return SHIPPED_TASKS_DIR if SHIPPED_TASKS_DIR.is_dir() else None
+
+
+def task_dirs(extra: Iterable[str | os.PathLike] = ()) -> list[Path]:
+    """The folders searched for task names, in order: ``$ISAAC_RL_WORKBENCH_TASKS``, ``extra``, the shipped tasks."""
+    found = [Path(p) for p in os.environ.get(TASKS_ENV_VAR, "").split(os.pathsep) if p]
+    found += [Path(p) for p in extra]
+    shipped = shipped_tasks_dir()
+    if shipped is not None:
+        found.append(shipped)
+    return found
+
+
+def list_tasks(extra: Iterable[str | os.PathLike] = ()) -> dict[str, Path]:
+    """Task name -> spec file, over :func:`task_dirs` (an earlier folder wins a name)."""
+    tasks: dict[str, Path] = {}
+    for folder in task_dirs(extra):
+        for path in sorted(folder.glob("*.toml")) if folder.is_dir() else ():
+            tasks.setdefault(path.stem, path)
+    return tasks
+
+
+def find_task(name_or_path: str | os.PathLike, extra: Iterable[str | os.PathLike] = ()) -> Path:
+    """Resolve a task name ("cartpole") to its spec file, or return ``name_or_path`` when it is a spec file.
+
+    Raises:
+        TaskNotFoundError: naming the argument and listing the known tasks.
+    """
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists() or len(path.parts) > 1:
+        if not path.is_file():
+            raise TaskNotFoundError(f"{path}: no such task spec file")
+        return path
+    tasks = list_tasks(extra)
+    if str(name_or_path) in tasks:
+        return tasks[str(name_or_path)]
+    known = ", ".join(sorted(tasks)) or "none"
+    raise TaskNotFoundError(f"{name_or_path}: not a spec file and not a known task; known tasks: {known}")

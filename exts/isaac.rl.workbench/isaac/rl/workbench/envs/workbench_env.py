@@ -1,0 +1,367 @@
+"""The workbench env: a task spec's terms over a physics backend, behind rsl-rl's ``VecEnv`` contract.
+
+One :meth:`WorkbenchEnv.step`: action -> ``decimation`` physics steps -> terminations -> rewards -> resets of the
+finished envs -> observations. Every per-env quantity stays a device tensor; resets use masks, so a step never
+waits for the GPU. Shapes: N = num_envs, D = joints of the articulation (1-DOF), A = num_actions,
+B = rigid bodies per env.
+"""
+
+from __future__ import annotations
+
+import torch
+from rsl_rl.env import VecEnv
+from tensordict import TensorDict
+
+from ..backend.base import Backend
+from ..utils.quaternions import quat_rotate_inverse
+from .spec import TaskSpec, TermSpec
+
+
+def make_backend(spec: TaskSpec, device: str = "cpu") -> Backend:
+    """The physics backend for ``spec``: ``spec.env.num_envs`` clones of its articulation on ``device``.
+
+    Newton is the only backend outside Isaac Sim; it is imported here, on first use, so that loading a spec or a
+    checkpoint never pays for warp's start-up.
+    """
+    from ..backend.newton_backend import NewtonBackend
+
+    return NewtonBackend(
+        scene=spec.scene,
+        articulation=spec.articulation,
+        joint_names=spec.joint_names,
+        num_envs=spec.env.num_envs,
+        spacing=spec.env.spacing,
+        physics_dt=spec.env.physics_dt,
+        substeps=spec.env.decimation,
+        device=device,
+        position_control=spec.actions.type == "joint_position",
+    )
+
+
+class WorkbenchEnv(VecEnv):
+    """Vectorised env built from a :class:`TaskSpec`.
+
+    Args:
+        spec: the validated task spec (``spec.env.num_envs`` clones are built).
+        device: "cpu" or "cuda[:i]"; the physics and every tensor live there.
+        backend: a physics backend to use instead of :func:`make_backend` (tests, Isaac Sim).
+        cuda_graph: on CUDA, capture the whole step as one CUDA graph after a few eager steps.
+
+    Attributes a term may read (besides the properties below):
+        num_envs (int): N.
+        device (torch.device): where every tensor lives.
+        step_dt (float): duration of one env step, ``physics_dt * decimation`` [s].
+        max_episode_length (int): episode length in env steps.
+        episode_length_buf (LongTensor (N,)): env steps since each env's episode began.
+        actions (Tensor (N, A)): this step's actions after clipping, before scaling.
+        prev_actions (Tensor (N, A)): the previous step's actions.
+        dof_effort (Tensor (N, D)): the joint efforts commanded this step [N or N·m] (zero under position control).
+        terminated (BoolTensor (N,)): envs whose episode ended this step by a termination term (not a time-out).
+        time_outs (BoolTensor (N,)): envs whose episode ended this step by a time-out (truncation).
+        floating_base (bool): True for a robot whose root moves freely (6-DOF root), False for a fixed base.
+        spec (TaskSpec): the task spec, e.g. ``spec.joint_names``.
+    """
+
+    def __init__(self, spec: TaskSpec, device: str = "cpu", backend: Backend | None = None, cuda_graph: bool = True):
+        self.spec = spec
+        self.cfg = spec.raw
+        self.device = torch.device(device)
+        self.num_envs = spec.env.num_envs
+        self.step_dt = spec.env.step_dt
+        self.max_episode_length = spec.env.max_episode_length
+        backend = backend if backend is not None else make_backend(spec, device)
+        self.backend: Backend = backend
+        n, dev = self.num_envs, self.device
+        self._action_joints = self._joint_ids(spec.actions.joints)
+        # Newton applies joint efforts as given; the USD drive's max force bounds them here.
+        self._effort_limits = torch.tensor(spec.effort_limits, device=dev)[self._action_joints]
+        self.num_actions = len(spec.actions.joints)
+        self.actions = torch.zeros(n, self.num_actions, device=dev)
+        self.prev_actions = torch.zeros_like(self.actions)
+        self.dof_effort = torch.zeros(n, len(spec.joint_names), device=dev)
+        self._targets = backend.default_dof_positions.clone()
+        self.episode_length_buf = torch.zeros(n, dtype=torch.long, device=dev)
+        self.terminated = torch.zeros(n, dtype=torch.bool, device=dev)
+        self.time_outs = torch.zeros(n, dtype=torch.bool, device=dev)
+        self.reward_terms = list(spec.rewards.values())
+        self._params = {id(t): self._resolve_params(t) for group in spec.observations.values() for t in group}
+        for term in [*self.reward_terms, *spec.terminations.values(), *spec.events.values()]:
+            self._params[id(term)] = self._resolve_params(term)
+        self._reset_events = [t for t in spec.events.values() if t.mode == "reset"]
+        self._interval_events = [t for t in spec.events.values() if t.mode == "interval"]
+        self._event_timers = torch.zeros(n, len(self._interval_events), device=dev)
+        self._termination_terms = [t for t in spec.terminations.values() if not t.time_out]
+        self._time_out_terms = [t for t in spec.terminations.values() if t.time_out]
+        self._reward_scales = torch.tensor([t.weight * self.step_dt for t in self.reward_terms], device=dev)
+        self._episode_sums = torch.zeros(n, 1 + len(self.reward_terms), device=dev)  # return, then each term
+        self.floating_base = backend.floating_base
+        # ending episodes: count, return, term sums, length; then the sum of root x velocities over all steps
+        self._stats = torch.zeros(4 + len(self.reward_terms), device=dev)
+        self._steps_since_stats = 0
+        self._derived: dict[str, torch.Tensor] = {}
+        self._down = torch.tensor([0.0, 0.0, -1.0], device=dev).expand(n, 3)
+        self._reset_pos = torch.zeros(n, len(spec.joint_names), device=dev)
+        self._reset_vel = torch.zeros_like(self._reset_pos)
+        self._resetting = False
+        self._reset(torch.ones(n, dtype=torch.bool, device=dev))
+        for i, term in enumerate(self._interval_events):
+            self._sample_event_timer(i, term, torch.ones(n, dtype=torch.bool, device=dev))
+        self._obs = self._compute_observations()
+        self._graph = None
+        self._use_graph = cuda_graph and self.device.type == "cuda" and backend.supports_cuda_graph
+        self._eager_steps = 0
+
+    # -- state the terms read -------------------------------------------------------------------------------------
+    @property
+    def dof_pos(self) -> torch.Tensor:
+        """Joint positions [rad or m], shape (N, D), columns in ``spec.joint_names`` order."""
+        return self.backend.dof_positions
+
+    @property
+    def dof_vel(self) -> torch.Tensor:
+        """Joint velocities [rad/s or m/s], shape (N, D)."""
+        return self.backend.dof_velocities
+
+    @property
+    def default_dof_pos(self) -> torch.Tensor:
+        """Joint positions of the scene as authored, shape (N, D)."""
+        return self.backend.default_dof_positions
+
+    @property
+    def root_pos_w(self) -> torch.Tensor:
+        """Root body position relative to its env's origin [m], shape (N, 3)."""
+        return self.backend.root_pose[:, :3] - self.backend.env_origins
+
+    @property
+    def root_quat_w(self) -> torch.Tensor:
+        """Root body orientation (x, y, z, w), shape (N, 4)."""
+        return self.backend.root_pose[:, 3:7]
+
+    @property
+    def body_paths(self) -> list[str]:
+        """USD prim paths of the B rigid bodies of one env, in the row order of :attr:`body_poses_env`."""
+        return self.backend.body_paths
+
+    @property
+    def body_poses_env(self) -> torch.Tensor:
+        """Pose of every body relative to its env's origin, (x, y, z [m], qx, qy, qz, qw), shape (N, B, 7)."""
+        poses = self.backend.body_poses.clone()
+        poses[..., :3] -= self.backend.env_origins.unsqueeze(1)
+        return poses
+
+    @property
+    def root_lin_vel_w(self) -> torch.Tensor:
+        """Root body linear velocity in the world frame [m/s], shape (N, 3)."""
+        return self.backend.root_velocity[:, :3]
+
+    @property
+    def root_lin_vel_b(self) -> torch.Tensor:
+        """Root body linear velocity in the root frame [m/s], shape (N, 3)."""
+        return self._once("root_lin_vel_b", lambda: quat_rotate_inverse(self.root_quat_w, self.root_lin_vel_w))
+
+    @property
+    def root_ang_vel_b(self) -> torch.Tensor:
+        """Root body angular velocity in the root frame [rad/s], shape (N, 3)."""
+        return self._once(
+            "root_ang_vel_b", lambda: quat_rotate_inverse(self.root_quat_w, self.backend.root_velocity[:, 3:6])
+        )
+
+    @property
+    def projected_gravity_b(self) -> torch.Tensor:
+        """Gravity direction in the root frame, shape (N, 3)."""
+        return self._once("projected_gravity_b", lambda: quat_rotate_inverse(self.root_quat_w, self._down))
+
+    def _once(self, key: str, compute) -> torch.Tensor:
+        """``compute()`` at most once per state of the physics (terms share root-frame quantities)."""
+        if key not in self._derived:
+            self._derived[key] = compute()
+        return self._derived[key]
+
+    # -- writers the event terms use ------------------------------------------------------------------------------
+    def write_dof_state(
+        self, env_mask: torch.Tensor, positions: torch.Tensor, velocities: torch.Tensor, joints=slice(None)
+    ) -> None:
+        """Set positions and velocities (N, len(joints)) of the selected joints where ``env_mask`` is True.
+
+        During a reset this writes into the state the reset envs start from (the defaults, until a reset event
+        changes them), and the backend is written once after every reset event has run.
+        """
+        if self._resetting:
+            self._reset_pos[:, joints] = positions
+            self._reset_vel[:, joints] = velocities
+            return
+        pos, vel = self.dof_pos.clone(), self.dof_vel.clone()
+        pos[:, joints] = positions
+        vel[:, joints] = velocities
+        self.backend.write_dof_state(env_mask, pos, vel)
+
+    def add_root_velocity(self, env_mask: torch.Tensor, delta: torch.Tensor) -> None:
+        """Add ``delta`` (N, 6) to the root velocity of the envs where ``env_mask`` is True."""
+        self.backend.add_root_velocity(env_mask, delta)
+
+    # -- VecEnv ---------------------------------------------------------------------------------------------------
+    def get_observations(self) -> TensorDict:
+        """The current observation groups, each (N, dim)."""
+        return self._obs
+
+    def step(self, actions: torch.Tensor) -> tuple[TensorDict, torch.Tensor, torch.Tensor, dict]:
+        """Apply actions (N, A); return observations, rewards (N,), dones (N,) and extras (``time_outs``, ``log``).
+
+        On CUDA the whole step (terms, resets and physics) is captured once as a CUDA graph after a few eager
+        warm-up steps, then replayed: the returned tensors are then the graph's static buffers, overwritten by
+        the next step (rsl-rl copies what it keeps).
+        """
+        self._steps_since_stats += 1
+        if not self._use_graph:
+            return self._step(actions)
+        if self._graph is None:
+            if self._eager_steps < 3:
+                self._eager_steps += 1
+                return self._step(actions)
+            self._capture(actions)
+        self._static_actions.copy_(actions)
+        self._graph.replay()
+        # fresh tensors: rsl-rl keeps the observation it acted on until after the next step
+        obs, rewards, dones, extras = self._static_out
+        self._obs = obs.clone()
+        return self._obs, rewards.clone(), dones.clone(), {"time_outs": extras["time_outs"].clone(), "log": {}}
+
+    def _capture(self, actions: torch.Tensor) -> None:
+        self._static_actions = actions.clone()
+        self._graph = torch.cuda.CUDAGraph()
+        torch.cuda.synchronize(self.device)
+        with torch.cuda.graph(self._graph, capture_error_mode="thread_local"), self.backend.graph_capture():
+            self._static_out = self._step(self._static_actions)
+
+    def _step(self, actions: torch.Tensor) -> tuple[TensorDict, torch.Tensor, torch.Tensor, dict]:
+        self.prev_actions.copy_(self.actions)
+        clip = self.spec.actions.clip
+        self.actions.copy_(actions if clip is None else torch.clamp(actions, -clip, clip))
+        self._apply_actions()
+        self.backend.step()
+        self._derived.clear()
+        self.episode_length_buf += 1
+        self._compute_terminations()
+        rewards = self._compute_rewards()
+        dones = self.terminated | self.time_outs
+        self._record_episodes(dones)
+        self._reset(dones)
+        self._run_interval_events()
+        self._obs = self._compute_observations()
+        extras = {"time_outs": self.time_outs.clone(), "log": {}}
+        return self._obs, rewards, dones.long(), extras
+
+    def reset(self) -> TensorDict:
+        """Reset every env; return the observations."""
+        self._reset(torch.ones(self.num_envs, dtype=torch.bool, device=self.device))
+        self._obs = self._compute_observations()
+        return self._obs
+
+    # -- internals ------------------------------------------------------------------------------------------------
+    def _joint_ids(self, names: list[str]) -> slice | torch.Tensor:
+        """Columns of the named joints: a slice when they are consecutive (a view, no gather kernel)."""
+        ids = [self.spec.joint_names.index(n) for n in names]
+        if ids == list(range(ids[0], ids[0] + len(ids))):
+            return slice(ids[0], ids[0] + len(ids))
+        return torch.tensor(ids, dtype=torch.long, device=self.device)
+
+    def _resolve_params(self, term: TermSpec) -> dict:
+        params = dict(term.params)
+        if "joints" in params:
+            params["joints"] = self._joint_ids(params["joints"])
+        return params
+
+    def _call(self, term: TermSpec, *args) -> torch.Tensor:
+        return term.func(self, *args, **self._params[id(term)])
+
+    def _apply_actions(self) -> None:
+        command = self.actions * self.spec.actions.scale
+        ids = self._action_joints
+        if self.spec.actions.type == "joint_effort":
+            self.dof_effort[:, ids] = torch.clamp(command, -self._effort_limits, self._effort_limits)
+            self.backend.set_dof_efforts(self.dof_effort)
+        else:
+            self._targets[:, ids] = self.default_dof_pos[:, ids] + command
+            self.backend.set_dof_position_targets(self._targets)
+
+    def _compute_terminations(self) -> None:
+        """One stacked reduction per kind, few kernels (the step is launch-bound on the GPU)."""
+        ended = [self._call(t) for t in self._termination_terms]
+        timed = [self._call(t) for t in self._time_out_terms] or [self.episode_length_buf >= self.max_episode_length]
+        terminated = torch.stack(ended).any(dim=0) if ended else torch.zeros_like(self.terminated)
+        self.terminated.copy_(terminated)
+        self.time_outs.copy_(torch.stack(timed).any(dim=0) & ~terminated)
+
+    def _compute_rewards(self) -> torch.Tensor:
+        """Weighted terms (N, T), each times the step duration; returns their sum (N,)."""
+        values = torch.stack([self._call(t) for t in self.reward_terms], dim=1) * self._reward_scales
+        rewards = values.sum(dim=1)
+        self._episode_sums += torch.cat([rewards.unsqueeze(1), values], dim=1)
+        return rewards
+
+    def _record_episodes(self, dones: torch.Tensor) -> None:
+        """Add the ending episodes' count, return, length and term sums to the running statistics."""
+        ending = dones.float()
+        columns = torch.cat(
+            [torch.ones_like(ending).unsqueeze(1), self._episode_sums, self.episode_length_buf.float().unsqueeze(1)],
+            dim=1,
+        )
+        self._stats[:-1] += ending @ columns
+        if self.floating_base:
+            self._stats[-1] += self.root_lin_vel_w[:, 0].sum()
+
+    def pop_episode_stats(self) -> dict[str, float]:
+        """Means over the episodes that ended since the last call (one device sync); empty if none ended.
+
+        Keys: ``episodes``, ``mean_reward`` (undiscounted return), ``mean_episode_length`` (env steps),
+        ``reward/<term>`` (each term's weighted sum over an episode) and, for a floating base,
+        ``mean_root_vel_x`` (world x velocity of the root [m/s], averaged over every env and step).
+        """
+        stats = self._stats.tolist()
+        self._stats.zero_()
+        count, num_terms = stats[0], len(self.reward_terms)
+        out: dict[str, float] = {}
+        if self.floating_base:
+            steps = self._steps_since_stats * self.num_envs
+            out["mean_root_vel_x"] = stats[-1] / steps if steps else 0.0
+        self._steps_since_stats = 0
+        if count == 0:
+            return {"episodes": 0, **out}
+        out.update(episodes=int(count), mean_reward=stats[1] / count, mean_episode_length=stats[2 + num_terms] / count)
+        for term, total in zip(self.reward_terms, stats[2 : 2 + num_terms], strict=True):
+            out[f"reward/{term.name}"] = total / count
+        return out
+
+    def _reset(self, mask: torch.Tensor) -> None:
+        self._reset_pos.copy_(self.default_dof_pos)
+        self._reset_vel.zero_()
+        self._resetting = True
+        for term in self._reset_events:
+            self._call(term, mask)
+        self._resetting = False
+        self.backend.reset(mask, self._reset_pos, self._reset_vel)
+        self._derived.clear()
+        keep = (~mask).unsqueeze(1).float()
+        self.episode_length_buf.masked_fill_(mask, 0)
+        self.actions.mul_(keep)
+        self.prev_actions.mul_(keep)
+        self._episode_sums.mul_(keep)
+
+    def _sample_event_timer(self, i: int, term: TermSpec, mask: torch.Tensor) -> None:
+        low, high = term.interval_s
+        fresh = torch.rand(self.num_envs, device=self.device) * (high - low) + low
+        self._event_timers[:, i] = torch.where(mask, fresh, self._event_timers[:, i])
+
+    def _run_interval_events(self) -> None:
+        for i, term in enumerate(self._interval_events):
+            self._event_timers[:, i] -= self.step_dt
+            due = self._event_timers[:, i] <= 0.0
+            self._call(term, due)
+            self._sample_event_timer(i, term, due)
+
+    def _compute_observations(self) -> TensorDict:
+        groups = {
+            name: torch.cat([self._call(t).reshape(self.num_envs, -1) for t in terms], dim=1)
+            for name, terms in self.spec.observations.items()
+        }
+        return TensorDict(groups, batch_size=[self.num_envs], device=self.device)

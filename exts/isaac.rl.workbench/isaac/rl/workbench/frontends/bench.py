@@ -1,0 +1,231 @@
+"""Throughput benchmark: raw Newton stepping vs the workbench env vs full PPO training, side by side.
+
+For each env count, one fresh process measures, on the same scene with the same substeps:
+(a) ``raw``: the backend alone, physics substeps replayed from a CUDA graph, under random efforts of the size the
+    policy's actions have (the ceiling);
+(b) ``env``: ``WorkbenchEnv.step`` with random actions (actions, physics, terms, resets, observations);
+(c) ``train``: full PPO iterations (collection + update).
+Env-steps/s count policy steps (``decimation`` physics steps each) summed over envs.
+
+    python scripts/bench.py cartpole --device cuda --num-envs 1024 4096 16384 --out bench.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from ..envs.spec import parse_overrides
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _used_memory(device: torch.device) -> int:
+    """Bytes in use on the GPU by every allocator (torch's and warp's), 0 on the CPU."""
+    if device.type != "cuda":
+        return 0
+    free, total = torch.cuda.mem_get_info(device)
+    return total - free
+
+
+def _rate(fn, count: int, device: torch.device) -> float:
+    """Calls per second of ``fn`` over ``count`` calls, after a GPU sync on both ends."""
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(count):
+        fn()
+    _sync(device)
+    return count / (time.perf_counter() - start)
+
+
+def measure(task: str, num_envs: int, device: str, steps: int, iterations: int, overrides: dict) -> dict:
+    """Measure raw, env and training throughput of ``task`` at ``num_envs`` envs in this process."""
+    from ..envs.spec import load_spec
+    from ..envs.workbench_env import WorkbenchEnv, make_backend
+    from ..learn.trainer import Trainer
+
+    dev = torch.device(device)
+    spec = load_spec(task, {**overrides, "env.num_envs": num_envs})
+    torch.manual_seed(spec.seed)
+    baseline = _used_memory(dev)
+    built = time.perf_counter()
+    backend = make_backend(spec, device)
+    build_s = time.perf_counter() - built
+    # the ceiling steps physics under the same kind of load as (b): random efforts of the action's size
+    biggest = abs(spec.actions.scale) * (spec.actions.clip or 1.0)
+    limits = torch.tensor(
+        [
+            min(limit, biggest) if name in spec.actions.joints else 0.0
+            for name, limit in zip(spec.joint_names, spec.effort_limits, strict=True)
+        ],
+        device=dev,
+    )
+    effort_pool = [(torch.rand(num_envs, len(spec.joint_names), device=dev) * 2 - 1) * limits for _ in range(16)]
+    raw_counter = iter(range(10**12))
+
+    def raw_step():
+        backend.set_dof_efforts(effort_pool[next(raw_counter) % 16])
+        backend.step()
+
+    for _ in range(10):
+        raw_step()
+    raw = _rate(raw_step, steps, dev) * num_envs
+
+    env = WorkbenchEnv(spec, device, backend=backend)
+    action_pool = [torch.rand(num_envs, env.num_actions, device=dev) * 2 - 1 for _ in range(16)]
+    counter = iter(range(10**12))
+
+    def env_step():
+        env.step(action_pool[next(counter) % 16])
+
+    for _ in range(10):  # includes the CUDA graph capture
+        env_step()
+    env_rate = _rate(env_step, steps, dev) * num_envs
+
+    trainer = Trainer(env, spec.ppo, device)
+    for _ in range(2):
+        trainer.train_step()
+    _sync(dev)
+    rows = [trainer.train_step() for _ in range(iterations)]
+    train_rate = sum(r["env_steps_per_s"] for r in rows) / len(rows)
+    return {
+        "task": spec.name,
+        "num_envs": num_envs,
+        "device": device,
+        "substeps": spec.env.decimation,
+        "gpu": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
+        "raw_env_steps_per_s": raw,
+        "env_env_steps_per_s": env_rate,
+        "env_over_raw": env_rate / raw,
+        "train_env_steps_per_s": train_rate,
+        "collect_s": sum(r["collect_s"] for r in rows) / len(rows),
+        "update_s": sum(r["learn_s"] for r in rows) / len(rows),
+        "build_s": build_s,
+        "memory_per_env_bytes": (_used_memory(dev) - baseline) / num_envs,
+        "num_steps_per_env": spec.ppo["num_steps_per_env"],
+        "mini_batches": spec.ppo["algorithm"].get("num_mini_batches"),
+        "epochs": spec.ppo["algorithm"].get("num_learning_epochs"),
+    }
+
+
+def _run_worker(args, num_envs: int) -> dict:
+    cmd = [
+        sys.executable,
+        "-m",
+        "isaac.rl.workbench.frontends.bench",
+        "--worker",
+        args.task,
+        "--device",
+        args.device,
+        "--num-envs",
+        str(num_envs),
+        "--steps",
+        str(args.steps),
+        "--iterations",
+        str(args.iterations),
+        "--set",
+        *args.set,
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark of {num_envs} envs failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def markdown_rows(results: list[dict], command: str) -> str:
+    """Rows for docs/BENCHMARKS.md: one per env count."""
+    lines = []
+    for r in results:
+        lines.append(
+            f"| {r['gpu']} | {r['task']} | {r['num_envs']} | {r['raw_env_steps_per_s'] / 1e6:.2f}M | "
+            f"{r['env_env_steps_per_s'] / 1e6:.2f}M | {100 * r['env_over_raw']:.0f}% | "
+            f"{r['train_env_steps_per_s'] / 1e6:.2f}M | {1e3 * r['update_s']:.0f} ms | "
+            f"{r['memory_per_env_bytes'] / 1024:.0f} KiB | `{command}` |"
+        )
+    return "\n".join(lines)
+
+
+def plot_scaling(results: list[dict], out_png: Path) -> None:
+    """env-steps/s against env count for raw physics, env step and training."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    counts = [r["num_envs"] for r in results]
+    for key, label in (("raw", "raw Newton step"), ("env", "workbench env step"), ("train", "PPO training")):
+        ax.plot(counts, [r[f"{key}_env_steps_per_s"] for r in results], marker="o", label=label)
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="envs",
+        ylabel="env-steps/s",
+        title=f"{results[0]['task']} on {results[0]['gpu']}",
+    )
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=120)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("task")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--num-envs", type=int, nargs="+", default=[64])
+    parser.add_argument("--steps", type=int, default=300, help="timed env steps for (a) and (b)")
+    parser.add_argument("--iterations", type=int, default=10, help="timed PPO iterations for (c)")
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="spec overrides, e.g. ppo.algorithm.num_mini_batches=2",
+    )
+    parser.add_argument("--out", help="write the results as JSON here")
+    parser.add_argument("--markdown", help="append table rows to this markdown file")
+    parser.add_argument("--plot", help="write a scaling plot (PNG) here")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        result = measure(
+            args.task, args.num_envs[0], args.device, args.steps, args.iterations, parse_overrides(args.set)
+        )
+        print(json.dumps(result))
+        return 0
+    results = []
+    for n in args.num_envs:
+        r = _run_worker(args, n)
+        results.append(r)
+        print(
+            f"{r['task']} {n:6d} envs: raw {r['raw_env_steps_per_s'] / 1e6:6.2f}M  env "
+            f"{r['env_env_steps_per_s'] / 1e6:6.2f}M ({100 * r['env_over_raw']:.0f}%)  train "
+            f"{r['train_env_steps_per_s'] / 1e6:6.2f}M  update {1e3 * r['update_s']:.0f} ms  "
+            f"mem {r['memory_per_env_bytes'] / 1024:.0f} KiB/env",
+            flush=True,
+        )
+    command = "python scripts/bench.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    if args.out:
+        Path(args.out).write_text(json.dumps({"command": command, "results": results}, indent=2))
+    if args.markdown:
+        with open(args.markdown, "a") as f:
+            f.write(markdown_rows(results, command) + "\n")
+    if args.plot:
+        plot_scaling(results, Path(args.plot))
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

@@ -1,0 +1,231 @@
+"""``isaac-rl-workbench``: inspect a USD scene, train a task, play, export, benchmark, list spec keys.
+
+User errors (a bad spec, a missing file, a scene without an articulation) print one line naming the file and
+the problem and exit with code 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+from ..envs.spec import SpecError, parse_overrides
+from ..scene.inspect import SceneError, format_scene, inspect_scene
+
+USER_ERRORS: tuple[type[Exception], ...] = (SceneError, SpecError)
+
+
+def _inspect(args) -> int:
+    print(format_scene(inspect_scene(args.scene)))
+    return 0
+
+
+def _overrides(args) -> dict:
+    out = parse_overrides(getattr(args, "set", None) or [])
+    if getattr(args, "num_envs", None) is not None:
+        out["env.num_envs"] = args.num_envs
+    if getattr(args, "max_iterations", None) is not None:
+        out["ppo.max_iterations"] = args.max_iterations
+    if getattr(args, "seed", None) is not None:
+        out["seed"] = args.seed
+    return out
+
+
+def _format_iteration(m: dict, total: int, max_len: int) -> str:
+    reward = f"{m['mean_reward']:8.2f}" if "mean_reward" in m else "       -"
+    length = f"{m['mean_episode_length']:6.1f}" if "mean_episode_length" in m else "     -"
+    return (
+        f"it {m['iteration']:5d}/{total} | return {reward} | episode length {length}/{max_len} | "
+        f"{m['env_steps_per_s'] / 1e3:7.1f}k steps/s | collect {m['collect_s']:.2f} s learn {m['learn_s']:.2f} s"
+    )
+
+
+class _StopOnCtrlC:
+    """While active, the first Ctrl-C asks training to stop after the current iteration (so the checkpoint holds
+    a whole iteration); a second one interrupts at once."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nCtrl-C: saving after this iteration (press again to abort without saving)", flush=True)
+
+    def __enter__(self):
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        signal.signal(signal.SIGINT, self._previous)
+
+
+def _train(args) -> int:
+    from ..workbench import Workbench
+
+    if args.resume:
+        wb = Workbench.open(Path(args.resume), _overrides(args), args.device)
+    else:
+        wb = Workbench.new(args.task, _overrides(args), args.run_dir and Path(args.run_dir), args.device)
+    print(f"run folder: {wb.run_dir}")
+    print(f"building {wb.spec.env.num_envs} envs of {wb.spec.scene.name} on {args.device} ...", flush=True)
+    wb.build(resume=bool(args.resume))
+    if args.resume:
+        print(f"resuming at iteration {wb.iteration} of {wb.max_iterations}")
+    max_len = wb.env.max_episode_length
+    stop = _StopOnCtrlC()
+    with stop:
+        while not wb.done and not stop.requested:
+            print(_format_iteration(wb.train_step(), wb.max_iterations, max_len), flush=True)
+    if stop.requested:
+        wb.finish()
+        print(
+            f"interrupted at iteration {wb.iteration}; checkpoint saved; resume with: "
+            f"isaac-rl-workbench train --resume {wb.run_dir}",
+            flush=True,
+        )
+        return 130
+    print(f"trained {wb.iteration - wb.start_iteration} iterations in {wb.train_seconds:.1f} s", flush=True)
+    result = wb.finish(evaluate_episodes=max(args.eval_episodes, 1))
+    print(f"curves: {wb.run.curves_file}")
+    share = 100.0 * result["mean_episode_length"] / max_len
+    print(
+        f"{wb.spec.name}: mean episode length {result['mean_episode_length']:.1f} / {max_len} ({share:.1f}%), "
+        f"mean return {result['mean_return']:.2f}{_speed(wb, result)} over {result['episodes']} deterministic "
+        f"episodes; run: {wb.run_dir}"
+    )
+    return 0
+
+
+def _speed(wb, result: dict) -> str:
+    """', forward speed 2.31 m/s' for a floating-base robot, '' otherwise."""
+    return f", forward speed {result['mean_root_vel_x']:.2f} m/s" if wb.env.floating_base else ""
+
+
+def _play(args) -> int:
+    from ..workbench import Workbench
+
+    checkpoint = Path(args.checkpoint) if args.checkpoint else None
+    wb = Workbench.for_play(Path(args.run_dir), args.episodes, _overrides(args), args.device, checkpoint)
+    result = wb.evaluate(num_episodes=args.episodes, record=Path(args.record) if args.record else None)
+    max_len = result["max_episode_length"]
+    print(
+        f"{wb.spec.name} (iteration {wb.iteration}): mean return {result['mean_return']:.2f}, mean episode "
+        f"length {result['mean_episode_length']:.1f} / {max_len}{_speed(wb, result)} over {result['episodes']} episodes"
+    )
+    if "recording" in result:
+        print(f"recording: {result['recording']}")
+    return 0
+
+
+def _export(args) -> int:
+    from ..workbench import Workbench
+
+    wb = Workbench.for_export(Path(args.run_dir), args.device, Path(args.checkpoint) if args.checkpoint else None)
+    report = wb.export(Path(args.out) if args.out else None)
+    out = Path(args.out) if args.out else wb.run.export_dir
+    print(
+        f"exported {out / 'policy.onnx'} and {out / 'policy.pt'}: obs {report['obs_dim']} -> actions "
+        f"{report['num_actions']}; max difference to the training policy over {report['num_observations']} "
+        f"observations: ONNX {report['max_abs_diff_onnx']:.2e}, TorchScript {report['max_abs_diff_torchscript']:.2e}"
+    )
+    return 0
+
+
+def _terms(args) -> int:
+    from ..envs.term_docs import terms_markdown
+
+    print(terms_markdown(), end="")
+    return 0
+
+
+def _spec(args) -> int:
+    from ..envs.spec_schema import spec_key_docs
+
+    for item in spec_key_docs():
+        default = "" if item.default is None else f" (default {item.default!r})"
+        print(f"{item.key}{default}\n    " + " ".join(item.doc.split()))
+    print(
+        "ppo.*\n    rsl-rl's own keys: [ppo] runner keys, [ppo.actor] / [ppo.critic] (rsl_rl.models.MLPModel), "
+        "[ppo.algorithm] (rsl_rl.algorithms.PPO); see tasks/cartpole.toml"
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="isaac-rl-workbench", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("inspect", help="list the articulations, joints and bodies of a USD scene")
+    p.add_argument("scene")
+    p.set_defaults(func=_inspect)
+
+    p = sub.add_parser("train", help="train a task with PPO")
+    p.add_argument("task", nargs="?", help="task name (tasks/<name>.toml) or spec file")
+    p.add_argument("--num-envs", type=int)
+    p.add_argument("--max-iterations", type=int, help="total iterations (a resumed run stops at this count)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda[:i]")
+    p.add_argument("--run-dir", help="run folder (default runs/<task>/<date_time>)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
+    p.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override spec keys, e.g. ppo.algorithm.num_mini_batches=2 env.spacing=2.5",
+    )
+    p.add_argument("--eval-episodes", type=int, default=64, help="deterministic episodes to evaluate at the end")
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("play", help="run a trained policy deterministically")
+    p.add_argument("run_dir")
+    p.add_argument("--checkpoint")
+    p.add_argument("--episodes", type=int, default=16)
+    p.add_argument("--num-envs", type=int, help="default: one env per episode")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--record", metavar="OUT_USDA", help="write a USD animation of the rollout")
+    p.set_defaults(func=_play)
+
+    sub.add_parser("bench", help="measure raw physics, env step and training throughput (bench --help)")
+
+    p = sub.add_parser("terms", help="print the term reference (docs/terms.md): every term and what env offers")
+    p.set_defaults(func=_terms)
+
+    p = sub.add_parser("spec", help="list the keys a task spec accepts, with units and ranges")
+    p.add_argument("--help-keys", action="store_true", help="print every key with its default and meaning")
+    p.set_defaults(func=_spec)
+
+    p = sub.add_parser("export", help="export the policy to ONNX and TorchScript and check parity")
+    p.add_argument("run_dir")
+    p.add_argument("--checkpoint")
+    p.add_argument("--out", help="output folder (default RUN_DIR/export)")
+    p.add_argument("--device", default="cpu", help="where the rollout that records observations runs")
+    p.set_defaults(func=_export)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    from ..workbench import RunError
+
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:
+        from .bench import main as bench_main
+
+        return bench_main(argv[1:])
+    args = build_parser().parse_args(argv)
+    if args.command == "train" and not args.task and not args.resume:
+        build_parser().error("train needs a TASK or --resume RUN_DIR")
+    try:
+        return args.func(args)
+    except (*USER_ERRORS, RunError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""The cartpole env on Newton (CPU): shapes, actions, rewards, terminations, time-outs and masked resets."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from isaac.rl.workbench.envs.spec import load_spec
+from isaac.rl.workbench.envs.workbench_env import WorkbenchEnv
+
+pytestmark = pytest.mark.slow  # builds Newton models (compiles warp kernels on the first run)
+
+
+def make_env(**overrides) -> WorkbenchEnv:
+    spec = load_spec("cartpole", {"env.num_envs": 4, **overrides})
+    return WorkbenchEnv(spec, "cpu")
+
+
+def still(env):
+    return torch.zeros(env.num_envs, env.num_actions)
+
+
+def test_shapes_and_contract():
+    env = make_env()
+    obs = env.get_observations()
+    assert obs["policy"].shape == (4, 4)  # slider, hinge positions; slider, hinge velocities
+    obs, rewards, dones, extras = env.step(still(env))
+    assert rewards.shape == (4,) and dones.shape == (4,) and extras["time_outs"].shape == (4,)
+    assert env.num_actions == 1 and env.max_episode_length == 300
+
+
+def test_reset_randomises_within_ranges():
+    env = make_env(**{"env.num_envs": 64})
+    pos, vel = env.dof_pos, env.dof_vel
+    assert pos[:, 0].abs().max() <= 1.0 and pos[:, 1].abs().max() <= 0.2
+    assert vel[:, 0].abs().max() <= 0.5 and vel[:, 1].abs().max() <= 0.3
+    assert pos[:, 1].std() > 0.05, "pole angles should differ between envs"
+
+
+def test_push_moves_cart_and_reward_terms_add_up():
+    env = make_env()
+    env.write_dof_state(torch.ones(4, dtype=torch.bool), torch.zeros(4, 2), torch.zeros(4, 2))
+    actions = torch.tensor([[1.0], [-1.0], [0.0], [0.0]])
+    for _ in range(5):
+        _, rewards, _, _ = env.step(actions)
+    assert env.dof_vel[0, 0] > 0.1 and env.dof_vel[1, 0] < -0.1
+    # recompute the reward of the last step from the terms and the spec's weights, scaled by the step duration
+    expected = sum(t.weight * t.func(env, **env._params[id(t)]) for t in env.reward_terms) * env.step_dt
+    assert torch.allclose(rewards, expected, atol=1e-6)
+
+
+def test_pole_falls_terminates_and_only_that_env_resets():
+    env = make_env()
+    start = torch.zeros(4, 2)
+    start[0, 1] = 0.39  # env 0: pole nearly at the 0.4 rad limit, falling further under gravity
+    env.write_dof_state(torch.ones(4, dtype=torch.bool), start, torch.zeros(4, 2))
+    env.episode_length_buf.zero_()
+    ended = None
+    for step in range(60):
+        _, rewards, dones, extras = env.step(still(env))
+        if dones[0]:
+            ended = step
+            break
+    assert ended is not None, "the tilted pole should cross 0.4 rad and end the episode"
+    assert not extras["time_outs"][0], "a fall is a termination, not a time-out"
+    assert dones[1:].sum() == 0, "upright poles keep going"
+    assert env.episode_length_buf[0] == 0 and env.episode_length_buf[1] == ended + 1
+    assert abs(env.dof_pos[0, 1]) <= 0.2, "env 0 restarted inside the reset range"
+    assert rewards[0] < 0, "terminating costs -2 per second of step"
+
+
+def test_time_out_is_reported_as_truncation():
+    env = make_env(**{"env.episode_seconds": 0.1})  # 6 steps at 60 Hz
+    env.write_dof_state(torch.ones(4, dtype=torch.bool), torch.zeros(4, 2), torch.zeros(4, 2))
+    env.episode_length_buf.zero_()
+    for _ in range(5):
+        _, _, dones, _ = env.step(still(env))
+        assert not dones.any()
+    _, _, dones, extras = env.step(still(env))
+    assert dones.all() and extras["time_outs"].all()
+    stats = env.pop_episode_stats()
+    assert stats["episodes"] == 4 and stats["mean_episode_length"] == 6
+    assert stats["reward/alive"] == pytest.approx(6 * env.step_dt, rel=1e-5)
+    assert env.pop_episode_stats() == {"episodes": 0}
+
+
+def test_efforts_are_bounded_by_the_drive_max_force():
+    env = make_env(**{"actions.scale": 1000.0})  # cartpole.usda: slider drive max force 100 N
+    env.step(torch.full((4, 1), 3.0))
+    assert torch.allclose(env.dof_effort[:, 0], torch.full((4,), 100.0))
+    env.step(torch.full((4, 1), -0.05))
+    assert torch.allclose(env.dof_effort[:, 0], torch.full((4,), -50.0))
+
+
+def test_ant_lands_on_the_ground_and_reports_forward_speed():
+    spec = load_spec("ant", {"env.num_envs": 4})
+    env = WorkbenchEnv(spec, "cpu")
+    assert env.backend.floating_base and env.num_actions == 8
+    assert env.get_observations()["policy"].shape == (4, 1 + 3 + 3 + 3 + 8 + 8 + 8)
+    for _ in range(90):  # 1.5 s with the joints limp: it falls 0.75 m onto its feet and stays there
+        _, _, dones, _ = env.step(torch.zeros(4, 8))
+    height = env.root_pos_w[:, 2]
+    assert ((height > 0.28) & (height < 0.7)).all(), height  # on the ground plane the backend adds, not below it
+    assert torch.allclose(env.projected_gravity_b[:, 2], torch.full((4,), -1.0), atol=0.05), "upright"
+    stats = env.pop_episode_stats()
+    assert abs(stats["mean_root_vel_x"]) < 0.2, "standing still"
