@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
+
 import pytest
 from isaac.rl.workbench.envs.spec import SpecError, load_spec, save_spec
 
@@ -21,13 +24,15 @@ def test_overrides_and_saved_spec_round_trip(tmp_path):
     spec = load_spec("cartpole", {"env.num_envs": 8, "ppo.max_iterations": 3})
     assert spec.env.num_envs == 8 and spec.ppo["max_iterations"] == 3
     save_spec(spec, tmp_path / "spec.toml")
+    saved = tomllib.loads((tmp_path / "spec.toml").read_text())
+    assert not Path(saved["scene"]).is_absolute() and saved["scene_fallback"] == str(spec.scene)
+    assert (tmp_path / saved["scene"]).resolve() == spec.scene
     again = load_spec(tmp_path / "spec.toml")
     assert again.raw == spec.raw
 
 
-def test_user_term_from_module(write_spec, tmp_path, monkeypatch):
+def test_user_term_from_module_next_to_the_spec(write_spec, tmp_path):
     (tmp_path / "my_terms.py").write_text("def cart_far(env, distance: float = 1.0):\n    return env.dof_pos[:, 0]\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
     spec = load_spec(write_spec(append='[rewards.far]\nfunc = "my_terms:cart_far"\nweight = -0.1\n'))
     assert spec.rewards["far"].func.__name__ == "cart_far"
 

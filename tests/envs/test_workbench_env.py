@@ -80,7 +80,24 @@ def test_time_out_is_reported_as_truncation():
     stats = env.pop_episode_stats()
     assert stats["episodes"] == 4 and stats["mean_episode_length"] == 6
     assert stats["reward/alive"] == pytest.approx(6 * env.step_dt, rel=1e-5)
-    assert env.pop_episode_stats() == {"episodes": 0}
+    assert env.pop_episode_stats() == {"episodes": 0, "unstable_envs": 0}
+
+
+def test_episodes_started_at_a_random_length_are_left_out_of_the_statistics():
+    """Spread episode starts (rsl-rl's init_at_random_ep_len) make the first episodes shorter than their counter
+    says; counting them would report a full length with a fraction of the return."""
+    env = make_env(**{"env.episode_seconds": 0.1})  # 6 steps at 60 Hz
+    env.write_dof_state(torch.ones(4, dtype=torch.bool), torch.zeros(4, 2), torch.zeros(4, 2))
+    env.spread_episode_starts()
+    env.episode_length_buf.copy_(torch.tensor([0, 3, 5, 1]))  # as the random draw might set them
+    for _ in range(6):  # every spread episode ends within 6 steps: none is counted
+        env.step(still(env))
+    assert env.pop_episode_stats() == {"episodes": 0, "unstable_envs": 0}
+    for _ in range(6):  # then each env completes one whole episode of 6 steps
+        env.step(still(env))
+    stats = env.pop_episode_stats()
+    assert stats["episodes"] == 4 and stats["mean_episode_length"] == 6, stats
+    assert stats["reward/alive"] == pytest.approx(6 * env.step_dt, rel=1e-5), "a whole episode's return"
 
 
 def test_efforts_are_bounded_by_the_drive_max_force():

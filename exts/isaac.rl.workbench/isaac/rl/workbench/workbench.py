@@ -11,6 +11,8 @@ many envs play and export build, and the evaluation after training.
 
 from __future__ import annotations
 
+import contextlib
+import re
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -20,15 +22,43 @@ from typing import Any
 import torch
 
 from .envs.spec import TaskSpec, load_spec, save_spec
-from .learn.run_dir import RunDir, RunError
+from .learn.run_dir import CHECKPOINT_PATTERN, RunDir, RunError
 
 RUNS_DIR = Path("runs")
 RECORDING_MAX_SPACING = 4.0  # [m] recorded envs stand side by side, however far apart the physics keeps them
 PLAY_MAX_ENVS = 1024  # play builds one env per episode, up to this many (not the thousands a GPU run trained with)
 EXPORT_ENVS = 64  # envs whose deterministic rollout gives the observations an export is checked on
 EVAL_EPISODES = 64  # deterministic episodes evaluated after training
+UNSTABLE_WARNING_SHARE = 0.05  # warn once when more than this share of an iteration's ended episodes blew up
+RUN_FILES = ("spec.toml", "metrics.jsonl", "checkpoints", "curves.png", "export")  # what a run folder holds
 
-__all__ = ["EVAL_EPISODES", "EXPORT_ENVS", "PLAY_MAX_ENVS", "RunError", "Workbench"]
+__all__ = ["EVAL_EPISODES", "EXPORT_ENVS", "PLAY_MAX_ENVS", "RunError", "TrainingFailed", "Workbench", "check_device"]
+
+
+class TrainingFailed(RuntimeError):
+    """Training cannot go on (the physics failed for every env, or NaN in the policy or its loss); the message says
+    why and which checkpoint is the last good one."""
+
+
+def check_device(device: str) -> str:
+    """``device`` if it names a usable torch device ("cpu", "cuda", "cuda:<i>"), else a :class:`RunError` that
+    says what exists; checked before any file is written or any env is built."""
+    if device == "cpu":
+        return device
+    if not re.fullmatch(r"cuda(:\d+)?", device):
+        raise RunError(f"--device '{device}': expected cpu, cuda or cuda:<index>")
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    index = int(device.partition(":")[2] or 0)
+    if index >= count:
+        found = f"{count} CUDA device(s)" if count else "no CUDA device (or a PyTorch without CUDA)"
+        raise RunError(f"--device '{device}': this machine has {found}; use --device cpu")
+    return device
+
+
+def safe_name(name: str) -> str:
+    """``name`` as one safe folder name: letters, digits, '_', '-' and inner dots; never empty, '.' or '..'."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip(".-")
+    return slug or "task"
 
 
 class Workbench:
@@ -38,35 +68,48 @@ class Workbench:
     :meth:`for_export` for a trained one.
     """
 
-    def __init__(self, spec: TaskSpec, run: RunDir, device: str = "cpu"):
+    def __init__(self, spec: TaskSpec, run: RunDir, device: str = "cpu", fresh: bool = False):
         self.spec = spec
         self.run = run
         self.run_dir = run.path
-        self.device = device
+        self.device = check_device(device)
+        self._fresh = fresh  # the run folder is created (and the spec written) once build() succeeds
+        self._created_run_folder = False
+        self._wrote_spec = False
+        self.saving = False  # True while a checkpoint is written (a front end defers an abort until it is done)
+        self._warned_unstable = False
         self.state = "created"
         self.env = None
         self.trainer = None
         self.max_iterations = int(spec.ppo["max_iterations"])
         self._listeners: list[Callable[[str, dict], Any]] = []
         self.start_iteration = 0
-        self.train_seconds = 0.0
 
     # -- construction ---------------------------------------------------------------------------------------------
     @classmethod
     def new(
         cls, task: str | Path, overrides: dict | None = None, run_dir: Path | None = None, device: str = "cpu"
     ) -> Workbench:
-        """A fresh run of ``task`` (name or spec path); the run folder defaults to ``runs/<task>/<time>``."""
+        """A fresh run of ``task`` (name or spec path); the run folder defaults to ``runs/<name>/<time>``.
+
+        Nothing is written until :meth:`build` succeeds; a folder that already holds any file a run writes
+        (``spec.toml``, ``metrics.jsonl``, ...) is refused, so a run never overwrites a file it did not write.
+        """
+        check_device(device)
         spec = load_spec(task, overrides)
         if run_dir is None:
-            run_dir = RUNS_DIR / spec.name / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-        run = RunDir.create(Path(run_dir))
-        save_spec(spec, run.spec_file)
-        return cls(spec, run, device)
+            run_dir = RUNS_DIR / safe_name(spec.name) / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+        run_dir = Path(run_dir)
+        taken = [name for name in RUN_FILES if (run_dir / name).exists()]
+        if taken:
+            hint = f"use --resume {run_dir} or " if (run_dir / "metrics.jsonl").exists() else ""
+            raise RunError(f"{run_dir}: already holds {', '.join(taken)}; {hint}choose another --run-dir")
+        return cls(spec, RunDir(run_dir), device, fresh=True)
 
     @classmethod
     def open(cls, run_dir: Path, overrides: dict | None = None, device: str = "cpu") -> Workbench:
         """An existing run folder, with its resolved spec (plus ``overrides``)."""
+        check_device(device)
         run = RunDir.open(Path(run_dir))
         return cls(load_spec(run.spec_file, overrides), run, device)
 
@@ -81,15 +124,17 @@ class Workbench:
     ) -> Workbench:
         """A trained run, built to play ``episodes`` episodes: one env per episode up to ``PLAY_MAX_ENVS``, with the
         latest checkpoint (or ``checkpoint``) loaded. ``overrides`` win (``env.num_envs`` included)."""
+        if episodes < 1:
+            raise RunError(f"--episodes {episodes}: expected at least 1 episode")
         wb = cls.open(run_dir, {"env.num_envs": min(episodes, PLAY_MAX_ENVS), **(overrides or {})}, device)
-        wb.build(resume=checkpoint is None, checkpoint=checkpoint)
+        wb.build(checkpoint=checkpoint or wb.run.latest_checkpoint())
         return wb
 
     @classmethod
     def for_export(cls, run_dir: Path, device: str = "cpu", checkpoint: Path | None = None) -> Workbench:
         """A trained run, built with ``EXPORT_ENVS`` envs to record the observations :meth:`export` checks on."""
         wb = cls.open(run_dir, {"env.num_envs": EXPORT_ENVS}, device)
-        wb.build(resume=checkpoint is None, checkpoint=checkpoint)
+        wb.build(checkpoint=checkpoint or wb.run.latest_checkpoint())
         return wb
 
     def add_listener(self, listener: Callable[[str, dict], Any]) -> None:
@@ -100,29 +145,69 @@ class Workbench:
         for listener in self._listeners:
             listener(event, data)
 
+    def iterations_done(self) -> int:
+        """Iterations of the run's latest checkpoint (from its file name, nothing loaded); 0 without one."""
+        try:
+            return int(CHECKPOINT_PATTERN.search(self.run.latest_checkpoint().name).group(1))
+        except RunError:
+            return 0
+
     def build(self, resume: bool = False, checkpoint: Path | None = None) -> None:
-        """Seed, build the env and the PPO trainer; with ``resume`` (or a ``checkpoint``) load the latest state."""
+        """Seed, build the env and the PPO trainer, and load ``checkpoint`` when one is given.
+
+        ``resume``: continue training this run from its latest checkpoint (metrics rows past it are dropped); a run
+        that never saved one (stopped in its first iterations) starts again from iteration 0. Any checkpoint file
+        is checked before an env is built.
+        """
         from .envs.workbench_env import WorkbenchEnv
+        from .learn.checkpoint import read_checkpoint
         from .learn.trainer import Trainer
 
+        path = checkpoint
+        if resume and path is None:
+            path = self._latest_checkpoint_or_restart()
+        if path is not None:
+            read_checkpoint(Path(path))  # missing, empty, corrupt, not a checkpoint: fail now, not after the build
         torch.manual_seed(self.spec.seed)
         started = time.perf_counter()
         self.env = WorkbenchEnv(self.spec, self.device)
         self.trainer = Trainer(self.env, self.spec.ppo, self.device)
-        if resume or checkpoint is not None:
-            path = checkpoint or self.run.latest_checkpoint()
-            self.trainer.load(path)
+        if path is not None:
+            self.trainer.load(Path(path))
             torch.manual_seed(self.spec.seed + self.trainer.iteration)
-            self.run.truncate_metrics(self.trainer.iteration)
+            if resume:  # training goes on from here: later rows belong to the lost iterations (play keeps them)
+                self.run.truncate_metrics(self.trainer.iteration)
+        if self._fresh:
+            self._created_run_folder = not self.run_dir.exists()
+            RunDir.create(self.run_dir)
+            save_spec(self.spec, self.run.spec_file)
+            self._wrote_spec = True
+            self._fresh = False
         self.start_iteration = self.trainer.iteration
         self.state = "ready"
         self._emit("built", {"seconds": time.perf_counter() - started, "iteration": self.trainer.iteration})
+
+    def _latest_checkpoint_or_restart(self) -> Path | None:
+        try:
+            return self.run.latest_checkpoint()
+        except RunError:
+            if not self.run.read_metrics():
+                raise
+            message = f"{self.run_dir}: no checkpoint was saved; starting again at iteration 0"
+            self._emit("warning", {"message": message})
+            self.run.truncate_metrics(0)
+            return None
 
     # -- training -------------------------------------------------------------------------------------------------
     @property
     def iteration(self) -> int:
         """Completed PPO iterations, counted across resumes."""
         return self.trainer.iteration if self.trainer else 0
+
+    @property
+    def train_seconds(self) -> float:
+        """Seconds spent collecting and updating, over every iteration of the run (resumes included)."""
+        return self.trainer.train_seconds if self.trainer else 0.0
 
     @property
     def done(self) -> bool:
@@ -133,19 +218,52 @@ class Workbench:
         """Run one PPO iteration, log it, save a checkpoint every ``save_interval`` iterations; return metrics."""
         if self.trainer is None:
             raise RunError("build() the workbench before training")
+        from .envs.workbench_env import PhysicsError
+        from .learn.trainer import TrainingDiverged
+
         self.state = "training"
-        metrics = self.trainer.train_step()
-        self.train_seconds += metrics["collect_s"] + metrics["learn_s"]
+        try:
+            metrics = self.trainer.train_step()
+        except (PhysicsError, TrainingDiverged) as exc:
+            self.state = "failed"
+            try:
+                last = f"the last good checkpoint is {self.run.latest_checkpoint()}"
+            except RunError:
+                last = "no checkpoint was saved"
+            message = f"{self.run_dir}: training stopped at iteration {self.iteration + 1}: {exc}; {last}"
+            raise TrainingFailed(message) from exc
         metrics["train_seconds"] = self.train_seconds
         self.run.log(metrics)
         self._emit("iteration", metrics)
+        self._warn_if_unstable(metrics)
         if self.iteration % int(self.spec.ppo["save_interval"]) == 0:
             self.save_checkpoint()
         return metrics
 
+    def _warn_if_unstable(self, metrics: dict) -> None:
+        """Once per run: a "warning" event when many episodes blew up, naming the likely causes."""
+        ended = metrics.get("episodes", 0) + metrics.get("unstable_envs", 0)
+        if self._warned_unstable or not ended or metrics["unstable_envs"] <= UNSTABLE_WARNING_SHARE * ended:
+            return
+        self._warned_unstable = True
+        env, actions = self.spec.env, self.spec.actions
+        self._emit(
+            "warning",
+            {
+                "message": f"the physics blew up in {metrics['unstable_envs']} envs in iteration "
+                f"{metrics['iteration']} (they are reset and counted as failures); likely causes: too large a time "
+                f"step (env.physics_dt = {env.physics_dt:g} s), too large an action scale (actions.scale = "
+                f"{actions.scale:g}), or drive gains too stiff for that step"
+            },
+        )
+
     def save_checkpoint(self) -> Path:
         """Save the trainer's state as ``checkpoints/model_<iteration>.pt`` (atomically)."""
-        path = self.trainer.save(self.run.checkpoint_path(self.iteration), {"task": self.spec.name})
+        self.saving = True
+        try:
+            path = self.trainer.save(self.run.checkpoint_path(self.iteration), {"task": self.spec.name})
+        finally:
+            self.saving = False
         self._emit("checkpoint", {"path": str(path), "iteration": self.iteration})
         return path
 
@@ -154,12 +272,20 @@ class Workbench:
         evaluate the policy deterministically over that many episodes and return :meth:`evaluate`'s result."""
         from .learn.curves import write_curves
 
-        if self.trainer is not None and self.iteration > 0:
+        if self.trainer is not None and self.iteration > 0 and self.state != "failed":
             self.save_checkpoint()
         self.run.close()
+        if self.state == "failed" and self._wrote_spec and not self.run.metrics_file.exists():
+            # failed in its first iteration: take back what this run wrote, so the same --run-dir works again
+            self.run.spec_file.unlink(missing_ok=True)
+            if self._created_run_folder:
+                with contextlib.suppress(OSError):
+                    self.run_dir.rmdir()
+            self._emit("finished", {"iteration": 0, "run_dir": None})
+            return None
         if self.run.metrics_file.exists():
             write_curves(self.run.metrics_file, self.run.curves_file, title=f"{self.spec.name} ({self.run_dir.name})")
-        self.state = "finished"
+        self.state = "failed" if self.state == "failed" else "finished"
         self._emit("finished", {"iteration": self.iteration, "run_dir": str(self.run_dir)})
         return self.evaluate(num_episodes=evaluate_episodes) if evaluate_episodes > 0 else None
 

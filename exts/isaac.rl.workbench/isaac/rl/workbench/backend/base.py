@@ -95,6 +95,23 @@ class Backend(Protocol):
         """Add ``delta`` (N, 6) to the root velocity where ``env_mask`` is True (no effect on a fixed base)."""
         ...
 
+    def find_unstable(self, max_joint_speed: float, max_root_speed: float, max_root_distance: float) -> torch.Tensor:
+        """Envs whose simulation blew up, BoolTensor (N,): joint state not finite, a joint (or the root's rotation)
+        faster than ``max_joint_speed`` [rad/s or m/s], the root faster than ``max_root_speed`` [m/s] or further
+        than ``max_root_distance`` [m] from its env origin. Never waits for the GPU; the result may be a buffer
+        that the next call overwrites."""
+        ...
+
+    def clear_solver_state(self, env_mask: torch.Tensor) -> None:
+        """Forget the solver's internal state (warm start, applied forces) in the masked envs, after a blow-up;
+        call it before :meth:`reset` writes their fresh state. Other envs are untouched."""
+        ...
+
+    def shared_world_failure(self) -> str | None:
+        """Why the simulation of every env failed at once (an engine that simulates all envs as one world and reset
+        it after one env blew up), or None. Never waits for the GPU."""
+        ...
+
     def graph_capture(self) -> AbstractContextManager[None]:
         """A context inside which this backend's work is recorded into the CUDA graph torch is capturing."""
         ...

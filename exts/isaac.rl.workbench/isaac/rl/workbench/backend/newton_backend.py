@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 from pathlib import Path
 
+import mujoco
 import newton
 import torch
 import warp as wp
@@ -59,6 +61,7 @@ class NewtonBackend(Backend):
         self.on_cpu = self.device.type == "cpu"
         wp_device = "cpu" if self.on_cpu else f"cuda:{self.device.index or 0}"
 
+        mujoco.set_mju_user_warning(_print_mujoco_warning)
         robot = newton.ModelBuilder()
         robot.add_usd(str(scene), root_path=articulation, enable_self_collisions=False)
         self._find_joints(robot, articulation, joint_names)
@@ -86,6 +89,7 @@ class NewtonBackend(Backend):
         self.control = self.model.control()
         newton.eval_fk(self.model, self.model.joint_q, self.model.joint_qd, self.state)
         self._make_views()
+        self._make_solver_reset_buffers()
         self.graph = None
         self.supports_cuda_graph = not self.on_cpu
         self._inline = self.on_cpu
@@ -144,6 +148,11 @@ class NewtonBackend(Backend):
             self.env_origins[:] = torch.tensor([[x.p[0], x.p[1], 0.0] for x in self._xforms], device=self.device)
         self._reset_mask = torch.zeros(n, dtype=torch.bool, device=self.device)
         self._wp_reset_mask = wp.from_torch(self._reset_mask)
+        self._unstable = torch.zeros(n, dtype=torch.bool, device=self.device)
+        self._wp_unstable = wp.from_torch(self._unstable)
+        self._wp_q = wp.from_torch(self._q)
+        self._wp_qd = wp.from_torch(self._qd)
+        self._wp_env_origins = wp.from_torch(self.env_origins, dtype=wp.vec3)
         # views that stay valid: the state arrays are never reallocated
         self.default_dof_positions = self.default_q[:, self._coord_sel]
         self.body_poses, self.body_velocities = self._body_q, self._body_qd
@@ -232,6 +241,72 @@ class NewtonBackend(Backend):
         if self._has_free_root:
             self._qd[:, :6] += torch.where(env_mask.view(-1, 1), delta, torch.zeros_like(delta))
 
+    def clear_solver_state(self, env_mask: torch.Tensor) -> None:
+        """Forget the solver's warm start, applied forces and controls of the envs where ``env_mask`` is True.
+
+        After a blow-up these buffers still hold NaN or huge values and would poison the env's next steps even from
+        a fresh joint state. On CUDA one masked kernel (Newton's ``SolverMuJoCo.reset`` with no joint state) clears
+        the selected worlds; on the CPU's shared MuJoCo world the rows of the selected envs' DOFs are zeroed.
+        """
+        if not self.on_cpu:
+            self._solver_reset_mask[: self.num_envs].copy_(env_mask)
+            self.solver.reset(self.state, world_mask=self._wp_solver_reset_mask, flags=0)
+            return
+        if not bool(env_mask.any()):
+            return
+        data = self.solver.mj_data
+        rows = env_mask.nonzero().flatten().tolist()
+        for buffer in (data.qacc_warmstart, data.qfrc_applied):
+            buffer.reshape(self.num_envs, -1)[rows] = 0.0
+
+    def find_unstable(self, max_joint_speed: float, max_root_speed: float, max_root_distance: float) -> torch.Tensor:
+        """Envs whose joint state is not finite, a joint moves faster than ``max_joint_speed`` [rad/s or m/s], or the
+        root moves faster than ``max_root_speed`` [m/s] (linear; angular against ``max_joint_speed`` [rad/s]) or
+        lies more than ``max_root_distance`` [m] from the env origin; BoolTensor (N,), one warp kernel."""
+        wp.launch(
+            _find_unstable_kernel,
+            dim=self.num_envs,
+            inputs=[
+                self._wp_q,
+                self._wp_qd,
+                self.state.body_q,
+                self.state.body_qd,
+                self._wp_env_origins,
+                self.bodies_per_env,
+                self.root_body,
+                6 if self._has_free_root else 0,
+                max_joint_speed,
+                max_root_speed,
+                max_root_distance,
+            ],
+            outputs=[self._wp_unstable],
+            device=self.model.device,
+        )
+        return self._unstable
+
+    def shared_world_failure(self) -> str | None:
+        """On the CPU's shared MuJoCo world: why MuJoCo reset every env at once (after a NaN or a value over 1e10
+        in one env's positions, velocities or accelerations), or None. Always None on CUDA, where each env is its
+        own world. Reads host memory only; never waits for the GPU."""
+        if not self.on_cpu:
+            return None
+        counts = [self.solver.mj_data.warning[int(w)].number for w in _MUJOCO_RESET_WARNINGS]
+        if sum(counts) == 0:
+            return None
+        names = [w.name.removeprefix("mjWARN_BAD") for w, c in zip(_MUJOCO_RESET_WARNINGS, counts, strict=True) if c]
+        return f"MuJoCo found bad {'/'.join(names)} values and reset all {self.num_envs} envs of the shared world"
+
+    def _make_solver_reset_buffers(self) -> None:
+        """The world mask (N + 1,) that :meth:`clear_solver_state` hands Newton on CUDA (the last entry is the
+        global world, never reset); on the CPU, a check that MuJoCo's DOFs are laid out env by env."""
+        if self.on_cpu:
+            nv = self.solver.mj_model.nv
+            if nv != self.num_envs * self.dofs_per_env:
+                raise BackendError(f"MuJoCo has {nv} DOFs for {self.num_envs} envs of {self.dofs_per_env}")
+            return
+        self._solver_reset_mask = torch.zeros(self.num_envs + 1, dtype=torch.bool, device=self.device)
+        self._wp_solver_reset_mask = wp.from_torch(self._solver_reset_mask)
+
     def reset_all_to_default(self) -> None:
         """Put every env in the scene's default state."""
         self.reset(torch.ones(self.num_envs, dtype=torch.bool, device=self.device))
@@ -243,6 +318,54 @@ class NewtonBackend(Backend):
         else:
             self._reset_mask.copy_(env_mask)
             newton.eval_fk(self.model, self.state.joint_q, self.state.joint_qd, self.state, mask=self._wp_reset_mask)
+
+
+@wp.kernel
+def _find_unstable_kernel(
+    joint_q: wp.array2d[float],
+    joint_qd: wp.array2d[float],
+    body_q: wp.array[wp.transform],
+    body_qd: wp.array[wp.spatial_vector],
+    env_origins: wp.array[wp.vec3],
+    bodies_per_env: int,
+    root_body: int,
+    first_joint_dof: int,
+    max_joint_speed: float,
+    max_root_speed: float,
+    max_root_distance: float,
+    unstable: wp.array[bool],
+):
+    """One thread per env: see :meth:`NewtonBackend.find_unstable` (NaN fails every comparison: unstable)."""
+    env = wp.tid()
+    bad = int(0)  # noqa: UP018 (warp: a variable the loops may change, not a constant)
+    for i in range(joint_q.shape[1]):
+        if not wp.isfinite(joint_q[env, i]):
+            bad = 1
+    for i in range(first_joint_dof, joint_qd.shape[1]):
+        if not (wp.abs(joint_qd[env, i]) <= max_joint_speed):
+            bad = 1
+    root = env * bodies_per_env + root_body
+    if not (wp.length(wp.transform_get_translation(body_q[root]) - env_origins[env]) <= max_root_distance):
+        bad = 1
+    v = body_qd[root]  # linear [m/s], then angular [rad/s]
+    if not (wp.length(wp.vec3(v[0], v[1], v[2])) <= max_root_speed):
+        bad = 1
+    if not (wp.length(wp.vec3(v[3], v[4], v[5])) <= max_joint_speed):
+        bad = 1
+    unstable[env] = bad != 0
+
+
+def _print_mujoco_warning(message: str) -> None:
+    """MuJoCo's warnings go to stderr only; its default handler also appends them to MUJOCO_LOG.TXT in the
+    current folder, a file the user did not ask for."""
+    print(f"MuJoCo warning: {message}", file=sys.stderr, flush=True)
+
+
+_MUJOCO_RESET_WARNINGS = (
+    mujoco.mjtWarning.mjWARN_BADQPOS,
+    mujoco.mjtWarning.mjWARN_BADQVEL,
+    mujoco.mjtWarning.mjWARN_BADQACC,
+)
 
 
 def _as_slice(indices: list[int]) -> slice | torch.Tensor:

@@ -9,11 +9,10 @@ was expected, never later inside a training loop. The dataclasses it returns, wi
 from __future__ import annotations
 
 import copy
-import inspect
 import math
+import os
 import re
 import tomllib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from .spec_schema import (
     TermSpec,
 )
 from .task_files import TaskNotFoundError, find_task
-from .terms import TermLookupError, resolve_term
+from .terms import TermLookupError, TermSignatureError, check_term_signature, resolve_term
 
 
 class _Table:
@@ -82,12 +81,21 @@ class _Table:
 
 
 def apply_overrides(raw: dict, overrides: dict[str, Any]) -> None:
-    """Set dotted keys (``"env.num_envs"``) in a raw spec table in place."""
+    """Set dotted keys (``"env.num_envs"``) in a raw spec table in place.
+
+    Raises:
+        SpecError: a key with an empty part, or a part that names a value rather than a table (``seed.x``).
+    """
     for dotted, value in overrides.items():
         node = raw
         *parents, leaf = dotted.split(".")
-        for part in parents:
+        if not all([*parents, leaf]):
+            raise SpecError(f"override '{dotted}': empty key part; expected a dotted key such as env.num_envs")
+        for depth, part in enumerate(parents):
             node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                where = ".".join(parents[: depth + 1])
+                raise SpecError(f"override '{dotted}': '{where}' is a value ({node!r}), not a table with keys")
         node[leaf] = value
 
 
@@ -131,6 +139,9 @@ def load_spec(name_or_path: str | Path, overrides: dict[str, Any] | None = None)
             "scene",
             "articulation",
             "seed",
+            "python_path",
+            "scene_fallback",
+            "python_path_fallback",
             "env",
             "actions",
             "observations",
@@ -140,11 +151,21 @@ def load_spec(name_or_path: str | Path, overrides: dict[str, Any] | None = None)
             "ppo",
         ]
     )
+    overridden = set(overrides or {})
     scene_path = (file.parent / top.get("scene", str, required=True)).resolve()
+    scene_fallback = top.get("scene_fallback", str)
+    if not scene_path.is_file() and scene_fallback and "scene" not in overridden:
+        if Path(scene_fallback).is_file():
+            scene_path = Path(scene_fallback).resolve()
+        else:
+            raise top.error(
+                "scene", f"{scene_path}: no such file, nor the absolute fallback scene_fallback = {scene_fallback}"
+            )
     try:
         articulation = inspect_scene(scene_path).find(top.get("articulation", str))
     except SceneError as exc:
         raise SpecError(f"{file}: key 'scene': {exc}") from exc
+    python_path = _load_python_path(top, file, use_fallback="python_path" not in overridden)
     joint_names = list(articulation.dof_names)
     drives = {j.name: j.drive for j in articulation.joints}
     effort_limits = [drives[n].max_force if drives.get(n) else math.inf for n in joint_names]
@@ -160,16 +181,20 @@ def load_spec(name_or_path: str | Path, overrides: dict[str, Any] | None = None)
                 f"joint_position needs drives with stiffness > 0 on every action joint; "
                 f"{', '.join(limp)} in {scene_path} has none (use joint_effort, or author a DriveAPI)",
             )
-    observations = _load_observations(top.sub("observations"), joint_names, articulation.root_path)
-    rewards = _load_terms(top.sub("rewards"), "rewards", joint_names, articulation.root_path)
-    terminations = _load_terms(top.sub("terminations"), "terminations", joint_names, articulation.root_path)
-    events = _load_terms(top.sub("events"), "events", joint_names, articulation.root_path)
+    where = (joint_names, articulation.root_path, python_path)
+    observations = _load_observations(top.sub("observations"), *where)
+    rewards = _load_terms(top.sub("rewards"), "rewards", *where)
+    terminations = _load_terms(top.sub("terminations"), "terminations", *where)
+    events = _load_terms(top.sub("events"), "events", *where)
     if not rewards:
         raise top.error("rewards", "at least one reward term is needed")
     ppo = _load_ppo(top.sub("ppo"))
 
     resolved = copy.deepcopy(raw)
     resolved["scene"] = str(scene_path)
+    resolved["python_path"] = [str(p) for p in python_path]
+    resolved.pop("scene_fallback", None)
+    resolved.pop("python_path_fallback", None)
     resolved["articulation"] = articulation.root_path
     resolved["env"] = {k: getattr(env, k) for k in EnvSpec.__dataclass_fields__}
     resolved["ppo"] = ppo
@@ -177,6 +202,9 @@ def load_spec(name_or_path: str | Path, overrides: dict[str, Any] | None = None)
         name=top.get("name", str, file.stem),
         source=file,
         scene=scene_path,
+        python_path=python_path,
+        scene_fallback=Path(scene_fallback) if scene_fallback else None,
+        python_path_fallback=[Path(p) for p in top.get("python_path_fallback", list, [])],
         articulation=articulation.root_path,
         joint_names=joint_names,
         effort_limits=effort_limits,
@@ -193,11 +221,60 @@ def load_spec(name_or_path: str | Path, overrides: dict[str, Any] | None = None)
 
 
 def save_spec(spec: TaskSpec, path: Path) -> None:
-    """Write the resolved spec as TOML, atomically; loading it again gives the same run."""
+    """Write the resolved spec as TOML, atomically; loading it again gives the same run.
+
+    ``scene`` and ``python_path`` are written relative to the folder of ``path`` (a run folder copied to another
+    machine together with its scene and term modules, at the same places relative to it, still loads), with the
+    absolute paths as ``scene_fallback`` and ``python_path_fallback``, used only where a relative path does not
+    resolve (the run folder was moved alone, on the same machine).
+    """
     import tomli_w
 
-    text = tomli_w.dumps(spec.raw)
+    folder = Path(path).parent.resolve()
+    raw = copy.deepcopy(spec.raw)
+    scene = Path(raw.get("scene", spec.scene))
+    folders = [Path(p) for p in raw.get("python_path", spec.python_path)]
+    paths = {
+        "scene": _relative(scene, folder),
+        "scene_fallback": str(scene),
+        "python_path": [_relative(p, folder) for p in folders],
+        "python_path_fallback": [str(p) for p in folders],
+    }
+    ordered: dict[str, Any] = {} if "scene" in raw else dict(paths)
+    for key, value in raw.items():
+        if key == "scene":
+            ordered.update(paths)
+        elif key not in paths:
+            ordered[key] = value
+    text = tomli_w.dumps(ordered)
     write_atomically(Path(path), lambda tmp: tmp.write_text(text))
+
+
+def _relative(path: Path, folder: Path) -> str:
+    """``path`` relative to ``folder`` with forward slashes (``../../assets/robot.usda``); absolute where no relative
+    path exists (another drive)."""
+    try:
+        return Path(os.path.relpath(path, folder)).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _load_python_path(top: _Table, file: Path, use_fallback: bool) -> list[Path]:
+    """Key ``python_path`` (folders relative to the spec file), each replaced by the same entry of
+    ``python_path_fallback`` where it is not a folder and the fallback is."""
+    entries = top.get("python_path", list, ["."])
+    fallback = top.get("python_path_fallback", list, []) if use_fallback else []
+    for key, items in (("python_path", entries), ("python_path_fallback", fallback)):
+        for item in items:
+            if not isinstance(item, str) or not item:
+                raise top.error(key, f"expected a list of folders (strings), got {item!r}")
+    folders = []
+    for i, entry in enumerate(entries):
+        folder = (file.parent / entry).resolve()
+        if not folder.is_dir() and i < len(fallback) and Path(fallback[i]).is_dir():
+            folder = Path(fallback[i]).resolve()
+        folders.append(folder)
+    return folders
 
 
 def _load_env(t: _Table) -> EnvSpec:
@@ -237,7 +314,7 @@ def _load_actions(t: _Table, joint_names: list[str], root: str) -> ActionSpec:
     return ActionSpec(type=action_type, joints=joints, scale=t.number("scale", 1.0), clip=clip)
 
 
-def _term(t: _Table, name: str, kind: str, joint_names: list[str], root: str) -> TermSpec:
+def _term(t: _Table, name: str, kind: str, joint_names: list[str], root: str, python_path: list[Path]) -> TermSpec:
     allowed = {
         "rewards": ["func", "weight", "params"],
         "terminations": ["func", "params", "time_out"],
@@ -247,11 +324,16 @@ def _term(t: _Table, name: str, kind: str, joint_names: list[str], root: str) ->
     t.check_keys(allowed)
     func_name = t.get("func", str, name)
     try:
-        func = resolve_term(kind, func_name)
+        func = resolve_term(kind, func_name, python_path)
     except TermLookupError as exc:
         raise t.error("func", str(exc)) from exc
     params = t.get("params", dict, {})
-    _check_params(t, func, func_name, params, kind, joint_names, root)
+    try:
+        check_term_signature(kind, func, func_name, params)
+    except TermSignatureError as exc:
+        raise t.error(exc.key, str(exc)) from exc
+    if "joints" in params:
+        params["joints"] = _check_joints(t, "params.joints", params["joints"], joint_names, root)
     term = TermSpec(name=name, func_name=func_name, func=func, params=params)
     if kind == "rewards":
         term.weight = t.number("weight", 1.0)
@@ -268,29 +350,15 @@ def _term(t: _Table, name: str, kind: str, joint_names: list[str], root: str) ->
     return term
 
 
-def _check_params(
-    t: _Table, func: Callable, func_name: str, params: dict, kind: str, joint_names: list[str], root: str
-) -> None:
-    signature = inspect.signature(func)
-    fixed = {"env", "env_mask"}
-    accepted = [p for p in signature.parameters if p not in fixed]
-    for key in params:
-        if key not in accepted:
-            raise t.error(
-                f"params.{key}", f"'{func_name}' takes no parameter '{key}'; it takes: {', '.join(accepted) or 'none'}"
-            )
-    for p in signature.parameters.values():
-        if p.name not in fixed and p.default is inspect.Parameter.empty and p.name not in params:
-            raise t.error("params", f"'{func_name}' needs parameter '{p.name}'")
-    if "joints" in params:
-        params["joints"] = _check_joints(t, "params.joints", params["joints"], joint_names, root)
+def _load_terms(
+    t: _Table, kind: str, joint_names: list[str], root: str, python_path: list[Path]
+) -> dict[str, TermSpec]:
+    return {name: _term(t.sub(name), name, kind, joint_names, root, python_path) for name in t.data}
 
 
-def _load_terms(t: _Table, kind: str, joint_names: list[str], root: str) -> dict[str, TermSpec]:
-    return {name: _term(t.sub(name), name, kind, joint_names, root) for name in t.data}
-
-
-def _load_observations(t: _Table, joint_names: list[str], root: str) -> dict[str, list[TermSpec]]:
+def _load_observations(
+    t: _Table, joint_names: list[str], root: str, python_path: list[Path]
+) -> dict[str, list[TermSpec]]:
     groups: dict[str, list[TermSpec]] = {}
     for group_name in t.data:
         g = t.sub(group_name)
@@ -302,7 +370,7 @@ def _load_observations(t: _Table, joint_names: list[str], root: str) -> dict[str
         for i, item in enumerate(items):
             table = _Table({"func": item} if isinstance(item, str) else item, t.file, f"{g.key}.terms[{i}]")
             name = table.data.get("func", f"term{i}")
-            terms.append(_term(table, str(name), "observations", joint_names, root))
+            terms.append(_term(table, str(name), "observations", joint_names, root, python_path))
         groups[group_name] = terms
     if "policy" not in groups:
         raise t.error("policy", "an observation group named 'policy' is needed (the actor's input)")

@@ -96,7 +96,22 @@ class TaskSpec:
     source: Path
     """The spec file this was loaded from."""
     scene: Path
-    """Key ``scene``: the USD file holding the robot, relative to the spec file."""
+    """Key ``scene``: the USD file holding the robot, relative to the spec file (an absolute path works too). A run
+    folder's ``spec.toml`` stores it relative to the run folder, plus ``scene_fallback``."""
+    python_path: list[Path] = field(default_factory=list)
+    """Key ``python_path``: folders, relative to the spec file, searched first for the module of a term given as
+    ``package.module:function`` (no PYTHONPATH needed); the installed modules come after them. Default ``["."]``:
+    the spec's own folder. Folders are on ``sys.path`` only while the module is imported, so a term module imports
+    its own helpers at its top, not inside a function; two specs in different folders may each have a
+    ``my_terms.py``: each gets its own. Missing folders are skipped."""
+    scene_fallback: Path | None = None
+    """Key ``scene_fallback``: absolute path of the scene, used only where ``scene`` does not resolve (not with
+    ``--set scene=...``). :func:`save_spec` writes it into a run folder's ``spec.toml`` so that a run folder moved
+    alone still plays on the machine that trained it. Accepted in hand-written specs as well, not rejected: a run's
+    ``spec.toml`` is itself a spec that people copy and edit, and the key changes nothing while ``scene`` resolves."""
+    python_path_fallback: list[Path] = field(default_factory=list)
+    """Key ``python_path_fallback``: absolute folders, one per ``python_path`` entry, each used only where that
+    entry is not a folder; written by :func:`save_spec` like ``scene_fallback``."""
     articulation: str
     """Key ``articulation``: prim path of the articulation root; found automatically when the scene has one."""
     joint_names: list[str]
@@ -148,8 +163,9 @@ def spec_key_docs() -> list[KeyDoc]:
     """Every key a task spec accepts outside ``[ppo]`` (whose keys are rsl-rl's), in file order, with its docs."""
     out = []
     top = field_docs(TaskSpec)
-    for name in ("name", "scene", "articulation", "seed"):
-        out.append(KeyDoc(name, 42 if name == "seed" else None, top[name]))
+    top_defaults = {"seed": 42, "python_path": ["."]}
+    for name in ("name", "scene", "articulation", "seed", "python_path", "scene_fallback", "python_path_fallback"):
+        out.append(KeyDoc(name, top_defaults.get(name), top[name]))
     for table, cls in (("env", EnvSpec), ("actions", ActionSpec)):
         defaults = cls()
         docs = field_docs(cls)

@@ -14,7 +14,14 @@ from tensordict import TensorDict
 
 from ..backend.base import Backend
 from ..utils.quaternions import quat_rotate_inverse
+from .episode_stats import EpisodeStats
+from .health import HealthCheck
 from .spec import TaskSpec, TermSpec
+from .term_check import check_terms
+
+
+class PhysicsError(RuntimeError):
+    """The simulation failed for every env at once; training cannot go on (the message says why and what to try)."""
 
 
 def make_backend(spec: TaskSpec, device: str = "cpu") -> Backend:
@@ -46,6 +53,7 @@ class WorkbenchEnv(VecEnv):
         device: "cpu" or "cuda[:i]"; the physics and every tensor live there.
         backend: a physics backend to use instead of :func:`make_backend` (tests, Isaac Sim).
         cuda_graph: on CUDA, capture the whole step as one CUDA graph after a few eager steps.
+        health_check: check every env after every step (``envs/health.py``); off only to measure its cost.
 
     Attributes a term may read (besides the properties below):
         num_envs (int): N.
@@ -56,13 +64,23 @@ class WorkbenchEnv(VecEnv):
         actions (Tensor (N, A)): this step's actions after clipping, before scaling.
         prev_actions (Tensor (N, A)): the previous step's actions.
         dof_effort (Tensor (N, D)): the joint efforts commanded this step [N or N·m] (zero under position control).
-        terminated (BoolTensor (N,)): envs whose episode ended this step by a termination term (not a time-out).
+        terminated (BoolTensor (N,)): envs whose episode ended this step by a termination term or a blow-up (not a
+            time-out).
+        unstable (BoolTensor (N,)): envs whose simulation blew up this step (see ``envs/health.py``); they are
+            terminated, earn no reward for the step, and are reset alone.
         time_outs (BoolTensor (N,)): envs whose episode ended this step by a time-out (truncation).
         floating_base (bool): True for a robot whose root moves freely (6-DOF root), False for a fixed base.
         spec (TaskSpec): the task spec, e.g. ``spec.joint_names``.
     """
 
-    def __init__(self, spec: TaskSpec, device: str = "cpu", backend: Backend | None = None, cuda_graph: bool = True):
+    def __init__(
+        self,
+        spec: TaskSpec,
+        device: str = "cpu",
+        backend: Backend | None = None,
+        cuda_graph: bool = True,
+        health_check: bool = True,
+    ):
         self.spec = spec
         self.cfg = spec.raw
         self.device = torch.device(device)
@@ -93,11 +111,10 @@ class WorkbenchEnv(VecEnv):
         self._termination_terms = [t for t in spec.terminations.values() if not t.time_out]
         self._time_out_terms = [t for t in spec.terminations.values() if t.time_out]
         self._reward_scales = torch.tensor([t.weight * self.step_dt for t in self.reward_terms], device=dev)
-        self._episode_sums = torch.zeros(n, 1 + len(self.reward_terms), device=dev)  # return, then each term
         self.floating_base = backend.floating_base
-        # ending episodes: count, return, term sums, length; then the sum of root x velocities over all steps
-        self._stats = torch.zeros(4 + len(self.reward_terms), device=dev)
-        self._steps_since_stats = 0
+        self._stats = EpisodeStats(n, [t.name for t in self.reward_terms], dev, self.floating_base)
+        self._health = HealthCheck(backend, spec.env.physics_dt, spec.env.spacing) if health_check else None
+        self.unstable = torch.zeros(n, dtype=torch.bool, device=dev)
         self._derived: dict[str, torch.Tensor] = {}
         self._down = torch.tensor([0.0, 0.0, -1.0], device=dev).expand(n, 3)
         self._reset_pos = torch.zeros(n, len(spec.joint_names), device=dev)
@@ -106,6 +123,7 @@ class WorkbenchEnv(VecEnv):
         self._reset(torch.ones(n, dtype=torch.bool, device=dev))
         for i, term in enumerate(self._interval_events):
             self._sample_event_timer(i, term, torch.ones(n, dtype=torch.bool, device=dev))
+        check_terms(self)  # every term once, before the env's own use of them: errors name the spec key
         self._obs = self._compute_observations()
         self._graph = None
         self._use_graph = cuda_graph and self.device.type == "cuda" and backend.supports_cuda_graph
@@ -211,7 +229,7 @@ class WorkbenchEnv(VecEnv):
         warm-up steps, then replayed: the returned tensors are then the graph's static buffers, overwritten by
         the next step (rsl-rl copies what it keeps).
         """
-        self._steps_since_stats += 1
+        self._stats.count_step()
         if not self._use_graph:
             return self._step(actions)
         if self._graph is None:
@@ -239,12 +257,23 @@ class WorkbenchEnv(VecEnv):
         self.actions.copy_(actions if clip is None else torch.clamp(actions, -clip, clip))
         self._apply_actions()
         self.backend.step()
+        failure = self.backend.shared_world_failure()
+        if failure is not None:
+            raise PhysicsError(
+                f"{failure}: on the CPU every env shares one MuJoCo world, so one blow-up resets them all; "
+                f"lower env.physics_dt ({self.spec.env.physics_dt:g} s) or actions.scale ({self.spec.actions.scale:g}),"
+                " check the drive gains, or train with --device cuda (one world per env)"
+            )
         self._derived.clear()
         self.episode_length_buf += 1
+        if self._health is not None:
+            self.unstable.copy_(self._health.unstable())
         self._compute_terminations()
         rewards = self._compute_rewards()
         dones = self.terminated | self.time_outs
-        self._record_episodes(dones)
+        self._stats.end_episodes(dones, self.episode_length_buf)
+        if self._health is not None:
+            self.backend.clear_solver_state(self.unstable)
         self._reset(dones)
         self._run_interval_events()
         self._obs = self._compute_observations()
@@ -289,48 +318,31 @@ class WorkbenchEnv(VecEnv):
         ended = [self._call(t) for t in self._termination_terms]
         timed = [self._call(t) for t in self._time_out_terms] or [self.episode_length_buf >= self.max_episode_length]
         terminated = torch.stack(ended).any(dim=0) if ended else torch.zeros_like(self.terminated)
+        if self._health is not None:
+            terminated = terminated | self.unstable
         self.terminated.copy_(terminated)
         self.time_outs.copy_(torch.stack(timed).any(dim=0) & ~terminated)
 
     def _compute_rewards(self) -> torch.Tensor:
-        """Weighted terms (N, T), each times the step duration; returns their sum (N,)."""
+        """Weighted terms (N, T), each times the step duration, nothing for an unstable env; returns their sum (N,)."""
         values = torch.stack([self._call(t) for t in self.reward_terms], dim=1) * self._reward_scales
+        if self._health is not None:
+            values = values.masked_fill(self.unstable.unsqueeze(1), 0.0)
         rewards = values.sum(dim=1)
-        self._episode_sums += torch.cat([rewards.unsqueeze(1), values], dim=1)
+        self._stats.add_step(rewards, values, self.unstable, self.root_lin_vel_w[:, 0])
         return rewards
 
-    def _record_episodes(self, dones: torch.Tensor) -> None:
-        """Add the ending episodes' count, return, length and term sums to the running statistics."""
-        ending = dones.float()
-        columns = torch.cat(
-            [torch.ones_like(ending).unsqueeze(1), self._episode_sums, self.episode_length_buf.float().unsqueeze(1)],
-            dim=1,
-        )
-        self._stats[:-1] += ending @ columns
-        if self.floating_base:
-            self._stats[-1] += self.root_lin_vel_w[:, 0].sum()
+    def spread_episode_starts(self) -> None:
+        """Set every env's episode length counter at random in [0, max_episode_length), as rsl-rl's
+        ``init_at_random_ep_len`` does, so episodes end (and are reported) every iteration rather than all at once;
+        the episodes running now are left out of the statistics."""
+        self.episode_length_buf.random_(0, int(self.max_episode_length))
+        self._stats.mark_partial()
 
     def pop_episode_stats(self) -> dict[str, float]:
-        """Means over the episodes that ended since the last call (one device sync); empty if none ended.
-
-        Keys: ``episodes``, ``mean_reward`` (undiscounted return), ``mean_episode_length`` (env steps),
-        ``reward/<term>`` (each term's weighted sum over an episode) and, for a floating base,
-        ``mean_root_vel_x`` (world x velocity of the root [m/s], averaged over every env and step).
-        """
-        stats = self._stats.tolist()
-        self._stats.zero_()
-        count, num_terms = stats[0], len(self.reward_terms)
-        out: dict[str, float] = {}
-        if self.floating_base:
-            steps = self._steps_since_stats * self.num_envs
-            out["mean_root_vel_x"] = stats[-1] / steps if steps else 0.0
-        self._steps_since_stats = 0
-        if count == 0:
-            return {"episodes": 0, **out}
-        out.update(episodes=int(count), mean_reward=stats[1] / count, mean_episode_length=stats[2 + num_terms] / count)
-        for term, total in zip(self.reward_terms, stats[2 : 2 + num_terms], strict=True):
-            out[f"reward/{term.name}"] = total / count
-        return out
+        """Statistics of the episodes that ended since the last call (one device sync); see
+        :meth:`.episode_stats.EpisodeStats.pop` for the keys."""
+        return self._stats.pop()
 
     def _reset(self, mask: torch.Tensor) -> None:
         self._reset_pos.copy_(self.default_dof_pos)
@@ -345,7 +357,7 @@ class WorkbenchEnv(VecEnv):
         self.episode_length_buf.masked_fill_(mask, 0)
         self.actions.mul_(keep)
         self.prev_actions.mul_(keep)
-        self._episode_sums.mul_(keep)
+        self._stats.clear(mask)
 
     def _sample_event_timer(self, i: int, term: TermSpec, mask: torch.Tensor) -> None:
         low, high = term.interval_s

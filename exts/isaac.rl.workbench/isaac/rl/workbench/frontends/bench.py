@@ -3,7 +3,9 @@
 For each env count, one fresh process measures, on the same scene with the same substeps:
 (a) ``raw``: the backend alone, physics substeps replayed from a CUDA graph, under random efforts of the size the
     policy's actions have (the ceiling);
-(b) ``env``: ``WorkbenchEnv.step`` with random actions (actions, physics, terms, resets, observations);
+(b) ``env``: ``WorkbenchEnv.step`` with random actions (actions, physics, health check, terms, resets,
+    observations); then ``health_check_cost``: the share of env-step throughput the per-env health check costs,
+    against the same env without it on the same backend (median of 3 alternating runs each);
 (c) ``train``: full PPO iterations (collection + update).
 Env-steps/s count policy steps (``decimation`` physics steps each) summed over envs.
 
@@ -81,16 +83,28 @@ def measure(task: str, num_envs: int, device: str, steps: int, iterations: int, 
         raw_step()
     raw = _rate(raw_step, steps, dev) * num_envs
 
+    # (b) the env as trained (health check on), alone on the backend, as the figures before it were measured
     env = WorkbenchEnv(spec, device, backend=backend)
     action_pool = [torch.rand(num_envs, env.num_actions, device=dev) * 2 - 1 for _ in range(16)]
     counter = iter(range(10**12))
 
-    def env_step():
-        env.step(action_pool[next(counter) % 16])
+    def step(each: WorkbenchEnv) -> None:
+        each.step(action_pool[next(counter) % 16])
 
     for _ in range(10):  # includes the CUDA graph capture
-        env_step()
-    env_rate = _rate(env_step, steps, dev) * num_envs
+        step(env)
+    env_rate = _rate(lambda: step(env), steps, dev) * num_envs
+    # the health check's cost: the same env without it, on the same backend, 3 alternating runs each
+    unchecked = WorkbenchEnv(spec, device, backend=backend, health_check=False)
+    for _ in range(10):
+        step(unchecked)
+    rates: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(3):
+        for checked, each in ((False, unchecked), (True, env)):
+            rates[checked].append(_rate(lambda e=each: step(e), steps, dev) * num_envs)
+    health_cost = 1.0 - sorted(rates[True])[1] / sorted(rates[False])[1]
+    del unchecked
+    env.reset()
 
     trainer = Trainer(env, spec.ppo, device)
     for _ in range(2):
@@ -107,6 +121,7 @@ def measure(task: str, num_envs: int, device: str, steps: int, iterations: int, 
         "raw_env_steps_per_s": raw,
         "env_env_steps_per_s": env_rate,
         "env_over_raw": env_rate / raw,
+        "health_check_cost": health_cost,
         "train_env_steps_per_s": train_rate,
         "collect_s": sum(r["collect_s"] for r in rows) / len(rows),
         "update_s": sum(r["learn_s"] for r in rows) / len(rows),
@@ -204,13 +219,19 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(json.dumps(result))
         return 0
+    from ..envs.spec import load_spec
+    from ..workbench import check_device
+
+    check_device(args.device)
+    load_spec(args.task, parse_overrides(args.set))  # a bad task or override fails here, in one line, not per worker
     results = []
     for n in args.num_envs:
         r = _run_worker(args, n)
         results.append(r)
         print(
             f"{r['task']} {n:6d} envs: raw {r['raw_env_steps_per_s'] / 1e6:6.2f}M  env "
-            f"{r['env_env_steps_per_s'] / 1e6:6.2f}M ({100 * r['env_over_raw']:.0f}%)  train "
+            f"{r['env_env_steps_per_s'] / 1e6:6.2f}M ({100 * r['env_over_raw']:.0f}%, health check "
+            f"{100 * r['health_check_cost']:+.1f}%)  train "
             f"{r['train_env_steps_per_s'] / 1e6:6.2f}M  update {1e3 * r['update_s']:.0f} ms  "
             f"mem {r['memory_per_env_bytes'] / 1024:.0f} KiB/env",
             flush=True,

@@ -1,7 +1,9 @@
 """``isaac-rl-workbench``: inspect a USD scene, train a task, play, export, benchmark, list spec keys.
 
-User errors (a bad spec, a missing file, a scene without an articulation) print one line naming the file and
-the problem and exit with code 2, without a traceback.
+Exit codes: 0 done; 2 bad input (a bad spec, file, checkpoint, argument or device: one line naming the file, key or
+value and what was expected, no traceback, nothing written); 3 training or export failed (the physics failed for
+every env, NaN in the policy or its loss: the message names the last good checkpoint; an exported model that
+disagrees with the training policy); 130 stopped by Ctrl-C. docs/troubleshooting.md lists every message.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ import signal
 import sys
 from pathlib import Path
 
+from ..backend.base import BackendError
 from ..envs.spec import SpecError, parse_overrides
+from ..learn.checkpoint import CheckpointError
 from ..scene.inspect import SceneError, format_scene, inspect_scene
 
-USER_ERRORS: tuple[type[Exception], ...] = (SceneError, SpecError)
+USER_ERRORS: tuple[type[Exception], ...] = (SceneError, SpecError, CheckpointError, BackendError)
 
 
 def _inspect(args) -> int:
@@ -34,25 +38,45 @@ def _overrides(args) -> dict:
 
 
 def _format_iteration(m: dict, total: int, max_len: int) -> str:
+    """One progress line; '-' where no episode (that started at step 0) ended in the iteration."""
     reward = f"{m['mean_reward']:8.2f}" if "mean_reward" in m else "       -"
     length = f"{m['mean_episode_length']:6.1f}" if "mean_episode_length" in m else "     -"
+    unstable = f" | unstable {m['unstable_envs']}" if m.get("unstable_envs") else ""
     return (
         f"it {m['iteration']:5d}/{total} | return {reward} | episode length {length}/{max_len} | "
         f"{m['env_steps_per_s'] / 1e3:7.1f}k steps/s | collect {m['collect_s']:.2f} s learn {m['learn_s']:.2f} s"
+        f"{unstable}"
     )
+
+
+def _print_warnings(event: str, data: dict) -> None:
+    """Workbench listener: warnings go to stderr as they happen."""
+    if event == "warning":
+        print(f"warning: {data['message']}", file=sys.stderr, flush=True)
+
+
+def _set_threads(args) -> None:
+    """CPU threads of torch's kernels (``--threads``); 1 by default, which holds up on a busy machine."""
+    import torch
+
+    torch.set_num_threads(args.threads)
 
 
 class _StopOnCtrlC:
     """While active, the first Ctrl-C asks training to stop after the current iteration (so the checkpoint holds
     a whole iteration); a second one interrupts at once."""
 
-    def __init__(self):
+    def __init__(self, workbench):
         self.requested = False
+        self.workbench = workbench
         self._previous = None
 
     def _handle(self, signum, frame):
-        if self.requested:
+        if self.requested and not self.workbench.saving:
             raise KeyboardInterrupt
+        if self.requested:
+            print("\nCtrl-C: a checkpoint is being written; stopping when it is complete", flush=True)
+            return
         self.requested = True
         print("\nCtrl-C: saving after this iteration (press again to abort without saving)", flush=True)
 
@@ -67,22 +91,37 @@ class _StopOnCtrlC:
 def _train(args) -> int:
     from ..workbench import Workbench
 
+    _set_threads(args)
     if args.resume:
         wb = Workbench.open(Path(args.resume), _overrides(args), args.device)
+        done = wb.iterations_done()
+        if done >= wb.max_iterations:
+            print(
+                f"nothing to do: {wb.run_dir} has done {done} iterations and max_iterations is {wb.max_iterations}; "
+                f"to train on, give a larger total: isaac-rl-workbench train --resume {wb.run_dir} "
+                f"--max-iterations {done + wb.max_iterations}"
+            )
+            return 0
     else:
         wb = Workbench.new(args.task, _overrides(args), args.run_dir and Path(args.run_dir), args.device)
+    wb.add_listener(_print_warnings)
     print(f"run folder: {wb.run_dir}")
     print(f"building {wb.spec.env.num_envs} envs of {wb.spec.scene.name} on {args.device} ...", flush=True)
     wb.build(resume=bool(args.resume))
     if args.resume:
         print(f"resuming at iteration {wb.iteration} of {wb.max_iterations}")
     max_len = wb.env.max_episode_length
-    stop = _StopOnCtrlC()
+    stop = _StopOnCtrlC(wb)
     with stop:
-        while not wb.done and not stop.requested:
-            print(_format_iteration(wb.train_step(), wb.max_iterations, max_len), flush=True)
+        try:
+            while not wb.done and not stop.requested:
+                print(_format_iteration(wb.train_step(), wb.max_iterations, max_len), flush=True)
+        finally:
+            if wb.state == "failed":
+                wb.finish()
+        if stop.requested:
+            wb.finish()
     if stop.requested:
-        wb.finish()
         print(
             f"interrupted at iteration {wb.iteration}; checkpoint saved; resume with: "
             f"isaac-rl-workbench train --resume {wb.run_dir}",
@@ -90,15 +129,20 @@ def _train(args) -> int:
         )
         return 130
     print(f"trained {wb.iteration - wb.start_iteration} iterations in {wb.train_seconds:.1f} s", flush=True)
-    result = wb.finish(evaluate_episodes=max(args.eval_episodes, 1))
+    result = wb.finish(evaluate_episodes=args.eval_episodes)
     print(f"curves: {wb.run.curves_file}")
     share = 100.0 * result["mean_episode_length"] / max_len
     print(
         f"{wb.spec.name}: mean episode length {result['mean_episode_length']:.1f} / {max_len} ({share:.1f}%), "
         f"mean return {result['mean_return']:.2f}{_speed(wb, result)} over {result['episodes']} deterministic "
-        f"episodes; run: {wb.run_dir}"
+        f"episodes{_blowups(result)}; run: {wb.run_dir}"
     )
     return 0
+
+
+def _blowups(result: dict) -> str:
+    """', 3 of them blew up' when the physics failed in some evaluated episodes, '' otherwise."""
+    return f", {result['unstable_episodes']} of them blew up" if result.get("unstable_episodes") else ""
 
 
 def _speed(wb, result: dict) -> str:
@@ -109,6 +153,7 @@ def _speed(wb, result: dict) -> str:
 def _play(args) -> int:
     from ..workbench import Workbench
 
+    _set_threads(args)
     checkpoint = Path(args.checkpoint) if args.checkpoint else None
     wb = Workbench.for_play(Path(args.run_dir), args.episodes, _overrides(args), args.device, checkpoint)
     result = wb.evaluate(num_episodes=args.episodes, record=Path(args.record) if args.record else None)
@@ -116,6 +161,7 @@ def _play(args) -> int:
     print(
         f"{wb.spec.name} (iteration {wb.iteration}): mean return {result['mean_return']:.2f}, mean episode "
         f"length {result['mean_episode_length']:.1f} / {max_len}{_speed(wb, result)} over {result['episodes']} episodes"
+        f"{_blowups(result)}"
     )
     if "recording" in result:
         print(f"recording: {result['recording']}")
@@ -125,6 +171,7 @@ def _play(args) -> int:
 def _export(args) -> int:
     from ..workbench import Workbench
 
+    _set_threads(args)
     wb = Workbench.for_export(Path(args.run_dir), args.device, Path(args.checkpoint) if args.checkpoint else None)
     report = wb.export(Path(args.out) if args.out else None)
     out = Path(args.out) if args.out else wb.run.export_dir
@@ -156,6 +203,27 @@ def _spec(args) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def _add_threads(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--threads",
+        type=_positive,
+        default=1,
+        help="CPU threads for torch (default 1: the small networks gain little from more, and a busy machine "
+        "slows many threads down badly)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="isaac-rl-workbench", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -165,8 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a task with PPO")
     p.add_argument("task", nargs="?", help="task name (tasks/<name>.toml) or spec file")
-    p.add_argument("--num-envs", type=int)
-    p.add_argument("--max-iterations", type=int, help="total iterations (a resumed run stops at this count)")
+    p.add_argument("--num-envs", type=_positive)
+    p.add_argument("--max-iterations", type=_positive, help="total iterations (a resumed run stops at this count)")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:i]")
     p.add_argument("--run-dir", help="run folder (default runs/<task>/<date_time>)")
     p.add_argument("--seed", type=int)
@@ -178,16 +246,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override spec keys, e.g. ppo.algorithm.num_mini_batches=2 env.spacing=2.5",
     )
-    p.add_argument("--eval-episodes", type=int, default=64, help="deterministic episodes to evaluate at the end")
+    p.add_argument("--eval-episodes", type=_positive, default=64, help="deterministic episodes to evaluate at the end")
+    _add_threads(p)
     p.set_defaults(func=_train)
 
     p = sub.add_parser("play", help="run a trained policy deterministically")
     p.add_argument("run_dir")
     p.add_argument("--checkpoint")
-    p.add_argument("--episodes", type=int, default=16)
-    p.add_argument("--num-envs", type=int, help="default: one env per episode")
+    p.add_argument("--episodes", type=_positive, default=16)
+    p.add_argument("--num-envs", type=_positive, help="default: one env per episode")
     p.add_argument("--device", default="cpu")
     p.add_argument("--record", metavar="OUT_USDA", help="write a USD animation of the rollout")
+    _add_threads(p)
     p.set_defaults(func=_play)
 
     sub.add_parser("bench", help="measure raw physics, env step and training throughput (bench --help)")
@@ -204,27 +274,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint")
     p.add_argument("--out", help="output folder (default RUN_DIR/export)")
     p.add_argument("--device", default="cpu", help="where the rollout that records observations runs")
+    _add_threads(p)
     p.set_defaults(func=_export)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit code."""
-    from ..workbench import RunError
+    """Entry point of the console script; returns the exit code (see the module docstring)."""
+    from ..workbench import RunError, TrainingFailed
 
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["bench"]:
-        from .bench import main as bench_main
-
-        return bench_main(argv[1:])
-    args = build_parser().parse_args(argv)
-    if args.command == "train" and not args.task and not args.resume:
-        build_parser().error("train needs a TASK or --resume RUN_DIR")
     try:
+        if argv[:1] == ["bench"]:
+            from .bench import main as bench_main
+
+            return bench_main(argv[1:])
+        args = build_parser().parse_args(argv)
+        if args.command == "train" and not args.task and not args.resume:
+            build_parser().error("train needs a TASK or --resume RUN_DIR")
         return args.func(args)
     except (*USER_ERRORS, RunError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        from ..learn.export import ExportError  # imported here: it pulls in ONNX, which inspect does not need
+
+        if not isinstance(exc, TrainingFailed | ExportError):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        print("\naborted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ def evaluate(env, policy, num_episodes: int, recorder=None, keep_observations: i
     Every env is reset, then each contributes its first episode; rounds repeat until enough episodes ended.
 
     Args:
-        env: an rsl-rl ``VecEnv`` that also offers ``root_lin_vel_w`` (N, 3) and, to record, ``body_poses_env``
-            (N, B, 7), as ``WorkbenchEnv`` does.
+        env: an rsl-rl ``VecEnv`` that also offers ``root_lin_vel_w`` (N, 3), ``unstable`` (N,) bool (envs whose
+            physics blew up this step) and, to record, ``body_poses_env`` (N, B, 7), as ``WorkbenchEnv`` does.
         policy: callable mapping an observation TensorDict to actions (N, A), e.g. rsl-rl's inference policy.
         num_episodes: episodes to average over.
         recorder: optional ``UsdRecorder``; gets the body poses of its envs at every step of the first round.
@@ -24,12 +24,14 @@ def evaluate(env, policy, num_episodes: int, recorder=None, keep_observations: i
 
     Returns:
         ``episodes``, ``mean_return``, ``mean_episode_length``, ``max_episode_length``, ``mean_root_vel_x``
-        (the root's mean world x velocity [m/s]), ``episode_lengths`` (list) and, if asked, ``observations``
+        (the root's mean world x velocity [m/s]), ``unstable_episodes`` (episodes that ended because the physics
+        blew up: failures), ``episode_lengths`` (list) and, if asked, ``observations``
         (a TensorDict of up to ``keep_observations`` rows).
     """
     lengths: list[float] = []
     returns: list[float] = []
     speeds: list[float] = []  # each episode's mean world x velocity of the root [m/s]
+    blew_up: list[bool] = []  # whether the episode ended because its physics blew up
     kept: list[TensorDict] = []
     kept_rows = 0
     for round_index in range(math.ceil(num_episodes / env.num_envs)):
@@ -38,6 +40,7 @@ def evaluate(env, policy, num_episodes: int, recorder=None, keep_observations: i
         ep_return = torch.zeros(env.num_envs, device=env.device)
         ep_length = torch.zeros(env.num_envs, device=env.device)
         ep_vel_x = torch.zeros(env.num_envs, device=env.device)
+        ep_unstable = torch.zeros(env.num_envs, dtype=torch.bool, device=env.device)
         for step in range(env.max_episode_length):
             if kept_rows < keep_observations:
                 kept.append(obs.clone())
@@ -48,12 +51,14 @@ def evaluate(env, policy, num_episodes: int, recorder=None, keep_observations: i
             ep_return += rewards * active
             ep_length += active.float()
             ep_vel_x += env.root_lin_vel_w[:, 0] * active
+            ep_unstable |= env.unstable & active
             active &= dones == 0
             if step % 32 == 31 and not bool(active.any()):
                 break
         lengths += ep_length.tolist()
         returns += ep_return.tolist()
         speeds += (ep_vel_x / ep_length.clamp(min=1)).tolist()
+        blew_up += ep_unstable.tolist()
     lengths, returns, speeds = lengths[:num_episodes], returns[:num_episodes], speeds[:num_episodes]
     result = {
         "episodes": len(lengths),
@@ -61,6 +66,7 @@ def evaluate(env, policy, num_episodes: int, recorder=None, keep_observations: i
         "mean_episode_length": sum(lengths) / len(lengths),
         "max_episode_length": env.max_episode_length,
         "mean_root_vel_x": sum(speeds) / len(speeds),
+        "unstable_episodes": sum(blew_up[:num_episodes]),
         "episode_lengths": lengths,
     }
     if keep_observations:

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 from ..utils.atomic import write_atomically
 
 CHECKPOINT_PATTERN = re.compile(r"model_(\d+)\.pt$")
+ORPHAN_MIN_AGE_S = 60.0  # [s] a temporary file untouched this long is no save in progress (a play beside a training)
 
 
 class RunError(RuntimeError):
@@ -56,11 +58,40 @@ class RunDir:
 
     @classmethod
     def open(cls, path: Path) -> RunDir:
-        """An existing run folder; it must hold ``spec.toml``."""
+        """An existing run folder; it must hold ``spec.toml``. Removes temporary files a killed save left
+        (:meth:`remove_orphan_temp_files`)."""
         run = cls(path)
         if not run.spec_file.is_file():
             raise RunError(f"{run.path}: not a run folder (no spec.toml)")
+        run.remove_orphan_temp_files()
         return run
+
+    def remove_orphan_temp_files(self, min_age_s: float = ORPHAN_MIN_AGE_S) -> list[Path]:
+        """Delete the temporary files of atomic writes that a kill interrupted: ``checkpoints/.model_*.pt`` and
+        ``.metrics.*.jsonl``, ``.spec.*.toml``, ``.curves.*.png`` in the run folder.
+
+        Args:
+            min_age_s: [s] only files not modified for this long go, so a save in progress in another process (a
+                training this run folder is being played beside) is left alone.
+
+        Returns:
+            The files removed.
+        """
+        patterns = [
+            (self.checkpoints_dir, ".model_*.pt"),
+            *((self.path, f".{f.stem}.*{f.suffix}") for f in (self.metrics_file, self.spec_file, self.curves_file)),
+        ]
+        now = time.time()
+        removed = []
+        for folder, pattern in patterns:
+            for tmp in folder.glob(pattern):
+                try:
+                    if tmp.is_file() and now - tmp.stat().st_mtime >= min_age_s:
+                        tmp.unlink()
+                        removed.append(tmp)
+                except FileNotFoundError:  # its save finished (renamed) or another process removed it
+                    pass
+        return removed
 
     # -- paths ----------------------------------------------------------------------------------------------------
     def checkpoint_path(self, iteration: int) -> Path:
@@ -92,13 +123,33 @@ class RunDir:
                 self._writer.add_scalar(key if "/" in key else f"train/{key}", value, metrics["iteration"])
 
     def read_metrics(self) -> list[dict]:
-        """The rows of ``metrics.jsonl`` (empty when there is none)."""
+        """The rows of ``metrics.jsonl`` (empty when there is none), one dict per iteration.
+
+        A last line cut short (the process was killed while :meth:`log` wrote it) is skipped; any other line that
+        is not a JSON object with an ``iteration`` raises :class:`RunError` naming the file and the line number.
+        """
         if not self.metrics_file.exists():
             return []
-        return [json.loads(line) for line in self.metrics_file.read_text().splitlines() if line.strip()]
+        lines = self.metrics_file.read_text().splitlines()
+        last = max((n for n, line in enumerate(lines) if line.strip()), default=-1)
+        rows = []
+        for n, line in enumerate(lines):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                if n == last:  # a partial last line: the write it belongs to never finished
+                    break
+                raise RunError(f"{self.metrics_file}: line {n + 1} is not valid JSON ({exc.msg})") from None
+            if not isinstance(row, dict) or not isinstance(row.get("iteration"), int):
+                raise RunError(f"{self.metrics_file}: line {n + 1} is not a JSON object with an integer iteration")
+            rows.append(row)
+        return rows
 
     def truncate_metrics(self, iteration: int) -> None:
-        """Drop rows past ``iteration`` (the checkpoint being resumed), so iteration numbers continue without gaps."""
+        """Drop rows past ``iteration`` (the checkpoint being resumed), so iteration numbers continue without gaps,
+        and a partial last line (see :meth:`read_metrics`); rewrites ``metrics.jsonl`` atomically."""
         if self.metrics_file.exists():
             rows = [row for row in self.read_metrics() if row["iteration"] <= iteration]
             text = "".join(json.dumps(row) + "\n" for row in rows)

@@ -16,18 +16,20 @@ import torch
 from rsl_rl.runners import OnPolicyRunner
 
 from ..utils.atomic import write_atomically
+from .checkpoint import CheckpointError, check_fits, read_checkpoint
 from .ppo_config import runner_config
 
 
 class TrainingDiverged(RuntimeError):
-    """Rewards or losses became NaN or infinite."""
+    """NaN or infinity in the policy's actions or parameters, the rewards or the losses; training cannot go on."""
 
 
 class Trainer:
     """rsl-rl PPO over an env, stepped by :meth:`train_step`.
 
     Args:
-        env: an rsl-rl ``VecEnv`` (``WorkbenchEnv``).
+        env: an rsl-rl ``VecEnv`` that also has ``spread_episode_starts()`` and ``pop_episode_stats()``, as
+            ``WorkbenchEnv`` does.
         ppo_config: the spec's ``[ppo]`` table (rsl-rl key names).
         device: where the networks live (the env's device).
     """
@@ -37,11 +39,14 @@ class Trainer:
         self.device = device
         self.cfg = runner_config(ppo_config, list(env.get_observations().keys()))
         self.num_steps_per_env = self.cfg["num_steps_per_env"]
+        self.check_for_nan = bool(self.cfg.get("check_for_nan", True))
         with contextlib.redirect_stdout(io.StringIO()):  # rsl-rl prints the model summaries
             self.runner = OnPolicyRunner(env, self.cfg, log_dir=None, device=device)
         self.alg = self.runner.alg
         self.iteration = 0
         self.total_env_steps = 0
+        self.train_seconds = 0.0  # [s] collection + update time of every iteration of the run, across resumes
+        self.loaded_infos: dict = {}  # the "infos" of the checkpoint :meth:`load` read ({} before any)
         self._obs = env.get_observations().to(device)
         self.alg.train_mode()
         self._spread_episode_starts()
@@ -60,20 +65,27 @@ class Trainer:
             and ``action_std``.
         """
         start = time.perf_counter()
-        obs = self._obs
-        with torch.inference_mode():
-            for _ in range(self.num_steps_per_env):
-                actions = self.alg.act(obs)
-                obs, rewards, dones, extras = self.env.step(actions)
-                self.alg.process_env_step(obs, rewards, dones, extras)
-            self.alg.compute_returns(obs)
-        self._obs = obs
+        try:
+            bad_actions = self._collect()
+        except (RuntimeError, ValueError) as exc:  # torch refuses to sample from a NaN distribution
+            if not self._parameters_finite():
+                raise TrainingDiverged(f"the policy's parameters hold NaN or inf ({exc})") from None
+            groups = [name for name, value in self._obs.items() if not bool(torch.isfinite(value).all())]
+            if groups:
+                raise TrainingDiverged(f"observation group(s) {', '.join(groups)} hold NaN or inf ({exc})") from None
+            raise
         collected = time.perf_counter()
         losses = self.alg.update()
         learned = time.perf_counter()
+        if self.check_for_nan:
+            if int(bad_actions):
+                raise TrainingDiverged(f"the policy gave NaN or inf actions in {int(bad_actions)} env-steps")
+            if not self._parameters_finite():
+                raise TrainingDiverged(f"the PPO update made the policy's parameters NaN or inf (losses: {losses})")
         self.iteration += 1
         steps = self.num_steps_per_env * self.env.num_envs
         self.total_env_steps += steps
+        self.train_seconds += learned - start
         metrics = {"iteration": self.iteration, **self.env.pop_episode_stats()}
         metrics.update({f"loss/{k}": v for k, v in losses.items()})
         metrics.update(
@@ -89,6 +101,27 @@ class Trainer:
             raise TrainingDiverged(f"iteration {self.iteration}: non-finite {', '.join(bad)}")
         return metrics
 
+    def _collect(self) -> torch.Tensor:
+        """Step every env ``num_steps_per_env`` times with the policy and compute the returns; with
+        ``check_for_nan``, count on the device (no sync) the env-steps whose actions were not finite."""
+        bad_actions = torch.zeros((), dtype=torch.long, device=self.device)
+        obs = self._obs
+        with torch.inference_mode():
+            for _ in range(self.num_steps_per_env):
+                actions = self.alg.act(obs)
+                if self.check_for_nan:
+                    bad_actions += (~torch.isfinite(actions)).any(dim=1).sum()
+                obs, rewards, dones, extras = self.env.step(actions)
+                self._obs = obs
+                self.alg.process_env_step(obs, rewards, dones, extras)
+            self.alg.compute_returns(obs)
+        return bad_actions
+
+    def _parameters_finite(self) -> bool:
+        """True when every parameter of the actor and critic is finite (one device sync)."""
+        params = [*self.alg.actor.parameters(), *self.alg.critic.parameters()]
+        return bool(torch.stack([torch.isfinite(p).all() for p in params]).all())
+
     def reset_rollout(self) -> None:
         """Reset every env and start the next iteration's rollout from there (after an evaluation, say)."""
         self._obs = self.env.reset().to(self.device)
@@ -96,19 +129,45 @@ class Trainer:
 
     def _spread_episode_starts(self) -> None:
         """Start episodes at random lengths, as rsl-rl's ``init_at_random_ep_len`` does, so episodes end (and are
-        reported) every iteration rather than all at once."""
-        self.env.episode_length_buf.random_(0, int(self.env.max_episode_length))
+        reported) every iteration rather than all at once; the env leaves these first episodes out of its statistics."""
+        self.env.spread_episode_starts()
 
     def save(self, path: Path, infos: dict | None = None) -> Path:
-        """Write a checkpoint atomically (temp file + rename): networks, optimiser, normaliser, iteration."""
+        """Write a checkpoint atomically (temp file ``.model_*.pt`` beside it, then rename).
+
+        Args:
+            path: the checkpoint file (``checkpoints/model_<iteration>.pt``).
+            infos: extra numbers and strings for ``infos`` (e.g. ``task``); they win over the trainer's own
+                ``total_env_steps`` and ``train_seconds`` [s].
+
+        The file holds only tensors, numbers, strings and plain containers, so it loads with ``weights_only=True``:
+        rsl-rl's ``PPO.save()`` dict (networks with their normalisers, optimiser), ``iter`` and ``infos``.
+        """
         state = self.alg.save()
-        state["iter"] = self.iteration
-        state["infos"] = {"total_env_steps": self.total_env_steps, **(infos or {})}
+        state["iter"] = int(self.iteration)
+        state["infos"] = {"total_env_steps": int(self.total_env_steps), "train_seconds": float(self.train_seconds)}
+        state["infos"].update(infos or {})
         return write_atomically(path, lambda tmp: torch.save(state, tmp))
 
     def load(self, path: Path) -> None:
-        """Restore networks, optimiser (and its learning rate), normaliser and the iteration count."""
-        state = torch.load(path, weights_only=False, map_location=self.device)
-        self.alg.load(state, None, strict=True)
-        self.iteration = int(state["iter"])
-        self.total_env_steps = int((state.get("infos") or {}).get("total_env_steps", 0))
+        """Restore networks, optimiser (and its learning rate), normaliser, the iteration count, ``total_env_steps``
+        and ``train_seconds``; keep the checkpoint's ``infos`` in :attr:`loaded_infos`.
+
+        Raises:
+            CheckpointError: ``"<path>: <what is wrong>"``: :func:`~.checkpoint.read_checkpoint`'s checks (missing,
+                corrupt, unsafe, not a workbench checkpoint), then :func:`~.checkpoint.check_fits` (another task's
+                observation or action size, or other network settings); nothing is loaded then.
+        """
+        state = read_checkpoint(path, map_location=self.device)
+        critic = getattr(self.alg, "_raw_critic", self.alg.critic)  # the module itself, not a torch.compile wrapper
+        check_fits(path, state, {"actor": self.alg.get_policy(), "critic": critic})
+        try:
+            self.alg.load(state, None, strict=True)
+        except (KeyError, RuntimeError, ValueError) as exc:  # the optimiser's state, say; shapes were checked above
+            detail = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+            raise CheckpointError(f"{path}: does not fit this network: {detail}") from None
+        infos = state["infos"]
+        self.iteration = state["iter"]
+        self.total_env_steps = int(infos.get("total_env_steps", 0))
+        self.train_seconds = float(infos.get("train_seconds", 0.0))
+        self.loaded_infos = infos

@@ -70,17 +70,27 @@ class JointInfo:
 
 @dataclass(frozen=True)
 class ArticulationInfo:
-    """One articulation: its root prim, its joints in depth-first order from the base, and its bodies."""
+    """One articulation: its root prim, its joints in depth-first order from the base, and its bodies.
+
+    ``problems`` lists what makes it untrainable as authored, one sentence each (empty when none).
+    """
 
     root_path: str
     fixed_base: bool
     joints: tuple[JointInfo, ...]
     bodies: tuple[str, ...]
+    problems: tuple[str, ...] = ()
 
     @property
     def dof_names(self) -> tuple[str, ...]:
         """Names of the 1-dof joints (the controllable ones), in joint order."""
         return tuple(joint.name for joint in self.joints if joint.num_dofs == 1)
+
+    def checked(self, file: str) -> ArticulationInfo:
+        """This articulation, or a SceneError naming the file and its first problem."""
+        if self.problems:
+            raise SceneError(f"{file}: {self.problems[0]}")
+        return self
 
 
 @dataclass(frozen=True)
@@ -97,11 +107,11 @@ class SceneInfo:
         roots = ", ".join(art.root_path for art in self.articulations)
         if root_path is None:
             if len(self.articulations) == 1:
-                return self.articulations[0]
+                return self.articulations[0].checked(self.path)
             raise SceneError(f"{self.path}: {len(self.articulations)} articulations ({roots}); name one of them")
         for art in self.articulations:
             if art.root_path == root_path:
-                return art
+                return art.checked(self.path)
         raise SceneError(f"{self.path}: no articulation root at {root_path}; articulation roots: {roots}")
 
 
@@ -253,7 +263,16 @@ def _collect_articulation(file: str, root: Usd.Prim, bodies: list[str], joints: 
     ordered_joints, ordered_bodies = _depth_first(base_body, world_joints, depth_order, adjacency)
     tree_paths = {j.path for j in ordered_joints}
     closing = [j for j in art_joints if j.path not in tree_paths]  # loop closures, extra world joints
-    return ArticulationInfo(root_path, bool(world_joints), tuple(ordered_joints + closing), tuple(ordered_bodies))
+    problems = tuple(
+        f"joint {j.path} ({j.type}) attaches {j.body0 or j.body1} straight to the world; physics engines then "
+        f"make {j.body0 or j.body1} a root of its own that never moves with the joint: add a base link (a rigid "
+        f"body fixed to the world by a FixedJoint) and put {j.name} between it and {j.body0 or j.body1}"
+        for j in world_joints
+        if j.num_dofs > 0
+    )
+    return ArticulationInfo(
+        root_path, bool(world_joints), tuple(ordered_joints + closing), tuple(ordered_bodies), problems
+    )
 
 
 def _depth_first(
@@ -311,6 +330,7 @@ def format_scene(info: SceneInfo) -> str:
                     f"max force {drive.max_force:g}"
                 )
         lines.append("  bodies: " + ", ".join(art.bodies))
+        lines += [f"  problem: {problem}" for problem in art.problems]
     return "\n".join(lines)
 
 

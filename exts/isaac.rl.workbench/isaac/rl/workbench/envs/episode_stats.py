@@ -1,0 +1,79 @@
+"""Episode statistics accumulated on the device and read once per iteration.
+
+Only whole episodes count: an episode that began at a random length (rsl-rl's ``init_at_random_ep_len``, which
+spreads episode ends over the iterations; :meth:`EpisodeStats.mark_partial`) is shorter than its counter says, so
+its return and length would misreport the policy; such episodes are left out. Envs that blew up (see
+:mod:`.health`) are counted apart.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+class EpisodeStats:
+    """Per-env running sums, and sums over the episodes that ended since the last :meth:`pop`.
+
+    Args:
+        num_envs: N.
+        term_names: the reward terms' names, T of them (``reward/<name>`` keys).
+        device: where the sums live.
+        track_root_vel_x: also average the root's world x velocity over every env and step (floating bases).
+    """
+
+    def __init__(self, num_envs: int, term_names: list[str], device: torch.device, track_root_vel_x: bool):
+        self.term_names = list(term_names)
+        self.track_root_vel_x = track_root_vel_x
+        self.sums = torch.zeros(num_envs, 1 + len(term_names), device=device)  # return, then each term
+        self.partial = torch.zeros(num_envs, dtype=torch.bool, device=device)  # episode began part-way
+        # over ended real episodes: count, return, each term, length; then unstable env-steps, root x velocity
+        self._totals = torch.zeros(5 + len(term_names), device=device)
+        self._steps_since_pop = 0
+        self._num_envs = num_envs
+
+    def add_step(self, rewards: torch.Tensor, terms: torch.Tensor, unstable: torch.Tensor, root_vel_x=None) -> None:
+        """Add one step: rewards (N,), weighted term values (N, T), unstable envs (N,) bool, root x velocity (N,)."""
+        self.sums += torch.cat([rewards.unsqueeze(1), terms], dim=1)
+        self._totals[-2] += unstable.sum()
+        if self.track_root_vel_x and root_vel_x is not None:
+            self._totals[-1] += root_vel_x.sum()
+
+    def count_step(self) -> None:
+        """Count one env step for ``mean_root_vel_x`` (on the host: call it outside a captured CUDA graph)."""
+        self._steps_since_pop += 1
+
+    def mark_partial(self) -> None:
+        """The running episodes did not start at step 0 (their length counters were set at random): leave them out."""
+        self.partial.fill_(True)
+
+    def end_episodes(self, dones: torch.Tensor, episode_length: torch.Tensor) -> None:
+        """Record the whole episodes ending where ``dones`` (N,) is set, of ``episode_length`` (N,) env steps."""
+        real = (dones & ~self.partial).float()
+        columns = torch.cat([torch.ones_like(real).unsqueeze(1), self.sums, episode_length.float().unsqueeze(1)], 1)
+        self._totals[:-2] += real @ columns
+
+    def clear(self, env_mask: torch.Tensor) -> None:
+        """Start new episodes where ``env_mask`` (N,) is set: zero their sums; they are whole episodes."""
+        self.sums.masked_fill_(env_mask.unsqueeze(1), 0.0)
+        self.partial.logical_and_(~env_mask)
+
+    def pop(self) -> dict[str, float]:
+        """Means since the last call (one device sync), then start again.
+
+        Keys: ``episodes`` (real episodes ended), ``unstable_envs`` (env-steps that blew up), and when an episode
+        ended: ``mean_reward`` (undiscounted return), ``mean_episode_length`` (env steps), ``reward/<term>``; for a
+        floating base ``mean_root_vel_x`` (world x velocity of the root [m/s] over every env and step).
+        """
+        totals = self._totals.tolist()
+        self._totals.zero_()
+        count, num_terms = totals[0], len(self.term_names)
+        out: dict[str, float] = {"episodes": int(count), "unstable_envs": int(totals[-2])}
+        if self.track_root_vel_x:
+            steps = self._steps_since_pop * self._num_envs
+            out["mean_root_vel_x"] = totals[-1] / steps if steps else 0.0
+        self._steps_since_pop = 0
+        if count:
+            out.update(mean_reward=totals[1] / count, mean_episode_length=totals[2 + num_terms] / count)
+            for name, total in zip(self.term_names, totals[2 : 2 + num_terms], strict=True):
+                out[f"reward/{name}"] = total / count
+        return out

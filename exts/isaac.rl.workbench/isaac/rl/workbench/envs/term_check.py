@@ -1,0 +1,105 @@
+"""Build-time check of a spec's terms: each is called once on the freshly reset env, before training starts.
+
+:func:`.spec.load_spec` checks what it can without an env (the function exists and takes ``env`` and the spec's
+params); what a term *returns* is only known once it runs. A reward of the wrong shape, an int tensor or a NaN
+would otherwise show up as a traceback (or a silently broken policy) in the middle of training; here it is a
+:class:`SpecError` naming the spec file, the term's key and the function's file:line, e.g.
+``task.toml: key 'rewards.my_term' (my_terms.py:3): returned shape (3, 2), expected (4,)``.
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from .spec_schema import SpecError, TermSpec
+from .terms import TermSignatureError, check_term_signature, term_location
+
+if TYPE_CHECKING:
+    from .workbench_env import WorkbenchEnv
+
+
+def check_terms(env: WorkbenchEnv) -> None:
+    """Call every observation, reward and termination term of ``env.spec`` once and check what it returns.
+
+    Each must return a ``torch.Tensor`` on ``env.device`` with finite values: observations float, shape (N,) or
+    (N, k) with k >= 1; rewards float, shape (N,); terminations bool, shape (N,) (N = ``env.num_envs``). Event
+    terms write state, so they are not called; their signature is checked (``(env, env_mask, **params)``).
+
+    Args:
+        env: a freshly built and reset env (its terms are called through ``env._call``, with resolved params).
+
+    Raises:
+        SpecError: ``"<spec file>: key '<kind>.<name>' (<function file>:<line>): <what was returned>, expected
+            <what>"``, for the first term that fails, in spec order.
+    """
+    spec = env.spec
+    for group, terms in spec.observations.items():
+        for i, term in enumerate(terms):
+            _check_value(env, f"observations.{group}.terms[{i}]", term, "observations")
+    for name, term in spec.rewards.items():
+        _check_value(env, f"rewards.{name}", term, "rewards")
+    for name, term in spec.terminations.items():
+        _check_value(env, f"terminations.{name}", term, "terminations")
+    for name, term in spec.events.items():
+        try:
+            check_term_signature("events", term.func, term.func_name, term.params)
+        except TermSignatureError as exc:
+            raise SpecError(f"{spec.source}: key 'events.{name}.{exc.key}': {exc}") from exc
+
+
+def _check_value(env: WorkbenchEnv, key: str, term: TermSpec, kind: str) -> None:
+    where = term_location(term.func)
+    prefix = f"{env.spec.source}: key '{key}'" + (f" ({where})" if where else "")
+    n = env.num_envs
+    expected_shape = f"({n},) or ({n}, k)" if kind == "observations" else f"({n},)"
+    try:
+        value: Any = env._call(term)
+    except Exception as exc:
+        raise SpecError(f"{prefix}: raised {_describe(exc, where)} when called on the reset env") from exc
+    if not isinstance(value, torch.Tensor):
+        returned = type(value).__name__
+        raise SpecError(f"{prefix}: returned a {returned}, expected a torch.Tensor of shape {expected_shape}")
+    if not _same_device(value.device, env.device):
+        raise SpecError(f"{prefix}: returned a tensor on {value.device}, expected one on the env's device {env.device}")
+    shape = tuple(value.shape)
+    ok = shape == (n,) or (kind == "observations" and len(shape) == 2 and shape[0] == n and shape[1] >= 1)
+    if not ok:
+        raise SpecError(f"{prefix}: returned shape {shape}, expected {expected_shape}")
+    if kind == "terminations":
+        if value.dtype != torch.bool:
+            raise SpecError(f"{prefix}: returned dtype {value.dtype}, expected torch.bool (e.g. `x > limit`)")
+        return
+    if not value.is_floating_point():
+        raise SpecError(f"{prefix}: returned dtype {value.dtype}, expected a float tensor (e.g. torch.float32)")
+    finite = torch.isfinite(value).reshape(n, -1).all(dim=1)
+    if not bool(finite.all()):
+        bad = (~finite).nonzero().flatten().tolist()
+        shown = ", ".join(str(i) for i in bad[:8]) + (", ..." if len(bad) > 8 else "")
+        raise SpecError(f"{prefix}: returned NaN or inf for {len(bad)} of {n} envs (envs {shown}), expected finite")
+
+
+def _same_device(actual: torch.device, expected: torch.device) -> bool:
+    """``cuda:0`` matches ``cuda`` (the current device) when that is device 0."""
+    if actual.type != expected.type:
+        return False
+    if expected.index is None or actual.index is None:
+        current = torch.cuda.current_device() if expected.type == "cuda" else None
+        return (expected.index if expected.index is not None else current) == (
+            actual.index if actual.index is not None else current
+        )
+    return actual.index == expected.index
+
+
+def _describe(exc: BaseException, where: str | None) -> str:
+    """``"KeyError: 'x' (at my_terms.py:7)"`` on one line: the exception and the innermost frame of the term's own
+    file that raised it (else the innermost frame)."""
+    text = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+    frames = traceback.extract_tb(exc.__traceback__)
+    own = [f for f in frames if where and where.startswith(f"{f.filename}:")]
+    frames = own or frames
+    if frames:
+        text += f" (at {frames[-1].filename}:{frames[-1].lineno})"
+    return text
