@@ -155,3 +155,15 @@ def test_articulation_root_that_is_a_body_on_a_y_up_stage(tmp_path: Path) -> Non
             world = xformable.ComputeLocalToWorldTransform(Usd.TimeCode(2))
             _assert_matrix_close(world, _expected_matrix(env, body, 2, up_axis="Y"))
         assert UsdPhysics.RigidBodyAPI(out.GetPrimAtPath(f"/World/env_{env}")).GetRigidBodyEnabledAttr().Get() is False
+
+
+def test_saving_prints_no_usd_warning_whatever_the_current_folder(tmp_path: Path, monkeypatch, capfd) -> None:
+    """The relative scene reference resolves from the recording's folder, never from the current folder: saving
+    from an unrelated folder prints no "Could not open asset" warning (one per env, before this was fixed)."""
+    elsewhere = tmp_path / "a" / "b" / "c"
+    elsewhere.mkdir(parents=True)
+    monkeypatch.chdir(elsewhere)
+    _, out = _record(tmp_path)
+    err = capfd.readouterr().err
+    assert "Could not open asset" not in err and "Warning" not in err, err
+    assert Usd.Stage.Open(str(out)).GetPrimAtPath("/World/env_0/arm").IsValid()

@@ -137,14 +137,18 @@ class UsdRecorder:
             raise ValueError("no frames recorded; call add_frame before save")
         path = Path(path)
         stage = self._author_stage()
-        # the file refers to the scene by a path relative to itself, so both can move together
+        # the file refers to the scene by a path relative to itself, so both can move together; the references
+        # are rewritten on a copy of the layer that no stage composes (a stage would try, and warn about, opening
+        # the relative path from the in-memory layer's location)
+        layer = Sdf.Layer.CreateAnonymous(".usda")
+        layer.TransferContent(stage.GetRootLayer())
         relative = os.path.relpath(self.scene, path.parent.resolve())
         for env in range(self.num_envs):
-            spec = stage.GetRootLayer().GetPrimAtPath(f"/World/env_{env}")
+            spec = layer.GetPrimAtPath(f"/World/env_{env}")
             spec.referenceList.prependedItems = [Sdf.Reference(relative, self.articulation_root)]
 
         def export(tmp: Path) -> None:
-            if not stage.GetRootLayer().Export(str(tmp)):
+            if not layer.Export(str(tmp)):
                 raise OSError(f"could not write {path}")
 
         return write_atomically(path, export)
