@@ -112,3 +112,16 @@ def test_nan_in_the_policy_stops_with_exit_3_and_names_the_last_good_checkpoint(
     assert "NaN" in err[-1] and "model_000003.pt" in err[-1], err[-1]
     assert sorted(p.name for p in (run_dir / "checkpoints").glob("*.pt"))[-1] == "model_000003.pt"
     assert torch.load(run_dir / "checkpoints" / "model_000003.pt", weights_only=True)["iter"] == 3
+
+
+@pytest.mark.slow
+def test_an_ant_with_a_tenth_of_a_second_time_step_is_reported_as_blowing_up(tmp_path, capsys):
+    """physics_dt = 0.1 s used to report an absurd forward speed; now every such episode is a counted failure."""
+    run_dir = tmp_path / "run"
+    args = ["train", "ant", "--run-dir", str(run_dir), "--max-iterations", "2", "--num-envs", "8"]
+    assert main([*args, "--eval-episodes", "8", "--set", "env.physics_dt=0.1"]) == 0
+    out, err = capsys.readouterr()
+    assert "8 of them blew up" in out.strip().splitlines()[-1]
+    assert "env.physics_dt = 0.1 s" in err
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert all(row["unstable_envs"] > 0 for row in rows)
