@@ -88,17 +88,25 @@ class Workbench:
     # -- construction ---------------------------------------------------------------------------------------------
     @classmethod
     def new(
-        cls, task: str | Path, overrides: dict | None = None, run_dir: Path | None = None, device: str = "cpu"
+        cls,
+        task: str | Path | TaskSpec,
+        overrides: dict | None = None,
+        run_dir: Path | None = None,
+        device: str = "cpu",
+        runs_dir: Path = RUNS_DIR,
     ) -> Workbench:
-        """A fresh run of ``task`` (name or spec path); the run folder defaults to ``runs/<name>/<time>``.
+        """A fresh run of ``task`` (a name, a spec path, or a validated spec such as a panel's); the run folder
+        defaults to ``<runs_dir>/<name>/<time>`` (``runs/`` in the current folder).
 
         Nothing is written until :meth:`build` succeeds; a folder that already holds any file a run writes
         (``spec.toml``, ``metrics.jsonl``, ...) is refused, so a run never overwrites a file it did not write.
         """
         check_device(device)
-        spec = load_spec(task, overrides)
+        if isinstance(task, TaskSpec) and overrides:
+            raise ValueError("overrides apply to a task name or spec file, not to a validated TaskSpec")
+        spec = task if isinstance(task, TaskSpec) else load_spec(task, overrides)
         if run_dir is None:
-            run_dir = RUNS_DIR / safe_name(spec.name) / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+            run_dir = Path(runs_dir) / safe_name(spec.name) / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
         run_dir = Path(run_dir)
         taken = [name for name in RUN_FILES if (run_dir / name).exists()]
         if taken:
@@ -177,6 +185,7 @@ class Workbench:
             torch.manual_seed(self.spec.seed + self.trainer.iteration)
             if resume:  # training goes on from here: later rows belong to the lost iterations (play keeps them)
                 self.run.truncate_metrics(self.trainer.iteration)
+                self._replay_edits()
         if self._fresh:
             self._created_run_folder = not self.run_dir.exists()
             RunDir.create(self.run_dir)
@@ -239,6 +248,25 @@ class Workbench:
         if self.iteration % int(self.spec.ppo["save_interval"]) == 0:
             self.save_checkpoint()
         return metrics
+
+    def set_reward_weight(self, name: str, weight: float, enabled: bool = True) -> None:
+        """Change reward term ``name``'s weight (``enabled=False``: weight 0) from the next iteration on, without a
+        rebuild. The change is a row ``{"iteration", "edit", "value"}`` in ``metrics.jsonl``, so the run folder says
+        what each iteration trained with, and a resume applies it again. Call it between iterations (the thread
+        that drives :meth:`train_step`)."""
+        if self.env is None:
+            raise RunError("build() the workbench before editing its rewards")
+        value = float(weight) if enabled else 0.0
+        self.env.set_reward_weight(name, value)
+        self.run.log_edit(self.iteration, f"rewards.{name}.weight", value)
+        self._emit("edited", {"key": f"rewards.{name}.weight", "value": value, "iteration": self.iteration})
+
+    def _replay_edits(self) -> None:
+        """After a resume: the reward weights the run had reached by its checkpoint."""
+        for row in self.run.read_metrics():
+            key = row.get("edit", "")
+            if key.startswith("rewards.") and key.endswith(".weight"):
+                self.env.set_reward_weight(key.split(".")[1], row["value"])
 
     def _warn_if_unstable(self, metrics: dict) -> None:
         """Once per run: a "warning" event when many episodes blew up, naming the likely causes."""

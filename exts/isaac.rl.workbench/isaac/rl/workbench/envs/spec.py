@@ -42,7 +42,7 @@ class _Table:
 
     def error(self, key: str, problem: str) -> SpecError:
         where = f"{self.key}.{key}" if self.key else key
-        return SpecError(f"{self.file}: key '{where}': {problem}")
+        return SpecError(f"{self.file}: key '{where}': {problem}", key=where)
 
     def check_keys(self, allowed) -> None:
         unknown = sorted(set(self.data) - set(allowed))
@@ -132,6 +132,23 @@ def load_spec(name_or_path: str | Path, overrides: dict[str, Any] | None = None)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SpecError(f"{file}: not valid TOML: {exc}") from exc
     apply_overrides(raw, overrides or {})
+    return spec_from_table(raw, file, set(overrides or {}))
+
+
+def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | frozenset[str] = frozenset()) -> TaskSpec:
+    """Validate a spec table as :func:`load_spec` does, as if it had been read from ``file``: relative paths resolve
+    from ``file``'s folder and errors name it. A panel validates the spec being edited with this.
+
+    Args:
+        raw: the TOML table (not modified).
+        file: the spec file it stands for (it need not exist).
+        overridden: dotted keys set by overrides (their ``*_fallback`` paths are not used).
+
+    Raises:
+        SpecError: with the file, the key (also as ``.key``) and what was expected.
+    """
+    file = Path(file).resolve()
+    raw = copy.deepcopy(raw)
     top = _Table(raw, file, "")
     top.check_keys(
         [
@@ -151,7 +168,6 @@ def load_spec(name_or_path: str | Path, overrides: dict[str, Any] | None = None)
             "ppo",
         ]
     )
-    overridden = set(overrides or {})
     scene_path = (file.parent / top.get("scene", str, required=True)).resolve()
     scene_fallback = top.get("scene_fallback", str)
     if not scene_path.is_file() and scene_fallback and "scene" not in overridden:
@@ -164,7 +180,7 @@ def load_spec(name_or_path: str | Path, overrides: dict[str, Any] | None = None)
     try:
         articulation = inspect_scene(scene_path).find(top.get("articulation", str))
     except SceneError as exc:
-        raise SpecError(f"{file}: key 'scene': {exc}") from exc
+        raise SpecError(f"{file}: key 'scene': {exc}", key="scene") from exc
     python_path = _load_python_path(top, file, use_fallback="python_path" not in overridden)
     joint_names = list(articulation.dof_names)
     drives = {j.name: j.drive for j in articulation.joints}

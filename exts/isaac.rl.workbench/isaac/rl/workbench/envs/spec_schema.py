@@ -19,7 +19,16 @@ EVENT_MODES = ("reset", "interval")
 
 
 class SpecError(ValueError):
-    """A task spec that cannot be used; the message names the file, the key and what was expected."""
+    """A task spec that cannot be used; the message names the file, the key and what was expected.
+
+    Attributes:
+        key: the dotted key at fault (``"env.num_envs"``), or None when the problem is the file as a whole; a panel
+            shows the message next to that field.
+    """
+
+    def __init__(self, message: str, key: str | None = None):
+        super().__init__(message)
+        self.key = key
 
 
 @dataclass(kw_only=True)

@@ -332,6 +332,14 @@ class WorkbenchEnv(VecEnv):
         self._stats.add_step(rewards, values, self.unstable, self.root_lin_vel_w[:, 0])
         return rewards
 
+    def set_reward_weight(self, name: str, weight: float) -> None:
+        """Change the weight of reward term ``name`` from the next step on (0 switches it off); the step, CUDA graph
+        included, reads the weights from a device tensor, so nothing is rebuilt."""
+        index = next((i for i, term in enumerate(self.reward_terms) if term.name == name), None)
+        if index is None:
+            raise KeyError(f"no reward term '{name}'; terms: {', '.join(t.name for t in self.reward_terms)}")
+        self._reward_scales[index] = float(weight) * self.step_dt
+
     def spread_episode_starts(self) -> None:
         """Set every env's episode length counter at random in [0, max_episode_length), as rsl-rl's
         ``init_at_random_ep_len`` does, so episodes end (and are reported) every iteration rather than all at once;
