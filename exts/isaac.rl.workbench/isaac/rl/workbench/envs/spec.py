@@ -19,6 +19,7 @@ from typing import Any
 from ..learn.ppo_config import PPO_TOP_KEYS, default_ppo_config, validate_ppo_config
 from ..scene.inspect import SceneError, inspect_scene
 from ..utils.atomic import write_atomically
+from .overrides import apply_overrides
 from .spec_schema import (
     ACTION_TYPES,
     EVENT_MODES,
@@ -78,39 +79,6 @@ class _Table:
     def sub(self, key: str, default: Any = None) -> _Table:
         data = self.data.get(key, {} if default is None else default)
         return _Table(data, self.file, f"{self.key}.{key}" if self.key else key)
-
-
-def apply_overrides(raw: dict, overrides: dict[str, Any]) -> None:
-    """Set dotted keys (``"env.num_envs"``) in a raw spec table in place.
-
-    Raises:
-        SpecError: a key with an empty part, or a part that names a value rather than a table (``seed.x``).
-    """
-    for dotted, value in overrides.items():
-        node = raw
-        *parents, leaf = dotted.split(".")
-        if not all([*parents, leaf]):
-            raise SpecError(f"override '{dotted}': empty key part; expected a dotted key such as env.num_envs")
-        for depth, part in enumerate(parents):
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                where = ".".join(parents[: depth + 1])
-                raise SpecError(f"override '{dotted}': '{where}' is a value ({node!r}), not a table with keys")
-        node[leaf] = value
-
-
-def parse_overrides(items: list[str]) -> dict[str, Any]:
-    """``["ppo.algorithm.num_mini_batches=2", "env.spacing=2.5"]`` -> dotted keys with TOML-typed values."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise SpecError(f"override '{item}': expected KEY=VALUE, e.g. env.num_envs=128")
-        try:
-            out[key] = tomllib.loads(f"v = {value}")["v"]
-        except tomllib.TOMLDecodeError:
-            out[key] = value  # a bare word is a string
-    return out
 
 
 def load_spec(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> TaskSpec:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from ..envs.spec import parse_overrides
+from ..envs.overrides import parse_overrides
 
 
 def _sync(device: torch.device) -> None:

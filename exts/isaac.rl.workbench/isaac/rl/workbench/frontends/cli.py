@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 from ..backend.base import BackendError
-from ..envs.spec import SpecError, parse_overrides
+from ..envs.overrides import parse_overrides
+from ..envs.spec import SpecError
 from ..learn.checkpoint import CheckpointError
 from ..scene.inspect import SceneError, format_scene, inspect_scene
 

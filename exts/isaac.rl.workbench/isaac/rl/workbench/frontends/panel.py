@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..envs.spec import SpecError, apply_overrides, save_spec, spec_from_table
+from ..envs.overrides import apply_overrides
+from ..envs.spec import SpecError, save_spec, spec_from_table
 from ..envs.spec_schema import TaskSpec
 from ..envs.task_files import find_task
 from ..scene.inspect import ArticulationInfo, SceneError, inspect_scene
