@@ -174,14 +174,14 @@ class Workbench:
         path = checkpoint
         if resume and path is None:
             path = self._latest_checkpoint_or_restart()
-        if path is not None:
-            read_checkpoint(Path(path))  # missing, empty, corrupt, not a checkpoint: fail now, not after the build
+        # missing, empty, corrupt, not a checkpoint: fail now, not after the build
+        state = read_checkpoint(Path(path)) if path is not None else None
         torch.manual_seed(self.spec.seed)
         started = time.perf_counter()
         self.env = WorkbenchEnv(self.spec, self.device)
         self.trainer = Trainer(self.env, self.spec.ppo, self.device)
         if path is not None:
-            self.trainer.load(Path(path))
+            self.trainer.load(Path(path), state)
             torch.manual_seed(self.spec.seed + self.trainer.iteration)
             if resume:  # training goes on from here: later rows belong to the lost iterations (play keeps them)
                 self.run.truncate_metrics(self.trainer.iteration)

@@ -149,16 +149,18 @@ class Trainer:
         state["infos"].update(infos or {})
         return write_atomically(path, lambda tmp: torch.save(state, tmp))
 
-    def load(self, path: Path) -> None:
+    def load(self, path: Path, state: dict | None = None) -> None:
         """Restore networks, optimiser (and its learning rate), normaliser, the iteration count, ``total_env_steps``
-        and ``train_seconds``; keep the checkpoint's ``infos`` in :attr:`loaded_infos`.
+        and ``train_seconds``; keep the checkpoint's ``infos`` in :attr:`loaded_infos`. ``state``: the checkpoint
+        already read by :func:`~.checkpoint.read_checkpoint` (any device), so the file is not read twice.
 
         Raises:
             CheckpointError: ``"<path>: <what is wrong>"``: :func:`~.checkpoint.read_checkpoint`'s checks (missing,
                 corrupt, unsafe, not a workbench checkpoint), then :func:`~.checkpoint.check_fits` (another task's
                 observation or action size, or other network settings); nothing is loaded then.
         """
-        state = read_checkpoint(path, map_location=self.device)
+        if state is None:
+            state = read_checkpoint(path, map_location=self.device)
         critic = getattr(self.alg, "_raw_critic", self.alg.critic)  # the module itself, not a torch.compile wrapper
         check_fits(path, state, {"actor": self.alg.get_policy(), "critic": critic})
         try:
