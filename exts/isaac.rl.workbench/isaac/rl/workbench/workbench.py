@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from .envs.spec import TaskSpec, load_spec, save_spec
-from .learn.run_dir import CHECKPOINT_PATTERN, RunDir, RunError
+from .learn.run_dir import RunDir, RunError
 
 RUNS_DIR = Path("runs")
 RECORDING_MAX_SPACING = 4.0  # [m] recorded envs stand side by side, however far apart the physics keeps them
@@ -152,13 +152,6 @@ class Workbench:
     def _emit(self, event: str, data: dict) -> None:
         for listener in self._listeners:
             listener(event, data)
-
-    def iterations_done(self) -> int:
-        """Iterations of the run's latest checkpoint (from its file name, nothing loaded); 0 without one."""
-        try:
-            return int(CHECKPOINT_PATTERN.search(self.run.latest_checkpoint().name).group(1))
-        except RunError:
-            return 0
 
     def build(self, resume: bool = False, checkpoint: Path | None = None) -> None:
         """Seed, build the env and the PPO trainer, and load ``checkpoint`` when one is given.

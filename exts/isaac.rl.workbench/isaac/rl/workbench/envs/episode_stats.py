@@ -31,11 +31,14 @@ class EpisodeStats:
         self._steps_since_pop = 0
         self._num_envs = num_envs
 
-    def add_step(self, rewards: torch.Tensor, terms: torch.Tensor, unstable: torch.Tensor, root_vel_x=None) -> None:
-        """Add one step: rewards (N,), weighted term values (N, T), unstable envs (N,) bool, root x velocity (N,)."""
+    def add_step(
+        self, rewards: torch.Tensor, terms: torch.Tensor, unstable: torch.Tensor, root_vel_x: torch.Tensor
+    ) -> None:
+        """Add one step: rewards (N,), weighted term values (N, T), unstable envs (N,) bool, root x velocity (N,)
+        [m/s] (summed only when ``track_root_vel_x``)."""
         self.sums += torch.cat([rewards.unsqueeze(1), terms], dim=1)
         self._totals[-2] += unstable.sum()
-        if self.track_root_vel_x and root_vel_x is not None:
+        if self.track_root_vel_x:
             self._totals[-1] += root_vel_x.sum()
 
     def count_step(self) -> None:

@@ -90,12 +90,12 @@ class _StopOnCtrlC:
 
 
 def _train(args) -> int:
-    from ..workbench import Workbench
+    from ..workbench import TrainingFailed, Workbench
 
     _set_threads(args)
     if args.resume:
         wb = Workbench.open(Path(args.resume), _overrides(args), args.device)
-        done = wb.iterations_done()
+        done = wb.run.latest_iteration()
         if done >= wb.max_iterations:
             print(
                 f"nothing to do: {wb.run_dir} has done {done} iterations and max_iterations is {wb.max_iterations}; "
@@ -117,9 +117,9 @@ def _train(args) -> int:
         try:
             while not wb.done and not stop.requested:
                 print(_format_iteration(wb.train_step(), wb.max_iterations, max_len), flush=True)
-        finally:
-            if wb.state == "failed":
-                wb.finish()
+        except TrainingFailed:
+            wb.finish()  # logs closed, curves drawn, no checkpoint of the failed state
+            raise
         if stop.requested:
             wb.finish()
     if stop.requested:

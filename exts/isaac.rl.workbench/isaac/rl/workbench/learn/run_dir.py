@@ -100,14 +100,23 @@ class RunDir:
 
     def latest_checkpoint(self) -> Path:
         """The checkpoint with the highest iteration."""
-        found = sorted(
+        found = self._checkpoints()
+        if not found:
+            raise RunError(f"{self.path}: no checkpoints (checkpoints/model_<iteration>.pt)")
+        return found[-1][1]
+
+    def latest_iteration(self) -> int:
+        """The iteration of the latest checkpoint, read from its file name (nothing loaded); 0 without one."""
+        found = self._checkpoints()
+        return found[-1][0] if found else 0
+
+    def _checkpoints(self) -> list[tuple[int, Path]]:
+        """(iteration, file) of every checkpoint, in iteration order."""
+        return sorted(
             (int(m.group(1)), p)
             for p in self.checkpoints_dir.glob("model_*.pt")
             if (m := CHECKPOINT_PATTERN.search(p.name))
         )
-        if not found:
-            raise RunError(f"{self.path}: no checkpoints (checkpoints/model_<iteration>.pt)")
-        return found[-1][1]
 
     # -- metrics --------------------------------------------------------------------------------------------------
     def log(self, metrics: dict) -> None:
