@@ -99,7 +99,7 @@ def test_train_stop_play_and_export_on_the_worker(panel):
     assert panel.run.checkpoints and panel.run.checkpoints[-1].is_file()
     rows = (panel.run.run_dir / "metrics.jsonl").read_text().splitlines()
     assert len(rows) == panel.run.iteration
-    assert panel.play(episodes=4) and panel.wait(120)
+    assert panel.evaluate(episodes=4) and panel.wait(120)
     assert panel.run.evaluation["episodes"] == 4, panel.messages
     assert panel.export() and panel.wait(300)
     assert panel.run.export["max_abs_diff_onnx"] <= 1e-5, panel.messages

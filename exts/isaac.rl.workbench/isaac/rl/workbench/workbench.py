@@ -2,7 +2,8 @@
 
 States: ``created`` -> :meth:`build` -> ``ready`` -> :meth:`train_step` (repeat; ``training``) -> ``finished``.
 No call blocks for longer than one PPO iteration, so a UI can interleave its own updates. Listeners registered
-with :meth:`add_listener` get ``(event, data)`` for "built", "iteration", "checkpoint", "finished", "evaluated".
+with :meth:`add_listener` get ``(event, data)`` for "built", "iteration", "checkpoint", "finished", "evaluated", and
+"poses" (the body poses of the envs :meth:`watch_poses` asked for, once per iteration).
 
 The run folder (:class:`~.learn.run_dir.RunDir`) holds ``spec.toml``, ``metrics.jsonl``, TensorBoard files,
 ``checkpoints/``, ``curves.png`` and ``export/``. The Workbench also owns the run policy every front end shares: how
@@ -84,6 +85,8 @@ class Workbench:
         self.max_iterations = int(spec.ppo["max_iterations"])
         self._listeners: list[Callable[[str, dict], Any]] = []
         self.start_iteration = 0
+        self._pose_watch = None  # envs whose body poses each iteration hands to listeners ("poses")
+        self._play: tuple[Callable, Any] | None = None  # (policy, observations) of play_step
 
     # -- construction ---------------------------------------------------------------------------------------------
     @classmethod
@@ -237,10 +240,26 @@ class Workbench:
         metrics["train_seconds"] = self.train_seconds
         self.run.log(metrics)
         self._emit("iteration", metrics)
+        if self._pose_watch is not None:
+            self._emit("poses", {"poses": self._pose_watch.pop().numpy(), "dt": self.spec.env.step_dt})
         self._warn_if_unstable(metrics)
         if self.iteration % int(self.spec.ppo["save_interval"]) == 0:
             self.save_checkpoint()
         return metrics
+
+    def watch_poses(self, num_envs: int) -> None:
+        """During training, hand the body poses of the first ``num_envs`` envs at every step of each iteration to
+        listeners as a "poses" event after it: ``poses`` (T, K, B, 7) env-relative (x, y, z [m], qx, qy, qz, qw) in
+        :attr:`body_paths` order, ``dt`` [s] between frames. Costs a device copy per step and one transfer per
+        iteration (see :class:`~.envs.pose_watch.PoseWatch`). Call after :meth:`build`."""
+        if self.env is None:
+            raise RunError("build() the workbench before watching its envs")
+        self._pose_watch = self.env.watch_poses(num_envs, int(self.spec.ppo["num_steps_per_env"]))
+
+    @property
+    def body_paths(self) -> list[str]:
+        """USD prim paths of the bodies, in the order of the poses in "poses" events and :meth:`play_step`."""
+        return self.env.body_paths
 
     def set_reward_weight(self, name: str, weight: float, enabled: bool = True) -> None:
         """Change reward term ``name``'s weight (``enabled=False``: weight 0) from the next iteration on, without a
@@ -342,6 +361,18 @@ class Workbench:
             result["recording"] = str(recorder.save(Path(record)))
         self._emit("evaluated", {k: v for k, v in result.items() if k != "observations"})
         return result
+
+    def play_step(self) -> dict:
+        """Step every env once with the deterministic policy (a live view of :meth:`for_play`'s envs); envs whose
+        episode ends start a new one. Returns ``poses`` (N, B, 7) env-relative body poses, ``rewards`` (N,) and
+        ``dones`` (N,), as CPU tensors."""
+        if self._play is None:
+            self._play = (self.trainer.runner.get_inference_policy(self.device), self.env.reset())
+        policy, obs = self._play
+        with torch.inference_mode():
+            obs, rewards, dones, _ = self.env.step(policy(obs))
+        self._play = (policy, obs)
+        return {"poses": self.env.body_poses_env.cpu(), "rewards": rewards.cpu(), "dones": dones.cpu()}
 
     def export(self, out_dir: Path | None = None) -> dict:
         """Write ``export/policy.onnx`` and ``export/policy.pt`` and check them against the training policy."""

@@ -16,6 +16,7 @@ from ..backend.base import Backend
 from ..utils.quaternions import quat_rotate_inverse
 from .episode_stats import EpisodeStats
 from .health import HealthCheck
+from .pose_watch import PoseWatch
 from .spec import TaskSpec, TermSpec
 from .term_check import check_terms
 
@@ -126,6 +127,7 @@ class WorkbenchEnv(VecEnv):
         check_terms(self)  # every term once, before the env's own use of them: errors name the spec key
         self._obs = self._compute_observations()
         self._graph = None
+        self._pose_watch: PoseWatch | None = None
         self._use_graph = cuda_graph and self.device.type == "cuda" and backend.supports_cuda_graph
         self._eager_steps = 0
 
@@ -230,19 +232,27 @@ class WorkbenchEnv(VecEnv):
         the next step (rsl-rl copies what it keeps).
         """
         self._stats.count_step()
-        if not self._use_graph:
-            return self._step(actions)
-        if self._graph is None:
-            if self._eager_steps < 3:
-                self._eager_steps += 1
-                return self._step(actions)
-            self._capture(actions)
-        self._static_actions.copy_(actions)
-        self._graph.replay()
-        # fresh tensors: rsl-rl keeps the observation it acted on until after the next step
-        obs, rewards, dones, extras = self._static_out
-        self._obs = obs.clone()
-        return self._obs, rewards.clone(), dones.clone(), {"time_outs": extras["time_outs"].clone(), "log": {}}
+        if not self._use_graph or self._graph is None and self._eager_steps < 3:
+            self._eager_steps += 1
+            result = self._step(actions)
+        else:
+            if self._graph is None:
+                self._capture(actions)
+            self._static_actions.copy_(actions)
+            self._graph.replay()
+            # fresh tensors: rsl-rl keeps the observation it acted on until after the next step
+            obs, rewards, dones, extras = self._static_out
+            self._obs = obs.clone()
+            result = self._obs, rewards.clone(), dones.clone(), {"time_outs": extras["time_outs"].clone(), "log": {}}
+        if self._pose_watch is not None:
+            self._pose_watch.record()
+        return result
+
+    def watch_poses(self, num_envs: int, capacity: int) -> PoseWatch:
+        """From now on keep the body poses of the first ``num_envs`` envs at every step (on the device, no sync);
+        read them with the returned watch's :meth:`~.pose_watch.PoseWatch.pop`. A live 3D view uses this."""
+        self._pose_watch = PoseWatch(self.backend.body_poses, self.backend.env_origins, num_envs, capacity)
+        return self._pose_watch
 
     def _capture(self, actions: torch.Tensor) -> None:
         self._static_actions = actions.clone()

@@ -277,7 +277,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="where the rollout that records observations runs")
     _add_threads(p)
     p.set_defaults(func=_export)
+
+    p = sub.add_parser("serve", help="the Workbench panel in a browser (viser): edit, train, watch, play, export")
+    p.add_argument("task", nargs="?", help="task name or spec file to open")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind; any but loopback requires the printed token")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--device", default="cpu", help="cpu or cuda[:i]")
+    p.add_argument(
+        "--scenes",
+        nargs="+",
+        metavar="DIR",
+        help="folders the page may open scenes and specs from (default: the task folders and the shipped scenes)",
+    )
+    p.add_argument("--runs", default="runs", metavar="DIR", help="folder for runs (default ./runs)")
+    p.add_argument("--view-envs", type=_positive, default=4, help="envs shown in the 3D view")
+    _add_threads(p)
+    p.set_defaults(func=_serve)
     return parser
+
+
+def _serve(args) -> int:
+    from ..workbench import check_device
+    from .web.app import serve
+
+    _set_threads(args)
+    check_device(args.device)
+    serve(args.task, args.host, args.port, args.device, args.scenes, Path(args.runs), args.view_envs)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

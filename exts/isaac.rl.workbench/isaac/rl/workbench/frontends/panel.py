@@ -3,15 +3,19 @@
 The browser panel (viser) and the Isaac Sim panel (omni.ui) render this object and call its actions; neither holds
 logic of its own. State: the spec being edited (its TOML table, validated on every edit by the code
 :func:`~..envs.spec.load_spec` uses, with errors kept next to the field), the scene summary, the run (status,
-progress, plot series, checkpoints, the last evaluation and export) and a message log.
+progress, plot series, checkpoints, recordings, the last evaluation and export), the body poses a 3D view shows
+and a message log.
 
 A reward term's weight, or switching a reward term off or on, reaches a run that is training at its next iteration
-(and is logged in its ``metrics.jsonl``); other edits apply to the next run.
+(and is logged in its ``metrics.jsonl``); other edits apply to the next run, or to a fork of this one.
 
-Threads: every action returns at once. Training, playing and exporting run on one worker thread that owns the
-Workbench, so all torch and CUDA work happens on one thread; :meth:`PanelModel.stop` is answered after the
-iteration in flight. Renderers subscribe with :meth:`PanelModel.add_listener` and are called, from either thread,
-with what changed: "spec", "run", "progress" or "messages".
+Threads: every action returns at once. Training, playing, recording and exporting run on one worker thread that
+owns the Workbench (:mod:`.panel_jobs`), so all torch and CUDA work happens on one thread; :meth:`PanelModel.stop`
+is answered after the iteration in flight. Renderers subscribe with :meth:`PanelModel.add_listener` and are called,
+from either thread, with what changed: "spec", "run", "progress", "poses" or "messages".
+
+With ``folders`` given (the browser page), every path an action receives must lie in those folders or the runs
+folder, and a spec is held to :func:`~.page_policy.check_page_spec`.
 """
 
 from __future__ import annotations
@@ -20,21 +24,28 @@ import copy
 import queue
 import shlex
 import threading
+import time
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..envs.overrides import apply_overrides
 from ..envs.spec import SpecError, save_spec, spec_from_table
 from ..envs.spec_schema import TaskSpec
-from ..envs.task_files import find_task
-from ..scene.inspect import ArticulationInfo, SceneError, inspect_scene
-from ..workbench import RUNS_DIR, Workbench
+from ..envs.task_files import find_task, list_tasks
+from ..scene.inspect import ArticulationInfo, SceneError, format_scene, inspect_scene
+from ..workbench import RUNS_DIR
+from . import panel_jobs
+from .allowed_paths import AllowedFolders, PathRefused
+from .page_policy import check_page_spec
 
 TERM_KINDS = ("rewards", "terminations", "events")
 PLOTTED = ("mean_reward", "mean_episode_length", "env_steps_per_s", "unstable_envs")  # and every reward/<term>
+SCENE_SUFFIXES = (".usd", ".usda", ".usdc")
 
 
 @dataclass
@@ -42,18 +53,42 @@ class RunState:
     """What the panel shows of the current run."""
 
     status: str = "idle"
-    """idle | building | training | stopping | finished | failed | playing | exporting."""
+    """idle | building | training | stopping | finished | failed | playing | recording | evaluating | exporting."""
     run_dir: Path | None = None
     iteration: int = 0
     max_iterations: int = 0
     env_steps_per_s: float = 0.0
+    time_left_s: float | None = None
+    """Estimated wall time to ``max_iterations`` [s], from this session's mean seconds per iteration."""
+    first_iteration_s: float | None = None
+    """Wall time from pressing Train (or Resume, Fork) to the end of the first iteration [s]."""
     series: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     """Plot series: metric name -> (iteration, value) points, for return, episode length and each reward term."""
     checkpoints: list[Path] = field(default_factory=list)
+    recordings: list[Path] = field(default_factory=list)
+    play: dict = field(default_factory=dict)
+    """While playing: ``steps``, ``episodes`` ended and ``mean_return`` of the ended episodes."""
     evaluation: dict | None = None
-    """The last :meth:`~..workbench.Workbench.evaluate` result (play)."""
+    """The last :meth:`~..workbench.Workbench.evaluate` result."""
     export: dict | None = None
     """The last export's parity report."""
+
+
+@dataclass
+class PoseFrames:
+    """Body poses for a 3D view: ``poses`` (T, K, B, 7) env-relative x, y, z [m], qx, qy, qz, qw of K envs' B bodies
+    over T frames ``dt`` seconds apart; ``source`` is "training", "play" or "recording"."""
+
+    poses: np.ndarray
+    dt: float
+    body_paths: list[str]
+    source: str
+    scene: Path | None = None
+    """The scene the poses belong to when it is not the open spec's (a recording's)."""
+    root: str | None = None
+    """That scene's articulation root."""
+    offsets: np.ndarray | None = None
+    """(K, 3) [m] where each env stands in the view; None: side by side along +Y at the spec's spacing (at most 4 m)."""
 
 
 class PanelModel:
@@ -62,17 +97,30 @@ class PanelModel:
     Args:
         runs_dir: where runs go (``runs_dir/<task>/<time>``).
         device: "cpu" or "cuda[:i]" for training, play and export.
+        folders: when given, the only folders (besides ``runs_dir``) that paths sent to the actions may name.
+        view_envs: envs a 3D view shows, K (training and play).
     """
 
-    def __init__(self, runs_dir: Path = RUNS_DIR, device: str = "cpu"):
+    def __init__(
+        self, runs_dir: Path = RUNS_DIR, device: str = "cpu", folders: list[Path] | None = None, view_envs: int = 4
+    ):
         self.runs_dir = Path(runs_dir)
         self.device = device
+        self.view_envs = int(view_envs)
+        self.folders: AllowedFolders | None = None
+        if folders is not None:
+            self.runs_dir.mkdir(parents=True, exist_ok=True)
+            self.folders = AllowedFolders([*folders, self.runs_dir])
         self.spec_file: Path | None = None
         self.raw: dict[str, Any] = {}
         self.disabled: dict[str, dict[str, dict]] = {kind: {} for kind in TERM_KINDS}
         self.field_errors: dict[str, str] = {}
         self.articulation: ArticulationInfo | None = None
+        self.scene_summary = ""
+        self.scene_path: Path | None = None
+        """The open spec's scene file (resolved)."""
         self.run = RunState()
+        self.view: PoseFrames | None = None
         self.messages: list[str] = []
         self._listeners: list[Callable[[str, PanelModel], Any]] = []
         self._lock = threading.RLock()
@@ -80,14 +128,13 @@ class PanelModel:
         self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self._idle = threading.Event()
         self._idle.set()
-        self._workbench: Workbench | None = None
         self._pending_edits: list[tuple[str, float, bool]] = []  # (reward term, weight, enabled) for the run
         self._worker = threading.Thread(target=self._work, name="workbench", daemon=True)
         self._worker.start()
 
     # -- listeners ------------------------------------------------------------------------------------------------
     def add_listener(self, listener: Callable[[str, PanelModel], Any]) -> None:
-        """Call ``listener(what, model)`` on every change ("spec", "run", "progress", "messages")."""
+        """Call ``listener(what, model)`` on every change ("spec", "run", "progress", "poses", "messages")."""
         self._listeners.append(listener)
 
     def _changed(self, what: str) -> None:
@@ -99,23 +146,70 @@ class PanelModel:
             self.messages.append(message)
         self._changed("messages")
 
+    # -- files ----------------------------------------------------------------------------------------------------
+    def resolve(self, path: str | Path, must_exist: bool = True) -> Path:
+        """``path`` as the actions use it: inside the allowed folders when there are any (else :class:`PathRefused`)."""
+        if self.folders is None:
+            return Path(path)
+        return self.folders.resolve(path, must_exist=must_exist)
+
+    def scene_files(self) -> list[Path]:
+        """The USD files a scene picker offers (the allowed folders; empty without them)."""
+        return self.folders.files(SCENE_SUFFIXES) if self.folders else []
+
+    def spec_files(self) -> list[str]:
+        """Task names and spec files that can be opened: the known tasks, then ``*.toml`` in the allowed folders."""
+        specs = sorted(list_tasks())
+        if self.folders:
+            specs += [str(p) for p in self.folders.files((".toml",)) if p.name != "spec.toml"]
+        return specs
+
+    def run_folders(self) -> list[Path]:
+        """Run folders under the runs folder (those with a ``spec.toml``), newest first."""
+        runs = [p.parent for p in self.runs_dir.glob("*/*/spec.toml")] if self.runs_dir.is_dir() else []
+        return sorted(runs, key=lambda p: p.stat().st_mtime, reverse=True)
+
     # -- the spec -------------------------------------------------------------------------------------------------
     def open_spec(self, task_or_path: str | Path) -> bool:
         """Open a task (name or spec file) for editing; False (and a message) when it cannot be used."""
         try:
-            file = find_task(task_or_path).resolve()
+            known = str(task_or_path) in list_tasks()
+            file = find_task(task_or_path if known else self.resolve(task_or_path)).resolve()
             raw = tomllib.loads(file.read_text())
+            if self.folders is not None:
+                check_page_spec(raw, file, self.folders)
             spec = spec_from_table(raw, file)
-        except (LookupError, OSError, tomllib.TOMLDecodeError, SpecError) as exc:
+        except (LookupError, OSError, ValueError, tomllib.TOMLDecodeError, SpecError) as exc:
             self._say(f"error: {exc}")
             return False
         with self._lock:
             self.spec_file, self.raw = file, raw
             self.disabled = {kind: {} for kind in TERM_KINDS}
             self.field_errors = {}
-            self.articulation = self._articulation(spec)
+            self._show_scene(spec.scene, spec.articulation)
         self._changed("spec")
         return True
+
+    def open_scene(self, path: str | Path) -> bool:
+        """Show a USD scene's articulations; with a spec open, make it the spec's scene (and its only articulation
+        the spec's articulation). False, with the reason in ``field_errors["scene"]``, when it cannot be used."""
+        try:
+            file = self.resolve(path).resolve()
+            info = inspect_scene(file)
+        except (PathRefused, SceneError, OSError) as exc:
+            return self._refuse("scene", str(exc))
+        with self._lock:
+            self.scene_summary = format_scene(info)
+        if not info.articulations:
+            return self._refuse("scene", f"{file}: no articulation (no prim with PhysicsArticulationRootAPI)")
+        if self.spec_file is None:
+            self._changed("spec")
+            return True
+        edited = copy.deepcopy(self.raw)
+        edited["scene"] = str(file)
+        if len(info.articulations) == 1:
+            edited["articulation"] = info.articulations[0].root_path
+        return self._take(edited, "scene")
 
     def set_field(self, key: str, value: Any) -> bool:
         """Set a dotted key (``"env.num_envs"``, ``"rewards.alive.weight"``) if the spec stays valid; otherwise keep
@@ -136,8 +230,8 @@ class PanelModel:
         """Add ``[<kind>.<name>]`` with ``table`` (``func``, ``weight``, ``params``, ...); refused when invalid."""
         if kind not in TERM_KINDS:
             return self._refuse(kind, f"expected one of {', '.join(TERM_KINDS)}")
-        if name in self.raw.get(kind, {}) or name in self.disabled[kind]:
-            return self._refuse(f"{kind}.{name}", f"a term named '{name}' exists already")
+        if not name or name in self.raw.get(kind, {}) or name in self.disabled[kind]:
+            return self._refuse(f"{kind}.{name}", f"a term named '{name}' exists already" if name else "name it")
         edited = copy.deepcopy(self.raw)
         edited.setdefault(kind, {})[name] = dict(table)
         return self._take(edited, f"{kind}.{name}")
@@ -179,11 +273,17 @@ class PanelModel:
             raise SpecError("no spec is open")
         return spec_from_table(self.raw, self.spec_file)
 
-    def save_spec(self, path: Path) -> Path:
-        """Write the edited spec (resolved, with paths relative to its new folder) to ``path``."""
-        save_spec(self.spec(), Path(path))
-        self._say(f"saved {path}")
-        return Path(path)
+    def save_spec(self, path: str | Path) -> Path | None:
+        """Write the edited spec (resolved, with paths relative to its new folder) to ``path``; None (and a
+        message) when the path is refused or the spec is invalid."""
+        try:
+            target = self.resolve(path, must_exist=False)
+            save_spec(self.spec(), target)
+        except (PathRefused, SpecError, OSError) as exc:
+            self._say(f"error: {exc}")
+            return None
+        self._say(f"saved {target}; repeat the run with: {self.command_line(target)}")
+        return target
 
     def command_line(self, saved_spec: Path) -> str:
         """The command that repeats a run of the spec saved at ``saved_spec``."""
@@ -198,13 +298,15 @@ class PanelModel:
 
     def _take(self, edited: dict, key: str) -> bool:
         try:
+            if self.folders is not None:
+                check_page_spec(edited, self.spec_file, self.folders)
             spec = spec_from_table(edited, self.spec_file)
         except SpecError as exc:
             return self._refuse(exc.key or key, str(exc))
         with self._lock:
             self.raw = edited
             self.field_errors.pop(key, None)
-            self.articulation = self._articulation(spec)
+            self._show_scene(spec.scene, spec.articulation)
         self._changed("spec")
         return True
 
@@ -214,44 +316,73 @@ class PanelModel:
         self._changed("spec")
         return False
 
-    @staticmethod
-    def _articulation(spec: TaskSpec) -> ArticulationInfo | None:
+    def _show_scene(self, scene: Path, root: str) -> None:
+        self.scene_path = scene
         try:
-            return inspect_scene(spec.scene).find(spec.articulation)
-        except SceneError:
-            return None
+            info = inspect_scene(scene)
+            self.articulation, self.scene_summary = info.find(root), format_scene(info)
+        except SceneError as exc:
+            self.articulation, self.scene_summary = None, str(exc)
 
     # -- the run --------------------------------------------------------------------------------------------------
     def train(self) -> bool:
         """Start a new run of the edited spec on the worker; False when the spec is invalid or the worker is busy."""
-        try:
-            spec = self.spec()
-        except SpecError as exc:
-            self._say(f"error: {exc}")
-            return False
-        return self._submit(
-            lambda: self._train(lambda: Workbench.new(spec, device=self.device, runs_dir=self.runs_dir))
-        )
+        spec = self._valid_spec()
+        return spec is not None and self._submit(lambda: panel_jobs.train(self, spec=spec))
 
-    def resume(self, run_dir: Path) -> bool:
+    def resume(self, run_dir: str | Path) -> bool:
         """Continue a run folder from its latest checkpoint."""
-        return self._submit(lambda: self._train(lambda: Workbench.open(Path(run_dir), device=self.device), True))
+        folder = self._path_or_say(run_dir)
+        return folder is not None and self._submit(lambda: panel_jobs.train(self, resume=folder))
+
+    def fork(self, checkpoint: str | Path | None = None) -> bool:
+        """Start a new run of the edited spec from ``checkpoint`` (default: the current run's latest): networks,
+        normaliser, optimiser and iteration count carry over; the spec may differ in anything that keeps the
+        observation and action sizes (rewards, terminations, events, PPO settings, env count)."""
+        spec = self._valid_spec()
+        if spec is None:
+            return False
+        if checkpoint is None and not self.run.checkpoints:
+            self._say("error: no checkpoint to fork from: train, or pick a checkpoint")
+            return False
+        path = self._path_or_say(checkpoint or self.run.checkpoints[-1])
+        return path is not None and self._submit(lambda: panel_jobs.train(self, spec=spec, fork=path))
 
     def stop(self) -> None:
-        """Stop training after the iteration in flight (a checkpoint is saved)."""
+        """Stop training after the iteration in flight (a checkpoint is saved), or stop playing."""
         self._stop.set()
         with self._lock:
             if self.run.status == "training":
                 self.run.status = "stopping"
         self._changed("run")
 
-    def play(self, episodes: int = 16) -> bool:
+    def play(self) -> bool:
+        """Run the current run's latest checkpoint deterministically in ``view_envs`` envs at real-time speed,
+        streaming body poses to :attr:`view`, until :meth:`stop`."""
+        return self._needs_run() and self._submit(lambda: panel_jobs.play(self))
+
+    def record(self, episodes: int = 1) -> bool:
+        """Write a USD recording of ``view_envs`` envs playing the policy into ``<run>/recordings/``; it is added to
+        ``run.recordings`` and opened in the view."""
+        return self._needs_run() and self._submit(lambda: panel_jobs.record(self, episodes))
+
+    def evaluate(self, episodes: int = 16) -> bool:
         """Evaluate the current run's latest checkpoint deterministically; the result lands in ``run.evaluation``."""
-        return self._submit(lambda: self._use_policy("playing", episodes))
+        return self._needs_run() and self._submit(lambda: panel_jobs.evaluate(self, episodes))
 
     def export(self) -> bool:
         """Export the current run's policy (ONNX, TorchScript); the parity report lands in ``run.export``."""
-        return self._submit(lambda: self._use_policy("exporting", 0))
+        return self._needs_run() and self._submit(lambda: panel_jobs.export(self))
+
+    def open_run(self, run_dir: str | Path) -> bool:
+        """Make a run folder the current run (to play, record, export or resume it) and show its curves."""
+        folder = self._path_or_say(run_dir)
+        return folder is not None and panel_jobs.open_run(self, folder)
+
+    def open_recording(self, path: str | Path) -> bool:
+        """Load a USD recording (``play --record``) into :attr:`view` for playback."""
+        file = self._path_or_say(path)
+        return file is not None and panel_jobs.open_recording(self, file)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the worker is idle (tests and scripts); True when it is."""
@@ -263,12 +394,33 @@ class PanelModel:
         self._jobs.put(None)
         self._worker.join(timeout=60)
 
+    def _valid_spec(self) -> TaskSpec | None:
+        try:
+            return self.spec()
+        except SpecError as exc:
+            self._say(f"error: {exc}")
+            return None
+
+    def _path_or_say(self, path: str | Path) -> Path | None:
+        try:
+            return self.resolve(path)
+        except PathRefused as exc:
+            self._say(f"error: {exc}")
+            return None
+
+    def _needs_run(self) -> bool:
+        if self.run.run_dir is None:
+            self._say("error: no run yet: train, resume or open one first")
+            return False
+        return True
+
     def _submit(self, job: Callable[[], None]) -> bool:
         if not self._idle.is_set():
             self._say("busy: stop the current job first")
             return False
         self._idle.clear()
         self._stop.clear()
+        self._submitted_at = time.perf_counter()
         self._jobs.put(job)
         return True
 
@@ -283,68 +435,3 @@ class PanelModel:
                 self._changed("run")
             finally:
                 self._idle.set()
-
-    def _train(self, make: Callable[[], Workbench], resume: bool = False) -> None:
-        with self._lock:
-            self.run = RunState(status="building")
-        self._changed("run")
-        wb = make()
-        wb.add_listener(self._on_event)
-        self._workbench = wb
-        wb.build(resume=resume)
-        with self._lock:
-            self.run.run_dir, self.run.max_iterations = wb.run_dir, wb.max_iterations
-            self.run.iteration, self.run.status = wb.iteration, "training"
-        self._changed("run")
-        try:
-            while not wb.done and not self._stop.is_set():
-                with self._lock:
-                    edits, self._pending_edits = self._pending_edits, []
-                for name, weight, enabled in edits:
-                    wb.set_reward_weight(name, weight, enabled)
-                    self._say(
-                        f"rewards.{name}: weight {weight:g}{'' if enabled else ' (off)'} from iteration "
-                        f"{wb.iteration + 1}"
-                    )
-                wb.train_step()
-        finally:
-            wb.finish()
-        with self._lock:
-            self.run.status = "failed" if wb.state == "failed" else "finished"
-        self._changed("run")
-
-    def _use_policy(self, status: str, episodes: int) -> None:
-        run_dir = self.run.run_dir
-        if run_dir is None:
-            raise RuntimeError("no run yet: train or resume one first")
-        with self._lock:
-            self.run.status = status
-        self._changed("run")
-        if status == "playing":
-            result = Workbench.for_play(run_dir, episodes, device=self.device).evaluate(num_episodes=episodes)
-            with self._lock:
-                self.run.evaluation = {k: v for k, v in result.items() if k != "observations"}
-        else:
-            report = Workbench.for_export(run_dir, device=self.device).export()
-            with self._lock:
-                self.run.export = report
-        with self._lock:
-            self.run.status = "finished"
-        self._changed("run")
-
-    def _on_event(self, event: str, data: dict) -> None:
-        """Workbench listener (worker thread)."""
-        if event == "iteration":
-            with self._lock:
-                it = data["iteration"]
-                self.run.iteration, self.run.env_steps_per_s = it, data["env_steps_per_s"]
-                for key, value in data.items():
-                    if key in PLOTTED or key.startswith("reward/"):
-                        self.run.series.setdefault(key, []).append((it, float(value)))
-            self._changed("progress")
-        elif event == "checkpoint":
-            with self._lock:
-                self.run.checkpoints.append(Path(data["path"]))
-            self._changed("run")
-        elif event == "warning":
-            self._say(f"warning: {data['message']}")

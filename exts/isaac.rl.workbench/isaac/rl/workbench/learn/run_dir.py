@@ -131,7 +131,7 @@ class RunDir:
             if key != "iteration" and isinstance(value, int | float):
                 self._writer.add_scalar(key if "/" in key else f"train/{key}", value, metrics["iteration"])
 
-    def log_edit(self, iteration: int, key: str, value: float) -> None:
+    def log_edit(self, iteration: int, key: str, value: float | str) -> None:
         """Append a row saying that spec key ``key`` took ``value`` after ``iteration`` iterations (a live edit)."""
         with open(self.metrics_file, "a") as f:
             f.write(json.dumps({"iteration": int(iteration), "edit": key, "value": value}) + "\n")

@@ -1,0 +1,242 @@
+"""The panel model's jobs: what its worker thread runs (train, resume, fork, play, record, evaluate, export) and the
+two loads done on the caller's thread (open a run folder, open a recording).
+
+Each job updates the :class:`~.panel.PanelModel`'s state under its lock and tells its listeners what changed. Only
+the worker thread builds and steps a Workbench, so every torch and CUDA call happens on that thread.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..envs.spec_schema import TaskSpec
+from ..learn.run_dir import RunDir, RunError
+from ..scene.read_recording import read_recording
+from ..workbench import Workbench
+
+if TYPE_CHECKING:
+    from .panel import PanelModel
+
+PLAY_EPISODE_WINDOW = 32  # play's mean return is over the last this many ended episodes
+
+
+def train(model: PanelModel, spec: TaskSpec | None = None, resume: Path | None = None, fork: Path | None = None):
+    """Train a new run of ``spec`` (from checkpoint ``fork`` when given) or go on with run folder ``resume``,
+    until done or :meth:`~.panel.PanelModel.stop`."""
+    from .panel import PLOTTED, RunState
+
+    started = time.perf_counter()
+    with model._lock:
+        model.run = RunState(status="building")
+    model._changed("run")
+    if resume is not None:
+        wb = Workbench.open(resume, device=model.device)
+    else:
+        wb = Workbench.new(spec, device=model.device, runs_dir=model.runs_dir)
+    if resume is not None:
+        with model._lock:
+            model.run.series = _series(wb.run.read_metrics(), PLOTTED)
+
+    def on_event(event: str, data: dict) -> None:
+        if event == "iteration":
+            with model._lock:
+                run, it = model.run, data["iteration"]
+                if run.first_iteration_s is None:
+                    run.first_iteration_s = time.perf_counter() - started
+                run.iteration, run.env_steps_per_s = it, data["env_steps_per_s"]
+                done_here = it - wb.start_iteration
+                per_iteration = (time.perf_counter() - first_started) / max(done_here, 1)
+                run.time_left_s = per_iteration * max(wb.max_iterations - it, 0)
+                for key, value in data.items():
+                    if key in PLOTTED or key.startswith("reward/"):
+                        run.series.setdefault(key, []).append((it, float(value)))
+            model._changed("progress")
+        elif event == "poses":
+            show(model, data["poses"], data["dt"], wb.body_paths, "training")
+        elif event == "checkpoint":
+            with model._lock:
+                model.run.checkpoints.append(Path(data["path"]))
+            model._changed("run")
+        elif event == "warning":
+            model._say(f"warning: {data['message']}")
+
+    wb.add_listener(on_event)
+    wb.build(resume=resume is not None, checkpoint=fork)
+    if fork is not None:
+        wb.run.log_edit(wb.iteration, "forked_from", str(fork))
+        model._say(f"forked {fork} into {wb.run_dir} at iteration {wb.iteration}")
+    wb.watch_poses(model.view_envs)
+    first_started = time.perf_counter()
+    with model._lock:
+        model.run.run_dir, model.run.max_iterations = wb.run_dir, wb.max_iterations
+        model.run.iteration, model.run.status = wb.iteration, "training"
+        model.run.checkpoints = _checkpoints(wb.run)
+    model._changed("run")
+    try:
+        while not wb.done and not model._stop.is_set():
+            with model._lock:
+                edits, model._pending_edits = model._pending_edits, []
+            for name, weight, enabled in edits:
+                wb.set_reward_weight(name, weight, enabled)
+                model._say(
+                    f"rewards.{name}: weight {weight:g}{'' if enabled else ' (off)'} from iteration {wb.iteration + 1}"
+                )
+            wb.train_step()
+    finally:
+        wb.finish()
+    with model._lock:
+        model.run.status = "failed" if wb.state == "failed" else "finished"
+        model.run.time_left_s = None
+    model._changed("run")
+
+
+def play(model: PanelModel) -> None:
+    """Step the latest policy of the current run in ``view_envs`` envs at real-time speed until stopped."""
+    run_dir = model.run.run_dir
+    _status(model, "playing")
+    wb = Workbench.for_play(run_dir, model.view_envs, device=model.device)
+    dt = wb.spec.env.step_dt
+    returns = np.zeros(wb.env.num_envs)
+    ended: list[float] = []
+    steps = 0
+    next_frame = time.perf_counter()
+    while not model._stop.is_set():
+        out = wb.play_step()
+        returns += out["rewards"].numpy()
+        done = out["dones"].numpy() > 0
+        ended = (ended + returns[done].tolist())[-PLAY_EPISODE_WINDOW:]
+        returns[done] = 0.0
+        steps += 1
+        with model._lock:
+            model.run.play = {
+                "steps": steps,
+                "episodes": len(ended),
+                "mean_return": float(np.mean(ended)) if ended else None,
+            }
+        show(model, out["poses"].numpy()[None], dt, wb.body_paths, "play")
+        next_frame += dt
+        time.sleep(max(0.0, next_frame - time.perf_counter()))
+    _status(model, "finished")
+
+
+def record(model: PanelModel, episodes: int) -> None:
+    """Record ``view_envs`` envs playing the latest policy into ``<run>/recordings/<time>.usda``, then show it."""
+    run_dir = model.run.run_dir
+    _status(model, "recording")
+    wb = Workbench.for_play(run_dir, max(episodes, model.view_envs), device=model.device)
+    target = run_dir / "recordings" / f"{datetime.now().strftime('%Y-%m-%d_%H-%M-%S')}.usda"
+    result = wb.evaluate(num_episodes=episodes, record=target, record_envs=model.view_envs)
+    with model._lock:
+        model.run.recordings.append(Path(result["recording"]))
+    model._say(f"recorded {result['recording']} (mean return {result['mean_return']:.3g})")
+    open_recording(model, Path(result["recording"]))
+    _status(model, "finished")
+
+
+def evaluate(model: PanelModel, episodes: int) -> None:
+    """Evaluate the latest policy of the current run over ``episodes`` deterministic episodes."""
+    _status(model, "evaluating")
+    result = Workbench.for_play(model.run.run_dir, episodes, device=model.device).evaluate(num_episodes=episodes)
+    with model._lock:
+        model.run.evaluation = {k: v for k, v in result.items() if k != "observations"}
+    _status(model, "finished")
+
+
+def export(model: PanelModel) -> None:
+    """Export the latest policy of the current run and keep its parity report."""
+    _status(model, "exporting")
+    report = Workbench.for_export(model.run.run_dir, device=model.device).export()
+    with model._lock:
+        model.run.export = report
+    out = model.run.run_dir / "export"
+    model._say(
+        f"exported {out}/policy.onnx and policy.pt: largest action difference to the training policy "
+        f"{_parity(report)} on {report['num_observations']} observations"
+    )
+    _status(model, "finished")
+
+
+def open_run(model: PanelModel, run_dir: Path) -> bool:
+    """Make ``run_dir`` the current run: its curves, checkpoints and recordings (caller's thread, idle worker)."""
+    from .panel import PLOTTED, RunState
+
+    if not model._idle.is_set():
+        model._say("busy: stop the current job first")
+        return False
+    try:
+        run = RunDir.open(run_dir)
+        rows = run.read_metrics()
+    except RunError as exc:
+        model._say(f"error: {exc}")
+        return False
+    state = RunState(status="finished", run_dir=run.path, series=_series(rows, PLOTTED))
+    state.iteration = max((row["iteration"] for row in rows if "edit" not in row), default=0)
+    state.checkpoints = _checkpoints(run)
+    state.recordings = sorted((run.path / "recordings").glob("*.usd*"))
+    with model._lock:
+        model.run = state
+    model._changed("run")
+    model._changed("progress")
+    return True
+
+
+def open_recording(model: PanelModel, file: Path) -> bool:
+    """Load a recording into the model's view (source "recording"); False and a message when it is not one."""
+    try:
+        rec = read_recording(file)
+    except ValueError as exc:
+        model._say(f"error: {exc}")
+        return False
+    poses = rec.poses.copy()
+    poses[..., :3] -= rec.env_origins[None, :, None, :]
+    show(
+        model,
+        poses,
+        1.0 / rec.fps,
+        rec.body_paths,
+        "recording",
+        scene=rec.scene,
+        root=rec.articulation_root,
+        offsets=rec.env_origins,
+    )
+    return True
+
+
+def show(model: PanelModel, poses: np.ndarray, dt: float, body_paths: list[str], source: str, **where) -> None:
+    """Hand (T, K, B, 7) body poses to the 3D views."""
+    from .panel import PoseFrames
+
+    with model._lock:
+        model.view = PoseFrames(np.asarray(poses, dtype=np.float32), float(dt), list(body_paths), source, **where)
+    model._changed("poses")
+
+
+def _status(model: PanelModel, status: str) -> None:
+    with model._lock:
+        model.run.status = status
+    model._changed("run")
+
+
+def _series(rows: list[dict], plotted: tuple[str, ...]) -> dict[str, list[tuple[int, float]]]:
+    series: dict[str, list[tuple[int, float]]] = {}
+    for row in rows:
+        if "edit" in row:
+            continue
+        for key, value in row.items():
+            if (key in plotted or key.startswith("reward/")) and isinstance(value, int | float):
+                series.setdefault(key, []).append((int(row["iteration"]), float(value)))
+    return series
+
+
+def _checkpoints(run: RunDir) -> list[Path]:
+    return sorted(run.path.glob("checkpoints/model_*.pt"), key=lambda p: int(p.stem.split("_")[-1]))
+
+
+def _parity(report: dict) -> str:
+    diffs = [f"{k.removeprefix('max_abs_diff_')} {v:.2g}" for k, v in report.items() if k.startswith("max_abs_diff")]
+    return ", ".join(diffs) or "n/a"

@@ -1,0 +1,153 @@
+"""The browser panel's run sections: Run (Train, Stop, Resume, Fork), Progress (counters and live plots, each
+reward term on its own scale), Policy (Play, Stop, Record USD, Evaluate, Export, recordings) and Messages."""
+
+from __future__ import annotations
+
+import numpy as np
+import viser
+import viser.uplot
+
+from ..panel import PanelModel
+
+PLOT_HEIGHT = 160  # [px]
+MESSAGES_SHOWN = 8
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds}s"
+
+
+class RunSections:
+    """Builds the run sections and keeps them showing the model's run."""
+
+    def __init__(self, server: viser.ViserServer, model: PanelModel, scene_view):
+        self.server, self.model, self.view = server, model, scene_view
+        gui = server.gui
+        with gui.add_folder("Run", order=1.0):
+            self.status = gui.add_markdown("**idle**")
+            buttons = gui.add_button_group("", ("Train", "Stop"))
+            runs = self._run_options()
+            self.run_pick = gui.add_dropdown(
+                "run", runs, initial_value=runs[0], hint="a run folder under the runs folder"
+            )
+            run_buttons = gui.add_button_group("", ("Open run", "Resume"))
+            checkpoints = ["(latest)"]
+            self.checkpoint_pick = gui.add_dropdown("checkpoint", checkpoints, initial_value=checkpoints[0])
+            fork = gui.add_button("Fork", hint="a new run of the edited spec, starting from this checkpoint")
+        buttons.on_click(lambda _: model.train() if buttons.value == "Train" else model.stop())
+        run_buttons.on_click(lambda _: self._run_action(run_buttons.value))
+        fork.on_click(
+            lambda _: model.fork(None if self.checkpoint_pick.value == "(latest)" else self.checkpoint_pick.value)
+        )
+        self.plots: dict[str, viser.GuiUplotHandle] = {}
+        with gui.add_folder("Progress", order=2.0) as self._progress_folder:
+            self.progress = gui.add_markdown("")
+            self.bar = gui.add_progress_bar(0.0)
+            self._new_plot("mean_reward", "mean return")
+            self._new_plot("mean_episode_length", "episode length")
+            self._plot_folder = gui.add_folder("reward terms (each on its own scale)", expand_by_default=True)
+        with gui.add_folder("Policy", order=3.0):
+            play = gui.add_button_group("", ("Play", "Stop play", "Record USD"))
+            more = gui.add_button_group("", ("Evaluate", "Export"))
+            self.policy = gui.add_markdown("")
+            recordings = ["(none)"]
+            self.recording_pick = gui.add_dropdown("recording", recordings, initial_value=recordings[0])
+            open_rec = gui.add_button("Open recording", hint="play a USD recording in the 3D view")
+            self.slider = gui.add_slider("frame", 0, 1, 1, 0, hint="recording time")
+            self.looping = gui.add_checkbox("play recording", True)
+        scene_view.slider = self.slider
+        self.looping.on_update(lambda _: setattr(scene_view, "playing_recording", self.looping.value))
+        play.on_click(lambda _: {"Play": model.play, "Stop play": model.stop, "Record USD": model.record}[play.value]())
+        more.on_click(lambda _: model.evaluate() if more.value == "Evaluate" else model.export())
+        open_rec.on_click(lambda _: model.open_recording(self.recording_pick.value))
+        with gui.add_folder("Messages", order=4.0):
+            self.messages = gui.add_markdown("")
+
+    def _run_options(self) -> list[str]:
+        return [str(p) for p in self.model.run_folders()] or ["(none)"]
+
+    def _run_action(self, action: str) -> None:
+        if self.run_pick.value == "(none)":
+            return
+        if action == "Resume":
+            self.model.resume(self.run_pick.value)
+        else:
+            self.model.open_run(self.run_pick.value)
+
+    def _plot(self, key: str, title: str) -> None:
+        """A uPlot of one series with its own y scale, under Progress (return, length) or the reward terms."""
+        with self._plot_folder:
+            self._new_plot(key, title)
+
+    def _new_plot(self, key: str, title: str) -> None:
+        self.plots[key] = self.server.gui.add_uplot(
+            data=(np.zeros(0), np.zeros(0)),
+            series=(
+                viser.uplot.Series(label="iteration"),
+                viser.uplot.Series(label=title, stroke="#2f7ed8", width=2),
+            ),
+            title=title,
+            scales={"x": viser.uplot.Scale(time=False, auto=True), "y": viser.uplot.Scale(auto=True)},
+            legend=viser.uplot.Legend(show=False),
+            aspect=2.0,
+        )
+
+    # -- refresh --------------------------------------------------------------------------------------------------
+    def refresh_run(self) -> None:
+        run = self.model.run
+        where = f" — `{run.run_dir}`" if run.run_dir else ""
+        self.status.content = f"**{run.status}**{where}"
+        self.run_pick.options = self._run_options()
+        self.checkpoint_pick.options = ["(latest)", *[str(p) for p in run.checkpoints]]
+        self.recording_pick.options = [str(p) for p in run.recordings] or ["(none)"]
+        if run.recordings:
+            self.recording_pick.value = str(run.recordings[-1])
+        self.refresh_policy()
+
+    def refresh_policy(self) -> None:
+        run, lines = self.model.run, []
+        if run.play:
+            mean = run.play["mean_return"]
+            lines.append(
+                f"playing: step {run.play['steps']}, {run.play['episodes']} episodes ended, mean return "
+                f"{'-' if mean is None else f'{mean:.3g}'}"
+            )
+        if run.evaluation:
+            ev = run.evaluation
+            lines.append(
+                f"evaluation: {ev['episodes']} episodes, mean return {ev['mean_return']:.3g}, mean length "
+                f"{ev['mean_episode_length']:.1f} / {ev['max_episode_length']}"
+            )
+        if run.export:
+            ex = run.export
+            lines.append(
+                f"export: `{run.run_dir}/export/policy.onnx`, `policy.pt`; max action difference ONNX "
+                f"{ex['max_abs_diff_onnx']:.2g}, TorchScript {ex['max_abs_diff_torchscript']:.2g} "
+                f"(tolerance {ex['atol']:g}) on {ex['num_observations']} observations"
+            )
+        self.policy.content = "\n\n".join(lines)
+
+    def refresh_progress(self) -> None:
+        run = self.model.run
+        total = max(run.max_iterations, 1)
+        self.progress.content = (
+            f"iteration **{run.iteration}** / {run.max_iterations} — {run.env_steps_per_s:,.0f} env-steps/s — "
+            f"time left {_duration(run.time_left_s)} — first iteration after {_duration(run.first_iteration_s)}"
+        )
+        self.bar.value = min(100.0, 100.0 * run.iteration / total)
+        for key, points in list(run.series.items()):
+            if key not in ("mean_reward", "mean_episode_length") and not key.startswith("reward/"):
+                continue
+            if key not in self.plots:
+                self._plot(key, key.removeprefix("reward/"))
+            xs = np.array([p[0] for p in points], dtype=np.float64)
+            ys = np.array([p[1] for p in points], dtype=np.float64)
+            self.plots[key].data = (xs, ys)
+        self.refresh_policy()
+
+    def refresh_messages(self) -> None:
+        shown = self.model.messages[-MESSAGES_SHOWN:]
+        self.messages.content = "\n\n".join(f"`{m}`" for m in reversed(shown)) or "*none*"

@@ -1,0 +1,164 @@
+"""The 3D view of the browser panel: the robots of the scene as viser meshes, moved by the panel model's poses.
+
+Each visual shape of the articulation (:func:`~...scene.geometry.articulation_meshes`) is one viser batched mesh
+with an instance per shown env, so a frame costs one message per shape whatever the env count. Frames come from
+the panel model's :class:`~..panel.PoseFrames`: a block per training iteration, one per play step, or a whole
+recording. A background thread plays a block at its own pace (frame ``dt``) and at most ``MAX_FPS``; a recording
+follows the time slider instead.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import viser
+
+from ...scene.geometry import BodyMesh, articulation_meshes, body_rest_poses
+from ..panel import PanelModel, PoseFrames
+
+MAX_FPS = 30.0  # frames sent to the browser per second, at most
+VIEW_SPACING_MAX = 4.0  # [m] envs stand side by side this far apart at most, however far apart the physics keeps them
+
+
+class SceneView:
+    """Keeps ``server.scene`` showing the model's robots and their latest poses."""
+
+    def __init__(self, server: viser.ViserServer, model: PanelModel):
+        self.server, self.model = server, model
+        self._lock = threading.Lock()
+        self._scene_key: tuple | None = None
+        self._meshes: list[BodyMesh] = []
+        self._handles: list[viser.BatchedMeshHandle] = []
+        self._body_index: dict[str, int] = {}
+        self._offsets = np.zeros((0, 3), dtype=np.float32)
+        self._frames: PoseFrames | None = None
+        self._block_started = 0.0
+        self.frames_sent = 0
+        self.frame_index = 0
+        server.scene.set_up_direction("+z")
+        server.scene.add_grid("/ground", width=20.0, height=20.0, cell_size=0.5, plane="xy")
+        self.slider = None  # set by the panel: the recording's time slider (a GuiSliderHandle)
+        self.playing_recording = True
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._animate, name="scene-view", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+
+    # -- what is shown --------------------------------------------------------------------------------------------
+    def show_spec(self) -> None:
+        """Show the open spec's robots at rest (after a spec or scene change)."""
+        art = self.model.articulation
+        if art is None or self.model.spec_file is None:
+            return
+        scene = self.model.scene_path
+        self._use_scene(scene, art.root_path, list(art.bodies), self._spec_offsets(self.model.view_envs))
+
+    def show_frames(self, frames: PoseFrames) -> None:
+        """Play ``frames`` (replacing what played before). The animation thread calls this for every new
+        :attr:`~..panel.PanelModel.view` of the model."""
+        if frames.scene is not None:
+            scene, root = frames.scene, frames.root
+        elif self.model.articulation is not None:
+            scene, root = self.model.scene_path, self.model.articulation.root_path
+        else:
+            return
+        offsets = frames.offsets if frames.offsets is not None else self._spec_offsets(frames.poses.shape[1])
+        self._use_scene(Path(scene), root, frames.body_paths, offsets)
+        with self._lock:
+            self._frames, self._block_started, self.frame_index = frames, time.perf_counter(), 0
+        if self.slider is not None and frames.source == "recording":
+            self.slider.max = max(frames.poses.shape[0] - 1, 1)
+            self.slider.value = 0
+
+    def _spec_offsets(self, count: int) -> np.ndarray:
+        try:
+            spacing = min(self.model.spec().env.spacing, VIEW_SPACING_MAX)
+        except Exception:  # an invalid spec: show the envs at the default spacing
+            spacing = VIEW_SPACING_MAX
+        offsets = np.zeros((count, 3), dtype=np.float32)
+        offsets[:, 1] = np.arange(count) * spacing
+        return offsets
+
+    def _use_scene(self, scene: Path, root: str, body_paths: list[str], offsets: np.ndarray) -> None:
+        key = (str(scene), root, tuple(body_paths), offsets.shape[0], offsets.tobytes())
+        if key == self._scene_key:
+            return
+        try:
+            meshes = articulation_meshes(scene, root, body_paths)
+            rest = body_rest_poses(scene, body_paths)
+        except ValueError as exc:
+            self.model._say(f"error: 3D view: {exc}")
+            return
+        with self._lock, self.server.atomic():
+            for handle in self._handles:
+                handle.remove()
+            self._scene_key, self._meshes, self._offsets = key, meshes, offsets
+            self._body_index = {path: i for i, path in enumerate(body_paths)}
+            poses = np.broadcast_to(rest, (offsets.shape[0], *rest.shape))
+            self._handles = []
+            for i, mesh in enumerate(meshes):
+                positions, wxyzs = self._instances(mesh, poses)
+                self._handles.append(
+                    self.server.scene.add_batched_meshes_simple(
+                        f"/robots/shape_{i}",
+                        vertices=mesh.vertices,
+                        faces=mesh.faces,
+                        batched_wxyzs=wxyzs,
+                        batched_positions=positions,
+                        batched_colors=tuple(int(255 * c) for c in mesh.color),
+                        lod="off",
+                    )
+                )
+
+    def _instances(self, mesh: BodyMesh, poses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Instance positions (K, 3) and orientations (K, 4, w first) of ``mesh`` for env poses (K, B, 7)."""
+        body = poses[:, self._body_index[mesh.body_path]]
+        positions = body[:, :3] + self._offsets
+        wxyzs = np.concatenate([body[:, 6:7], body[:, 3:6]], axis=1)
+        return positions.astype(np.float32), wxyzs.astype(np.float32)
+
+    def _draw(self, poses: np.ndarray) -> None:
+        """Move every shape to env poses (K, B, 7)."""
+        with self._lock, self.server.atomic():
+            for mesh, handle in zip(self._meshes, self._handles, strict=True):
+                if mesh.body_path in self._body_index:
+                    handle.batched_positions, handle.batched_wxyzs = self._instances(mesh, poses)
+        self.frames_sent += 1
+
+    # -- the animation thread -------------------------------------------------------------------------------------
+    def _animate(self) -> None:
+        last_drawn, last_view = (None, -1), None
+        while not self._stop.wait(1.0 / MAX_FPS):
+            view = self.model.view
+            if view is not None and view is not last_view:
+                last_view = view
+                try:
+                    self.show_frames(view)
+                except Exception as exc:  # a scene the view cannot draw must not end the thread
+                    self.model._say(f"error: 3D view: {type(exc).__name__}: {exc}")
+            frames = self._frames
+            if frames is None or not self._handles or frames.poses.shape[0] == 0:
+                continue
+            count = frames.poses.shape[0]
+            if frames.source == "recording":
+                if self.slider is None:
+                    index = 0
+                elif self.playing_recording:
+                    index = (int(self.slider.value) + max(1, round(1.0 / (MAX_FPS * frames.dt)))) % count
+                    self.slider.value = index
+                else:
+                    index = int(self.slider.value)
+            else:  # a training block or a play step: play it once at its own pace, then hold the last frame
+                index = min(int((time.perf_counter() - self._block_started) / frames.dt), count - 1)
+            index = min(max(index, 0), count - 1)
+            if last_drawn == (id(frames), index):
+                continue
+            last_drawn = (id(frames), index)
+            self.frame_index = index
+            if frames.poses.shape[1] == self._offsets.shape[0]:
+                self._draw(frames.poses[index])
