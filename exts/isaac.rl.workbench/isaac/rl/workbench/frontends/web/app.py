@@ -37,7 +37,7 @@ class PanelApp:
 
     def __init__(self, server, model: PanelModel):
         self.server, self.model = server, model
-        server.gui.configure_theme(control_width="large", dark_mode=False, show_logo=False)
+        server.gui.configure_theme(control_width="large", dark_mode=False, show_logo=False, show_share_button=False)
         server.gui.set_panel_label("Isaac RL Workbench")
         self.view = SceneView(server, model)
         self.run = RunSections(server, model, self.view)

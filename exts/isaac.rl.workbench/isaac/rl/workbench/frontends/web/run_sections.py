@@ -46,8 +46,8 @@ class RunSections:
         with gui.add_folder("Progress", order=2.0) as self._progress_folder:
             self.progress = gui.add_markdown("")
             self.bar = gui.add_progress_bar(0.0)
-            self._new_plot("mean_reward", "mean return")
-            self._new_plot("mean_episode_length", "episode length")
+            # plots are made when their first points arrive (a uPlot made empty keeps a broken x scale)
+            self._curves_folder = gui.add_folder("return and episode length", expand_by_default=True)
             self._plot_folder = gui.add_folder("reward terms (each on its own scale)", expand_by_default=True)
         with gui.add_folder("Policy", order=3.0):
             play = gui.add_button_group("", ("Play", "Stop play", "Record USD"))
@@ -77,23 +77,21 @@ class RunSections:
         else:
             self.model.open_run(self.run_pick.value)
 
-    def _plot(self, key: str, title: str) -> None:
-        """A uPlot of one series with its own y scale, under Progress (return, length) or the reward terms."""
-        with self._plot_folder:
-            self._new_plot(key, title)
-
-    def _new_plot(self, key: str, title: str) -> None:
-        self.plots[key] = self.server.gui.add_uplot(
-            data=(np.zeros(0), np.zeros(0)),
-            series=(
-                viser.uplot.Series(label="iteration"),
-                viser.uplot.Series(label=title, stroke="#2f7ed8", width=2),
-            ),
-            title=title,
-            scales={"x": viser.uplot.Scale(time=False, auto=True), "y": viser.uplot.Scale(auto=True)},
-            legend=viser.uplot.Legend(show=False),
-            aspect=2.0,
-        )
+    def _plot(self, key: str, title: str, data: tuple[np.ndarray, np.ndarray]) -> None:
+        """A uPlot of one series with its own y scale, under the curves (return, length) or the reward terms."""
+        with self._plot_folder if key.startswith("reward/") else self._curves_folder:
+            self.plots[key] = self.server.gui.add_uplot(
+                data=data,
+                series=(
+                    viser.uplot.Series(label="iteration"),
+                    viser.uplot.Series(label=title, stroke="#2f7ed8", width=2),
+                ),
+                title=title,
+                scales={"x": viser.uplot.Scale(time=False, auto=True), "y": viser.uplot.Scale(auto=True)},
+                axes=(viser.uplot.Axis(), viser.uplot.Axis(size=64)),  # room for "-0.0123" on the y axis
+                legend=viser.uplot.Legend(show=False),
+                aspect=2.0,
+            )
 
     # -- refresh --------------------------------------------------------------------------------------------------
     def refresh_run(self) -> None:
@@ -138,14 +136,18 @@ class RunSections:
             f"time left {_duration(run.time_left_s)} — first iteration after {_duration(run.first_iteration_s)}"
         )
         self.bar.value = min(100.0, 100.0 * run.iteration / total)
+        for key in [k for k in self.plots if k not in run.series]:  # a new run: its plots start afresh
+            self.plots.pop(key).remove()
         for key, points in list(run.series.items()):
             if key not in ("mean_reward", "mean_episode_length") and not key.startswith("reward/"):
                 continue
-            if key not in self.plots:
-                self._plot(key, key.removeprefix("reward/"))
             xs = np.array([p[0] for p in points], dtype=np.float64)
             ys = np.array([p[1] for p in points], dtype=np.float64)
-            self.plots[key].data = (xs, ys)
+            if key in self.plots:
+                self.plots[key].data = (xs, ys)
+            elif len(xs):
+                titles = {"mean_reward": "mean return", "mean_episode_length": "mean episode length"}
+                self._plot(key, titles.get(key, key.removeprefix("reward/")), (xs, ys))
         self.refresh_policy()
 
     def refresh_messages(self) -> None:

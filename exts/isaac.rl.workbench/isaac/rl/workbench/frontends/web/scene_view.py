@@ -39,6 +39,9 @@ class SceneView:
         self.frames_sent = 0
         self.frame_index = 0
         server.scene.set_up_direction("+z")
+        # looking along the row of envs (they stand along +Y) from the side, a little above
+        server.initial_camera.position = (7.0, -5.0, 4.0)
+        server.initial_camera.look_at = (0.0, 4.0, 1.0)
         server.scene.add_grid("/ground", width=20.0, height=20.0, cell_size=0.5, plane="xy")
         self.slider = None  # set by the panel: the recording's time slider (a GuiSliderHandle)
         self.playing_recording = True

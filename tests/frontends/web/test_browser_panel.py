@@ -1,0 +1,193 @@
+"""The browser panel end to end in a real headless Chromium (Debian's ``chromium``, driven by Playwright): open the
+page, load cartpole, set 32 envs, change a reward weight, train, watch the counter and the reward plot advance,
+change a weight while training and find it in metrics.jsonl, stop, play and see the robots move, export.
+
+Screenshots land in ``test-artifacts/`` at the repository root. Without a browser the test is skipped on a
+developer's machine and fails in CI (``CI=true``): ``bash scripts/setup.sh`` installs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
+
+
+def _browser_or_fail():
+    problem = None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        problem = "playwright is not installed (bash scripts/setup.sh installs it)"
+    if problem is None and not CHROMIUM.exists():
+        problem = f"{CHROMIUM} is missing (bash scripts/setup.sh installs Debian's chromium)"
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(problem)
+        pytest.skip(problem)
+    return sync_playwright
+
+
+def _row_input(scope, label: str):
+    """The input of the row labelled ``label`` inside ``scope`` (a page or a form)."""
+    page = getattr(scope, "page", scope)  # a Locator knows its page; a Page is one
+    row = scope.locator("div.mantine-Flex-root", has=page.locator("label", has_text=re.compile(f"^{label}$")))
+    return row.locator("input").first
+
+
+def _form(page, title: str):
+    title_re = re.compile(f"^{re.escape(title)}\\*?$")  # a form with unsubmitted edits shows "title*"
+    return page.locator("form", has=page.locator("div", has_text=title_re)).first
+
+
+def _set(scope, label: str, value: str) -> None:
+    field = _row_input(scope, label)
+    field.fill(value)
+    field.press("Enter")
+
+
+def _until(condition, timeout: float, what: str, poll: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(poll)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def _iteration(page) -> int:
+    match = re.search(r"iteration (\d+) /", page.get_by_text(re.compile(r"^iteration \d+ /")).first.inner_text())
+    return int(match.group(1)) if match else -1
+
+
+def _shot(locator) -> bytes | None:
+    """A screenshot of ``locator``, or None while the page is re-rendering it (the next poll tries again)."""
+    from playwright.sync_api import Error
+
+    try:
+        return locator.screenshot(timeout=5000)
+    except Error:
+        return None
+
+
+def _pixels_differ(a: bytes | None, b: bytes | None) -> bool:
+    if a is None or b is None:
+        return False
+    import io
+
+    from PIL import Image
+
+    first, second = (Image.open(io.BytesIO(x)).convert("RGB") for x in (a, b))
+    return first.size == second.size and first.tobytes() != second.tobytes()
+
+
+@pytest.mark.slow
+def test_train_watch_edit_stop_play_export_in_a_real_browser(tmp_path):
+    sync_playwright = _browser_or_fail()
+    from isaac.rl.workbench.frontends.web.app import serve
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    app, url = serve(None, port=0, runs_dir=tmp_path / "runs", block=False)
+    model = app.model
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
+            )
+            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            page.goto(url)
+            try:
+                _drive(page, app, model)
+            except Exception:
+                page.screenshot(path=str(ARTIFACTS / "panel_failure.png"))
+                raise
+            browser.close()
+    finally:
+        model.stop()
+        model.wait(120)
+        model.close()
+        app.close()
+        app.server.stop()
+
+
+def _drive(page, app, model) -> None:
+    """The user's session, step by step; each step waits for what the page or the run shows."""
+
+    # software WebGL (no GPU here) raises a notice over the 3D view: close it
+    page.get_by_text("Software WebGL rendering detected").wait_for(timeout=10000)
+    page.locator(".mantine-Notification-closeButton").first.click()
+
+    # load cartpole
+    spec_pick = _row_input(page, "spec")
+    spec_pick.click()
+    page.get_by_role("option", name="cartpole", exact=True).click()
+    page.get_by_role("button", name="Open spec").click()
+    _until(lambda: model.spec_file is not None and model.spec_file.name == "cartpole.toml", 20, "cartpole")
+    _until(lambda: page.get_by_text("articulation /cartpole").count() > 0, 20, "the scene summary")
+
+    # 32 envs, a long run, and a reward weight edited before training
+    environments = _form(page, "Environments")
+    _set(environments, "num_envs", "32")
+    _until(lambda: model.raw["env"]["num_envs"] == 32, 10, "num_envs = 32 in the spec")
+    ppo = _form(page, "PPO")
+    ppo.locator("div", has_text=re.compile("^PPO$")).first.click()  # expand
+    _set(ppo, "max_iterations", "2000")
+    _until(lambda: model.raw["ppo"]["max_iterations"] == 2000, 10, "max_iterations = 2000")
+    _set(_form(page, "alive"), "weight", "2.0")
+    _until(lambda: model.raw["rewards"]["alive"]["weight"] == 2.0, 10, "rewards.alive.weight = 2.0")
+    # a bad value is refused with the error next to the field
+    _set(environments, "num_envs", "-5")
+    _until(lambda: page.get_by_text(re.compile("must be >= 1")).count() > 0, 10, "the num_envs error")
+    _set(environments, "num_envs", "32")
+    _until(lambda: page.get_by_text(re.compile("must be >= 1")).count() == 0, 10, "the error to clear")
+
+    # train: the counter and the reward plot advance
+    page.get_by_role("button", name="Train", exact=True).click()
+    _until(lambda: _iteration(page) >= 2, 240, "iteration 2 on the page")
+    plot = page.locator(".uplot", has=page.get_by_text("mean return", exact=True)).first
+    before = _until(lambda: _shot(plot), 20, "a screenshot of the return plot")
+    seen = _iteration(page)
+    _until(lambda: _iteration(page) >= seen + 3, 120, "three more iterations")
+    _until(lambda: _pixels_differ(before, _shot(plot)), 20, "the return plot to change")
+    page.screenshot(path=str(ARTIFACTS / "panel_training.png"))
+
+    # a weight changed while training reaches the run and its log
+    _set(_form(page, "pole_pos"), "weight", "-3.0")
+    _until(lambda: any("rewards.pole_pos: weight -3" in m for m in model.messages), 60, "the live edit")
+
+    page.get_by_role("button", name="Stop", exact=True).click()
+    _until(lambda: page.get_by_text(re.compile(r"^finished")).count() > 0, 120, "status finished")
+    run_dir = model.run.run_dir
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    edits = [row for row in rows if row.get("edit") == "rewards.pole_pos.weight"]
+    assert edits and edits[0]["value"] == -3.0, edits
+    assert model.run.checkpoints and model.run.checkpoints[-1].is_file()
+
+    # play: the robots move in the 3D view
+    page.get_by_role("button", name="Play", exact=True).click()
+    _until(lambda: model.run.status == "playing" and model.run.play.get("steps", 0) > 10, 120, "playing")
+    def view() -> bytes:  # the 3D view: the page left of the control panel
+        return page.screenshot(clip={"x": 0, "y": 150, "width": 1000, "height": 800})
+
+    first = view()
+    sent = app.view.frames_sent
+    _until(lambda: app.view.frames_sent > sent + 5, 20, "pose updates sent to the browser")
+    _until(lambda: _pixels_differ(first, view()), 20, "the 3D view to change")
+    page.screenshot(path=str(ARTIFACTS / "panel_play.png"))
+    page.get_by_role("button", name="Stop play", exact=True).click()
+    _until(lambda: model.run.status == "finished", 60, "play to stop")
+
+    # export, with the parity figures on the page
+    page.get_by_role("button", name="Export", exact=True).click()
+    _until(lambda: page.get_by_text(re.compile("max action difference ONNX")).count() > 0, 300, "export")
+    assert (run_dir / "export" / "policy.onnx").is_file() and (run_dir / "export" / "policy.pt").is_file()
+    assert model.run.export["max_abs_diff_onnx"] <= 1e-5
+    page.screenshot(path=str(ARTIFACTS / "panel_export.png"))
