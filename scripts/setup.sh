@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates .venv in the repository (once) and installs the workbench with its test tools into it.
+# Creates .venv in the repository (once) and installs the workbench with its test tools into it, and Debian's
+# chromium (with apt-get, as root or through sudo) for the browser panel's end-to-end test.
 # A machine without an NVIDIA GPU gets PyTorch's CPU build (torch==2.13.0), never the multi-GB CUDA wheels.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,4 +10,10 @@ if ! "$PY" -c "import torch" 2>/dev/null; then
   if command -v nvidia-smi >/dev/null 2>&1; then "$PY" -m pip install -q torch; else "$PY" -m pip install -q torch==2.13.0; fi
 fi
 "$PY" -m pip install -q -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
-"$PY" -c "import isaac.rl.workbench, newton, rsl_rl" || { echo "setup failed: the workbench does not import" >&2; exit 1; }
+"$PY" -c "import isaac.rl.workbench, newton, rsl_rl, viser" || { echo "setup failed: the workbench does not import" >&2; exit 1; }
+# the browser panel's end-to-end test drives Debian's chromium through Playwright
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get install -y -q chromium >/dev/null 2>&1 || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q chromium >/dev/null; } \
+    || echo "setup: could not install chromium; the browser panel test needs /usr/bin/chromium" >&2
+fi

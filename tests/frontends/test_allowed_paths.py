@@ -135,3 +135,14 @@ def test_files_every_result_resolves(tree):
     folders, _, _ = tree
     for path in folders.files((".usda", ".toml")):
         assert folders.resolve(path).is_file()
+
+
+def test_a_link_leading_out_of_the_first_folder_is_not_tried_in_the_next(tree, tmp_path):
+    _, root, _ = tree
+    (tmp_path / "second").mkdir()
+    folders = AllowedFolders([root, tmp_path / "second"])
+    with pytest.raises(PathRefused, match="^escape.toml: outside the allowed folders"):
+        folders.resolve("escape.toml")
+    with pytest.raises(PathRefused, match="^escape_dir/new.toml: outside the allowed folders"):
+        folders.resolve("escape_dir/new.toml", must_exist=False)  # not redirected to second/escape_dir/new.toml
+    assert folders.resolve("tasks/new.toml", must_exist=False) == root / "tasks" / "new.toml"

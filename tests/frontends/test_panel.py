@@ -1,14 +1,30 @@
 """The panel model without a UI: every edit validated as load_spec does (errors kept next to the field), terms
-added, removed and switched off, the spec saved, and a run trained, stopped within an iteration, played and
-exported on the worker thread."""
+added, removed and switched off, scenes opened, the spec saved, paths held to the allowed folders, and a run
+trained, stopped within an iteration, forked, reopened, played, recorded and exported on the worker thread."""
 
 from __future__ import annotations
 
+import copy
 import json
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
-from isaac.rl.workbench.envs.spec import load_spec
+from isaac.rl.workbench.envs.spec import load_spec, save_spec
+from isaac.rl.workbench.frontends import panel_jobs
 from isaac.rl.workbench.frontends.panel import PanelModel
+from pxr import Usd, UsdGeom, UsdPhysics
+
+from ..conftest import CARTPOLE_SPEC, REPO
+
+SHIPPED_SCENE = REPO / "assets" / "usd" / "cartpole.usda"
+SMALL_RUN = {"env.num_envs": 8, "ppo.max_iterations": 3, "ppo.save_interval": 1}
+VIEW_ENVS = 2
 
 
 @pytest.fixture
@@ -137,3 +153,461 @@ def test_a_reward_weight_changed_while_training_reaches_the_run_and_its_log(pane
     names = [term.name for term in wb.env.reward_terms]
     assert float(wb.env._reward_scales[names.index("alive")]) == 0.0
     assert float(wb.env._reward_scales[names.index("cart_vel")]) != 0.0
+
+
+# -- scenes ----------------------------------------------------------------------------------------------------------
+def _renamed_cartpole(folder: Path) -> Path:
+    """The cartpole scene with its articulation root at /cart_pole2 (same joints, so the cartpole spec fits it)."""
+    path = folder / "renamed.usda"
+    path.write_text(SHIPPED_SCENE.read_text().replace("cartpole", "cart_pole2"))
+    return path
+
+
+def _no_articulation(path: Path) -> Path:
+    """A USD stage with one rigid body and no articulation root."""
+    stage = Usd.Stage.CreateNew(str(path))
+    UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.z)
+    UsdPhysics.RigidBodyAPI.Apply(UsdGeom.Xform.Define(stage, "/crate").GetPrim())
+    stage.Save()
+    return path
+
+
+def test_a_scene_with_one_articulation_becomes_the_specs_scene(panel, tmp_path):
+    scene = _renamed_cartpole(tmp_path).resolve()
+    assert not panel.open_scene(tmp_path / "missing.usda")
+    assert panel.open_scene(scene), panel.field_errors
+    assert "scene" not in panel.field_errors, "a scene taken clears the scene's error"
+    assert panel.raw["scene"] == str(scene) and panel.raw["articulation"] == "/cart_pole2"
+    assert panel.spec().scene == scene and panel.scene_path == scene
+    assert panel.articulation.root_path == "/cart_pole2" and panel.articulation.dof_names == ("slider", "hinge")
+    assert str(scene) in panel.scene_summary and "articulation /cart_pole2" in panel.scene_summary
+
+
+@pytest.mark.parametrize(
+    ("make", "fragment"),
+    [
+        (lambda folder: _no_articulation(folder / "crate.usda"), "no articulation root"),
+        (lambda folder: folder / "missing.usda", "no such file"),
+        (lambda folder: folder, "is a directory"),
+    ],
+)
+def test_a_scene_that_cannot_be_used_is_refused_and_the_spec_kept(panel, tmp_path, make, fragment):
+    path = make(tmp_path)
+    before, summary = json.dumps(panel.raw, sort_keys=True), panel.scene_summary
+    assert not panel.open_scene(path)
+    assert str(path) in panel.field_errors["scene"] and fragment in panel.field_errors["scene"], panel.field_errors
+    assert json.dumps(panel.raw, sort_keys=True) == before, "the spec is unchanged"
+    assert panel.spec().scene == SHIPPED_SCENE and panel.articulation.root_path == "/cartpole"
+    assert panel.scene_summary == summary, "the summary still describes the spec's scene"
+
+
+# -- terms -------------------------------------------------------------------------------------------------------------
+RESET = {"joints": ["slider"], "position_range": [0.0, 0.0], "velocity_range": [0.0, 0.0]}
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "table", "key", "problem"),
+    [
+        ("bonuses", "x", {"func": "is_alive"}, "bonuses", "'bonuses': expected one of rewards, terminations, events"),
+        ("rewards", "alive", {"func": "is_alive"}, "rewards.alive", "a term named 'alive' exists already"),
+        ("terminations", "pole_fell", {"func": "time_out"}, "terminations.pole_fell", "named 'pole_fell' exists"),
+        ("rewards", "", {"func": "is_alive"}, "rewards.", "name it"),
+        ("rewards", "mine", {"func": "no_such_term"}, "rewards.mine.func", "unknown reward term 'no_such_term'"),
+        ("rewards", "mine", {"func": "is_alive", "weight": "heavy"}, "rewards.mine.weight", "got 'heavy'"),
+        (
+            "events",
+            "kick",
+            {"func": "reset_joints_uniform", "mode": "sometimes", "params": RESET},
+            "events.kick.mode",
+            "got 'sometimes'",
+        ),
+    ],
+)
+def test_a_bad_term_is_refused_naming_the_key_and_value(panel, kind, name, table, key, problem):
+    before = json.dumps(panel.raw, sort_keys=True)
+    assert not panel.add_term(kind, name, table)
+    assert problem in panel.field_errors[key], panel.field_errors
+    assert json.dumps(panel.raw, sort_keys=True) == before, "the spec is unchanged"
+
+
+def test_a_term_named_like_a_switched_off_one_is_refused(panel):
+    assert panel.enable_term("rewards", "alive", False)
+    assert not panel.add_term("rewards", "alive", {"func": "is_alive"})
+    assert "a term named 'alive' exists already" in panel.field_errors["rewards.alive"]
+    assert panel.enable_term("rewards", "alive", True) and panel.spec().rewards["alive"].weight == 1.0
+
+
+def test_a_term_added_after_a_refusal_clears_the_terms_errors(panel):
+    assert not panel.add_term("rewards", "mine", {"func": "is_alive", "weight": "heavy"})
+    assert panel.add_term("rewards", "mine", {"func": "is_alive", "weight": 2.0})
+    assert not [key for key in panel.field_errors if key.startswith("rewards.mine")], panel.field_errors
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        lambda m: m.remove_term("bonuses", "alive"),
+        lambda m: m.enable_term("bonuses", "alive", False),
+        lambda m: m.enable_term("bonuses", "alive", True),
+    ],
+)
+def test_an_unknown_term_kind_is_refused(panel, action):
+    before = json.dumps(panel.raw, sort_keys=True)
+    assert not action(panel)
+    assert "'bonuses': expected one of rewards" in panel.field_errors["bonuses"]
+    assert json.dumps(panel.raw, sort_keys=True) == before
+
+
+def test_the_last_reward_can_be_neither_removed_nor_switched_off(panel):
+    names = list(panel.raw["rewards"])
+    for name in names[:-2]:
+        assert panel.remove_term("rewards", name)
+    assert panel.enable_term("rewards", names[-2], False)
+    last = names[-1]
+    assert not panel.remove_term("rewards", last)
+    assert (
+        "key 'rewards'" in panel.field_errors["rewards"] and "at least one reward term" in panel.field_errors["rewards"]
+    )
+    del panel.field_errors["rewards"]
+    assert not panel.enable_term("rewards", last, False)
+    assert "at least one reward term" in panel.field_errors["rewards"]
+    assert list(panel.spec().rewards) == [last] and last not in panel.disabled["rewards"]
+
+
+def test_a_termination_switched_off_and_on_comes_back_as_it_was(panel, tmp_path):
+    before = copy.deepcopy(panel.raw["terminations"]["pole_fell"])
+    assert panel.enable_term("terminations", "pole_fell", False)
+    assert "pole_fell" not in panel.spec().terminations and panel.disabled["terminations"] == {"pole_fell": before}
+    saved = panel.save_spec(tmp_path / "off.toml")
+    assert "pole_fell" not in load_spec(saved).terminations, "a switched-off term is not saved"
+    assert panel.enable_term("terminations", "pole_fell", True)
+    assert panel.raw["terminations"]["pole_fell"] == before and not panel.disabled["terminations"]
+    assert panel.spec().terminations["pole_fell"].params["limit"] == 0.4
+    assert panel.enable_term("terminations", "pole_fell", False) and panel.remove_term("terminations", "pole_fell")
+    assert not panel.disabled["terminations"] and "pole_fell" not in panel.raw["terminations"]
+
+
+# -- saving and no spec ----------------------------------------------------------------------------------------------
+def test_save_spec_returns_the_path_and_says_how_to_repeat_the_run(panel, tmp_path):
+    target = tmp_path / "saved.toml"
+    assert panel.save_spec(target) == target and target.is_file()
+    assert panel.messages[-1] == f"saved {target}; repeat the run with: isaac-rl-workbench train {target} --device cpu"
+
+
+def test_without_a_spec_edits_and_training_are_refused(tmp_path):
+    model = PanelModel(runs_dir=tmp_path / "runs")
+    try:
+        assert not model.set_field("env.num_envs", 8)
+        assert "no spec is open" in model.field_errors["env.num_envs"]
+        assert not model.add_term("rewards", "mine", {"func": "is_alive"})
+        assert not model.train() and model.messages[-1] == "error: no spec is open"
+        assert model.save_spec(tmp_path / "x.toml") is None and not (tmp_path / "x.toml").exists()
+        assert model.raw == {} and model.run.status == "idle" and model.wait(0)
+    finally:
+        model.close()
+
+
+# -- actions that need a run, and one job at a time ------------------------------------------------------------------
+@pytest.mark.parametrize("action", ["play", "record", "evaluate", "export"])
+def test_an_action_on_the_run_with_no_run_says_so(panel, action):
+    assert not getattr(panel, action)()
+    assert panel.messages[-1] == "error: no run yet: train, resume or open one first"
+    assert panel.run.status == "idle" and panel.wait(0), "no job started"
+
+
+def test_fork_with_no_checkpoint_says_so(panel, tmp_path):
+    assert not panel.fork()
+    assert panel.messages[-1] == "error: no checkpoint to fork from: train, or pick a checkpoint"
+    assert panel.save_spec(tmp_path / "run" / "spec.toml") and panel.open_run(tmp_path / "run")
+    assert not panel.fork(), "a run that saved no checkpoint"
+    assert "no checkpoint to fork from" in panel.messages[-1]
+    assert panel.run.status == "finished" and panel.wait(0), "no job started"
+
+
+def test_a_folder_that_is_not_a_run_is_not_opened(panel, tmp_path):
+    assert not panel.open_run(tmp_path)
+    assert panel.messages[-1] == f"error: {tmp_path}: not a run folder (no spec.toml)"
+    assert panel.run.status == "idle" and panel.run.run_dir is None
+
+
+def test_a_file_that_is_not_a_recording_is_not_opened(panel):
+    assert not panel.open_recording(SHIPPED_SCENE)
+    assert f"{SHIPPED_SCENE}: no /World/env_0; expected a recording written by UsdRecorder" in panel.messages[-1]
+    assert panel.view is None
+
+
+def test_a_second_job_while_one_runs_is_refused_as_busy(panel, tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    assert panel.save_spec(run / "spec.toml") and panel.open_run(run)
+    checkpoint = tmp_path / "model_000001.pt"
+    checkpoint.write_bytes(b"")
+    started, release = threading.Event(), threading.Event()
+
+    def job(model, **kwargs):
+        started.set()
+        release.wait(30)
+
+    monkeypatch.setattr(panel_jobs, "train", job)
+    assert panel.train() and started.wait(10)
+    try:
+        for name, action in [
+            ("train", panel.train),
+            ("resume", lambda: panel.resume(run)),
+            ("fork", lambda: panel.fork(checkpoint)),
+            ("play", panel.play),
+            ("record", panel.record),
+            ("evaluate", panel.evaluate),
+            ("export", panel.export),
+            ("open_run", lambda: panel.open_run(run)),
+        ]:
+            count = len(panel.messages)
+            assert not action(), name
+            assert panel.messages[count:] == ["busy: stop the current job first"], name
+        assert not panel.wait(0), "the first job still runs"
+        assert panel.run.status == "finished" and panel.run.run_dir == run
+    finally:
+        release.set()
+    assert panel.wait(10) and panel.train(), "once idle, a job is taken again"
+    assert panel.wait(10)
+
+
+# -- a panel held to folders (the browser page) ----------------------------------------------------------------------
+@pytest.fixture
+def fenced(tmp_path):
+    """A panel with folders, as the page has it: tmp/allowed (a copy of the cartpole scene and spec, open) and the
+    runs folder. tmp/outside holds what the actions would accept without folders (a run folder, a checkpoint, a
+    recording, a spec); links in tmp/allowed point to each. Returns (model, allowed, outside)."""
+    allowed, outside = tmp_path / "allowed", tmp_path / "outside"
+    allowed.mkdir()
+    outside.mkdir()
+    shutil.copy(SHIPPED_SCENE, allowed / "cartpole.usda")
+    text = CARTPOLE_SPEC.read_text().replace('"../assets/usd/cartpole.usda"', '"cartpole.usda"')
+    (allowed / "task.toml").write_text(text)
+    save_spec(load_spec(allowed / "task.toml"), outside / "run" / "spec.toml")
+    (outside / "model_000001.pt").write_bytes(b"")
+    (outside / "rec.usda").write_text("#usda 1.0\n")
+    (outside / "task.toml").write_text(text.replace('"cartpole.usda"', f'"{allowed / "cartpole.usda"}"'))
+    for name in ("run", "model_000001.pt", "rec.usda", "task.toml"):
+        os.symlink(outside / name, allowed / f"link_{name}")
+    os.symlink(outside, allowed / "escape_dir")
+    model = PanelModel(runs_dir=tmp_path / "runs", folders=[allowed])
+    assert model.open_spec(allowed / "task.toml"), model.messages
+    yield model, allowed, outside
+    model.close()
+
+
+FENCED_ACTIONS = [
+    ("resume", "run"),
+    ("open_run", "run"),
+    ("open_recording", "rec.usda"),
+    ("fork", "model_000001.pt"),
+    ("open_spec", "task.toml"),
+]
+
+
+@pytest.mark.parametrize("form", ["dotdot", "absolute", "link"])
+@pytest.mark.parametrize(("action", "target"), FENCED_ACTIONS)
+def test_a_path_outside_the_folders_is_refused_and_starts_nothing(fenced, action, target, form):
+    model, allowed, outside = fenced
+    given = {"dotdot": f"../outside/{target}", "absolute": str(outside / target), "link": f"link_{target}"}[form]
+    before = (json.dumps(model.raw, sort_keys=True), model.spec_file, model.run.status, model.run.run_dir, model.view)
+    assert not getattr(model, action)(given)
+    assert model.messages[-1].startswith(f"error: {given}: outside the allowed folders ({allowed}"), model.messages
+    assert model.wait(0), "no job started"
+    after = (json.dumps(model.raw, sort_keys=True), model.spec_file, model.run.status, model.run.run_dir, model.view)
+    assert after == before, "nothing changed"
+
+
+def test_the_targets_outside_would_be_taken_without_folders(fenced, tmp_path):
+    """The control for the test above: without folders, the same paths are opened."""
+    _, _, outside = fenced
+    model = PanelModel(runs_dir=tmp_path / "runs")
+    try:
+        assert model.open_spec(outside / "task.toml") and model.open_run(outside / "run")
+    finally:
+        model.close()
+
+
+def test_a_path_inside_the_folders_that_does_not_exist_is_refused(fenced):
+    model, _, _ = fenced
+    assert not model.open_run("no_such_run")
+    assert model.messages[-1].startswith("error: no_such_run: not found in the allowed folders")
+
+
+def test_a_known_task_still_opens_in_a_panel_with_folders(fenced):
+    model, _, _ = fenced
+    assert model.open_spec("cartpole"), model.messages
+    assert model.spec_file == CARTPOLE_SPEC and model.spec().scene == SHIPPED_SCENE
+
+
+@pytest.mark.parametrize("form", ["absolute", "dotdot", "link"])
+def test_saving_outside_the_folders_is_refused_and_writes_nothing(fenced, form):
+    model, allowed, outside = fenced
+    given = {
+        "dotdot": "../outside/saved.toml",
+        "absolute": str(outside / "saved.toml"),
+        "link": "escape_dir/saved.toml",
+    }
+    assert model.save_spec(given[form]) is None
+    assert model.messages[-1].startswith(f"error: {given[form]}: outside the allowed folders"), model.messages
+    assert not (outside / "saved.toml").exists()
+
+
+def test_saving_inside_the_folders_writes_there(fenced):
+    model, allowed, _ = fenced
+    assert model.save_spec("saved.toml") == allowed / "saved.toml"
+    assert load_spec(allowed / "saved.toml").scene == (allowed / "cartpole.usda").resolve()
+    assert f"isaac-rl-workbench train {allowed / 'saved.toml'} --device cpu" in model.messages[-1]
+
+
+def test_a_scene_outside_the_folders_is_refused(fenced):
+    model, _, outside = fenced
+    shutil.copy(SHIPPED_SCENE, outside / "cartpole.usda")
+    before = json.dumps(model.raw, sort_keys=True)
+    assert not model.open_scene(outside / "cartpole.usda")
+    assert "outside the allowed folders" in model.field_errors["scene"]
+    assert json.dumps(model.raw, sort_keys=True) == before
+
+
+# -- one short run, shared by the slow tests below -------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A cartpole run (8 envs, 3 iterations, a checkpoint each), trained once through a panel, with what that panel
+    showed while it trained: ``views`` (run status, PoseFrames) per "poses" change and ``progress`` (iteration,
+    time_left_s, first_iteration_s) per "progress" change; ``run`` is its RunState at the end."""
+    model = PanelModel(runs_dir=tmp_path_factory.mktemp("trained") / "runs", view_envs=VIEW_ENVS)
+    seen = SimpleNamespace(views=[], progress=[], runs_dir=model.runs_dir)
+
+    def listen(what, m):
+        if what == "poses":
+            seen.views.append((m.run.status, m.view))
+        elif what == "progress":
+            seen.progress.append((m.run.iteration, m.run.time_left_s, m.run.first_iteration_s))
+
+    try:
+        assert model.open_spec("cartpole")
+        for key, value in SMALL_RUN.items():
+            assert model.set_field(key, value)
+        model.add_listener(listen)
+        started = time.perf_counter()
+        assert model.train()
+        assert model.wait(300), "training ends"
+        seen.wall_s = time.perf_counter() - started
+        assert model.run.status == "finished", model.messages
+        seen.run, seen.spec = model.run, model.spec()
+    finally:
+        model.close()
+    return seen
+
+
+@pytest.fixture
+def reopened(trained):
+    """A fresh panel with the trained run opened."""
+    model = PanelModel(runs_dir=trained.runs_dir, view_envs=VIEW_ENVS)
+    assert model.open_run(trained.run.run_dir), model.messages
+    yield model
+    model.close()
+
+
+@pytest.mark.slow
+def test_training_shows_the_watched_envs_moving(trained):
+    training = [(status, view) for status, view in trained.views if view.source == "training"]
+    assert len(training) == SMALL_RUN["ppo.max_iterations"], "one batch of frames per iteration"
+    status, view = training[0]
+    assert status == "training"
+    steps = trained.spec.ppo["num_steps_per_env"]
+    assert view.poses.shape == (steps, VIEW_ENVS, len(view.body_paths), 7)
+    assert view.dt == pytest.approx(trained.spec.env.step_dt)
+    assert np.isfinite(view.poses).all()
+    assert np.allclose(np.linalg.norm(view.poses[..., 3:], axis=-1), 1.0, atol=1e-4), "unit quaternions"
+    cart_x = view.poses[:, :, view.body_paths.index("/cartpole/cart"), 0]
+    assert (cart_x.max(axis=0) - cart_x.min(axis=0)).min() > 1e-3, "every watched cart moves along its rail"
+
+
+@pytest.mark.slow
+def test_time_left_and_first_iteration_are_set_after_an_iteration(trained):
+    iteration, time_left_s, first_iteration_s = trained.progress[0]
+    assert iteration == 1
+    assert 0 < first_iteration_s < trained.wall_s
+    assert time_left_s > 0, "two iterations to go"
+    assert trained.progress[-1][:2] == (SMALL_RUN["ppo.max_iterations"], 0.0), "none left at the last"
+    assert trained.run.time_left_s is None, "a finished run has no time left"
+    assert all(first == first_iteration_s for _, _, first in trained.progress), "measured once"
+
+
+@pytest.mark.slow
+def test_opening_a_finished_run_restores_its_curves_and_checkpoints(trained, reopened):
+    names = [path.name for path in trained.run.checkpoints]
+    assert names == ["model_000001.pt", "model_000002.pt", "model_000003.pt"], "each checkpoint once"
+    run = reopened.run
+    assert run.status == "finished" and run.run_dir == trained.run.run_dir
+    assert run.iteration == trained.run.iteration == SMALL_RUN["ppo.max_iterations"]
+    assert run.checkpoints == trained.run.checkpoints
+    assert run.series == trained.run.series and "reward/alive" in run.series
+    assert [i for i, _ in run.series["env_steps_per_s"]] == [1, 2, 3]
+    assert run.recordings == sorted((run.run_dir / "recordings").glob("*.usd*"))
+
+
+@pytest.mark.slow
+def test_play_streams_the_policy_until_stopped(reopened):
+    model = reopened
+    started = time.perf_counter()
+    assert model.play()
+    deadline = time.monotonic() + 60
+    while model.run.play.get("steps", 0) < 5:
+        assert not model.wait(0.02), model.messages  # the job must not end by itself
+        assert time.monotonic() < deadline
+    assert model.run.status == "playing"
+    view = model.view
+    assert view.source == "play" and view.poses.shape == (1, VIEW_ENVS, len(view.body_paths), 7)
+    assert np.isfinite(view.poses).all()
+    steps = model.run.play["steps"]
+    while model.run.play["steps"] <= steps:
+        assert not model.wait(0.02) and time.monotonic() < deadline, model.messages
+    model.stop()
+    assert model.wait(30), "stop is answered"
+    elapsed = time.perf_counter() - started
+    assert model.run.status == "finished", model.messages
+    stopped_at = model.run.play["steps"]
+    assert stopped_at <= elapsed / view.dt + 2, "no faster than real time"
+    time.sleep(0.1)
+    assert model.run.play["steps"] == stopped_at, "stopped"
+
+
+@pytest.mark.slow
+def test_record_writes_a_recording_into_the_run_and_shows_it(trained, reopened):
+    model = reopened
+    assert model.record(episodes=1)
+    assert model.wait(120) and model.run.status == "finished", model.messages
+    recordings = trained.run.run_dir / "recordings"
+    [recording] = model.run.recordings
+    assert recording.parent == recordings and recording.suffix == ".usda" and recording.is_file()
+    view = model.view
+    assert view.source == "recording" and view.poses.shape[0] > 1 and view.poses.shape[1:] == (VIEW_ENVS, 3, 7)
+    assert view.scene == SHIPPED_SCENE and view.root == "/cartpole"
+    assert f"recorded {recording}" in model.messages[-1]
+    assert model.open_run(trained.run.run_dir) and model.run.recordings == [recording], "listed when reopened"
+    assert model.open_recording(recording) and model.view.poses.shape == view.poses.shape
+
+
+@pytest.mark.slow
+def test_fork_starts_a_new_run_from_the_checkpoint_with_the_edited_spec(trained):
+    model = PanelModel(runs_dir=trained.runs_dir, view_envs=VIEW_ENVS)
+    try:
+        assert model.open_spec("cartpole")
+        for key, value in {**SMALL_RUN, "ppo.max_iterations": 4, "rewards.alive.weight": 0.5}.items():
+            assert model.set_field(key, value)
+        assert model.open_run(trained.run.run_dir)
+        checkpoint = model.run.checkpoints[-1]
+        assert model.fork()
+        assert model.wait(120) and model.run.status == "finished", model.messages
+        fork = model.run.run_dir
+        assert fork != trained.run.run_dir and fork.parent == trained.run.run_dir.parent
+        rows = [json.loads(line) for line in (fork / "metrics.jsonl").read_text().splitlines()]
+        assert {"iteration": 3, "edit": "forked_from", "value": str(checkpoint)} in rows
+        assert [row["iteration"] for row in rows if "edit" not in row] == [4], "the count goes on from 3"
+        assert model.run.iteration == 4 and model.run.checkpoints[-1].name == "model_000004.pt"
+        assert load_spec(fork / "spec.toml").rewards["alive"].weight == 0.5
+        assert load_spec(trained.run.run_dir / "spec.toml").rewards["alive"].weight == 1.0, "the original stays"
+    finally:
+        model.close()

@@ -69,11 +69,13 @@ def _iteration(page) -> int:
 
 
 def _shot(locator) -> bytes | None:
-    """A screenshot of ``locator``, or None while the page is re-rendering it (the next poll tries again)."""
+    """A screenshot of the page where ``locator`` is (a page-level clip: the plot's element is replaced when its
+    data changes, so an element screenshot can lose it), or None while it is not on the page."""
     from playwright.sync_api import Error
 
     try:
-        return locator.screenshot(timeout=5000)
+        box = locator.bounding_box(timeout=2000)
+        return None if box is None else locator.page.screenshot(clip=box)
     except Error:
         return None
 
@@ -174,6 +176,7 @@ def _drive(page, app, model) -> None:
     # play: the robots move in the 3D view
     page.get_by_role("button", name="Play", exact=True).click()
     _until(lambda: model.run.status == "playing" and model.run.play.get("steps", 0) > 10, 120, "playing")
+
     def view() -> bytes:  # the 3D view: the page left of the control panel
         return page.screenshot(clip={"x": 0, "y": 150, "width": 1000, "height": 800})
 

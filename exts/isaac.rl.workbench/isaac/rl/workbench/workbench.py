@@ -152,6 +152,10 @@ class Workbench:
         """Call ``listener(event, data)`` on every event."""
         self._listeners.append(listener)
 
+    def remove_listener(self, listener: Callable[[str, dict], Any]) -> None:
+        """Stop calling ``listener``."""
+        self._listeners.remove(listener)
+
     def _emit(self, event: str, data: dict) -> None:
         for listener in self._listeners:
             listener(event, data)

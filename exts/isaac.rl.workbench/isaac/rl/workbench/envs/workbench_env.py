@@ -8,6 +8,8 @@ B = rigid bodies per env.
 
 from __future__ import annotations
 
+import gc
+
 import torch
 from rsl_rl.env import VecEnv
 from tensordict import TensorDict
@@ -258,8 +260,15 @@ class WorkbenchEnv(VecEnv):
         self._static_actions = actions.clone()
         self._graph = torch.cuda.CUDAGraph()
         torch.cuda.synchronize(self.device)
-        with torch.cuda.graph(self._graph, capture_error_mode="thread_local"), self.backend.graph_capture():
-            self._static_out = self._step(self._static_actions)
+        # An env of an earlier run (a panel trains many in one process) may wait in a reference cycle for the garbage
+        # collector; freeing its CUDA graph during this capture would break the capture. Collect now, and not during.
+        gc.collect()
+        gc.disable()
+        try:
+            with torch.cuda.graph(self._graph, capture_error_mode="thread_local"), self.backend.graph_capture():
+                self._static_out = self._step(self._static_actions)
+        finally:
+            gc.enable()
 
     def _step(self, actions: torch.Tensor) -> tuple[TensorDict, torch.Tensor, torch.Tensor, dict]:
         self.prev_actions.copy_(self.actions)

@@ -45,8 +45,9 @@ class AllowedFolders:
         """The fully resolved ``path`` if it lies inside an allowed folder, else :class:`PathRefused`.
 
         A relative path is tried against each folder in order (the first where it exists wins; with ``must_exist``
-        False and no such folder, the first where it lands inside). With ``must_exist`` False the path may name a
-        file still to be written; its parent folder is not created.
+        False and no such folder, the first where it lands inside); where a link in a folder leads it out, it is
+        refused there and then. With ``must_exist`` False the path may name a file still to be written; its parent
+        folder is not created.
         """
         text = _checked_text(path)
         given = Path(text)
@@ -61,6 +62,9 @@ class AllowedFolders:
                 if real.exists():
                     return real
                 inside.append(real)
+            elif self._contains(Path(os.path.normpath(candidate))):
+                # in a folder by name, outside once a link in it is followed: refused, not tried in the next folder
+                raise PathRefused(f"{path}: outside the allowed folders ({self._listing()})")
         if not inside:
             raise PathRefused(f"{path}: outside the allowed folders ({self._listing()})")
         if must_exist:

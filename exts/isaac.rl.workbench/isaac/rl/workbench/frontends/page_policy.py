@@ -4,6 +4,8 @@ The page is a remote client, so a spec it opens is held to stricter rules than o
 must lie in the allowed folders, its ``python_path`` may only be its own folder, and its ``package.module:function``
 terms must come from modules in its own folder (not from any installed module, whose functions the env would call).
 These checks run on the raw TOML table, before :func:`~..envs.spec.spec_from_table` imports any term module.
+A known task (a spec file in a task folder, which the page did not write) keeps its own scene, python_path and term
+functions wherever they point.
 """
 
 from __future__ import annotations
@@ -17,25 +19,32 @@ from .allowed_paths import AllowedFolders, PathRefused
 TERM_TABLES = ("rewards", "terminations", "events")
 
 
-def check_page_spec(raw: dict[str, Any], spec_file: Path, folders: AllowedFolders) -> None:
+def check_page_spec(
+    raw: dict[str, Any], spec_file: Path, folders: AllowedFolders, trusted: dict[str, Any] | None = None
+) -> None:
     """Raise :class:`SpecError` (with ``.key``) when ``raw``, a spec table whose file is ``spec_file``, reaches
-    outside ``folders``: its scene, its python_path, or a ``module:function`` term from outside its folder."""
+    outside ``folders``: its scene, its python_path, or a ``module:function`` term from outside its folder.
+    ``trusted``: the table of a known task as its file holds it; a value ``raw`` keeps unchanged from it is allowed."""
+    trusted = trusted or {}
     own = spec_file.resolve().parent
     for key in ("scene", "scene_fallback"):
-        if isinstance(raw.get(key), str):
+        if isinstance(raw.get(key), str) and raw[key] != trusted.get(key):
             try:
                 folders.resolve(own / raw[key], must_exist=False)
             except PathRefused as exc:
                 raise SpecError(f"{spec_file}: key '{key}': {exc}", key=key) from None
     for key in ("python_path", "python_path_fallback"):
-        for entry in raw.get(key) or []:
+        for entry in [] if raw.get(key) == trusted.get(key) else raw.get(key) or []:
             if (own / str(entry)).resolve() != own:
                 raise SpecError(
                     f"{spec_file}: key '{key}': '{entry}': a spec opened in the panel may only use its own folder "
                     f"({own}) for its term modules",
                     key=key,
                 )
+    kept = set(_term_functions(trusted))
     for key, func in _term_functions(raw):
+        if (key, func) in kept:
+            continue
         module = func.partition(":")[0].split(".")[0]
         if ":" in func and not ((own / f"{module}.py").is_file() or (own / module / "__init__.py").is_file()):
             raise SpecError(

@@ -113,6 +113,7 @@ class PanelModel:
             self.folders = AllowedFolders([*folders, self.runs_dir])
         self.spec_file: Path | None = None
         self.raw: dict[str, Any] = {}
+        self._trusted: dict[str, Any] | None = None  # a known task's table as its file holds it (page policy)
         self.disabled: dict[str, dict[str, dict]] = {kind: {} for kind in TERM_KINDS}
         self.field_errors: dict[str, str] = {}
         self.articulation: ArticulationInfo | None = None
@@ -176,14 +177,15 @@ class PanelModel:
             known = str(task_or_path) in list_tasks()
             file = find_task(task_or_path if known else self.resolve(task_or_path)).resolve()
             raw = tomllib.loads(file.read_text())
+            trusted = copy.deepcopy(raw) if known else None
             if self.folders is not None:
-                check_page_spec(raw, file, self.folders)
+                check_page_spec(raw, file, self.folders, trusted)
             spec = spec_from_table(raw, file)
         except (LookupError, OSError, ValueError, tomllib.TOMLDecodeError, SpecError) as exc:
             self._say(f"error: {exc}")
             return False
         with self._lock:
-            self.spec_file, self.raw = file, raw
+            self.spec_file, self.raw, self._trusted = file, raw, trusted
             self.disabled = {kind: {} for kind in TERM_KINDS}
             self.field_errors = {}
             self._show_scene(spec.scene, spec.articulation)
@@ -229,7 +231,7 @@ class PanelModel:
     def add_term(self, kind: str, name: str, table: dict[str, Any]) -> bool:
         """Add ``[<kind>.<name>]`` with ``table`` (``func``, ``weight``, ``params``, ...); refused when invalid."""
         if kind not in TERM_KINDS:
-            return self._refuse(kind, f"expected one of {', '.join(TERM_KINDS)}")
+            return self._refuse(kind, f"'{kind}': expected one of {', '.join(TERM_KINDS)}")
         if not name or name in self.raw.get(kind, {}) or name in self.disabled[kind]:
             return self._refuse(f"{kind}.{name}", f"a term named '{name}' exists already" if name else "name it")
         edited = copy.deepcopy(self.raw)
@@ -238,6 +240,8 @@ class PanelModel:
 
     def remove_term(self, kind: str, name: str) -> bool:
         """Remove a term (enabled or not); refused when the spec would be invalid (e.g. no reward left)."""
+        if kind not in TERM_KINDS:
+            return self._refuse(kind, f"'{kind}': expected one of {', '.join(TERM_KINDS)}")
         if name in self.disabled[kind]:
             del self.disabled[kind][name]
             self._changed("spec")
@@ -248,6 +252,8 @@ class PanelModel:
 
     def enable_term(self, kind: str, name: str, enabled: bool) -> bool:
         """Take a term out of the spec (kept in :attr:`disabled`) or put it back."""
+        if kind not in TERM_KINDS:
+            return self._refuse(kind, f"'{kind}': expected one of {', '.join(TERM_KINDS)}")
         edited = copy.deepcopy(self.raw)
         if enabled and name in self.disabled[kind]:
             edited.setdefault(kind, {})[name] = self.disabled[kind][name]
@@ -297,15 +303,18 @@ class PanelModel:
                 self._pending_edits.append((name, weight, enabled))
 
     def _take(self, edited: dict, key: str) -> bool:
+        if self.spec_file is None:
+            return self._refuse(key, "no spec is open: open a task or a spec file first")
         try:
             if self.folders is not None:
-                check_page_spec(edited, self.spec_file, self.folders)
+                check_page_spec(edited, self.spec_file, self.folders, self._trusted)
             spec = spec_from_table(edited, self.spec_file)
         except SpecError as exc:
             return self._refuse(exc.key or key, str(exc))
         with self._lock:
             self.raw = edited
-            self.field_errors.pop(key, None)
+            for stale in [k for k in self.field_errors if k == key or k.startswith(f"{key}.")]:
+                del self.field_errors[stale]  # the key's error and those of its keys (a term's func, weight, ...)
             self._show_scene(spec.scene, spec.articulation)
         self._changed("spec")
         return True

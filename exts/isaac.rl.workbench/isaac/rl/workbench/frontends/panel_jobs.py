@@ -60,7 +60,8 @@ def train(model: PanelModel, spec: TaskSpec | None = None, resume: Path | None =
             show(model, data["poses"], data["dt"], wb.body_paths, "training")
         elif event == "checkpoint":
             with model._lock:
-                model.run.checkpoints.append(Path(data["path"]))
+                if Path(data["path"]) not in model.run.checkpoints:  # finish() saves the last one again
+                    model.run.checkpoints.append(Path(data["path"]))
             model._changed("run")
         elif event == "warning":
             model._say(f"warning: {data['message']}")
@@ -89,6 +90,7 @@ def train(model: PanelModel, spec: TaskSpec | None = None, resume: Path | None =
             wb.train_step()
     finally:
         wb.finish()
+        wb.remove_listener(on_event)  # on_event refers to wb: leave no cycle for the garbage collector
     with model._lock:
         model.run.status = "failed" if wb.state == "failed" else "finished"
         model.run.time_left_s = None

@@ -3,13 +3,15 @@ reward term on its own scale), Policy (Play, Stop, Record USD, Evaluate, Export,
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import viser
 import viser.uplot
 
 from ..panel import PanelModel
 
-PLOT_HEIGHT = 160  # [px]
+PLOT_PERIOD_S = 1.0  # plots are re-sent at most this often (the counters at every refresh)
 MESSAGES_SHOWN = 8
 
 
@@ -43,6 +45,7 @@ class RunSections:
             lambda _: model.fork(None if self.checkpoint_pick.value == "(latest)" else self.checkpoint_pick.value)
         )
         self.plots: dict[str, viser.GuiUplotHandle] = {}
+        self._plotted_at = 0.0
         with gui.add_folder("Progress", order=2.0) as self._progress_folder:
             self.progress = gui.add_markdown("")
             self.bar = gui.add_progress_bar(0.0)
@@ -136,6 +139,11 @@ class RunSections:
             f"time left {_duration(run.time_left_s)} — first iteration after {_duration(run.first_iteration_s)}"
         )
         self.bar.value = min(100.0, 100.0 * run.iteration / total)
+        self.refresh_policy()
+        now = time.monotonic()
+        if now - self._plotted_at < PLOT_PERIOD_S and run.status == "training":
+            return
+        self._plotted_at = now
         for key in [k for k in self.plots if k not in run.series]:  # a new run: its plots start afresh
             self.plots.pop(key).remove()
         for key, points in list(run.series.items()):
@@ -148,7 +156,6 @@ class RunSections:
             elif len(xs):
                 titles = {"mean_reward": "mean return", "mean_episode_length": "mean episode length"}
                 self._plot(key, titles.get(key, key.removeprefix("reward/")), (xs, ys))
-        self.refresh_policy()
 
     def refresh_messages(self) -> None:
         shown = self.model.messages[-MESSAGES_SHOWN:]

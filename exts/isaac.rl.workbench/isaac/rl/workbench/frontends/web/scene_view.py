@@ -3,8 +3,9 @@
 Each visual shape of the articulation (:func:`~...scene.geometry.articulation_meshes`) is one viser batched mesh
 with an instance per shown env, so a frame costs one message per shape whatever the env count. Frames come from
 the panel model's :class:`~..panel.PoseFrames`: a block per training iteration, one per play step, or a whole
-recording. A background thread plays a block at its own pace (frame ``dt``) and at most ``MAX_FPS``; a recording
-follows the time slider instead.
+recording. A background thread plays a block at its own pace (frame ``dt``) and at most ``MAX_FPS``; during
+training, each block plays whole before the newest one that arrived meanwhile (the view lags training by up to a
+block and skips blocks, but the motion is real time); a recording follows the time slider instead.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import viser
 from ...scene.geometry import BodyMesh, articulation_meshes, body_rest_poses
 from ..panel import PanelModel, PoseFrames
 
-MAX_FPS = 30.0  # frames sent to the browser per second, at most
+MAX_FPS = 20.0  # frames sent to the browser per second, at most
 VIEW_SPACING_MAX = 4.0  # [m] envs stand side by side this far apart at most, however far apart the physics keeps them
 
 
@@ -134,11 +135,19 @@ class SceneView:
         self.frames_sent += 1
 
     # -- the animation thread -------------------------------------------------------------------------------------
+    def _playing_block(self, newer: PoseFrames) -> bool:
+        """True while a training block plays and ``newer`` is the next training block: blocks play whole, in real
+        time, so the robots move smoothly; blocks that arrive meanwhile are skipped (the newest one plays next)."""
+        frames = self._frames
+        if frames is None or frames.source != "training" or newer.source != "training":
+            return False
+        return time.perf_counter() - self._block_started < frames.poses.shape[0] * frames.dt
+
     def _animate(self) -> None:
         last_drawn, last_view = (None, -1), None
         while not self._stop.wait(1.0 / MAX_FPS):
             view = self.model.view
-            if view is not None and view is not last_view:
+            if view is not None and view is not last_view and not self._playing_block(view):
                 last_view = view
                 try:
                     self.show_frames(view)
