@@ -611,3 +611,29 @@ def test_fork_starts_a_new_run_from_the_checkpoint_with_the_edited_spec(trained)
         assert load_spec(trained.run.run_dir / "spec.toml").rewards["alive"].weight == 1.0, "the original stays"
     finally:
         model.close()
+
+
+@pytest.mark.slow
+def test_a_chosen_checkpoint_is_what_fork_and_play_use(trained):
+    model = PanelModel(runs_dir=trained.runs_dir, view_envs=VIEW_ENVS)
+    try:
+        assert model.open_spec("cartpole")
+        for key, value in {**SMALL_RUN, "ppo.max_iterations": 2}.items():
+            assert model.set_field(key, value)
+        assert model.open_run(trained.run.run_dir)
+        first = model.run.checkpoints[0]
+        assert first != model.run.checkpoints[-1]
+        assert model.choose_checkpoint(first) and model.policy_checkpoint == first
+        assert model.evaluate(episodes=2) and model.wait(120) and model.run.evaluation["episodes"] == 2
+        assert model.fork() and model.wait(120), model.messages
+        rows = [json.loads(line) for line in (model.run.run_dir / "metrics.jsonl").read_text().splitlines()]
+        assert [row["value"] for row in rows if row.get("edit") == "forked_from"] == [str(first)]
+        assert model.policy_checkpoint is None, "a new run starts from its own latest checkpoint"
+    finally:
+        model.close()
+
+
+def test_a_checkpoint_outside_the_folders_is_not_chosen(fenced):
+    model, allowed, outside = fenced
+    assert not model.choose_checkpoint(outside / "model_000001.pt")
+    assert "outside the allowed folders" in model.messages[-1] and model.policy_checkpoint is None

@@ -122,6 +122,8 @@ class PanelModel:
         """The open spec's scene file (resolved)."""
         self.run = RunState()
         self.view: PoseFrames | None = None
+        self.policy_checkpoint: Path | None = None
+        """The checkpoint play, record, evaluate, export and fork use (:meth:`choose_checkpoint`); None: the latest."""
         self.messages: list[str] = []
         self._listeners: list[Callable[[str, PanelModel], Any]] = []
         self._lock = threading.RLock()
@@ -351,6 +353,7 @@ class PanelModel:
         spec = self._valid_spec()
         if spec is None:
             return False
+        checkpoint = checkpoint or self.policy_checkpoint
         if checkpoint is None and not self.run.checkpoints:
             self._say("error: no checkpoint to fork from: train, or pick a checkpoint")
             return False
@@ -365,9 +368,19 @@ class PanelModel:
                 self.run.status = "stopping"
         self._changed("run")
 
+    def choose_checkpoint(self, checkpoint: str | Path | None) -> bool:
+        """The checkpoint that play, record, evaluate, export and fork use; None: the run's latest."""
+        path = None if checkpoint is None else self._path_or_say(checkpoint)
+        if checkpoint is not None and path is None:
+            return False
+        with self._lock:
+            self.policy_checkpoint = path
+        self._changed("run")
+        return True
+
     def play(self) -> bool:
-        """Run the current run's latest checkpoint deterministically in ``view_envs`` envs at real-time speed,
-        streaming body poses to :attr:`view`, until :meth:`stop`."""
+        """Run the current run's latest (or chosen) checkpoint deterministically in ``view_envs`` envs at real-time
+        speed, streaming body poses to :attr:`view`, until :meth:`stop`."""
         return self._needs_run() and self._submit(lambda: panel_jobs.play(self))
 
     def record(self, episodes: int = 1) -> bool:

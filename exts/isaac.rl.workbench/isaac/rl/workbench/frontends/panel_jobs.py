@@ -33,6 +33,7 @@ def train(model: PanelModel, spec: TaskSpec | None = None, resume: Path | None =
     started = time.perf_counter()
     with model._lock:
         model.run = RunState(status="building")
+        model.policy_checkpoint = None  # a checkpoint chosen in the previous run is not this run's
     model._changed("run")
     if resume is not None:
         wb = Workbench.open(resume, device=model.device)
@@ -101,7 +102,7 @@ def play(model: PanelModel) -> None:
     """Step the latest policy of the current run in ``view_envs`` envs at real-time speed until stopped."""
     run_dir = model.run.run_dir
     _status(model, "playing")
-    wb = Workbench.for_play(run_dir, model.view_envs, device=model.device)
+    wb = Workbench.for_play(run_dir, model.view_envs, device=model.device, checkpoint=model.policy_checkpoint)
     dt = wb.spec.env.step_dt
     returns = np.zeros(wb.env.num_envs)
     ended: list[float] = []
@@ -130,7 +131,9 @@ def record(model: PanelModel, episodes: int) -> None:
     """Record ``view_envs`` envs playing the latest policy into ``<run>/recordings/<time>.usda``, then show it."""
     run_dir = model.run.run_dir
     _status(model, "recording")
-    wb = Workbench.for_play(run_dir, max(episodes, model.view_envs), device=model.device)
+    wb = Workbench.for_play(
+        run_dir, max(episodes, model.view_envs), device=model.device, checkpoint=model.policy_checkpoint
+    )
     target = run_dir / "recordings" / f"{datetime.now().strftime('%Y-%m-%d_%H-%M-%S')}.usda"
     result = wb.evaluate(num_episodes=episodes, record=target, record_envs=model.view_envs)
     with model._lock:
@@ -143,7 +146,8 @@ def record(model: PanelModel, episodes: int) -> None:
 def evaluate(model: PanelModel, episodes: int) -> None:
     """Evaluate the latest policy of the current run over ``episodes`` deterministic episodes."""
     _status(model, "evaluating")
-    result = Workbench.for_play(model.run.run_dir, episodes, device=model.device).evaluate(num_episodes=episodes)
+    wb = Workbench.for_play(model.run.run_dir, episodes, device=model.device, checkpoint=model.policy_checkpoint)
+    result = wb.evaluate(num_episodes=episodes)
     with model._lock:
         model.run.evaluation = {k: v for k, v in result.items() if k != "observations"}
     _status(model, "finished")
@@ -152,7 +156,7 @@ def evaluate(model: PanelModel, episodes: int) -> None:
 def export(model: PanelModel) -> None:
     """Export the latest policy of the current run and keep its parity report."""
     _status(model, "exporting")
-    report = Workbench.for_export(model.run.run_dir, device=model.device).export()
+    report = Workbench.for_export(model.run.run_dir, device=model.device, checkpoint=model.policy_checkpoint).export()
     with model._lock:
         model.run.export = report
     out = model.run.run_dir / "export"
@@ -181,7 +185,7 @@ def open_run(model: PanelModel, run_dir: Path) -> bool:
     state.checkpoints = _checkpoints(run)
     state.recordings = sorted((run.path / "recordings").glob("*.usd*"))
     with model._lock:
-        model.run = state
+        model.run, model.policy_checkpoint = state, None
     model._changed("run")
     model._changed("progress")
     return True

@@ -41,6 +41,14 @@ class RunSections:
             fork = gui.add_button("Fork", hint="a new run of the edited spec, starting from this checkpoint")
         buttons.on_click(lambda _: model.train() if buttons.value == "Train" else model.stop())
         run_buttons.on_click(lambda _: self._run_action(run_buttons.value))
+        self.checkpoint_pick.on_update(
+            lambda event: (
+                event.client
+                and model.choose_checkpoint(
+                    None if self.checkpoint_pick.value == "(latest)" else self.checkpoint_pick.value
+                )
+            )
+        )
         fork.on_click(
             lambda _: model.fork(None if self.checkpoint_pick.value == "(latest)" else self.checkpoint_pick.value)
         )
@@ -100,9 +108,14 @@ class RunSections:
     def refresh_run(self) -> None:
         run = self.model.run
         where = f" — `{run.run_dir}`" if run.run_dir else ""
-        self.status.content = f"**{run.status}**{where}"
+        repeat = ""
+        if run.run_dir is not None:
+            repeat = f"\n\nrepeat: `isaac-rl-workbench train {run.run_dir / 'spec.toml'} --device {self.model.device}`"
+        self.status.content = f"**{run.status}**{where}{repeat}"
         self.run_pick.options = self._run_options()
         self.checkpoint_pick.options = ["(latest)", *[str(p) for p in run.checkpoints]]
+        chosen = self.model.policy_checkpoint
+        self.checkpoint_pick.value = str(chosen) if chosen is not None else "(latest)"
         self.recording_pick.options = [str(p) for p in run.recordings] or ["(none)"]
         if run.recordings:
             self.recording_pick.value = str(run.recordings[-1])
