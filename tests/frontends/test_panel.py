@@ -637,3 +637,12 @@ def test_a_checkpoint_outside_the_folders_is_not_chosen(fenced):
     model, allowed, outside = fenced
     assert not model.choose_checkpoint(outside / "model_000001.pt")
     assert "outside the allowed folders" in model.messages[-1] and model.policy_checkpoint is None
+
+
+@pytest.mark.slow
+def test_a_failed_resume_keeps_the_run_on_show(reopened, tmp_path):
+    shown = reopened.run.run_dir
+    (tmp_path / "not_a_run").mkdir()
+    assert reopened.resume(tmp_path / "not_a_run") and reopened.wait(60)
+    assert reopened.run.run_dir == shown and reopened.run.status == "finished", reopened.run
+    assert reopened.messages[-1].startswith("error:") and "not_a_run" in reopened.messages[-1]

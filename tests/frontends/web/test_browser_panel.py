@@ -1,6 +1,7 @@
 """The browser panel end to end in a real headless Chromium (Debian's ``chromium``, driven by Playwright): open the
 page, load cartpole, set 32 envs, change a reward weight, train, watch the counter and the reward plot advance,
-change a weight while training and find it in metrics.jsonl, stop, play and see the robots move, export.
+open a second tab (it gets the history; closing it stops nothing), change a weight while training and find it in
+metrics.jsonl, stop, play and see the robots move, export.
 
 Screenshots land in ``test-artifacts/`` at the repository root. Without a browser the test is skipped on a
 developer's machine and fails in CI (``CI=true``): ``bash scripts/setup.sh`` installs it.
@@ -160,6 +161,15 @@ def _drive(page, app, model) -> None:
     _until(lambda: _iteration(page) >= seen + 3, 120, "three more iterations")
     _until(lambda: _pixels_differ(before, _shot(plot)), 20, "the return plot to change")
     page.screenshot(path=str(ARTIFACTS / "panel_training.png"))
+
+    # a second tab opened during training gets the history; closing it stops nothing
+    other = page.context.browser.new_page(viewport={"width": 1500, "height": 1000})
+    other.goto(page.url)
+    _until(lambda: _iteration(other) >= seen + 3, 60, "the second tab's iteration counter")
+    assert other.locator(".uplot", has=other.get_by_text("mean return", exact=True)).count() == 1
+    other.close()
+    at_close = model.run.iteration
+    _until(lambda: model.run.iteration >= at_close + 2, 60, "training to go on after the tab closed")
 
     # a weight changed while training reaches the run and its log
     _set(_form(page, "pole_pos"), "weight", "-3.0")

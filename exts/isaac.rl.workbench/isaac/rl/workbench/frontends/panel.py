@@ -448,11 +448,13 @@ class PanelModel:
 
     def _work(self) -> None:
         while (job := self._jobs.get()) is not None:
+            status_before = self.run.status
             try:
                 job()
             except Exception as exc:  # every failure reaches the message log; the worker lives on
-                with self._lock:
-                    self.run.status = "failed"
+                with self._lock:  # a run that failed to build or train is "failed"; a failed play (say) is not
+                    training = self.run.status in ("building", "training", "stopping")
+                    self.run.status = "failed" if training else status_before
                 self._say(f"error: {exc}")
                 self._changed("run")
             finally:

@@ -31,17 +31,17 @@ def train(model: PanelModel, spec: TaskSpec | None = None, resume: Path | None =
     from .panel import PLOTTED, RunState
 
     started = time.perf_counter()
-    with model._lock:
-        model.run = RunState(status="building")
-        model.policy_checkpoint = None  # a checkpoint chosen in the previous run is not this run's
-    model._changed("run")
+    # a folder that is not a run (or a taken run folder) fails here, before the run on show is replaced
     if resume is not None:
         wb = Workbench.open(resume, device=model.device)
     else:
         wb = Workbench.new(spec, device=model.device, runs_dir=model.runs_dir)
-    if resume is not None:
-        with model._lock:
+    with model._lock:
+        model.run = RunState(status="building")
+        model.policy_checkpoint = None  # a checkpoint chosen in the previous run is not this run's
+        if resume is not None:
             model.run.series = _series(wb.run.read_metrics(), PLOTTED)
+    model._changed("run")
 
     def on_event(event: str, data: dict) -> None:
         if event == "iteration":
