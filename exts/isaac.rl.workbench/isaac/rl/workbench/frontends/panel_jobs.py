@@ -18,6 +18,7 @@ from ..envs.spec_schema import TaskSpec
 from ..learn.run_dir import RunDir, RunError
 from ..scene.read_recording import read_recording
 from ..workbench import Workbench
+from .panel_state import PLOTTED, PoseFrames, RunState
 
 if TYPE_CHECKING:
     from .panel import PanelModel
@@ -28,8 +29,6 @@ PLAY_EPISODE_WINDOW = 32  # play's mean return is over the last this many ended 
 def train(model: PanelModel, spec: TaskSpec | None = None, resume: Path | None = None, fork: Path | None = None):
     """Train a new run of ``spec`` (from checkpoint ``fork`` when given) or go on with run folder ``resume``,
     until done or :meth:`~.panel.PanelModel.stop`."""
-    from .panel import PLOTTED, RunState
-
     started = time.perf_counter()
     # a folder that is not a run (or a taken run folder) fails here, before the run on show is replaced
     if resume is not None:
@@ -169,8 +168,6 @@ def export(model: PanelModel) -> None:
 
 def open_run(model: PanelModel, run_dir: Path) -> bool:
     """Make ``run_dir`` the current run: its curves, checkpoints and recordings (caller's thread, idle worker)."""
-    from .panel import PLOTTED, RunState
-
     if not model._idle.is_set():
         model._say("busy: stop the current job first")
         return False
@@ -215,8 +212,6 @@ def open_recording(model: PanelModel, file: Path) -> bool:
 
 def show(model: PanelModel, poses: np.ndarray, dt: float, body_paths: list[str], source: str, **where) -> None:
     """Hand (T, K, B, 7) body poses to the 3D views."""
-    from .panel import PoseFrames
-
     with model._lock:
         model.view = PoseFrames(np.asarray(poses, dtype=np.float32), float(dt), list(body_paths), source, **where)
     model._changed("poses")
