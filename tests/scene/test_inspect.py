@@ -96,7 +96,9 @@ def test_format_scene_reports_joints_limits_drives_and_bodies(tmp_path):
     assert "articulation /arm: fixed base" in report
     assert "joint shoulder (/joints/shoulder): revolute, axis Z" in report
     assert "-90 .. 90 deg" in report
-    assert "stiffness 400, damping 40, max force 80" in report
+    # every number with its unit; an angular gain also as USD authors it (per degree: a 57x trap otherwise)
+    assert "stiffness 400 N·m/rad (6.98132 N·m/deg in USD), damping 40 N·m·s/rad (0.698132 N·m·s/deg in USD)" in report
+    assert "max force 80 N·m" in report and "max force unlimited" in report
     assert "world -> /arm/base" in report
     assert "bodies: /arm/base, /arm/upper, /arm/fore, /arm/hand" in report
 
@@ -135,6 +137,7 @@ def test_root_on_fixed_joint_and_prismatic_limits_in_metres(tmp_path):
     assert (slide_info.type, slide_info.axis) == ("prismatic", "Z")
     assert (slide_info.lower, slide_info.upper) == (pytest.approx(-0.5), pytest.approx(0.5))
     assert slide_info.drive.stiffness == pytest.approx(5.0) and slide_info.drive.max_force == pytest.approx(20.0)
+    assert "stiffness 5 N/stage unit (0.01 m), damping 1 N·s/stage unit (0.01 m), max force 20 N" in format_scene(info)
 
 
 def test_joint_order_is_parent_before_child_for_a_branching_tree(tmp_path):

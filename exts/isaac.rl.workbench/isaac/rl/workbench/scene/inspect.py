@@ -324,14 +324,27 @@ def format_scene(info: SceneInfo) -> str:
             if joint.type in ("revolute", "prismatic"):
                 lines.append(f"      limits: {_format_limits(joint)}")
             if joint.drive is not None:
-                drive = joint.drive
-                lines.append(
-                    f"      drive: {drive.type}, stiffness {drive.stiffness:g}, damping {drive.damping:g}, "
-                    f"max force {drive.max_force:g}"
-                )
+                lines.append(f"      drive: {_format_drive(joint, info.meters_per_unit)}")
         lines.append("  bodies: " + ", ".join(art.bodies))
         lines += [f"  problem: {problem}" for problem in art.problems]
     return "\n".join(lines)
+
+
+def _format_drive(joint: JointInfo, meters_per_unit: float) -> str:
+    """A drive's gains and force limit with their units; an angular drive's gains also as USD authors them (per
+    degree), since a per-degree gain read as per radian is a 57x error. Linear gains are as authored: per metre on
+    a stage in metres, per stage length unit otherwise (said so)."""
+    drive = joint.drive
+    if joint.type == "revolute":
+        stiffness = f"stiffness {drive.stiffness:g} N·m/rad ({drive.stiffness / _DEGREES_PER_RADIAN:g} N·m/deg in USD)"
+        damping = f"damping {drive.damping:g} N·m·s/rad ({drive.damping / _DEGREES_PER_RADIAN:g} N·m·s/deg in USD)"
+        force_unit = "N·m"
+    else:
+        per = "m" if meters_per_unit == 1.0 else f"stage unit ({meters_per_unit:g} m)"
+        stiffness, damping = f"stiffness {drive.stiffness:g} N/{per}", f"damping {drive.damping:g} N·s/{per}"
+        force_unit = "N"
+    limit = "unlimited" if math.isinf(drive.max_force) else f"{drive.max_force:g} {force_unit}"
+    return f"{drive.type}, {stiffness}, {damping}, max force {limit}"
 
 
 def _format_limits(joint: JointInfo) -> str:
