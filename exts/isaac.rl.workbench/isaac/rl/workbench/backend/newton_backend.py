@@ -27,6 +27,17 @@ from .base import Backend, BackendError
 wp.config.quiet = True
 
 
+_BUILDER_DRIVE_ARRAYS = {
+    "stiffness": "joint_target_ke",
+    "damping": "joint_target_kd",
+    "effort_limit": "joint_effort_limit",
+    "velocity_limit": "joint_velocity_limit",
+    "armature": "joint_armature",
+    "friction": "joint_friction",
+}
+"""Actuator key -> the ModelBuilder per-DOF list it overrides."""
+
+
 class NewtonBackend(Backend):
     """``num_envs`` copies of an articulation stepped together (the :class:`~.base.Backend` contract).
 
@@ -40,6 +51,11 @@ class NewtonBackend(Backend):
         substeps: physics steps per :meth:`step` call (the env's decimation).
         device: "cpu" or "cuda[:i]".
         position_control: drive the joints to position targets (True) or by efforts (False).
+        joint_overrides: per-joint drive values that replace the scene's, keyed ``stiffness`` [N·m/rad or N/m],
+            ``damping`` [N·m·s/rad or N·s/m], ``effort_limit`` [N·m or N], ``velocity_limit`` [rad/s or m/s],
+            ``armature`` [kg·m² or kg], ``friction`` [N·m or N]; each a list in ``joint_names`` order, NaN to keep
+            the scene's value. Newton's importer has already turned USD's per-degree gains into per-radian ones,
+            so these are set as given.
     """
 
     def __init__(
@@ -53,6 +69,7 @@ class NewtonBackend(Backend):
         substeps: int,
         device: str = "cpu",
         position_control: bool = False,
+        joint_overrides: dict[str, list[float]] | None = None,
     ):
         self.device = torch.device(device)
         if self.device.type == "cuda" and not wp.is_cuda_available():
@@ -65,6 +82,7 @@ class NewtonBackend(Backend):
         robot = newton.ModelBuilder()
         robot.add_usd(str(scene), root_path=articulation, enable_self_collisions=False)
         self._find_joints(robot, articulation, joint_names)
+        self._override_drives(robot, joint_overrides or {})
         world = newton.ModelBuilder()
         if self.on_cpu:
             columns = math.ceil(math.sqrt(num_envs))
@@ -127,6 +145,14 @@ class NewtonBackend(Backend):
         full = slice(0, self.coords_per_env)
         self._dofs_are_all_coords = self._coord_sel == full and self._dof_sel == slice(0, self.dofs_per_env)
         self.root_body = robot.joint_child[0] if robot.joint_count else 0
+
+    def _override_drives(self, robot: newton.ModelBuilder, overrides: dict[str, list[float]]) -> None:
+        """Write the spec's actuator values into the builder's per-DOF arrays, before the envs are cloned."""
+        for key, values in overrides.items():
+            column = getattr(robot, _BUILDER_DRIVE_ARRAYS[key])
+            for dof, value in zip(self._dof_index.tolist(), values, strict=True):
+                if not math.isnan(value):
+                    column[dof] = float(value)
 
     def _use_position_targets(self) -> None:
         mode = self.model.joint_target_mode.numpy().reshape(self.num_envs, self.dofs_per_env)

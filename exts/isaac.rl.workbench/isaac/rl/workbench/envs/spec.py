@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import math
 import os
-import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 from ..learn.ppo_config import PPO_TOP_KEYS, default_ppo_config, validate_ppo_config
 from ..scene.inspect import SceneError, inspect_scene
 from ..utils.atomic import write_atomically
+from .actuators import joint_overrides, load_actuators
 from .overrides import apply_overrides
 from .spec_schema import (
     ACTION_TYPES,
@@ -29,56 +29,9 @@ from .spec_schema import (
     TaskSpec,
     TermSpec,
 )
+from .spec_table import SpecTable, check_joints
 from .task_files import TaskNotFoundError, find_task
 from .terms import TermLookupError, TermSignatureError, check_term_signature, resolve_term
-
-
-class _Table:
-    """A TOML table being read: remembers the file and key path for error messages, rejects unknown keys."""
-
-    def __init__(self, data: Any, file: Path, key: str):
-        if not isinstance(data, dict):
-            raise SpecError(f"{file}: [{key}] must be a table, got {type(data).__name__}")
-        self.data, self.file, self.key = data, file, key
-
-    def error(self, key: str, problem: str) -> SpecError:
-        where = f"{self.key}.{key}" if self.key else key
-        return SpecError(f"{self.file}: key '{where}': {problem}", key=where)
-
-    def check_keys(self, allowed) -> None:
-        unknown = sorted(set(self.data) - set(allowed))
-        if unknown:
-            raise self.error(unknown[0], f"unknown key; expected one of: {', '.join(sorted(allowed))}")
-
-    def get(self, key: str, kind: type | tuple, default: Any = None, required: bool = False) -> Any:
-        if key not in self.data:
-            if required:
-                raise self.error(key, "missing")
-            return copy.deepcopy(default)
-        value = self.data[key]
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        if float in kinds and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-            names = " or ".join(k.__name__ for k in kinds)
-            raise self.error(key, f"expected {names}, got {value!r}")
-        return value
-
-    def number(
-        self, key: str, default: float, *, minimum: float | None = None, positive: bool = False, integer: bool = False
-    ) -> Any:
-        value = self.get(key, int if integer else float, default)
-        if positive and not value > 0:
-            raise self.error(key, f"must be > 0, got {value}")
-        if minimum is not None and value < minimum:
-            raise self.error(key, f"must be >= {minimum}, got {value}")
-        if not integer and not math.isfinite(value):
-            raise self.error(key, f"must be a finite number, got {value}")
-        return value
-
-    def sub(self, key: str, default: Any = None) -> _Table:
-        data = self.data.get(key, {} if default is None else default)
-        return _Table(data, self.file, f"{self.key}.{key}" if self.key else key)
 
 
 def load_spec(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> TaskSpec:
@@ -117,7 +70,7 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
     """
     file = Path(file).resolve()
     raw = copy.deepcopy(raw)
-    top = _Table(raw, file, "")
+    top = SpecTable(raw, file, "")
     top.check_keys(
         [
             "name",
@@ -129,6 +82,7 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
             "python_path_fallback",
             "env",
             "actions",
+            "actuators",
             "observations",
             "rewards",
             "terminations",
@@ -152,18 +106,26 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
     python_path = _load_python_path(top, file, use_fallback="python_path" not in overridden)
     joint_names = list(articulation.dof_names)
     drives = {j.name: j.drive for j in articulation.joints}
-    effort_limits = [drives[n].max_force if drives.get(n) else math.inf for n in joint_names]
+    actuators = load_actuators(top.sub("actuators"), joint_names, articulation.root_path)
+    overrides_ = joint_overrides(actuators, joint_names)
 
+    def per_joint(key: str, from_drive) -> list[float]:
+        """The actuators' value for each joint where a group sets it, else the scene drive's."""
+        given = overrides_.get(key, [math.nan] * len(joint_names))
+        return [v if not math.isnan(v) else from_drive(drives.get(n)) for n, v in zip(joint_names, given, strict=True)]
+
+    effort_limits = per_joint("effort_limit", lambda d: d.max_force if d else math.inf)
     env = _load_env(top.sub("env"))
     actions = _load_actions(top.sub("actions"), joint_names, articulation.root_path)
     if actions.type == "joint_position":
-        stiff = {j.name: j.drive.stiffness if j.drive else 0.0 for j in articulation.joints}
+        stiff = dict(zip(joint_names, per_joint("stiffness", lambda d: d.stiffness if d else 0.0), strict=True))
         limp = [n for n in actions.joints if not stiff.get(n, 0.0) > 0]
         if limp:
             raise top.error(
                 "actions.type",
                 f"joint_position needs drives with stiffness > 0 on every action joint; "
-                f"{', '.join(limp)} in {scene_path} has none (use joint_effort, or author a DriveAPI)",
+                f"{', '.join(limp)} in {scene_path} has none (use joint_effort, author a DriveAPI, or give it an "
+                f"[actuators.<group>] with stiffness)",
             )
     where = (joint_names, articulation.root_path, python_path)
     observations = _load_observations(top.sub("observations"), *where)
@@ -195,6 +157,7 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
         seed=top.number("seed", 42, integer=True),
         env=env,
         actions=actions,
+        actuators=actuators,
         observations=observations,
         rewards=rewards,
         terminations=terminations,
@@ -243,7 +206,7 @@ def _relative(path: Path, folder: Path) -> str:
         return str(path)
 
 
-def _load_python_path(top: _Table, file: Path, use_fallback: bool) -> list[Path]:
+def _load_python_path(top: SpecTable, file: Path, use_fallback: bool) -> list[Path]:
     """Key ``python_path`` (folders relative to the spec file), each replaced by the same entry of
     ``python_path_fallback`` where it is not a folder and the fallback is."""
     entries = top.get("python_path", list, ["."])
@@ -261,7 +224,7 @@ def _load_python_path(top: _Table, file: Path, use_fallback: bool) -> list[Path]
     return folders
 
 
-def _load_env(t: _Table) -> EnvSpec:
+def _load_env(t: SpecTable) -> EnvSpec:
     t.check_keys(EnvSpec.__dataclass_fields__)
     d = EnvSpec()
     return EnvSpec(
@@ -273,32 +236,19 @@ def _load_env(t: _Table) -> EnvSpec:
     )
 
 
-def _check_joints(t: _Table, key: str, patterns: list, joint_names: list[str], root: str) -> list[str]:
-    """Resolve joint names or full-match regex patterns against the articulation's 1-DOF joints, in scene order."""
-    selected: list[str] = []
-    for pattern in patterns:
-        if not isinstance(pattern, str):
-            raise t.error(key, f"expected joint names (strings), got {pattern!r}")
-        matches = [n for n in joint_names if n == pattern or re.fullmatch(pattern, n)]
-        if not matches:
-            raise t.error(key, f"joint '{pattern}' is not in articulation {root}; its joints: {', '.join(joint_names)}")
-        selected += [m for m in matches if m not in selected]
-    return [n for n in joint_names if n in selected]
-
-
-def _load_actions(t: _Table, joint_names: list[str], root: str) -> ActionSpec:
+def _load_actions(t: SpecTable, joint_names: list[str], root: str) -> ActionSpec:
     t.check_keys(["type", "joints", "scale", "clip"])
     action_type = t.get("type", str, "joint_effort")
     if action_type not in ACTION_TYPES:
         raise t.error("type", f"expected one of {', '.join(ACTION_TYPES)}, got '{action_type}'")
-    joints = _check_joints(t, "joints", t.get("joints", list, joint_names), joint_names, root)
+    joints = check_joints(t, "joints", t.get("joints", list, joint_names), joint_names, root)
     clip = t.get("clip", float)
     if clip is not None and not clip > 0:
         raise t.error("clip", f"must be > 0, got {clip}")
     return ActionSpec(type=action_type, joints=joints, scale=t.number("scale", 1.0), clip=clip)
 
 
-def _term(t: _Table, name: str, kind: str, joint_names: list[str], root: str, python_path: list[Path]) -> TermSpec:
+def _term(t: SpecTable, name: str, kind: str, joint_names: list[str], root: str, python_path: list[Path]) -> TermSpec:
     allowed = {
         "rewards": ["func", "weight", "params"],
         "terminations": ["func", "params", "time_out"],
@@ -317,7 +267,7 @@ def _term(t: _Table, name: str, kind: str, joint_names: list[str], root: str, py
     except TermSignatureError as exc:
         raise t.error(exc.key, str(exc)) from exc
     if "joints" in params:
-        params["joints"] = _check_joints(t, "params.joints", params["joints"], joint_names, root)
+        params["joints"] = check_joints(t, "params.joints", params["joints"], joint_names, root)
     term = TermSpec(name=name, func_name=func_name, func=func, params=params)
     if kind == "rewards":
         term.weight = t.number("weight", 1.0)
@@ -335,13 +285,13 @@ def _term(t: _Table, name: str, kind: str, joint_names: list[str], root: str, py
 
 
 def _load_terms(
-    t: _Table, kind: str, joint_names: list[str], root: str, python_path: list[Path]
+    t: SpecTable, kind: str, joint_names: list[str], root: str, python_path: list[Path]
 ) -> dict[str, TermSpec]:
     return {name: _term(t.sub(name), name, kind, joint_names, root, python_path) for name in t.data}
 
 
 def _load_observations(
-    t: _Table, joint_names: list[str], root: str, python_path: list[Path]
+    t: SpecTable, joint_names: list[str], root: str, python_path: list[Path]
 ) -> dict[str, list[TermSpec]]:
     groups: dict[str, list[TermSpec]] = {}
     for group_name in t.data:
@@ -352,7 +302,7 @@ def _load_observations(
             raise g.error("terms", "expected at least one observation term")
         terms = []
         for i, item in enumerate(items):
-            table = _Table({"func": item} if isinstance(item, str) else item, t.file, f"{g.key}.terms[{i}]")
+            table = SpecTable({"func": item} if isinstance(item, str) else item, t.file, f"{g.key}.terms[{i}]")
             name = table.data.get("func", f"term{i}")
             terms.append(_term(table, str(name), "observations", joint_names, root, python_path))
         groups[group_name] = terms
@@ -361,7 +311,7 @@ def _load_observations(
     return groups
 
 
-def _load_ppo(t: _Table) -> dict[str, Any]:
+def _load_ppo(t: SpecTable) -> dict[str, Any]:
     config = default_ppo_config()
     for key in t.data:
         if key not in PPO_TOP_KEYS and key in config["algorithm"]:

@@ -97,6 +97,32 @@ class TermSpec:
 
 
 @dataclass(kw_only=True)
+class ActuatorSpec:
+    """``[actuators.<group>]``: an implicit PD actuator on a group of joints, overriding what the USD's drives say
+    (as Isaac Lab's ``ImplicitActuatorCfg`` does). A key left out keeps the scene's value. Gains are SI per radian
+    for revolute joints and per metre for prismatic ones (USD authors angular gains per degree; ``inspect`` shows
+    both)."""
+
+    joints: list[str] = field(default_factory=list)
+    """Joints of the group: names or full-match regular expressions; a joint belongs to one group at most."""
+    stiffness: float | None = None
+    """Position gain [N·m/rad or N/m], >= 0; ``joint_position`` actions need it > 0."""
+    damping: float | None = None
+    """Velocity gain [N·m·s/rad or N·s/m], >= 0."""
+    effort_limit: float | None = None
+    """Largest effort the actuator applies [N·m or N], > 0; also bounds ``joint_effort`` commands."""
+    velocity_limit: float | None = None
+    """Largest joint speed [rad/s or m/s], > 0."""
+    armature: float | None = None
+    """Reflected rotor inertia added to the joint [kg·m² or kg], >= 0."""
+    friction: float | None = None
+    """Joint friction loss [N·m or N], >= 0."""
+
+
+ACTUATOR_GAINS = ("stiffness", "damping", "effort_limit", "velocity_limit", "armature", "friction")
+
+
+@dataclass(kw_only=True)
 class TaskSpec:
     """A validated task spec. ``raw`` is the resolved TOML table that :func:`save_spec` writes back."""
 
@@ -133,6 +159,8 @@ class TaskSpec:
     """Table ``[env]``."""
     actions: ActionSpec
     """Table ``[actions]``."""
+    actuators: dict[str, ActuatorSpec] = field(default_factory=dict)
+    """Tables ``[actuators.<group>]``: PD gains and limits that override the scene's drives."""
     observations: dict[str, list[TermSpec]]
     """Tables ``[observations.<group>]``, each ``terms = [...]``; the ``policy`` group feeds the actor."""
     rewards: dict[str, TermSpec]
@@ -175,7 +203,7 @@ def spec_key_docs() -> list[KeyDoc]:
     top_defaults = {"seed": 42, "python_path": ["."]}
     for name in ("name", "scene", "articulation", "seed", "python_path", "scene_fallback", "python_path_fallback"):
         out.append(KeyDoc(name, top_defaults.get(name), top[name]))
-    for table, cls in (("env", EnvSpec), ("actions", ActionSpec)):
+    for table, cls in (("env", EnvSpec), ("actions", ActionSpec), ("actuators.<group>", ActuatorSpec)):
         defaults = cls()
         docs = field_docs(cls)
         out += [KeyDoc(f"{table}.{f.name}", getattr(defaults, f.name), docs[f.name]) for f in fields(cls)]

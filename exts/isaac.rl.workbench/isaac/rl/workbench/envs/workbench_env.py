@@ -16,6 +16,7 @@ from tensordict import TensorDict
 
 from ..backend.base import Backend
 from ..utils.quaternions import quat_rotate_inverse
+from .actuators import joint_overrides
 from .episode_stats import EpisodeStats
 from .health import HealthCheck
 from .pose_watch import PoseWatch
@@ -45,6 +46,7 @@ def make_backend(spec: TaskSpec, device: str = "cpu") -> Backend:
         substeps=spec.env.decimation,
         device=device,
         position_control=spec.actions.type == "joint_position",
+        joint_overrides=joint_overrides(spec.actuators, spec.joint_names),
     )
 
 

@@ -1,0 +1,73 @@
+"""Reading a spec's TOML tables: type and range checks whose errors name the file and the dotted key, and joint
+selection by names or regular expressions. Used by :mod:`.spec` and :mod:`.actuators`."""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from .spec_schema import SpecError
+
+
+class SpecTable:
+    """A TOML table being read: remembers the file and key path for error messages, rejects unknown keys."""
+
+    def __init__(self, data: Any, file: Path, key: str):
+        if not isinstance(data, dict):
+            raise SpecError(f"{file}: [{key}] must be a table, got {type(data).__name__}")
+        self.data, self.file, self.key = data, file, key
+
+    def error(self, key: str, problem: str) -> SpecError:
+        where = f"{self.key}.{key}" if self.key else key
+        return SpecError(f"{self.file}: key '{where}': {problem}", key=where)
+
+    def check_keys(self, allowed) -> None:
+        unknown = sorted(set(self.data) - set(allowed))
+        if unknown:
+            raise self.error(unknown[0], f"unknown key; expected one of: {', '.join(sorted(allowed))}")
+
+    def get(self, key: str, kind: type | tuple, default: Any = None, required: bool = False) -> Any:
+        if key not in self.data:
+            if required:
+                raise self.error(key, "missing")
+            return copy.deepcopy(default)
+        value = self.data[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if float in kinds and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            names = " or ".join(k.__name__ for k in kinds)
+            raise self.error(key, f"expected {names}, got {value!r}")
+        return value
+
+    def number(
+        self, key: str, default: float, *, minimum: float | None = None, positive: bool = False, integer: bool = False
+    ) -> Any:
+        value = self.get(key, int if integer else float, default)
+        if positive and not value > 0:
+            raise self.error(key, f"must be > 0, got {value}")
+        if minimum is not None and value < minimum:
+            raise self.error(key, f"must be >= {minimum}, got {value}")
+        if not integer and not math.isfinite(value):
+            raise self.error(key, f"must be a finite number, got {value}")
+        return value
+
+    def sub(self, key: str, default: Any = None) -> SpecTable:
+        data = self.data.get(key, {} if default is None else default)
+        return SpecTable(data, self.file, f"{self.key}.{key}" if self.key else key)
+
+
+def check_joints(t: SpecTable, key: str, patterns: list, joint_names: list[str], root: str) -> list[str]:
+    """Resolve joint names or full-match regex patterns against the articulation's 1-DOF joints, in scene order."""
+    selected: list[str] = []
+    for pattern in patterns:
+        if not isinstance(pattern, str):
+            raise t.error(key, f"expected joint names (strings), got {pattern!r}")
+        matches = [n for n in joint_names if n == pattern or re.fullmatch(pattern, n)]
+        if not matches:
+            raise t.error(key, f"joint '{pattern}' is not in articulation {root}; its joints: {', '.join(joint_names)}")
+        selected += [m for m in matches if m not in selected]
+    return [n for n in joint_names if n in selected]
