@@ -81,3 +81,47 @@ def test_actuator_gains_reach_the_physics_in_si_units_and_the_joints_follow_thei
     assert torch.allclose(offset[:, 0], targets[:, 0], atol=0.01), offset
     assert torch.allclose(offset[:, 1], targets[:, 1], atol=0.02), offset  # gravity pulls the pole a little
     assert math.isfinite(float(env.dof_vel.abs().max()))
+
+
+@pytest.mark.parametrize(
+    ("robot", "key", "problem"),
+    [
+        ({"base": "wobbly"}, "robot.base", "expected one of floating, fixed"),
+        ({"joint_pos": {"wheel": 0.1}}, "robot.joint_pos.wheel", "joint 'wheel' is not in articulation"),
+        ({"joint_pos": {"hinge": "up"}}, "robot.joint_pos.hinge", "expected float"),
+        ({"height": 1.0}, "robot.height", "unknown key"),
+        ({"self_collisions": 1}, "robot.self_collisions", "expected bool"),
+    ],
+)
+def test_a_bad_robot_setting_names_its_key(robot, key, problem):
+    with pytest.raises(SpecError, match=problem) as err:
+        load_spec("cartpole", {"robot": robot})
+    assert err.value.key == key
+
+
+@pytest.mark.slow
+def test_the_robot_table_sets_the_base_the_root_height_and_the_initial_joint_positions():
+    from isaac.rl.workbench.envs.workbench_env import WorkbenchEnv
+
+    # the cart-pole's rail is welded to the world; "floating" releases it, and it falls
+    cartpole = WorkbenchEnv(
+        load_spec(
+            "cartpole", {"env.num_envs": 1, "events": {}, "robot": {"base": "floating", "joint_pos": {"hin.*": 0.2}}}
+        )
+    )
+    assert cartpole.floating_base
+    assert cartpole.default_dof_pos.tolist() == [[0.0, pytest.approx(0.2)]]
+    start = float(cartpole.root_pos_w[0, 2])
+    for _ in range(10):
+        cartpole.step(torch.zeros(1, 1))
+    assert float(cartpole.root_pos_w[0, 2]) < start - 0.05, "a free root falls"
+
+    # the ant's torso is free; "fixed" holds it where the scene puts it, root_height moves a free one
+    fixed = WorkbenchEnv(load_spec("ant", {"env.num_envs": 1, "events": {}, "robot": {"base": "fixed"}}))
+    assert not fixed.floating_base
+    height = float(fixed.root_pos_w[0, 2])
+    for _ in range(10):
+        fixed.step(torch.zeros(1, fixed.num_actions))
+    assert float(fixed.root_pos_w[0, 2]) == pytest.approx(height, abs=1e-4)
+    raised = WorkbenchEnv(load_spec("ant", {"env.num_envs": 1, "events": {}, "robot": {"root_height": 1.5}}))
+    assert float(raised.root_pos_w[0, 2]) == pytest.approx(1.5)

@@ -38,6 +38,32 @@ _BUILDER_DRIVE_ARRAYS = {
 """Actuator key -> the ModelBuilder per-DOF list it overrides."""
 
 
+def _load_robot(scene: Path, articulation: str, base: str | None, self_collisions: bool) -> newton.ModelBuilder:
+    """The articulation as a Newton builder, with its base as ``base`` asks: "floating" releases a root the scene
+    welds to the world (the weld joint is left out) and gives it a free joint; "fixed" fixes a free root."""
+    options = {"root_path": articulation, "enable_self_collisions": self_collisions}
+    robot = newton.ModelBuilder()
+    robot.add_usd(str(scene), **options)
+    root_is_free = bool(robot.joint_count) and int(robot.joint_type[0]) == int(newton.JointType.FREE)
+    if base == "fixed" and root_is_free:
+        robot = newton.ModelBuilder()
+        robot.add_usd(str(scene), floating=False, **options)
+    elif base == "floating" and not root_is_free:
+        welds = [
+            label
+            for j, label in enumerate(robot.joint_label)
+            if robot.joint_parent[j] == -1 and int(robot.joint_type[j]) == int(newton.JointType.FIXED)
+        ]
+        robot = newton.ModelBuilder()
+        robot.add_usd(str(scene), floating=True, ignore_paths=welds, **options)  # prim paths hold no regex syntax
+    return robot
+
+
+def _indices(selection: slice | torch.Tensor) -> list[int]:
+    """The indices a selection made by :func:`_as_slice` stands for."""
+    return list(range(selection.start, selection.stop)) if isinstance(selection, slice) else selection.tolist()
+
+
 class NewtonBackend(Backend):
     """``num_envs`` copies of an articulation stepped together (the :class:`~.base.Backend` contract).
 
@@ -56,6 +82,12 @@ class NewtonBackend(Backend):
             ``armature`` [kg·m² or kg], ``friction`` [N·m or N]; each a list in ``joint_names`` order, NaN to keep
             the scene's value. Newton's importer has already turned USD's per-degree gains into per-radian ones,
             so these are set as given.
+        base: "floating" (a free root; a root the scene welds to the world is released), "fixed", or None (as
+            the scene authors it).
+        root_height: a floating root's height at reset [m]; None keeps the scene's.
+        initial_joint_positions: each joint's position at reset [rad or m] in ``joint_names`` order, NaN to keep
+            the scene's.
+        self_collisions: whether the robot's links collide with each other.
     """
 
     def __init__(
@@ -70,6 +102,10 @@ class NewtonBackend(Backend):
         device: str = "cpu",
         position_control: bool = False,
         joint_overrides: dict[str, list[float]] | None = None,
+        base: str | None = None,
+        root_height: float | None = None,
+        initial_joint_positions: list[float] | None = None,
+        self_collisions: bool = False,
     ):
         self.device = torch.device(device)
         if self.device.type == "cuda" and not wp.is_cuda_available():
@@ -79,10 +115,10 @@ class NewtonBackend(Backend):
         wp_device = "cpu" if self.on_cpu else f"cuda:{self.device.index or 0}"
 
         mujoco.set_mju_user_warning(_print_mujoco_warning)
-        robot = newton.ModelBuilder()
-        robot.add_usd(str(scene), root_path=articulation, enable_self_collisions=False)
+        robot = _load_robot(scene, articulation, base, self_collisions)
         self._find_joints(robot, articulation, joint_names)
         self._override_drives(robot, joint_overrides or {})
+        self._set_initial_state(robot, root_height, initial_joint_positions)
         world = newton.ModelBuilder()
         if self.on_cpu:
             columns = math.ceil(math.sqrt(num_envs))
@@ -153,6 +189,16 @@ class NewtonBackend(Backend):
             for dof, value in zip(self._dof_index.tolist(), values, strict=True):
                 if not math.isnan(value):
                     column[dof] = float(value)
+
+    def _set_initial_state(
+        self, robot: newton.ModelBuilder, root_height: float | None, positions: list[float] | None
+    ) -> None:
+        """The spec's reset state: a floating root's height and joint positions, written before cloning."""
+        if root_height is not None and self._has_free_root:
+            robot.joint_q[robot.joint_q_start[0] + 2] = float(root_height)
+        for coord, value in zip(_indices(self._coord_sel), positions or [], strict=False):
+            if not math.isnan(value):
+                robot.joint_q[coord] = float(value)
 
     def _use_position_targets(self) -> None:
         mode = self.model.joint_target_mode.numpy().reshape(self.num_envs, self.dofs_per_env)

@@ -1,11 +1,13 @@
-"""``[actuators.<group>]``: per-joint PD gains and limits that override the scene's drives, read from the spec and
+"""``[actuators.<group>]`` and ``[robot]``: what the spec overrides of the robot the scene authors (per-joint PD
+gains and limits; the base type, root height, initial joint positions, self-collisions), read from the spec and
 turned into per-joint values for the physics backend."""
 
 from __future__ import annotations
 
 import math
+import re
 
-from .spec_schema import ACTUATOR_GAINS, ActuatorSpec
+from .spec_schema import ACTUATOR_GAINS, ROBOT_BASES, ActuatorSpec, RobotSpec
 from .spec_table import SpecTable, check_joints
 
 _MINIMUM = {"stiffness": 0.0, "damping": 0.0, "armature": 0.0, "friction": 0.0}  # the others must be > 0
@@ -45,4 +47,36 @@ def joint_overrides(actuators: dict[str, ActuatorSpec], joint_names: list[str]) 
             column = out.setdefault(key, [math.nan] * len(joint_names))
             for joint in group.joints:
                 column[joint_names.index(joint)] = float(value)
+    return out
+
+
+def load_robot(t: SpecTable, joint_names: list[str], root: str) -> RobotSpec:
+    """``[robot]``, validated: the base type, a root height, joint positions of existing joints."""
+    t.check_keys(["base", "root_height", "joint_pos", "self_collisions"])
+    base = t.get("base", str)
+    if base is not None and base not in ROBOT_BASES:
+        raise t.error("base", f"expected one of {', '.join(ROBOT_BASES)}, got '{base}'")
+    root_height = t.get("root_height", float)
+    if root_height is not None and not math.isfinite(root_height):
+        raise t.error("root_height", f"must be a finite number, got {root_height}")
+    positions = t.sub("joint_pos")
+    joint_pos = {}
+    for pattern in positions.data:
+        check_joints(positions, pattern, [pattern], joint_names, root)
+        joint_pos[pattern] = positions.number(pattern, 0.0)
+    return RobotSpec(
+        base=base,
+        root_height=root_height,
+        joint_pos=joint_pos,
+        self_collisions=t.get("self_collisions", bool, False),
+    )
+
+
+def initial_joint_positions(robot: RobotSpec, joint_names: list[str]) -> list[float]:
+    """The ``[robot] joint_pos`` value of each joint in ``joint_names`` order (the first matching key), NaN where
+    none matches (the scene's value stays)."""
+    out = []
+    for name in joint_names:
+        value = next((v for p, v in robot.joint_pos.items() if p == name or re.fullmatch(p, name)), math.nan)
+        out.append(float(value))
     return out

@@ -18,7 +18,7 @@ from typing import Any
 from ..learn.ppo_config import PPO_TOP_KEYS, default_ppo_config, validate_ppo_config
 from ..scene.inspect import SceneError, inspect_scene
 from ..utils.atomic import write_atomically
-from .actuators import joint_overrides, load_actuators
+from .actuators import joint_overrides, load_actuators, load_robot
 from .overrides import apply_overrides
 from .spec_schema import (
     ACTION_TYPES,
@@ -83,6 +83,7 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
             "env",
             "actions",
             "actuators",
+            "robot",
             "observations",
             "rewards",
             "terminations",
@@ -107,6 +108,7 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
     joint_names = list(articulation.dof_names)
     drives = {j.name: j.drive for j in articulation.joints}
     actuators = load_actuators(top.sub("actuators"), joint_names, articulation.root_path)
+    robot = load_robot(top.sub("robot"), joint_names, articulation.root_path)
     overrides_ = joint_overrides(actuators, joint_names)
 
     def per_joint(key: str, from_drive) -> list[float]:
@@ -158,6 +160,7 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
         env=env,
         actions=actions,
         actuators=actuators,
+        robot=robot,
         observations=observations,
         rewards=rewards,
         terminations=terminations,

@@ -119,6 +119,25 @@ class ActuatorSpec:
     """Joint friction loss [N·m or N], >= 0."""
 
 
+@dataclass(kw_only=True)
+class RobotSpec:
+    """``[robot]``: how the robot is set up in each env, overriding the asset (URDF converters weld the root to the
+    world; a legged robot needs it floating)."""
+
+    base: str | None = None
+    """``"floating"`` (a free 6-DOF root on a ground plane; a root welded to the world is released) or ``"fixed"``
+    (the root is fixed where the scene puts it); default: as the scene authors it."""
+    root_height: float | None = None
+    """Height of a floating root above the ground at reset [m]; default: where the scene puts it."""
+    joint_pos: dict[str, float] = field(default_factory=dict)
+    """Joint positions at reset [rad or m], by joint name or full-match regular expression (the first matching key
+    wins); reset events add their noise around these. Default: the scene's joint positions."""
+    self_collisions: bool = False
+    """Whether the robot's own links collide with each other."""
+
+
+ROBOT_BASES = ("floating", "fixed")
+
 ACTUATOR_GAINS = ("stiffness", "damping", "effort_limit", "velocity_limit", "armature", "friction")
 
 
@@ -161,6 +180,8 @@ class TaskSpec:
     """Table ``[actions]``."""
     actuators: dict[str, ActuatorSpec] = field(default_factory=dict)
     """Tables ``[actuators.<group>]``: PD gains and limits that override the scene's drives."""
+    robot: RobotSpec = field(default_factory=lambda: RobotSpec())
+    """Table ``[robot]``: base type, root height, initial joint positions, self-collisions."""
     observations: dict[str, list[TermSpec]]
     """Tables ``[observations.<group>]``, each ``terms = [...]``; the ``policy`` group feeds the actor."""
     rewards: dict[str, TermSpec]
@@ -203,7 +224,12 @@ def spec_key_docs() -> list[KeyDoc]:
     top_defaults = {"seed": 42, "python_path": ["."]}
     for name in ("name", "scene", "articulation", "seed", "python_path", "scene_fallback", "python_path_fallback"):
         out.append(KeyDoc(name, top_defaults.get(name), top[name]))
-    for table, cls in (("env", EnvSpec), ("actions", ActionSpec), ("actuators.<group>", ActuatorSpec)):
+    for table, cls in (
+        ("env", EnvSpec),
+        ("actions", ActionSpec),
+        ("actuators.<group>", ActuatorSpec),
+        ("robot", RobotSpec),
+    ):
         defaults = cls()
         docs = field_docs(cls)
         out += [KeyDoc(f"{table}.{f.name}", getattr(defaults, f.name), docs[f.name]) for f in fields(cls)]
