@@ -1,9 +1,10 @@
-"""``isaac-rl-workbench``: inspect a USD scene, train a task, play, export, benchmark, list spec keys.
+"""``isaac-rl-workbench``: inspect or check a USD robot, train a task, play, export, benchmark, list spec keys.
 
-Exit codes: 0 done; 2 bad input (a bad spec, file, checkpoint, argument or device: one line naming the file, key or
-value and what was expected, no traceback, nothing written); 3 training or export failed (the physics failed for
-every env, NaN in the policy or its loss: the message names the last good checkpoint; an exported model that
-disagrees with the training policy); 130 stopped by Ctrl-C. docs/troubleshooting.md lists every message.
+Exit codes: 0 done; 1 ``doctor`` found a problem; 2 bad input (a bad spec, file, checkpoint, argument or device:
+one line naming the file, key or value and what was expected, no traceback, nothing written); 3 training or export
+failed (the physics failed for every env, NaN in the policy or its loss: the message names the last good
+checkpoint; an exported model that disagrees with the training policy); 130 stopped by Ctrl-C.
+docs/troubleshooting.md lists every message.
 """
 
 from __future__ import annotations
@@ -20,6 +21,24 @@ from ..learn.checkpoint import CheckpointError
 from ..scene.inspect import SceneError, format_scene, inspect_scene
 
 USER_ERRORS: tuple[type[Exception], ...] = (SceneError, SpecError, CheckpointError, BackendError)
+
+
+def _doctor(args) -> int:
+    """Exit 0 when the robot is ready to train, 1 when a check found a problem."""
+    from ..scene.doctor import Finding, check_robot, format_findings
+
+    if Path(args.target).suffix.lower() in (".usd", ".usda", ".usdc"):
+        findings = check_robot(args.target, args.articulation)
+    else:
+        from ..envs.spec import load_spec
+
+        spec = load_spec(args.target)
+        actuated = {joint for group in spec.actuators.values() for joint in group.joints}
+        findings = check_robot(spec.scene, spec.articulation, actuated)
+        if spec.robot.base:
+            findings.append(Finding("ok", "base", f"the spec makes the base {spec.robot.base} ([robot] base)"))
+    print(format_findings(args.target, findings))
+    return 1 if any(f.level == "problem" for f in findings) else 0
 
 
 def _inspect(args) -> int:
@@ -231,6 +250,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("inspect", help="list the articulations, joints and bodies of a USD scene")
     p.add_argument("scene")
     p.set_defaults(func=_inspect)
+
+    p = sub.add_parser("doctor", help="check a robot (a USD scene, or a task's) before training; exit 1 on a problem")
+    p.add_argument("target", metavar="SCENE_OR_SPEC")
+    p.add_argument("--articulation", help="articulation root prim path, when the scene has several")
+    p.set_defaults(func=_doctor)
 
     p = sub.add_parser("train", help="train a task with PPO")
     p.add_argument("task", nargs="?", help="task name (tasks/<name>.toml) or spec file")
