@@ -38,10 +38,10 @@ _BUILDER_DRIVE_ARRAYS = {
 """Actuator key -> the ModelBuilder per-DOF list it overrides."""
 
 
-def _load_robot(scene: Path, articulation: str, base: str | None, self_collisions: bool) -> newton.ModelBuilder:
+def _load_robot(scene: Path, root: str, base: str | None, self_collisions: bool) -> newton.ModelBuilder:
     """The articulation as a Newton builder, with its base as ``base`` asks: "floating" releases a root the scene
     welds to the world (the weld joint is left out) and gives it a free joint; "fixed" fixes a free root."""
-    options = {"root_path": articulation, "enable_self_collisions": self_collisions}
+    options = {"root_path": root, "enable_self_collisions": self_collisions}
     robot = newton.ModelBuilder()
     robot.add_usd(str(scene), **options)
     root_is_free = bool(robot.joint_count) and int(robot.joint_type[0]) == int(newton.JointType.FREE)
@@ -88,6 +88,8 @@ class NewtonBackend(Backend):
         initial_joint_positions: each joint's position at reset [rad or m] in ``joint_names`` order, NaN to keep
             the scene's.
         self_collisions: whether the robot's links collide with each other.
+        load_root: the prim loaded from the scene (the articulation root, or an ancestor that also holds its
+            joints); default the articulation root.
     """
 
     def __init__(
@@ -106,6 +108,7 @@ class NewtonBackend(Backend):
         root_height: float | None = None,
         initial_joint_positions: list[float] | None = None,
         self_collisions: bool = False,
+        load_root: str | None = None,
     ):
         self.device = torch.device(device)
         if self.device.type == "cuda" and not wp.is_cuda_available():
@@ -115,7 +118,7 @@ class NewtonBackend(Backend):
         wp_device = "cpu" if self.on_cpu else f"cuda:{self.device.index or 0}"
 
         mujoco.set_mju_user_warning(_print_mujoco_warning)
-        robot = _load_robot(scene, articulation, base, self_collisions)
+        robot = _load_robot(scene, load_root or articulation, base, self_collisions)
         self._find_joints(robot, articulation, joint_names)
         self._override_drives(robot, joint_overrides or {})
         self._set_initial_state(robot, root_height, initial_joint_positions)

@@ -18,9 +18,10 @@ from ..backend.base import BackendError
 from ..envs.overrides import parse_overrides
 from ..envs.spec import SpecError
 from ..learn.checkpoint import CheckpointError
+from ..scene.import_robot import RobotImportError
 from ..scene.inspect import SceneError, format_scene, inspect_scene
 
-USER_ERRORS: tuple[type[Exception], ...] = (SceneError, SpecError, CheckpointError, BackendError)
+USER_ERRORS: tuple[type[Exception], ...] = (SceneError, SpecError, CheckpointError, BackendError, RobotImportError)
 
 
 def _doctor(args) -> int:
@@ -39,6 +40,24 @@ def _doctor(args) -> int:
             findings.append(Finding("ok", "base", f"the spec makes the base {spec.robot.base} ([robot] base)"))
     print(format_findings(args.target, findings))
     return 1 if any(f.level == "problem" for f in findings) else 0
+
+
+def _import(args) -> int:
+    from ..scene.doctor import check_robot, format_findings
+    from ..scene.import_robot import example_robot, import_urdf, spec_fragment
+
+    source = Path(args.robot)
+    if not source.exists() and args.robot in ("go2", "panda", "so101"):
+        source = example_robot(args.robot)
+    out_dir = Path(args.out or Path("assets") / "robots" / source.stem)
+    usd = import_urdf(source, out_dir)
+    print(f"imported {source} -> {usd}\n")
+    print(format_scene(inspect_scene(usd)))
+    print()
+    print(format_findings(usd, check_robot(usd)))
+    print("\nA spec to start from (save it beside the folder you imported into, add [env], [actions], rewards):\n")
+    print(spec_fragment(usd, Path.cwd(), floating_base=args.floating_base))
+    return 0
 
 
 def _inspect(args) -> int:
@@ -250,6 +269,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("inspect", help="list the articulations, joints and bodies of a USD scene")
     p.add_argument("scene")
     p.set_defaults(func=_inspect)
+
+    p = sub.add_parser("import", help="convert a URDF robot to USD (urdf-usd-converter), check it, suggest a spec")
+    p.add_argument("robot", metavar="ROBOT.urdf", help="a URDF file, or go2 / panda / so101 from example-robot-data")
+    p.add_argument("-o", "--out", metavar="DIR", help="output folder (default assets/robots/<name>)")
+    base = p.add_mutually_exclusive_group()
+    base.add_argument("--floating-base", action="store_true", help="suggest [robot] base = floating (legged robots)")
+    base.add_argument("--fixed-base", action="store_true", help="suggest [robot] base = fixed (arms; the default)")
+    p.set_defaults(func=_import)
 
     p = sub.add_parser("doctor", help="check a robot (a USD scene, or a task's) before training; exit 1 on a problem")
     p.add_argument("target", metavar="SCENE_OR_SPEC")

@@ -1,0 +1,117 @@
+"""Real robots from URDF: ``import`` converts Unitree Go2, Franka Panda and SO-101 (example-robot-data, installed by
+set-up beside the converter) into USD that inspects, passes ``doctor``, and stands or holds a posture in Newton
+with the spec's ``[robot]`` and ``[actuators]``; bad input gets one line and exit code 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from isaac.rl.workbench.scene.doctor import check_robot
+from isaac.rl.workbench.scene.import_robot import example_robot, import_urdf
+from isaac.rl.workbench.scene.inspect import inspect_scene
+
+ROBOTS = {  # name -> (articulation root, 1-DOF joints)
+    "go2": ("/go2_description/Geometry/base", 12),
+    "panda": ("/panda/Geometry/panda_link0", 9),
+    "so101": ("/so101_new_calib/Geometry/base_link", 6),
+}
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("robots")
+    return {name: import_urdf(example_robot(name), out / name) for name in ROBOTS}
+
+
+@pytest.mark.parametrize("name", list(ROBOTS))
+def test_each_robot_imports_inspects_and_passes_doctor(imported, name):
+    art = inspect_scene(imported[name]).find(None)
+    root, dofs = ROBOTS[name]
+    assert art.root_path == root and len(art.dof_names) == dofs
+    assert art.fixed_base, "the converter welds the root to the world; [robot] base releases it"
+    findings = check_robot(imported[name])
+    assert not [f for f in findings if f.level == "problem"], findings
+    assert (imported[name].parent / "Payload").is_dir(), "meshes are converted into the output"
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "isaac.rl.workbench.frontends.cli", "import", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+
+def test_the_command_prints_the_summary_the_checks_and_a_spec_to_start_from(tmp_path):
+    done = _cli("so101", "-o", str(tmp_path / "so101"))
+    assert done.returncode == 0, done.stderr
+    assert "articulation /so101_new_calib/Geometry/base_link: fixed base" in done.stdout
+    assert "ready to train: 0 problem(s)" in done.stdout
+    assert 'base = "fixed"' in done.stdout and "[actuators.all]" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (None, "no such file"),
+        ("not xml at all", "not a URDF (not XML"),
+        ("<sdf version='1.6'/>", "not a URDF: expected a <robot> root element, found <sdf>"),
+        ("<mujoco model='m'/>", "MJCF import is not supported yet"),
+        (
+            "<robot name='bot'><link name='base'><visual><geometry><mesh filename='meshes/gone.stl'/></geometry>"
+            "</visual></link></robot>",
+            "meshes/gone.stl cannot be read: no such file",
+        ),
+    ],
+)
+def test_bad_input_gets_one_line_and_exit_2_and_writes_nothing(tmp_path, content, says):
+    urdf = tmp_path / "robot.urdf"
+    if content is not None:
+        urdf.write_text(content)
+    out = tmp_path / "out"
+    done = _cli(str(urdf), "-o", str(out))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert says in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert not out.exists() and not list(tmp_path.glob(".*importing")), "nothing is left behind"
+
+
+def _env(scene: Path, root: str, robot: dict, stiffness: float, num_envs: int = 2):
+    from isaac.rl.workbench.envs.spec import spec_from_table
+    from isaac.rl.workbench.envs.workbench_env import WorkbenchEnv
+
+    raw = {
+        "scene": str(scene),
+        "articulation": root,
+        "robot": robot,
+        "actuators": {"all": {"joints": [".*"], "stiffness": stiffness, "damping": stiffness / 20}},
+        "env": {"num_envs": num_envs, "episode_seconds": 10.0, "physics_dt": 0.005, "decimation": 4},
+        "actions": {"type": "joint_position", "scale": 0.25},
+        "observations": {"policy": {"terms": ["joint_pos", "joint_vel"]}},
+        "rewards": {"alive": {"func": "is_alive"}},
+    }
+    return WorkbenchEnv(spec_from_table(raw, scene.parent / "spec.toml"))
+
+
+@pytest.mark.slow
+def test_go2_stands_on_a_pd_stance_for_5_seconds(imported):
+    stance = {".*_hip_joint": 0.0, ".*_thigh_joint": 0.8, ".*_calf_joint": -1.5}
+    env = _env(imported["go2"], ROBOTS["go2"][0], {"base": "floating", "root_height": 0.4, "joint_pos": stance}, 25.0)
+    assert env.floating_base
+    heights = []
+    for _ in range(int(5.0 / env.step_dt)):
+        env.step(torch.zeros(env.num_envs, env.num_actions))
+        heights.append(env.root_pos_w[:, 2].clone())
+    settled = torch.stack(heights[int(1.0 / env.step_dt) :])  # after the drop from 0.4 m
+    assert not bool(env.unstable.any())
+    assert float(settled.min()) > 0.2 and float(settled.max() - settled.min()) < 0.05, settled.aminmax()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "stiffness"), [("panda", 400.0), ("so101", 20.0)])
+def test_an_arm_holds_its_posture_under_gravity(imported, name, stiffness):
+    env = _env(imported[name], ROBOTS[name][0], {"base": "fixed"}, stiffness)
+    for _ in range(int(2.0 / env.step_dt)):
+        env.step(torch.zeros(env.num_envs, env.num_actions))
+    assert not bool(env.unstable.any())
+    assert float((env.dof_pos - env.default_dof_pos).abs().max()) < 0.1
