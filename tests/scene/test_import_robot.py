@@ -115,3 +115,63 @@ def test_an_arm_holds_its_posture_under_gravity(imported, name, stiffness):
         env.step(torch.zeros(env.num_envs, env.num_actions))
     assert not bool(env.unstable.any())
     assert float((env.dof_pos - env.default_dof_pos).abs().max()) < 0.1
+
+
+def _so101_spec(scene: Path, stiffness: float):
+    from isaac.rl.workbench.envs.spec import spec_from_table
+
+    raw = {
+        "scene": str(scene),
+        "articulation": ROBOTS["so101"][0],
+        "actuators": {"all": {"joints": [".*"], "stiffness": stiffness, "damping": stiffness / 20}},
+        "env": {"num_envs": 4, "physics_dt": 0.005, "decimation": 4},
+        "actions": {"type": "joint_position", "scale": 0.25},
+        "observations": {"policy": {"terms": ["joint_pos"]}},
+        "rewards": {"alive": {"func": "is_alive"}},
+    }
+    return spec_from_table(raw, scene.parent / "spec.toml")
+
+
+@pytest.mark.slow
+def test_doctor_drives_each_joint_and_flags_gains_too_weak_for_the_load(imported):
+    from isaac.rl.workbench.envs.robot_checks import physics_checks
+
+    sound = physics_checks(_so101_spec(imported["so101"], 20.0))
+    assert [f.level for f in sound] == ["ok", "ok"], sound
+    assert "all 6 action joints follow a 0.2 step" in sound[1].message
+    # gains far too weak for the arm's weight: it sags while held and its joints miss or overshoot their steps
+    weak = physics_checks(_so101_spec(imported["so101"], 0.05))
+    assert weak[0].check == "drop test" and weak[0].level == "warning" and "still moving" in weak[0].message, weak
+    flagged = [f for f in weak if f.check == "drive test" and f.level == "warning"]
+    assert flagged and all(("stiffness too low" in f.message) or ("overshot" in f.message) for f in flagged), weak
+
+
+@pytest.mark.slow
+def test_doctor_finds_a_floating_robot_that_sinks_through_the_ground(tmp_path):
+    from isaac.rl.workbench.envs.robot_checks import physics_checks
+    from isaac.rl.workbench.envs.spec import spec_from_table
+    from pxr import Gf, Usd, UsdGeom, UsdPhysics
+
+    stage = Usd.Stage.CreateNew(str(tmp_path / "ghost.usda"))
+    UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.z)
+    UsdPhysics.ArticulationRootAPI.Apply(UsdGeom.Xform.Define(stage, "/ghost").GetPrim())
+    for name, z in (("body", 0.3), ("leg", 0.1)):
+        body = UsdGeom.Xform.Define(stage, f"/ghost/{name}")
+        body.AddTranslateOp().Set(Gf.Vec3d(0, 0, z))
+        UsdPhysics.RigidBodyAPI.Apply(body.GetPrim())
+        mass = UsdPhysics.MassAPI.Apply(body.GetPrim())
+        mass.CreateMassAttr(1.0)
+        mass.CreateDiagonalInertiaAttr(Gf.Vec3f(0.01, 0.01, 0.01))
+    hinge = UsdPhysics.RevoluteJoint.Define(stage, "/ghost/hinge")
+    hinge.CreateBody0Rel().SetTargets(["/ghost/body"])
+    hinge.CreateBody1Rel().SetTargets(["/ghost/leg"])
+    hinge.CreateAxisAttr("Y")
+    stage.Save()
+    raw = {
+        "scene": "ghost.usda",
+        "actions": {"type": "joint_effort"},
+        "observations": {"policy": {"terms": ["joint_pos"]}},
+        "rewards": {"alive": {"func": "is_alive"}},
+    }
+    (finding,) = physics_checks(spec_from_table(raw, tmp_path / "spec.toml"))
+    assert finding.level == "problem" and "below the ground" in finding.message, finding

@@ -38,6 +38,10 @@ def _doctor(args) -> int:
         findings = check_robot(spec.scene, spec.articulation, actuated)
         if spec.robot.base:
             findings.append(Finding("ok", "base", f"the spec makes the base {spec.robot.base} ([robot] base)"))
+        if not any(f.level == "problem" for f in findings):
+            from ..envs.robot_checks import physics_checks
+
+            findings += physics_checks(spec)
     print(format_findings(args.target, findings))
     return 1 if any(f.level == "problem" for f in findings) else 0
 
