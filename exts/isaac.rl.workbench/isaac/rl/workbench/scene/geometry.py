@@ -19,7 +19,7 @@ import numpy as np
 import trimesh
 from pxr import Gf, Tf, Usd, UsdGeom, UsdPhysics
 
-DEFAULT_COLOR = (0.6, 0.6, 0.6)  # rgb of a gprim without primvars:displayColor
+DEFAULT_COLOR = (0.45, 0.47, 0.5)  # rgb of a gprim without primvars:displayColor (a mid grey that reads on white)
 _SPHERE_SUBDIVISIONS = 2  # icosphere of 320 triangles
 _ROUND_SEGMENTS = 24  # segments around capsules, cylinders and cones
 _AXIS_COLUMNS = {"X": [2, 0, 1], "Y": [1, 2, 0], "Z": [0, 1, 2]}  # cyclic permutations that take trimesh's +Z there

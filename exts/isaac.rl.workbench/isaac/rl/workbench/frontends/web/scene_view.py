@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import viser
+from scipy.spatial.transform import Rotation
 
 from ...scene.geometry import BodyMesh, articulation_meshes, body_rest_poses
 from ..panel import PanelModel, PoseFrames
@@ -34,13 +35,16 @@ class SceneView:
         self._meshes: list[BodyMesh] = []
         self._handles: list[viser.BatchedMeshHandle] = []
         self._body_index: dict[str, int] = {}
+        self._extents: dict[tuple, float] = {}
+        self._bounds: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self._offsets = np.zeros((0, 3), dtype=np.float32)
         self._frames: PoseFrames | None = None
         self._block_started = 0.0
         self.frames_sent = 0
         self.frame_index = 0
         server.scene.set_up_direction("+z")
-        # looking along the row of envs (they stand along +Y) from the side, a little above
+        # looking along the row of envs (they stand along +Y) from the side, a little above; aimed at the robots
+        # once they are known (_aim_camera)
         server.initial_camera.position = (7.0, -5.0, 4.0)
         server.initial_camera.look_at = (0.0, 4.0, 1.0)
         server.scene.add_grid("/ground", width=20.0, height=20.0, cell_size=0.5, plane="xy")
@@ -60,7 +64,9 @@ class SceneView:
         if art is None or self.model.spec_file is None:
             return
         scene = self.model.scene_path
-        self._use_scene(scene, art.root_path, list(art.bodies), self._spec_offsets(self.model.view_envs))
+        bodies = list(art.bodies)
+        offsets = self._spec_offsets(self.model.view_envs, self._extent(scene, art.root_path, bodies))
+        self._use_scene(scene, art.root_path, bodies, offsets)
 
     def show_frames(self, frames: PoseFrames) -> None:
         """Play ``frames`` (replacing what played before). The animation thread calls this for every new
@@ -71,7 +77,9 @@ class SceneView:
             scene, root = self.model.scene_path, self.model.articulation.root_path
         else:
             return
-        offsets = frames.offsets if frames.offsets is not None else self._spec_offsets(frames.poses.shape[1])
+        offsets = frames.offsets
+        if offsets is None:
+            offsets = self._spec_offsets(frames.poses.shape[1], self._extent(Path(scene), root, frames.body_paths))
         self._use_scene(Path(scene), root, frames.body_paths, offsets)
         with self._lock:
             self._frames, self._block_started, self.frame_index = frames, time.perf_counter(), 0
@@ -79,14 +87,42 @@ class SceneView:
             self.slider.max = max(frames.poses.shape[0] - 1, 1)
             self.slider.value = 0
 
-    def _spec_offsets(self, count: int) -> np.ndarray:
+    def _spec_offsets(self, count: int, extent: float) -> np.ndarray:
+        """Where ``count`` envs stand in the view: along +Y at the spec's spacing, but no farther apart than
+        ``VIEW_SPACING_MAX`` or twice the robot's size ``extent`` [m] (a 30 cm arm is not shown 4 m apart)."""
         try:
-            spacing = min(self.model.spec().env.spacing, VIEW_SPACING_MAX)
+            spacing = self.model.spec().env.spacing
         except Exception:  # an invalid spec: show the envs at the default spacing
             spacing = VIEW_SPACING_MAX
+        spacing = min(spacing, VIEW_SPACING_MAX, max(2.0 * extent, 0.3))
         offsets = np.zeros((count, 3), dtype=np.float32)
         offsets[:, 1] = np.arange(count) * spacing
         return offsets
+
+    def _extent(self, scene: Path, root: str, body_paths: list[str]) -> float:
+        """The robot's size at rest [m]: the largest side of its meshes' bounding box (cached per robot)."""
+        key = (str(scene), root, tuple(body_paths))
+        if key not in self._extents:
+            try:
+                self._bounds[key] = _rest_bounds(
+                    articulation_meshes(scene, root, body_paths), body_paths, body_rest_poses(scene, body_paths)
+                )
+            except ValueError:
+                self._bounds[key] = (np.zeros(3), np.ones(3))
+            low, high = self._bounds[key]
+            self._extents[key] = float(np.max(high - low))
+        return self._extents[key]
+
+    def _aim_camera(self, key: tuple, offsets: np.ndarray) -> None:
+        """Point the camera of new tabs (and open ones) at the row of envs, from the side and a little above."""
+        low, high = self._bounds.get(key, (np.zeros(3), np.ones(3)))
+        center = (low + high) / 2 + offsets.mean(axis=0)
+        reach = max(float(np.max(high - low)), float(np.ptp(offsets[:, 1])) / 2 + float(np.max(high - low)))
+        position = center + np.array([1.4, -1.1, 0.8]) * reach * 0.9
+        self.server.initial_camera.position = tuple(float(v) for v in position)
+        self.server.initial_camera.look_at = tuple(float(v) for v in center)
+        for client in self.server.get_clients().values():
+            client.camera.position, client.camera.look_at = position, center
 
     def _use_scene(self, scene: Path, root: str, body_paths: list[str], offsets: np.ndarray) -> None:
         key = (str(scene), root, tuple(body_paths), offsets.shape[0], offsets.tobytes())
@@ -102,6 +138,7 @@ class SceneView:
             for handle in self._handles:
                 handle.remove()
             self._scene_key, self._meshes, self._offsets = key, meshes, offsets
+            self._aim_camera((str(scene), root, tuple(body_paths)), offsets)
             self._body_index = {path: i for i, path in enumerate(body_paths)}
             poses = np.broadcast_to(rest, (offsets.shape[0], *rest.shape))
             self._handles = []
@@ -174,3 +211,17 @@ class SceneView:
             self.frame_index = index
             if frames.poses.shape[1] == self._offsets.shape[0]:
                 self._draw(frames.poses[index])
+
+
+def _rest_bounds(meshes: list[BodyMesh], body_paths: list[str], rest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper corners [m] of the meshes placed at their bodies' rest poses (B, 7)."""
+    index = {path: i for i, path in enumerate(body_paths)}
+    points = []
+    for mesh in meshes:
+        pose = rest[index[mesh.body_path]]
+        rotation = Rotation.from_quat(pose[3:7]).as_matrix()  # x, y, z, w
+        points.append(mesh.vertices @ rotation.T + pose[:3])
+    if not points:
+        return np.zeros(3), np.ones(3)
+    stacked = np.concatenate(points)
+    return stacked.min(axis=0), stacked.max(axis=0)
