@@ -19,10 +19,11 @@ import viser
 from scipy.spatial.transform import Rotation
 
 from ...scene.geometry import BodyMesh, articulation_meshes, body_rest_poses
+from ...workbench import RECORDING_MAX_SPACING
 from ..panel import PanelModel, PoseFrames
 
 MAX_FPS = 20.0  # frames sent to the browser per second, at most
-VIEW_SPACING_MAX = 4.0  # [m] envs stand side by side this far apart at most, however far apart the physics keeps them
+VIEW_SPACING_MAX = RECORDING_MAX_SPACING  # [m] envs stand side by side at most this far apart, as in a recording
 
 
 class SceneView:
@@ -41,7 +42,6 @@ class SceneView:
         self._frames: PoseFrames | None = None
         self._block_started = 0.0
         self.frames_sent = 0
-        self.frame_index = 0
         server.scene.set_up_direction("+z")
         # looking along the row of envs (they stand along +Y) from the side, a little above; aimed at the robots
         # once they are known (_aim_camera)
@@ -82,7 +82,7 @@ class SceneView:
             offsets = self._spec_offsets(frames.poses.shape[1], self._extent(Path(scene), root, frames.body_paths))
         self._use_scene(Path(scene), root, frames.body_paths, offsets)
         with self._lock:
-            self._frames, self._block_started, self.frame_index = frames, time.perf_counter(), 0
+            self._frames, self._block_started = frames, time.perf_counter()
         if self.slider is not None and frames.source == "recording":
             self.slider.max = max(frames.poses.shape[0] - 1, 1)
             self.slider.value = 0
@@ -117,7 +117,8 @@ class SceneView:
         """Point the camera of new tabs (and open ones) at the row of envs, from the side and a little above."""
         low, high = self._bounds.get(key, (np.zeros(3), np.ones(3)))
         center = (low + high) / 2 + offsets.mean(axis=0)
-        reach = max(float(np.max(high - low)), float(np.ptp(offsets[:, 1])) / 2 + float(np.max(high - low)))
+        size = (high - low) + np.array([0.0, float(np.ptp(offsets[:, 1])), 0.0])  # the whole row of robots
+        reach = 0.5 * float(np.linalg.norm(size))
         position = center + np.array([1.4, -1.1, 0.8]) * reach * 0.9
         self.server.initial_camera.position = tuple(float(v) for v in position)
         self.server.initial_camera.look_at = tuple(float(v) for v in center)
@@ -208,7 +209,6 @@ class SceneView:
             if last_drawn == (id(frames), index):
                 continue
             last_drawn = (id(frames), index)
-            self.frame_index = index
             if frames.poses.shape[1] == self._offsets.shape[0]:
                 self._draw(frames.poses[index])
 
