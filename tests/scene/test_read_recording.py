@@ -9,9 +9,9 @@ import pytest
 import torch
 from isaac.rl.workbench.scene.read_recording import read_recording
 from isaac.rl.workbench.scene.record import UsdRecorder
-from pxr import Gf, Usd, UsdGeom, UsdPhysics
+from pxr import Gf, Usd, UsdGeom
 
-from .test_record import _pose, _scene
+from .test_record import _body_root_scene_y_up, _pose, _scene
 
 NUM_ENVS, NUM_FRAMES, SPACING, FPS = 2, 3, 3.0, 30.0
 # the recorder is given arm before base and a body outside the root; the file keeps the scene's order of the two
@@ -64,13 +64,7 @@ def test_poses_round_trip_as_world_poses(tmp_path: Path, suffix: str) -> None:
 
 def test_articulation_root_that_is_a_body_on_a_y_up_stage(tmp_path: Path) -> None:
     scene = tmp_path / "scene.usda"
-    stage = Usd.Stage.CreateNew(str(scene))
-    UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.y)
-    base = UsdGeom.Xform.Define(stage, "/base")
-    UsdPhysics.ArticulationRootAPI.Apply(base.GetPrim())
-    UsdPhysics.RigidBodyAPI.Apply(base.GetPrim())
-    UsdPhysics.RigidBodyAPI.Apply(UsdGeom.Xform.Define(stage, "/base/arm").GetPrim())
-    stage.GetRootLayer().Save()
+    _body_root_scene_y_up(scene)
 
     recording = read_recording(_write(scene, tmp_path / "rollout.usda", "/base", ["/base", "/base/arm"]))
     assert recording.articulation_root == "/base" and recording.body_paths == ["/base", "/base/arm"]

@@ -134,8 +134,8 @@ def test_recorder_rejects_bad_input(tmp_path: Path) -> None:
         recorder.add_frame(torch.zeros(NUM_ENVS, 2, 7))
 
 
-def test_articulation_root_that_is_a_body_on_a_y_up_stage(tmp_path: Path) -> None:
-    scene = tmp_path / "scene.usda"
+def _body_root_scene_y_up(scene: Path) -> Path:
+    """A Y-up scene whose articulation root is itself a body, /base, with one more body, /base/arm."""
     stage = Usd.Stage.CreateNew(str(scene))
     UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.y)
     base = UsdGeom.Xform.Define(stage, "/base")
@@ -143,6 +143,12 @@ def test_articulation_root_that_is_a_body_on_a_y_up_stage(tmp_path: Path) -> Non
     UsdPhysics.RigidBodyAPI.Apply(base.GetPrim())
     UsdPhysics.RigidBodyAPI.Apply(UsdGeom.Xform.Define(stage, "/base/arm").GetPrim())
     stage.GetRootLayer().Save()
+    return scene
+
+
+def test_articulation_root_that_is_a_body_on_a_y_up_stage(tmp_path: Path) -> None:
+    scene = tmp_path / "scene.usda"
+    _body_root_scene_y_up(scene)
 
     recorder = UsdRecorder(scene, "/base", ["/base", "/base/arm"], NUM_ENVS, SPACING, FPS)
     for frame in range(NUM_FRAMES):

@@ -23,45 +23,9 @@ import torch
 import warp as wp
 
 from .base import Backend, BackendError
+from .newton_robot import load_robot, override_drives, root_is_free, set_initial_state
 
 wp.config.quiet = True
-
-
-_BUILDER_DRIVE_ARRAYS = {
-    "stiffness": "joint_target_ke",
-    "damping": "joint_target_kd",
-    "effort_limit": "joint_effort_limit",
-    "velocity_limit": "joint_velocity_limit",
-    "armature": "joint_armature",
-    "friction": "joint_friction",
-}
-"""Actuator key -> the ModelBuilder per-DOF list it overrides."""
-
-
-def _load_robot(scene: Path, root: str, base: str | None, self_collisions: bool) -> newton.ModelBuilder:
-    """The articulation as a Newton builder, with its base as ``base`` asks: "floating" releases a root the scene
-    welds to the world (the weld joint is left out) and gives it a free joint; "fixed" fixes a free root."""
-    options = {"root_path": root, "enable_self_collisions": self_collisions}
-    robot = newton.ModelBuilder()
-    robot.add_usd(str(scene), **options)
-    root_is_free = bool(robot.joint_count) and int(robot.joint_type[0]) == int(newton.JointType.FREE)
-    if base == "fixed" and root_is_free:
-        robot = newton.ModelBuilder()
-        robot.add_usd(str(scene), floating=False, **options)
-    elif base == "floating" and not root_is_free:
-        welds = [
-            label
-            for j, label in enumerate(robot.joint_label)
-            if robot.joint_parent[j] == -1 and int(robot.joint_type[j]) == int(newton.JointType.FIXED)
-        ]
-        robot = newton.ModelBuilder()
-        robot.add_usd(str(scene), floating=True, ignore_paths=welds, **options)  # prim paths hold no regex syntax
-    return robot
-
-
-def _indices(selection: slice | torch.Tensor) -> list[int]:
-    """The indices a selection made by :func:`_as_slice` stands for."""
-    return list(range(selection.start, selection.stop)) if isinstance(selection, slice) else selection.tolist()
 
 
 class NewtonBackend(Backend):
@@ -118,10 +82,10 @@ class NewtonBackend(Backend):
         wp_device = "cpu" if self.on_cpu else f"cuda:{self.device.index or 0}"
 
         mujoco.set_mju_user_warning(_print_mujoco_warning)
-        robot = _load_robot(scene, load_root or articulation, base, self_collisions)
+        robot = load_robot(scene, load_root or articulation, base, self_collisions)
         self._find_joints(robot, articulation, joint_names)
-        self._override_drives(robot, joint_overrides or {})
-        self._set_initial_state(robot, root_height, initial_joint_positions)
+        override_drives(robot, self._dof_index.tolist(), joint_overrides or {})
+        set_initial_state(robot, self._coords, root_height, initial_joint_positions)
         world = newton.ModelBuilder()
         if self.on_cpu:
             columns = math.ceil(math.sqrt(num_envs))
@@ -175,33 +139,15 @@ class NewtonBackend(Backend):
             coords.append(robot.joint_q_start[j])
             dofs.append(robot.joint_qd_start[j])
         self.joint_names = list(joint_names)
+        self._coords = coords  # each joint's first coordinate in joint_q, in joint_names order
         self._coord_sel = _as_slice(coords)
         self._dof_sel = _as_slice(dofs)
         self._dof_index = torch.tensor(dofs, dtype=torch.long)
-        free = int(newton.JointType.FREE)
-        self._has_free_root = bool(robot.joint_count) and int(robot.joint_type[0]) == free
+        self._has_free_root = root_is_free(robot)
         self.floating_base = self._has_free_root
         full = slice(0, self.coords_per_env)
         self._dofs_are_all_coords = self._coord_sel == full and self._dof_sel == slice(0, self.dofs_per_env)
         self.root_body = robot.joint_child[0] if robot.joint_count else 0
-
-    def _override_drives(self, robot: newton.ModelBuilder, overrides: dict[str, list[float]]) -> None:
-        """Write the spec's actuator values into the builder's per-DOF arrays, before the envs are cloned."""
-        for key, values in overrides.items():
-            column = getattr(robot, _BUILDER_DRIVE_ARRAYS[key])
-            for dof, value in zip(self._dof_index.tolist(), values, strict=True):
-                if not math.isnan(value):
-                    column[dof] = float(value)
-
-    def _set_initial_state(
-        self, robot: newton.ModelBuilder, root_height: float | None, positions: list[float] | None
-    ) -> None:
-        """The spec's reset state: a floating root's height and joint positions, written before cloning."""
-        if root_height is not None and self._has_free_root:
-            robot.joint_q[robot.joint_q_start[0] + 2] = float(root_height)
-        for coord, value in zip(_indices(self._coord_sel), positions or [], strict=False):
-            if not math.isnan(value):
-                robot.joint_q[coord] = float(value)
 
     def _use_position_targets(self) -> None:
         mode = self.model.joint_target_mode.numpy().reshape(self.num_envs, self.dofs_per_env)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import posixpath
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -154,6 +155,7 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
         scene_fallback=Path(scene_fallback) if scene_fallback else None,
         python_path_fallback=[Path(p) for p in top.get("python_path_fallback", list, [])],
         articulation=articulation.root_path,
+        robot_prim=posixpath.commonpath([articulation.root_path, *(joint.path for joint in articulation.joints)]),
         joint_names=joint_names,
         effort_limits=effort_limits,
         seed=top.number("seed", 42, integer=True),

@@ -168,6 +168,9 @@ class TaskSpec:
     entry is not a folder; written by :func:`save_spec` like ``scene_fallback``."""
     articulation: str
     """Key ``articulation``: prim path of the articulation root; found automatically when the scene has one."""
+    robot_prim: str
+    """The prim that holds the whole robot: the articulation root, or the nearest ancestor that also holds its
+    joints (URDF converters put the joints in a ``Physics`` scope beside the bodies); the physics loads this."""
     joint_names: list[str]
     """The articulation's 1-DOF joints in scene order: the column order of every joint tensor."""
     effort_limits: list[float]

@@ -9,14 +9,12 @@ B = rigid bodies per env.
 from __future__ import annotations
 
 import gc
-import posixpath
 
 import torch
 from rsl_rl.env import VecEnv
 from tensordict import TensorDict
 
 from ..backend.base import Backend
-from ..scene.inspect import inspect_scene
 from ..utils.quaternions import quat_rotate_inverse
 from .actuators import initial_joint_positions, joint_overrides
 from .episode_stats import EpisodeStats
@@ -39,7 +37,7 @@ def make_backend(spec: TaskSpec, device: str = "cpu") -> Backend:
     from ..backend.newton_backend import NewtonBackend
 
     return NewtonBackend(
-        load_root=robot_prim(spec),
+        load_root=spec.robot_prim,
         scene=spec.scene,
         articulation=spec.articulation,
         joint_names=spec.joint_names,
@@ -55,14 +53,6 @@ def make_backend(spec: TaskSpec, device: str = "cpu") -> Backend:
         initial_joint_positions=initial_joint_positions(spec.robot, spec.joint_names),
         self_collisions=spec.robot.self_collisions,
     )
-
-
-def robot_prim(spec: TaskSpec) -> str:
-    """The prim that holds the whole robot: the articulation root, or the nearest ancestor that also holds its
-    joints (URDF converters put the joints in a ``Physics`` scope beside the bodies)."""
-    articulation = inspect_scene(spec.scene).find(spec.articulation)
-    paths = [articulation.root_path, *(joint.path for joint in articulation.joints)]
-    return posixpath.commonpath(paths)
 
 
 class WorkbenchEnv(VecEnv):

@@ -24,7 +24,6 @@ import copy
 import queue
 import shlex
 import threading
-import time
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -396,7 +395,6 @@ class PanelModel:
             return False
         self._idle.clear()
         self._stop.clear()
-        self._submitted_at = time.perf_counter()
         self._jobs.put(job)
         return True
 

@@ -1,0 +1,64 @@
+"""The robot as a Newton ``ModelBuilder``, set up as the spec asks before the envs are cloned: the base type
+(floating or fixed, whatever the scene authors), the actuators' gains and limits, and the reset state."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import newton
+
+DRIVE_ARRAYS = {
+    "stiffness": "joint_target_ke",
+    "damping": "joint_target_kd",
+    "effort_limit": "joint_effort_limit",
+    "velocity_limit": "joint_velocity_limit",
+    "armature": "joint_armature",
+    "friction": "joint_friction",
+}
+"""Actuator key -> the ModelBuilder per-DOF list it overrides."""
+
+
+def root_is_free(robot: newton.ModelBuilder) -> bool:
+    """True when the robot's first joint (its root's) is a free 6-DOF joint."""
+    return bool(robot.joint_count) and int(robot.joint_type[0]) == int(newton.JointType.FREE)
+
+
+def load_robot(scene: Path, root: str, base: str | None, self_collisions: bool) -> newton.ModelBuilder:
+    """The robot under prim ``root`` of ``scene``, with its base as ``base`` asks: "floating" releases a root the
+    scene welds to the world (the weld joint is left out) and gives it a free joint; "fixed" fixes a free root."""
+    options = {"root_path": root, "enable_self_collisions": self_collisions}
+    robot = newton.ModelBuilder()
+    robot.add_usd(str(scene), **options)
+    if base == "fixed" and root_is_free(robot):
+        robot = newton.ModelBuilder()
+        robot.add_usd(str(scene), floating=False, **options)
+    elif base == "floating" and not root_is_free(robot):
+        welds = [
+            label
+            for j, label in enumerate(robot.joint_label)
+            if robot.joint_parent[j] == -1 and int(robot.joint_type[j]) == int(newton.JointType.FIXED)
+        ]
+        robot = newton.ModelBuilder()
+        robot.add_usd(str(scene), floating=True, ignore_paths=welds, **options)  # prim paths hold no regex syntax
+    return robot
+
+
+def override_drives(robot: newton.ModelBuilder, dofs: list[int], overrides: dict[str, list[float]]) -> None:
+    """Write the actuators' values (each a list over ``dofs``, NaN to keep the scene's) into the per-DOF arrays."""
+    for key, values in overrides.items():
+        column = getattr(robot, DRIVE_ARRAYS[key])
+        for dof, value in zip(dofs, values, strict=True):
+            if not math.isnan(value):
+                column[dof] = float(value)
+
+
+def set_initial_state(
+    robot: newton.ModelBuilder, coords: list[int], root_height: float | None, positions: list[float] | None
+) -> None:
+    """The reset state: a free root's height [m] and the joint positions at ``coords`` (NaN keeps the scene's)."""
+    if root_height is not None and root_is_free(robot):
+        robot.joint_q[robot.joint_q_start[0] + 2] = float(root_height)
+    for coord, value in zip(coords, positions or [], strict=False):
+        if not math.isnan(value):
+            robot.joint_q[coord] = float(value)
