@@ -48,6 +48,24 @@ def test_actuators_make_position_control_possible_on_joints_without_stiff_drives
             "actuators.b.joints",
             "joint 'slider' is already in actuator group 'a'",
         ),
+        ({"cart": {"joints": ["slider"], "model": "servo"}}, "actuators.cart.model", "expected one of implicit, pd"),
+        ({"cart": {"joints": ["slider"], "model": "pd", "damping": 1.0}}, "actuators.cart.stiffness", "needs"),
+        (
+            {"cart": {"joints": ["slider"], "model": "dc_motor", "stiffness": 1.0, "damping": 1.0}},
+            "actuators.cart.saturation_effort",
+            'model = "dc_motor" needs stiffness, damping, saturation_effort, velocity_limit',
+        ),
+        (
+            {"cart": {"joints": ["slider"], "model": "pd", "stiffness": 1.0, "damping": 1.0, "saturation_effort": 5.0}},
+            "actuators.cart.saturation_effort",
+            'only a model = "dc_motor" takes it',
+        ),
+        ({"cart": {"joints": ["slider"], "delay_steps": 2}}, "actuators.cart.delay_steps", "cannot delay"),
+        (
+            {"cart": {"joints": ["slider"], "model": "pd", "stiffness": 1.0, "damping": 1.0, "delay_steps": 1.5}},
+            "actuators.cart.delay_steps",
+            "expected int",
+        ),
     ],
 )
 def test_a_bad_actuator_names_its_key(groups, key, problem):
@@ -81,6 +99,62 @@ def test_actuator_gains_reach_the_physics_in_si_units_and_the_joints_follow_thei
     assert torch.allclose(offset[:, 0], targets[:, 0], atol=0.01), offset
     assert torch.allclose(offset[:, 1], targets[:, 1], atol=0.02), offset  # gravity pulls the pole a little
     assert math.isfinite(float(env.dof_vel.abs().max()))
+
+
+def _cart_trajectory(cart: dict, target: float = 0.5, steps: int = 60) -> tuple[torch.Tensor, object]:
+    """The cart's offset from its start [m] after each env step; the target steps from 0 to ``target`` at step 10.
+    The pole keeps an implicit drive at 0."""
+    from isaac.rl.workbench.envs.workbench_env import WorkbenchEnv
+
+    groups = {
+        "cart": {"joints": ["slider"], "stiffness": 400.0, "damping": 40.0, **cart},
+        "pole": {"joints": ["hinge"], "stiffness": 200.0, "damping": 20.0},
+    }
+    overrides = {**POSITION_CONTROL, "env.num_envs": 1, "terminations": {}, "actuators": groups}
+    env = WorkbenchEnv(load_spec("cartpole", overrides))
+    offsets = []
+    for i in range(steps):
+        env.step(torch.tensor([[target if i >= 10 else 0.0, 0.0]]))
+        offsets.append(float(env.dof_pos[0, 0] - env.default_dof_pos[0, 0]))
+    return torch.tensor(offsets), env
+
+
+@pytest.mark.slow
+def test_explicit_motor_models_follow_their_targets_late_by_their_delay_and_no_faster_than_the_motor_allows():
+    implicit, _ = _cart_trajectory({})
+    pd, env = _cart_trajectory({"model": "pd"})
+    # the explicit PD replaces the solver's: no implicit gains left on the slider, and no solver actuator
+    assert env.backend.model.joint_target_ke.numpy()[0] == 0.0
+    assert [a.num_actuators for a in env.backend.model.actuators] == [1]
+    assert abs(float(pd[-1]) - 0.5) < 0.01 and abs(float(implicit[-1]) - 0.5) < 0.01, (pd, implicit)
+    assert float(pd[10]) > 0.01, "without a delay the cart moves in the step its target changes"
+
+    # 6 physics steps of delay = 3 env steps (decimation 2): the same response, 3 steps later
+    delayed, _ = _cart_trajectory({"model": "pd", "delay_steps": 6})
+    assert env.spec.env.decimation == 2
+    assert delayed[10:13].abs().max() < 1e-6, delayed[8:16]
+    assert torch.allclose(delayed[13:40], pd[10:37], atol=1e-3), (delayed[10:20], pd[10:20])
+
+    # a DC motor with a no-load speed of 1 m/s: the cart creeps to its target at that speed at most
+    motor, env = _cart_trajectory({"model": "dc_motor", "saturation_effort": 100.0, "velocity_limit": 1.0})
+    speeds = (motor[1:] - motor[:-1]) / env.step_dt
+    assert float(speeds.max()) < 1.05 and float(speeds.max()) > 0.8, speeds
+    assert float(motor[20]) < 0.5 * float(pd[20]), "slower than the unlimited PD"
+    motor, _ = _cart_trajectory({"model": "dc_motor", "saturation_effort": 100.0, "velocity_limit": 1.0}, steps=90)
+    assert abs(float(motor[-1]) - 0.5) < 0.01, "and still gets there"
+
+
+@pytest.mark.slow
+def test_effort_commands_still_act_beside_an_explicit_actuator():
+    from isaac.rl.workbench.envs.workbench_env import WorkbenchEnv
+
+    # the cart-pole's own task: effort on the slider; the hinge gets an explicit PD holding the pole at 0
+    groups = {"pole": {"joints": ["hinge"], "model": "pd", "stiffness": 5.0, "damping": 0.1, "effort_limit": 20.0}}
+    env = WorkbenchEnv(load_spec("cartpole", {"env.num_envs": 1, "events": {}, "actuators": groups}))
+    for _ in range(30):
+        env.step(torch.ones(1, 1))
+    assert float(env.dof_pos[0, 0] - env.default_dof_pos[0, 0]) > 0.05, "the effort command pushed the cart"
+    assert abs(float(env.dof_pos[0, 1])) < 0.3, "the explicit PD held the pole against the push"
 
 
 @pytest.mark.parametrize(

@@ -11,10 +11,34 @@ Poses are (x, y, z, qx, qy, qz, qw) [m]; velocities are linear [m/s] then angula
 
 from __future__ import annotations
 
+import math
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Protocol
 
 import torch
+
+
+@dataclass(frozen=True)
+class ExplicitActuator:
+    """A motor model the backend evaluates itself every physics step, in place of the solver's implicit drive:
+    ``effort = stiffness * (target - q) - damping * qd`` on targets ``delay_steps`` physics steps old, clamped to
+    ``effort_limit`` and, with ``saturation_effort`` set, to a DC motor's torque-speed curve (stall effort
+    ``saturation_effort`` at rest falling to zero at ``velocity_limit``). Units: per radian for revolute joints,
+    per metre for prismatic ones."""
+
+    stiffness: float
+    """[N·m/rad or N/m]"""
+    damping: float
+    """[N·m·s/rad or N·s/m]"""
+    effort_limit: float = math.inf
+    """[N·m or N]"""
+    saturation_effort: float | None = None
+    """DC motor stall effort [N·m or N]; None: no torque-speed curve."""
+    velocity_limit: float = math.inf
+    """DC motor no-load speed [rad/s or m/s]."""
+    delay_steps: int = 0
+    """[physics steps]"""
 
 
 class BackendError(RuntimeError):

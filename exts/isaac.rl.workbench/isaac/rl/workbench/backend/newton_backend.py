@@ -22,8 +22,8 @@ import newton
 import torch
 import warp as wp
 
-from .base import Backend, BackendError
-from .newton_robot import load_robot, override_drives, root_is_free, set_initial_state
+from .base import Backend, BackendError, ExplicitActuator
+from .newton_robot import add_explicit_actuators, load_robot, override_drives, root_is_free, set_initial_state
 
 wp.config.quiet = True
 
@@ -54,6 +54,9 @@ class NewtonBackend(Backend):
         self_collisions: whether the robot's links collide with each other.
         load_root: the prim loaded from the scene (the articulation root, or an ancestor that also holds its
             joints); default the articulation root.
+        explicit_actuators: each joint's motor model in ``joint_names`` order, None where the solver's implicit
+            drive acts. Those joints get Newton actuators evaluated every physics step into ``joint_f`` (inside
+            the CUDA graph on the GPU); their implicit gains are zeroed.
     """
 
     def __init__(
@@ -73,6 +76,7 @@ class NewtonBackend(Backend):
         initial_joint_positions: list[float] | None = None,
         self_collisions: bool = False,
         load_root: str | None = None,
+        explicit_actuators: list[ExplicitActuator | None] | None = None,
     ):
         self.device = torch.device(device)
         if self.device.type == "cuda" and not wp.is_cuda_available():
@@ -85,6 +89,8 @@ class NewtonBackend(Backend):
         robot = load_robot(scene, load_root or articulation, base, self_collisions)
         self._find_joints(robot, articulation, joint_names)
         override_drives(robot, self._dof_index.tolist(), joint_overrides or {})
+        models = explicit_actuators or [None] * len(joint_names)
+        self._explicit_dofs = add_explicit_actuators(robot, self._dof_index.tolist(), self._coords, models)
         set_initial_state(robot, self._coords, root_height, initial_joint_positions)
         world = newton.ModelBuilder()
         if self.on_cpu:
@@ -100,8 +106,7 @@ class NewtonBackend(Backend):
         if self._has_free_root:
             world.add_ground_plane()  # one plane shared by every env
         self.model = world.finalize(device=wp_device)
-        if position_control:
-            self._use_position_targets()
+        self._set_target_modes(position_control)
         has_contacts = any(robot.shape_flags) and self._has_free_root
         self.solver = newton.solvers.SolverMuJoCo(
             self.model, use_mujoco_cpu=self.on_cpu, disable_contacts=not has_contacts
@@ -109,6 +114,7 @@ class NewtonBackend(Backend):
         self.state = self.model.state()
         self.control = self.model.control()
         newton.eval_fk(self.model, self.model.joint_q, self.model.joint_qd, self.state)
+        self._make_actuator_states()
         self._make_views()
         self._make_solver_reset_buffers()
         self.graph = None
@@ -149,16 +155,31 @@ class NewtonBackend(Backend):
         self._dofs_are_all_coords = self._coord_sel == full and self._dof_sel == slice(0, self.dofs_per_env)
         self.root_body = robot.joint_child[0] if robot.joint_count else 0
 
-    def _use_position_targets(self) -> None:
+    def _set_target_modes(self, position_control: bool) -> None:
+        """Position targets drive the selected joints through the solver's PD (``position_control``); joints with
+        an explicit actuator get no solver actuator at all (their effort comes through ``joint_f``)."""
         mode = self.model.joint_target_mode.numpy().reshape(self.num_envs, self.dofs_per_env)
-        mode[:, self._dof_index.numpy()] = int(newton.JointTargetMode.POSITION_VELOCITY)
+        if position_control:
+            mode[:, self._dof_index.numpy()] = int(newton.JointTargetMode.POSITION_VELOCITY)
+        mode[:, self._explicit_dofs] = int(newton.JointTargetMode.EFFORT)
         self.model.joint_target_mode.assign(mode.reshape(-1))
+
+    def _make_actuator_states(self) -> None:
+        """Newton's actuators with their two states each (read, then written; the written one is copied back after
+        each physics step, so a captured graph always reads the same buffers), each actuator's env per entry, and
+        the effort commands that ``joint_f`` starts every physics step from (actuators add theirs to it)."""
+        self._actuators = []
+        for actuator in self.model.actuators:
+            env_of = torch.tensor(actuator.indices.numpy().astype("int64") // self.dofs_per_env, device=self.device)
+            mask = torch.zeros(actuator.num_actuators, dtype=torch.bool, device=self.device)
+            self._actuators.append((actuator, actuator.state(), actuator.state(), env_of, mask, wp.from_torch(mask)))
+        self._effort_commands = wp.clone(self.control.joint_f) if self._actuators else self.control.joint_f
 
     def _make_views(self) -> None:
         n = self.num_envs
         self._q = wp.to_torch(self.state.joint_q).view(n, self.coords_per_env)
         self._qd = wp.to_torch(self.state.joint_qd).view(n, self.dofs_per_env)
-        self._f = wp.to_torch(self.control.joint_f).view(n, self.dofs_per_env)
+        self._f = wp.to_torch(self._effort_commands).view(n, self.dofs_per_env)
         self._target = wp.to_torch(self.control.joint_target_q).view(n, self.coords_per_env)
         self._body_q = wp.to_torch(self.state.body_q).view(n, self.bodies_per_env, 7)
         self._body_qd = wp.to_torch(self.state.body_qd).view(n, self.bodies_per_env, 6)
@@ -200,7 +221,17 @@ class NewtonBackend(Backend):
     # -- stepping and resets --------------------------------------------------------------------------------------
     def _simulate(self) -> None:
         for _ in range(self.substeps):
+            if self._actuators:
+                self._apply_actuators()
             self.solver.step(self.state, self.state, self.control, None, self.physics_dt)
+
+    def _apply_actuators(self) -> None:
+        """``joint_f`` = the effort commands plus every explicit actuator's effort for this physics step."""
+        wp.copy(self.control.joint_f, self._effort_commands)
+        for actuator, current, following, *_ in self._actuators:
+            actuator.step(self.state, self.control, current, following, dt=self.physics_dt)
+            if current is not None:
+                current.assign(following)
 
     def step(self) -> None:
         """Advance every env by ``substeps`` physics steps."""
@@ -247,6 +278,15 @@ class NewtonBackend(Backend):
         self._q.copy_(torch.where(mask, q, self._q))
         self._qd.copy_(torch.where(mask, qd, self._qd))
         self._update_bodies(env_mask)
+        self._reset_actuators(env_mask)
+
+    def _reset_actuators(self, env_mask: torch.Tensor) -> None:
+        """Empty the delay buffers of the reset envs' actuators: a new episode acts on its own first targets."""
+        for _, current, following, env_of, mask, wp_mask in self._actuators:
+            if current is not None:
+                mask.copy_(env_mask[env_of])
+                current.reset(wp_mask)
+                following.reset(wp_mask)
 
     def write_dof_state(
         self, env_mask: torch.Tensor, dof_positions: torch.Tensor, dof_velocities: torch.Tensor

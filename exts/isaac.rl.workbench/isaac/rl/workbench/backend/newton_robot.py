@@ -1,5 +1,6 @@
 """The robot as a Newton ``ModelBuilder``, set up as the spec asks before the envs are cloned: the base type
-(floating or fixed, whatever the scene authors), the actuators' gains and limits, and the reset state."""
+(floating or fixed, whatever the scene authors), the actuators' gains and limits, explicit motor models (Newton's
+composable actuators), and the reset state."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import math
 from pathlib import Path
 
 import newton
+from newton.actuators import ClampingDCMotor, ClampingMaxEffort, DrivePD
+
+from .base import ExplicitActuator
 
 DRIVE_ARRAYS = {
     "stiffness": "joint_target_ke",
@@ -62,3 +66,39 @@ def set_initial_state(
     for coord, value in zip(coords, positions or [], strict=False):
         if not math.isnan(value):
             robot.joint_q[coord] = float(value)
+
+
+def add_explicit_actuators(
+    robot: newton.ModelBuilder, dofs: list[int], coords: list[int], models: list[ExplicitActuator | None]
+) -> list[int]:
+    """Give each DOF of ``dofs`` whose model is not None a Newton actuator (a PD drive, a delay of its targets, an
+    effort clamp or a DC motor's torque-speed curve), evaluated every physics step into ``joint_f``, and take its
+    implicit drive away (gains zeroed, so the solver adds nothing). Returns the DOFs so handed over."""
+    explicit = []
+    for dof, coord, model in zip(dofs, coords, models, strict=True):
+        if model is None:
+            continue
+        if model.saturation_effort is not None:
+            clamp = (
+                ClampingDCMotor,
+                {
+                    "saturation_effort": model.saturation_effort,
+                    "velocity_limit": model.velocity_limit,
+                    "max_motor_effort": model.effort_limit,
+                },
+            )
+        else:
+            clamp = ClampingMaxEffort, {"max_effort": model.effort_limit}
+        robot.add_actuator(
+            DrivePD,
+            index=dof,
+            pos_index=coord,
+            kp=model.stiffness,
+            kd=model.damping,
+            clamping=[clamp],
+            delay_steps=model.delay_steps or None,
+        )
+        robot.joint_target_ke[dof] = 0.0
+        robot.joint_target_kd[dof] = 0.0
+        explicit.append(dof)
+    return explicit

@@ -1,16 +1,21 @@
 """``[actuators.<group>]`` and ``[robot]``: what the spec overrides of the robot the scene authors (per-joint PD
-gains and limits; the base type, root height, initial joint positions, self-collisions), read from the spec and
-turned into per-joint values for the physics backend."""
+gains and limits, explicit motor models; the base type, root height, initial joint positions, self-collisions),
+read from the spec and turned into per-joint values for the physics backend."""
 
 from __future__ import annotations
 
 import math
 import re
 
-from .spec_schema import ACTUATOR_GAINS, ROBOT_BASES, ActuatorSpec, RobotSpec
+from ..backend.base import ExplicitActuator
+from .spec_schema import ACTUATOR_GAINS, ACTUATOR_MODELS, ROBOT_BASES, ActuatorSpec, RobotSpec
 from .spec_table import SpecTable, check_joints
 
 _MINIMUM = {"stiffness": 0.0, "damping": 0.0, "armature": 0.0, "friction": 0.0}  # the others must be > 0
+_EXPLICIT_KEYS = {  # what an explicit model takes over from the solver's drive, per model
+    "pd": ("stiffness", "damping", "effort_limit"),
+    "dc_motor": ("stiffness", "damping", "effort_limit", "velocity_limit"),
+}
 
 
 def load_actuators(t: SpecTable, joint_names: list[str], root: str) -> dict[str, ActuatorSpec]:
@@ -20,33 +25,75 @@ def load_actuators(t: SpecTable, joint_names: list[str], root: str) -> dict[str,
     owner: dict[str, str] = {}
     for name in t.data:
         group = t.sub(name)
-        group.check_keys(["joints", *ACTUATOR_GAINS])
+        group.check_keys(["joints", "model", "saturation_effort", "delay_steps", *ACTUATOR_GAINS])
         joints = check_joints(group, "joints", group.get("joints", list, required=True), joint_names, root)
         for joint in joints:
             if joint in owner:
                 raise group.error("joints", f"joint '{joint}' is already in actuator group '{owner[joint]}'")
             owner[joint] = name
         values = {}
-        for key in ACTUATOR_GAINS:
+        for key in (*ACTUATOR_GAINS, "saturation_effort"):
             if key in group.data:
                 minimum = _MINIMUM.get(key)
                 values[key] = group.number(key, 0.0, minimum=minimum, positive=minimum is None)
-        groups[name] = ActuatorSpec(joints=joints, **values)
+        model = group.get("model", str, "implicit")
+        if model not in ACTUATOR_MODELS:
+            raise group.error("model", f"expected one of {', '.join(ACTUATOR_MODELS)}, got '{model}'")
+        _check_model_keys(group, model)
+        delay_steps = group.number("delay_steps", 0, minimum=0, integer=True)
+        groups[name] = ActuatorSpec(joints=joints, model=model, delay_steps=delay_steps, **values)
     return groups
 
 
-def joint_overrides(actuators: dict[str, ActuatorSpec], joint_names: list[str]) -> dict[str, list[float]]:
+def _check_model_keys(group: SpecTable, model: str) -> None:
+    """The keys each model needs or refuses, with the model in the message."""
+    needed = {"pd": ["stiffness", "damping"], "dc_motor": ["stiffness", "damping", "saturation_effort"]}.get(model, [])
+    if model == "dc_motor":
+        needed.append("velocity_limit")
+    for key in needed:
+        if key not in group.data:
+            raise group.error(key, f'missing: model = "{model}" needs {", ".join(needed)}')
+    if "saturation_effort" in group.data and model != "dc_motor":
+        raise group.error("saturation_effort", f'only a model = "dc_motor" takes it (this group is "{model}")')
+    if "delay_steps" in group.data and model == "implicit":
+        raise group.error("delay_steps", 'the solver\'s implicit PD cannot delay; use model = "pd" or "dc_motor"')
+
+
+def joint_overrides(
+    actuators: dict[str, ActuatorSpec], joint_names: list[str], solver_only: bool = False
+) -> dict[str, list[float]]:
     """For each gain or limit some group sets: its value per joint in ``joint_names`` order, NaN where no group
-    sets it (the scene's value stays)."""
+    sets it (the scene's value stays). ``solver_only`` leaves out what an explicit model computes itself (its
+    gains and clamps), keeping what the solver still needs (armature, friction)."""
     out: dict[str, list[float]] = {}
     for group in actuators.values():
         for key in ACTUATOR_GAINS:
             value = getattr(group, key)
-            if value is None:
+            if value is None or (solver_only and key in _EXPLICIT_KEYS.get(group.model, ())):
                 continue
             column = out.setdefault(key, [math.nan] * len(joint_names))
             for joint in group.joints:
                 column[joint_names.index(joint)] = float(value)
+    return out
+
+
+def explicit_actuators(actuators: dict[str, ActuatorSpec], joint_names: list[str]) -> list[ExplicitActuator | None]:
+    """Each joint's explicit motor model (``model = "pd"`` or ``"dc_motor"``) in ``joint_names`` order, None where
+    the solver's implicit drive acts."""
+    out: list[ExplicitActuator | None] = [None] * len(joint_names)
+    for group in actuators.values():
+        if group.model == "implicit":
+            continue
+        model = ExplicitActuator(
+            stiffness=float(group.stiffness),
+            damping=float(group.damping),
+            effort_limit=math.inf if group.effort_limit is None else group.effort_limit,
+            saturation_effort=group.saturation_effort,
+            velocity_limit=group.velocity_limit if group.model == "dc_motor" else math.inf,
+            delay_steps=group.delay_steps,
+        )
+        for joint in group.joints:
+            out[joint_names.index(joint)] = model
     return out
 
 

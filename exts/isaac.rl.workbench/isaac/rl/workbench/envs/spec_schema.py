@@ -98,13 +98,20 @@ class TermSpec:
 
 @dataclass(kw_only=True)
 class ActuatorSpec:
-    """``[actuators.<group>]``: an implicit PD actuator on a group of joints, overriding what the USD's drives say
-    (as Isaac Lab's ``ImplicitActuatorCfg`` does). A key left out keeps the scene's value. Gains are SI per radian
-    for revolute joints and per metre for prismatic ones (USD authors angular gains per degree; ``inspect`` shows
-    both)."""
+    """``[actuators.<group>]``: the actuator of a group of joints, overriding what the USD's drives say, as Isaac
+    Lab's actuator configs do. ``model = "implicit"`` (the default, like ``ImplicitActuatorCfg``) hands the gains to
+    the physics solver, which integrates the PD law with the joint; ``"pd"`` (``IdealPDActuatorCfg``) and
+    ``"dc_motor"`` (``DCMotorCfg``) compute the effort explicitly each physics step with Newton's actuators, clamp it
+    (to ``effort_limit``, or to a DC motor's torque-speed curve) and can delay the targets by ``delay_steps``
+    (``DelayedPDActuatorCfg``). A key left out keeps the scene's value. Gains are SI per radian for revolute joints
+    and per metre for prismatic ones (USD authors angular gains per degree; ``inspect`` shows both)."""
 
     joints: list[str] = field(default_factory=list)
     """Joints of the group: names or full-match regular expressions; a joint belongs to one group at most."""
+    model: str = "implicit"
+    """``"implicit"`` (the solver's PD), ``"pd"`` (explicit PD, clamped to ``effort_limit``) or ``"dc_motor"``
+    (explicit PD clamped to the torque-speed curve of ``saturation_effort``, ``velocity_limit`` and
+    ``effort_limit``). The explicit models need ``stiffness`` and ``damping``."""
     stiffness: float | None = None
     """Position gain [N·m/rad or N/m], >= 0; ``joint_position`` actions need it > 0."""
     damping: float | None = None
@@ -112,11 +119,18 @@ class ActuatorSpec:
     effort_limit: float | None = None
     """Largest effort the actuator applies [N·m or N], > 0; also bounds ``joint_effort`` commands."""
     velocity_limit: float | None = None
-    """Largest joint speed [rad/s or m/s], > 0."""
+    """Largest joint speed [rad/s or m/s], > 0; for ``dc_motor`` the motor's no-load speed, where its available
+    effort falls to zero (the solver's joint speed limit stays the scene's)."""
     armature: float | None = None
     """Reflected rotor inertia added to the joint [kg·m² or kg], >= 0."""
     friction: float | None = None
     """Joint friction loss [N·m or N], >= 0."""
+    saturation_effort: float | None = None
+    """``dc_motor`` only, required there: the motor's stall effort [N·m or N], > 0; the available effort falls
+    linearly from it at rest to zero at ``velocity_limit``, and never exceeds ``effort_limit``."""
+    delay_steps: int = 0
+    """Explicit models only: physics steps [steps] between a target being set and the actuator acting on it, >= 0
+    (communication and motor-driver latency)."""
 
 
 @dataclass(kw_only=True)
@@ -139,6 +153,7 @@ class RobotSpec:
 ROBOT_BASES = ("floating", "fixed")
 
 ACTUATOR_GAINS = ("stiffness", "damping", "effort_limit", "velocity_limit", "armature", "friction")
+ACTUATOR_MODELS = ("implicit", "pd", "dc_motor")
 
 
 @dataclass(kw_only=True)

@@ -16,7 +16,7 @@ from tensordict import TensorDict
 
 from ..backend.base import Backend
 from ..utils.quaternions import quat_rotate_inverse
-from .actuators import initial_joint_positions, joint_overrides
+from .actuators import explicit_actuators, initial_joint_positions, joint_overrides
 from .episode_stats import EpisodeStats
 from .health import HealthCheck
 from .pose_watch import PoseWatch
@@ -47,7 +47,8 @@ def make_backend(spec: TaskSpec, device: str = "cpu") -> Backend:
         substeps=spec.env.decimation,
         device=device,
         position_control=spec.actions.type == "joint_position",
-        joint_overrides=joint_overrides(spec.actuators, spec.joint_names),
+        joint_overrides=joint_overrides(spec.actuators, spec.joint_names, solver_only=True),
+        explicit_actuators=explicit_actuators(spec.actuators, spec.joint_names),
         base=spec.robot.base,
         root_height=spec.robot.root_height,
         initial_joint_positions=initial_joint_positions(spec.robot, spec.joint_names),
