@@ -119,6 +119,11 @@ class Backend(Protocol):
         """Add ``delta`` (N, 6) to the root velocity where ``env_mask`` is True (no effect on a fixed base)."""
         ...
 
+    def joint_inertias(self) -> torch.Tensor:
+        """The effective inertia about each selected joint's axis at the current pose [kg·m² or kg], shape (N, D),
+        armature included, the other joints free: what a joint's PD gains act on. May wait for the GPU."""
+        ...
+
     def find_unstable(self, max_joint_speed: float, max_root_speed: float, max_root_distance: float) -> torch.Tensor:
         """Envs whose simulation blew up, BoolTensor (N,): joint state not finite, a joint (or the root's rotation)
         faster than ``max_joint_speed`` [rad/s or m/s], the root faster than ``max_root_speed`` [m/s] or further

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import math
 import sys
+import warnings
 from pathlib import Path
 
 import mujoco
@@ -105,7 +106,7 @@ class NewtonBackend(Backend):
         world.replicate(robot, num_envs, separate_worlds=not self.on_cpu, xforms=xforms)
         if self._has_free_root:
             world.add_ground_plane()  # one plane shared by every env
-        self.model = world.finalize(device=wp_device)
+        self.model = _finalize(world, wp_device)
         self._set_target_modes(position_control)
         has_contacts = any(robot.shape_flags) and self._has_free_root
         self.solver = newton.solvers.SolverMuJoCo(
@@ -320,6 +321,17 @@ class NewtonBackend(Backend):
         for buffer in (data.qacc_warmstart, data.qfrc_applied):
             buffer.reshape(self.num_envs, -1)[rows] = 0.0
 
+    def joint_inertias(self) -> torch.Tensor:
+        """The inertia each selected joint's drive moves at the current pose [kg·m² or kg], shape (N, D):
+        ``1 / (H⁻¹)ᵢᵢ`` of the joint-space mass matrix H (armature included) from Newton's ``eval_mass_matrix``,
+        the other joints (and a floating root) free to move. One synchronising read; for checks, not training."""
+        mass_matrix = newton.eval_mass_matrix(self.model, self.state)
+        if mass_matrix is None or mass_matrix.shape[0] != self.num_envs:
+            raise BackendError(f"expected one articulation per env ({self.num_envs}) for the mass matrix")
+        h = wp.to_torch(mass_matrix)[:, : self.dofs_per_env, : self.dofs_per_env].double()
+        inverse_diagonal = torch.linalg.inv(h).diagonal(dim1=1, dim2=2)[:, self._dof_index.to(h.device)]
+        return (1.0 / inverse_diagonal).float()
+
     def find_unstable(self, max_joint_speed: float, max_root_speed: float, max_root_distance: float) -> torch.Tensor:
         """Envs whose joint state is not finite, a joint moves faster than ``max_joint_speed`` [rad/s or m/s], or the
         root moves faster than ``max_root_speed`` [m/s] (linear; angular against ``max_joint_speed`` [rad/s]) or
@@ -414,6 +426,21 @@ def _find_unstable_kernel(
     if not (wp.length(wp.vec3(v[3], v[4], v[5])) <= max_joint_speed):
         bad = 1
     unstable[env] = bad != 0
+
+
+def _finalize(world: newton.ModelBuilder, device: str) -> newton.Model:
+    """``world.finalize``, with Newton's note that it corrected some bodies' inertia (one line per env build, and
+    advice the user cannot act on) shortened to where the bodies are named."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = world.finalize(device=device)
+    for warning in caught:
+        if "Inertia validation corrected" in str(warning.message):
+            corrected = str(warning.message).split(".")[0]
+            print(f"Newton: {corrected} (isaac-rl-workbench doctor SPEC names them)", file=sys.stderr, flush=True)
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return model
 
 
 def _print_mujoco_warning(message: str) -> None:

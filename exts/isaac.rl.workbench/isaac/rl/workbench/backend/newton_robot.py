@@ -5,6 +5,7 @@ composable actuators), and the reset state."""
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import newton
@@ -46,6 +47,19 @@ def load_robot(scene: Path, root: str, base: str | None, self_collisions: bool) 
         robot = newton.ModelBuilder()
         robot.add_usd(str(scene), floating=True, ignore_paths=welds, **options)  # prim paths hold no regex syntax
     return robot
+
+
+def inertia_corrections(scene: Path, root: str) -> list[str]:
+    """What Newton's detailed mass and inertia validation (``validate_inertia_detailed``) corrects when it
+    finalizes the robot under prim ``root``: one message per body it had to fix (negative or tiny eigenvalues,
+    a broken triangle inequality, a non-positive mass)."""
+    robot = newton.ModelBuilder()
+    robot.add_usd(str(scene), root_path=root)
+    robot.validate_inertia_detailed = True
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        robot.finalize(device="cpu")
+    return [str(w.message) for w in caught if issubclass(w.category, newton.NewtonWarning)]
 
 
 def override_drives(robot: newton.ModelBuilder, dofs: list[int], overrides: dict[str, list[float]]) -> None:

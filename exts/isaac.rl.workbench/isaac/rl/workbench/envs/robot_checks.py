@@ -1,6 +1,9 @@
 """The checks ``doctor`` runs in the physics for a task spec: the robot as the spec sets it up (base, actuators,
 start pose) is simulated in one env, on the CPU.
 
+- mass check: the bodies whose mass or inertia Newton's own validation corrects when it loads the robot;
+- gain check: each PD joint's gains against the inertia it moves at the start pose (:mod:`.gain_check`);
+
 - drop test: held at its start pose for ``DROP_SECONDS``, it must stay finite, settle (joint speeds small at the
   end) and, with a floating base, rest above the ground rather than sink through it;
 - drive test (``joint_position`` specs): each action joint in turn gets a step target ``DRIVE_STEP`` (toward the
@@ -16,6 +19,8 @@ import torch
 
 from ..scene.doctor import Finding
 from ..scene.inspect import inspect_scene
+from .actuators import explicit_actuators, joint_overrides
+from .gain_check import JointGains, check_gains, suggested_actuators
 from .spec_schema import TaskSpec
 
 DROP_SECONDS = 2.0
@@ -37,6 +42,46 @@ def physics_checks(spec: TaskSpec) -> list[Finding]:
     if spec.actions.type == "joint_position":
         findings += _drive_test(WorkbenchEnv(one, "cpu", health_check=True), spec)
     return findings
+
+
+def newton_mass_checks(spec: TaskSpec) -> list[Finding]:
+    """A warning per body whose mass or inertia Newton's validation had to correct when loading the robot."""
+    from ..backend.newton_robot import inertia_corrections
+
+    return [
+        Finding("warning", "inertia", f"Newton: {message} (fine for a massless frame link; else author its inertia)")
+        for message in inertia_corrections(spec.scene, spec.robot_prim)
+    ]
+
+
+def gain_checks(spec: TaskSpec) -> tuple[list[Finding], str]:
+    """The gain check at the robot's start pose, and the suggested ``[actuators]`` keys ("" when none)."""
+    from dataclasses import replace
+
+    from .workbench_env import WorkbenchEnv
+
+    env = WorkbenchEnv(replace(spec, env=replace(spec.env, num_envs=1), events={}), "cpu", health_check=False)
+    inertias = env.backend.joint_inertias()[0].tolist()
+    drives = {j.name: j.drive for j in inspect_scene(spec.scene).find(spec.articulation).joints}
+    given = joint_overrides(spec.actuators, spec.joint_names)
+    models = explicit_actuators(spec.actuators, spec.joint_names)
+    joints = []
+    for i, name in enumerate(spec.joint_names):
+        drive = drives.get(name)
+        stiffness = given.get("stiffness", [math.nan] * len(spec.joint_names))[i]
+        damping = given.get("damping", [math.nan] * len(spec.joint_names))[i]
+        joints.append(
+            JointGains(
+                name=name,
+                stiffness=stiffness if not math.isnan(stiffness) else (drive.stiffness if drive else 0.0),
+                damping=damping if not math.isnan(damping) else (drive.damping if drive else 0.0),
+                inertia=inertias[i],
+                explicit=models[i] is not None,
+            )
+        )
+    findings, suggestions = check_gains(joints, spec.env.physics_dt, spec.env.physics_dt * spec.env.decimation)
+    groups = {name: group.joints for name, group in spec.actuators.items()}
+    return findings, suggested_actuators(suggestions, groups)
 
 
 def _hold(env, steps: int, actions: torch.Tensor) -> bool:
