@@ -57,7 +57,7 @@ def test_the_command_prints_the_summary_the_checks_and_a_spec_to_start_from(tmp_
         (None, "no such file"),
         ("not xml at all", "not a URDF (not XML"),
         ("<sdf version='1.6'/>", "not a URDF: expected a <robot> root element, found <sdf>"),
-        ("<mujoco model='m'/>", "MJCF import is not supported yet"),
+        ("<mujoco model='m'/>", "an MJCF file must end in .xml"),
         (
             "<robot name='bot'><link name='base'><visual><geometry><mesh filename='meshes/gone.stl'/></geometry>"
             "</visual></link></robot>",

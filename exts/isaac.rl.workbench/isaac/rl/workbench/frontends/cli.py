@@ -28,6 +28,7 @@ def _doctor(args) -> int:
     """Exit 0 when the robot is ready to train, 1 when a check found a problem."""
     from ..scene.doctor import Finding, check_robot, format_findings
 
+    suggested = ""
     if Path(args.target).suffix.lower() in (".usd", ".usda", ".usdc"):
         findings = check_robot(args.target, args.articulation)
     else:
@@ -39,28 +40,32 @@ def _doctor(args) -> int:
         if spec.robot.base:
             findings.append(Finding("ok", "base", f"the spec makes the base {spec.robot.base} ([robot] base)"))
         if not any(f.level == "problem" for f in findings):
-            from ..envs.robot_checks import physics_checks
+            from ..envs.robot_checks import gain_checks, newton_mass_checks, physics_checks
 
-            findings += physics_checks(spec)
+            gains, suggested = gain_checks(spec)
+            findings += newton_mass_checks(spec) + gains + physics_checks(spec)
     print(format_findings(args.target, findings))
+    if suggested:
+        print(f"\nSuggested gains (replace these keys of your [actuators] groups):\n\n{suggested}")
     return 1 if any(f.level == "problem" for f in findings) else 0
 
 
 def _import(args) -> int:
     from ..scene.doctor import check_robot, format_findings
-    from ..scene.import_robot import example_robot, import_urdf, spec_fragment
+    from ..scene.import_robot import example_robot, import_robot, spec_fragment
 
     source = Path(args.robot)
     if not source.exists() and args.robot in ("go2", "panda", "so101"):
         source = example_robot(args.robot)
     out_dir = Path(args.out or Path("assets") / "robots" / source.stem)
-    usd = import_urdf(source, out_dir)
+    usd = import_robot(source, out_dir)
     print(f"imported {source} -> {usd}\n")
     print(format_scene(inspect_scene(usd)))
     print()
     print(format_findings(usd, check_robot(usd)))
     print("\nA spec to start from (save it beside the folder you imported into, add [env], [actions], rewards):\n")
-    print(spec_fragment(usd, Path.cwd(), floating_base=args.floating_base))
+    floating = True if args.floating_base else False if args.fixed_base else None  # None: as the scene has it
+    print(spec_fragment(usd, Path.cwd(), floating_base=floating))
     return 0
 
 
@@ -274,13 +279,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scene")
     p.set_defaults(func=_inspect)
 
-    p = sub.add_parser("import", help="convert a URDF robot to USD (urdf-usd-converter), check it, suggest a spec")
-    p.add_argument("robot", metavar="ROBOT.urdf", help="a URDF file, or go2 / panda / so101 from example-robot-data")
+    p = sub.add_parser("import", help="convert a URDF or MJCF robot to USD, check it, suggest a spec")
+    p.add_argument("robot", metavar="ROBOT.urdf|.xml", help="a URDF or MJCF file, or go2 / panda / so101 (URDF)")
     p.add_argument("-o", "--out", metavar="DIR", help="output folder (default assets/robots/<name>)")
     base = p.add_mutually_exclusive_group()
     base.add_argument("--floating-base", action="store_true", help="suggest [robot] base = floating (legged robots)")
-    base.add_argument("--fixed-base", action="store_true", help="suggest [robot] base = fixed (arms; the default)")
-    p.set_defaults(func=_import)
+    base.add_argument("--fixed-base", action="store_true", help="suggest [robot] base = fixed (arms)")
+    p.set_defaults(func=_import)  # neither flag: the base as the scene has it (URDF: fixed, MJCF free joint: floating)
 
     p = sub.add_parser("doctor", help="check a robot (a USD scene, or a task's) before training; exit 1 on a problem")
     p.add_argument("target", metavar="SCENE_OR_SPEC")
