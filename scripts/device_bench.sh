@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine once the payload is staged (../shared/device/README.md): throughput benchmarks and timed
 # training runs, results in $OUT. Usage: bash scripts/device_bench.sh SECTION...
-# Sections: cartpole cartpole_bench cartpole_train learner ant ant_train scaling startup
+# Sections: cartpole cartpole_bench cartpole_train learner ant ant_train scaling startup robots
 set -uo pipefail
 export PYTHONPATH=/tmp/site:$PWD/exts/isaac.rl.workbench ISAAC_RL_WORKBENCH_TASKS=$PWD/tasks PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -16,6 +16,17 @@ hit = [r for r in rows if (r.get(key) or -1e9) >= threshold]
 print(f"{run}: {key} >= {threshold} at iteration {hit[0]['iteration']} after {hit[0]['train_seconds']:.2f} s of training"
       if hit else f"{run}: {key} never reached {threshold}")
 print(f"{run}: median training env-steps/s {statistics.median(r['env_steps_per_s'] for r in rows[3:]):.0f}")
+PY
+}
+
+returns() {  # returns RUN_DIR: mean return and episode length at the first whole episodes and at the end
+  python3 - "$@" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(f"{sys.argv[1]}/metrics.jsonl")]
+rows = [r for r in rows if "mean_reward" in r]
+for r in (rows[0], rows[len(rows) // 2], rows[-1]):
+    print(f"{sys.argv[1]}: iteration {r['iteration']}: mean return {r['mean_reward']:.2f}, episode length "
+          f"{r.get('mean_episode_length', float('nan')):.0f}, {r['train_seconds']:.1f} s of training")
 PY
 }
 
@@ -63,6 +74,18 @@ ant_train)
 scaling)
   python3 scripts/bench.py cartpole --device cuda --num-envs 1024 4096 16384 32768 --steps 300 --iterations 10 \
     --out "$OUT/scaling_cartpole.json" --plot "$OUT/scaling_cartpole.png" 2>&1 | grep "envs:" | tee "$OUT/scaling.txt"
+  ;;
+robots)  # the imported robots' tasks (assets/usd/robots, carried): throughput and a timed training run each at 4096 envs
+  for task in so101_pose panda_pose go2_stand; do
+    python3 scripts/bench.py $task --device cuda --num-envs 4096 --steps 200 --iterations 10 --out "$OUT/bench_$task.json" 2>&1 | tail -1
+    train $task $task --num-envs 4096 --max-iterations ${ROBOT_ITERATIONS:-100} --eval-episodes 256
+    returns /tmp/$task
+  done
+  # Go2 on explicit DC motors (Newton's actuators inside the CUDA graph) with a 2-physics-step delay
+  dc="actuators.legs.model=dc_motor actuators.legs.saturation_effort=23.5 actuators.legs.velocity_limit=30.0 actuators.legs.effort_limit=23.5 actuators.legs.delay_steps=2"
+  python3 scripts/bench.py go2_stand --device cuda --num-envs 4096 --steps 200 --iterations 10 --set $dc --out "$OUT/bench_go2_dc.json" 2>&1 | tail -1
+  train go2_dc go2_stand --num-envs 4096 --max-iterations ${ROBOT_ITERATIONS:-100} --eval-episodes 256 --set $dc
+  returns /tmp/go2_dc
   ;;
 startup)  # command to first iteration, with warp's kernel cache cold, then warm
   for cache in cold warm; do
