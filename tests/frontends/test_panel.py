@@ -646,3 +646,15 @@ def test_a_failed_resume_keeps_the_run_on_show(reopened, tmp_path):
     assert reopened.resume(tmp_path / "not_a_run") and reopened.wait(60)
     assert reopened.run.run_dir == shown and reopened.run.status == "finished", reopened.run
     assert reopened.messages[-1].startswith("error:") and "not_a_run" in reopened.messages[-1]
+
+
+def test_the_scene_picker_offers_an_imported_robot_but_not_its_payload_layers(tmp_path):
+    allowed = tmp_path / "scenes"
+    for name in ("go2/go2.usda", "go2/Payload/Physics.usda", "go2/Payload/Geometry.usda", "cartpole.usda"):
+        (allowed / name).parent.mkdir(parents=True, exist_ok=True)
+        (allowed / name).write_text("#usda 1.0\n")
+    model = PanelModel(runs_dir=tmp_path / "runs", folders=[allowed])
+    try:
+        assert [p.relative_to(allowed).as_posix() for p in model.scene_files()] == ["cartpole.usda", "go2/go2.usda"]
+    finally:
+        model.close()

@@ -110,8 +110,11 @@ class PanelModel:
         return self.folders.resolve(path, must_exist=must_exist)
 
     def scene_files(self) -> list[Path]:
-        """The USD files a scene picker offers (the allowed folders; empty without them)."""
-        return self.folders.files(SCENE_SUFFIXES) if self.folders else []
+        """The USD files a scene picker offers (the allowed folders; empty without them), without the layers inside
+        an imported robot's ``Payload/`` folder (the converters' asset structure: only the file beside it is a
+        robot)."""
+        files = self.folders.files(SCENE_SUFFIXES) if self.folders else []
+        return [p for p in files if not any(part == "Payload" for part in p.parent.parts)]
 
     def spec_files(self) -> list[str]:
         """Task names and spec files that can be opened: the known tasks, then ``*.toml`` in the allowed folders."""
