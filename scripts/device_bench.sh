@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine once the payload is staged (../shared/device/README.md): throughput benchmarks and timed
 # training runs, results in $OUT. Usage: bash scripts/device_bench.sh SECTION...
-# Sections: cartpole cartpole_bench cartpole_train learner ant ant_train scaling startup robots
+# Sections: cartpole cartpole_bench cartpole_train learner ant ant_train scaling startup robots go2_dc
 set -uo pipefail
 export PYTHONPATH=/tmp/site:$PWD/exts/isaac.rl.workbench ISAAC_RL_WORKBENCH_TASKS=$PWD/tasks PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -76,11 +76,13 @@ scaling)
     --out "$OUT/scaling_cartpole.json" --plot "$OUT/scaling_cartpole.png" 2>&1 | grep "envs:" | tee "$OUT/scaling.txt"
   ;;
 robots)  # the imported robots' tasks (assets/usd/robots, carried): throughput and a timed training run each at 4096 envs
-  for task in so101_pose panda_pose go2_stand; do
+  for task in ${ROBOT_TASKS:-so101_pose panda_pose go2_stand}; do
     python3 scripts/bench.py $task --device cuda --num-envs 4096 --steps 200 --iterations 10 --out "$OUT/bench_$task.json" 2>&1 | tail -1
     train $task $task --num-envs 4096 --max-iterations ${ROBOT_ITERATIONS:-100} --eval-episodes 256
     returns /tmp/$task
   done
+  ;;
+go2_dc)
   # Go2 on explicit DC motors (Newton's actuators inside the CUDA graph) with a 2-physics-step delay
   dc="actuators.legs.model=dc_motor actuators.legs.saturation_effort=23.5 actuators.legs.velocity_limit=30.0 actuators.legs.effort_limit=23.5 actuators.legs.delay_steps=2"
   python3 scripts/bench.py go2_stand --device cuda --num-envs 4096 --steps 200 --iterations 10 --set $dc --out "$OUT/bench_go2_dc.json" 2>&1 | tail -1

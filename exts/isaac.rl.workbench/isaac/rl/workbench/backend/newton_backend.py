@@ -109,9 +109,7 @@ class NewtonBackend(Backend):
         self.model = _finalize(world, wp_device)
         self._set_target_modes(position_control)
         has_contacts = any(robot.shape_flags) and self._has_free_root
-        self.solver = newton.solvers.SolverMuJoCo(
-            self.model, use_mujoco_cpu=self.on_cpu, disable_contacts=not has_contacts
-        )
+        self.solver = _SolverMuJoCo(self.model, use_mujoco_cpu=self.on_cpu, disable_contacts=not has_contacts)
         self.state = self.model.state()
         self.control = self.model.control()
         newton.eval_fk(self.model, self.model.joint_q, self.model.joint_qd, self.state)
@@ -426,6 +424,23 @@ def _find_unstable_kernel(
     if not (wp.length(wp.vec3(v[3], v[4], v[5])) <= max_joint_speed):
         bad = 1
     unstable[env] = bad != 0
+
+
+class _SolverMuJoCo(newton.solvers.SolverMuJoCo):
+    """Newton's MuJoCo solver, converted without the contact exclusions of bodies that have no colliding shape.
+
+    Newton 1.8 excludes every such body (a rotor, a frame link) from every other body, though it has no geom to
+    collide with, and adds each exclusion through the MjSpec's body list, rebuilt per call. On the CPU's merged world
+    of N envs of B bodies that is O((N·B)²) exclusions of O(N·B) each: 466 s to build 16 Go2s (29 bodies) instead
+    of 17 s. Leaving those out changes no contact; the exclusions between bodies with colliders stay.
+    """
+
+    @staticmethod
+    def _find_body_collision_filter_pairs(model, selected_bodies, colliding_shapes):
+        pairs = newton.solvers.SolverMuJoCo._find_body_collision_filter_pairs(model, selected_bodies, colliding_shapes)
+        colliding = {int(shape) for shape in colliding_shapes}
+        with_shapes = {int(b) for b in selected_bodies if any(int(s) in colliding for s in model.body_shapes[int(b)])}
+        return [(a, b) for a, b in pairs if int(a) in with_shapes and int(b) in with_shapes]
 
 
 def _finalize(world: newton.ModelBuilder, device: str) -> newton.Model:
