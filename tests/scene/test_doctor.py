@@ -97,6 +97,8 @@ def test_the_command_exits_1_on_a_problem_and_0_when_ready(tmp_path):
 
     bad = doctor(_robot(tmp_path / "bad.usda", mass=-1.0))
     assert bad.returncode == 1 and "not ready to train: 1 problem(s)" in bad.stdout, bad.stdout + bad.stderr
+    fragment = bad.stdout.split("A spec to start from")[1]  # a scene's check ends with a spec to start from
+    assert 'scene = "' in fragment and "[robot]" in fragment and "[actuators." in fragment, bad.stdout
     good = doctor("cartpole")
     assert good.returncode == 0 and "ready to train" in good.stdout, good.stdout + good.stderr
     missing = doctor(tmp_path / "none.usda")

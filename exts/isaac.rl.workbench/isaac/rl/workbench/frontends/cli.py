@@ -31,6 +31,10 @@ def _doctor(args) -> int:
     suggested = ""
     if Path(args.target).suffix.lower() in (".usd", ".usda", ".usdc"):
         findings = check_robot(args.target, args.articulation)
+        if args.articulation is None:
+            from ..scene.import_robot import spec_fragment
+
+            suggested = spec_fragment(Path(args.target), Path.cwd())
     else:
         from ..envs.spec import load_spec
 
@@ -45,7 +49,9 @@ def _doctor(args) -> int:
             gains, suggested = gain_checks(spec)
             findings += newton_mass_checks(spec) + gains + physics_checks(spec)
     print(format_findings(args.target, findings))
-    if suggested:
+    if suggested and Path(args.target).suffix.lower().startswith(".usd"):
+        print(f"\nA spec to start from (add [env], [actions], rewards; doctor the spec too):\n\n{suggested}")
+    elif suggested:
         print(f"\nSuggested gains (replace these keys of your [actuators] groups):\n\n{suggested}")
     return 1 if any(f.level == "problem" for f in findings) else 0
 
