@@ -77,3 +77,10 @@ def test_go2_stands_on_its_stance_for_the_whole_episode(tmp_path):
     _, evaluation = _train("go2_stand", tmp_path / "go2_stand", num_envs=4)
     length, limit = evaluation.split("mean episode length ")[1].split(" (")[0].split(" / ")
     assert float(length) == float(limit), evaluation
+
+
+def test_a_missing_robot_scene_says_that_set_up_makes_it():
+    from isaac.rl.workbench.envs.spec import SpecError, load_spec
+
+    with pytest.raises(SpecError, match=r"go3\.usda: no such file \(the example robots are converted at set-up"):
+        load_spec("go2_stand", {"scene": "../assets/usd/robots/go3/go3.usda"})

@@ -57,6 +57,9 @@ def load_spec(name_or_path: str | Path, overrides: dict[str, Any] | None = None)
     return spec_from_table(raw, file, set(overrides or {}))
 
 
+_ROBOTS_HINT = " (the example robots are converted at set-up: bash scripts/setup.sh, or make_assets.py --robots)"
+
+
 def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | frozenset[str] = frozenset()) -> TaskSpec:
     """Validate a spec table as :func:`load_spec` does, as if it had been read from ``file``: relative paths resolve
     from ``file``'s folder and errors name it. A panel validates the spec being edited with this.
@@ -104,7 +107,8 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
     try:
         articulation = inspect_scene(scene_path).find(top.get("articulation", str))
     except SceneError as exc:
-        raise SpecError(f"{file}: key 'scene': {exc}", key="scene") from exc
+        made_at_setup = "" if scene_path.exists() or "robots" not in scene_path.parts else _ROBOTS_HINT
+        raise SpecError(f"{file}: key 'scene': {exc}{made_at_setup}", key="scene") from exc
     python_path = _load_python_path(top, file, use_fallback="python_path" not in overridden)
     joint_names = list(articulation.dof_names)
     drives = {j.name: j.drive for j in articulation.joints}
