@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine once the payload is staged (../shared/device/README.md): throughput benchmarks and timed
 # training runs, results in $OUT. Usage: bash scripts/device_bench.sh SECTION...
-# Sections: cartpole cartpole_bench cartpole_train learner ant ant_train scaling startup robots go2_dc
+# Sections: cartpole cartpole_bench cartpole_train learner ant ant_train scaling startup robots go2_dc profile
 set -uo pipefail
 export PYTHONPATH=/tmp/site:$PWD/exts/isaac.rl.workbench ISAAC_RL_WORKBENCH_TASKS=$PWD/tasks PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -88,6 +88,12 @@ go2_dc)
   python3 scripts/bench.py go2_stand --device cuda --num-envs 4096 --steps 200 --iterations 10 --set $dc --out "$OUT/bench_go2_dc.json" 2>&1 | tail -1
   train go2_dc go2_stand --num-envs 4096 --max-iterations ${ROBOT_ITERATIONS:-100} --eval-episodes 256 --set $dc
   returns /tmp/go2_dc
+  ;;
+profile)  # where one iteration's time goes, and the host-device synchronisations in it
+  for task in cartpole ant; do
+    python3 scripts/bench.py $task --profile --device cuda --num-envs 4096 --iterations 10 --out "$OUT/profile_$task.json" 2>&1 \
+      | grep -v "^Module\|^Warp\|CUDA Toolkit\|Devices\|\"c[pu][ud]a*\|Kernel cache\|/root/.cache"
+  done
   ;;
 startup)  # command to first iteration, with warp's kernel cache cold, then warm
   for cache in cold warm; do

@@ -211,8 +211,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="write the results as JSON here")
     parser.add_argument("--markdown", help="append table rows to this markdown file")
     parser.add_argument("--plot", help="write a scaling plot (PNG) here")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="instead: split one PPO iteration into physics, terms, inference, storage, advantages and the update, "
+        "and count its host-device synchronisations (frontends/bench_profile.py)",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.profile:
+        from .bench_profile import format_profile, profile
+
+        overrides = parse_overrides(args.set)
+        results = [profile(args.task, n, args.device, args.iterations, overrides) for n in args.num_envs]
+        print("\n\n".join(format_profile(r) for r in results))
+        if args.out:
+            Path(args.out).write_text(json.dumps(results, indent=2))
+        return 0
     if args.worker:
         result = measure(
             args.task, args.num_envs[0], args.device, args.steps, args.iterations, parse_overrides(args.set)
