@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import math
 import sys
-import warnings
 from pathlib import Path
 
 import mujoco
@@ -24,7 +23,15 @@ import torch
 import warp as wp
 
 from .base import Backend, BackendError, ExplicitActuator
-from .newton_robot import add_explicit_actuators, load_robot, override_drives, root_is_free, set_initial_state
+from .newton_robot import (
+    SolverMuJoCoForClones,
+    add_explicit_actuators,
+    finalize_quietly,
+    load_robot,
+    override_drives,
+    root_is_free,
+    set_initial_state,
+)
 
 wp.config.quiet = True
 
@@ -106,10 +113,10 @@ class NewtonBackend(Backend):
         world.replicate(robot, num_envs, separate_worlds=not self.on_cpu, xforms=xforms)
         if self._has_free_root:
             world.add_ground_plane()  # one plane shared by every env
-        self.model = _finalize(world, wp_device)
+        self.model = finalize_quietly(world, wp_device)
         self._set_target_modes(position_control)
         has_contacts = any(robot.shape_flags) and self._has_free_root
-        self.solver = _SolverMuJoCo(self.model, use_mujoco_cpu=self.on_cpu, disable_contacts=not has_contacts)
+        self.solver = SolverMuJoCoForClones(self.model, use_mujoco_cpu=self.on_cpu, disable_contacts=not has_contacts)
         self.state = self.model.state()
         self.control = self.model.control()
         newton.eval_fk(self.model, self.model.joint_q, self.model.joint_qd, self.state)
@@ -424,38 +431,6 @@ def _find_unstable_kernel(
     if not (wp.length(wp.vec3(v[3], v[4], v[5])) <= max_joint_speed):
         bad = 1
     unstable[env] = bad != 0
-
-
-class _SolverMuJoCo(newton.solvers.SolverMuJoCo):
-    """Newton's MuJoCo solver, converted without the contact exclusions of bodies that have no colliding shape.
-
-    Newton 1.8 excludes every such body (a rotor, a frame link) from every other body, though it has no geom to
-    collide with, and adds each exclusion through the MjSpec's body list, rebuilt per call. On the CPU's merged world
-    of N envs of B bodies that is O((N·B)²) exclusions of O(N·B) each: 466 s to build 16 Go2s (29 bodies) instead
-    of 17 s. Leaving those out changes no contact; the exclusions between bodies with colliders stay.
-    """
-
-    @staticmethod
-    def _find_body_collision_filter_pairs(model, selected_bodies, colliding_shapes):
-        pairs = newton.solvers.SolverMuJoCo._find_body_collision_filter_pairs(model, selected_bodies, colliding_shapes)
-        colliding = {int(shape) for shape in colliding_shapes}
-        with_shapes = {int(b) for b in selected_bodies if any(int(s) in colliding for s in model.body_shapes[int(b)])}
-        return [(a, b) for a, b in pairs if int(a) in with_shapes and int(b) in with_shapes]
-
-
-def _finalize(world: newton.ModelBuilder, device: str) -> newton.Model:
-    """``world.finalize``, with Newton's note that it corrected some bodies' inertia (one line per env build, and
-    advice the user cannot act on) shortened to where the bodies are named."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model = world.finalize(device=device)
-    for warning in caught:
-        if "Inertia validation corrected" in str(warning.message):
-            corrected = str(warning.message).split(".")[0]
-            print(f"Newton: {corrected} (isaac-rl-workbench doctor SPEC names them)", file=sys.stderr, flush=True)
-        else:
-            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
-    return model
 
 
 def _print_mujoco_warning(message: str) -> None:

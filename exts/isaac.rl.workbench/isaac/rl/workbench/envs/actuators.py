@@ -77,6 +77,15 @@ def joint_overrides(
     return out
 
 
+def per_joint(
+    actuators: dict[str, ActuatorSpec], joint_names: list[str], drives: dict, key: str, from_drive
+) -> list[float]:
+    """Each joint's ``key`` in ``joint_names`` order: its actuator group's value where one sets it, else
+    ``from_drive`` of the scene's drive for it (``drives``: joint name -> ``DriveInfo``, None or absent without)."""
+    given = joint_overrides(actuators, joint_names).get(key, [math.nan] * len(joint_names))
+    return [v if not math.isnan(v) else from_drive(drives.get(n)) for n, v in zip(joint_names, given, strict=True)]
+
+
 def explicit_actuators(actuators: dict[str, ActuatorSpec], joint_names: list[str]) -> list[ExplicitActuator | None]:
     """Each joint's explicit motor model (``model = "pd"`` or ``"dc_motor"``) in ``joint_names`` order, None where
     the solver's implicit drive acts."""

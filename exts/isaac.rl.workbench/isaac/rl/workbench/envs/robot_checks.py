@@ -19,7 +19,7 @@ import torch
 
 from ..scene.doctor import Finding
 from ..scene.inspect import inspect_scene
-from .actuators import explicit_actuators, joint_overrides
+from .actuators import explicit_actuators, per_joint
 from .gain_check import JointGains, check_gains, suggested_actuators
 from .spec_schema import TaskSpec
 
@@ -63,22 +63,14 @@ def gain_checks(spec: TaskSpec) -> tuple[list[Finding], str]:
     env = WorkbenchEnv(replace(spec, env=replace(spec.env, num_envs=1), events={}), "cpu", health_check=False)
     inertias = env.backend.joint_inertias()[0].tolist()
     drives = {j.name: j.drive for j in inspect_scene(spec.scene).find(spec.articulation).joints}
-    given = joint_overrides(spec.actuators, spec.joint_names)
-    models = explicit_actuators(spec.actuators, spec.joint_names)
-    joints = []
-    for i, name in enumerate(spec.joint_names):
-        drive = drives.get(name)
-        stiffness = given.get("stiffness", [math.nan] * len(spec.joint_names))[i]
-        damping = given.get("damping", [math.nan] * len(spec.joint_names))[i]
-        joints.append(
-            JointGains(
-                name=name,
-                stiffness=stiffness if not math.isnan(stiffness) else (drive.stiffness if drive else 0.0),
-                damping=damping if not math.isnan(damping) else (drive.damping if drive else 0.0),
-                inertia=inertias[i],
-                explicit=models[i] is not None,
-            )
-        )
+    names = spec.joint_names
+    stiffness = per_joint(spec.actuators, names, drives, "stiffness", lambda d: d.stiffness if d else 0.0)
+    damping = per_joint(spec.actuators, names, drives, "damping", lambda d: d.damping if d else 0.0)
+    models = explicit_actuators(spec.actuators, names)
+    joints = [
+        JointGains(name=n, stiffness=k, damping=d, inertia=i, explicit=m is not None)
+        for n, k, d, i, m in zip(names, stiffness, damping, inertias, models, strict=True)
+    ]
     findings, suggestions = check_gains(joints, spec.env.physics_dt, spec.env.physics_dt * spec.env.decimation)
     groups = {name: group.joints for name, group in spec.actuators.items()}
     return findings, suggested_actuators(suggestions, groups)

@@ -19,7 +19,7 @@ from typing import Any
 from ..learn.ppo_config import PPO_TOP_KEYS, default_ppo_config, validate_ppo_config
 from ..scene.inspect import SceneError, inspect_scene
 from ..utils.atomic import write_atomically
-from .actuators import joint_overrides, load_actuators, load_robot
+from .actuators import load_actuators, load_robot, per_joint
 from .overrides import apply_overrides
 from .spec_schema import (
     ACTION_TYPES,
@@ -114,18 +114,12 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
     drives = {j.name: j.drive for j in articulation.joints}
     actuators = load_actuators(top.sub("actuators"), joint_names, articulation.root_path)
     robot = load_robot(top.sub("robot"), joint_names, articulation.root_path)
-    overrides_ = joint_overrides(actuators, joint_names)
-
-    def per_joint(key: str, from_drive) -> list[float]:
-        """The actuators' value for each joint where a group sets it, else the scene drive's."""
-        given = overrides_.get(key, [math.nan] * len(joint_names))
-        return [v if not math.isnan(v) else from_drive(drives.get(n)) for n, v in zip(joint_names, given, strict=True)]
-
-    effort_limits = per_joint("effort_limit", lambda d: d.max_force if d else math.inf)
+    effort_limits = per_joint(actuators, joint_names, drives, "effort_limit", lambda d: d.max_force if d else math.inf)
     env = _load_env(top.sub("env"))
     actions = _load_actions(top.sub("actions"), joint_names, articulation.root_path)
     if actions.type == "joint_position":
-        stiff = dict(zip(joint_names, per_joint("stiffness", lambda d: d.stiffness if d else 0.0), strict=True))
+        stiffness = per_joint(actuators, joint_names, drives, "stiffness", lambda d: d.stiffness if d else 0.0)
+        stiff = dict(zip(joint_names, stiffness, strict=True))
         limp = [n for n in actions.joints if not stiff.get(n, 0.0) > 0]
         if limp:
             raise top.error(
