@@ -196,8 +196,8 @@ def test_ctrl_c_saves_and_resume_picks_up(tmp_path):
     assert [r["iteration"] for r in read_metrics(run_dir)] == list(range(1, done + 3))
 
 
-def test_bf16_mixed_precision_still_balances(tmp_path, capsys):
-    """rsl-rl's bf16 autocast for the PPO update (ppo.algorithm.use_mixed_precision) must not cost the result."""
+def test_bf16_precision_still_balances(tmp_path, capsys):
+    """bf16 autocast of the actor and critic (ppo.precision) must not cost the result."""
     run_dir = tmp_path / "bf16"
     args = [
         "train",
@@ -207,9 +207,9 @@ def test_bf16_mixed_precision_still_balances(tmp_path, capsys):
         "--max-iterations",
         "100",
         "--set",
-        "ppo.algorithm.use_mixed_precision=true",
+        "ppo.precision=bf16",
     ]
     assert main(args) == 0
     line = last_line(capsys)
     assert float(line.split("mean episode length ")[1].split(" /")[0]) >= BALANCED * 300, line
-    assert "use_mixed_precision = true" in (run_dir / "spec.toml").read_text()
+    assert 'precision = "bf16"' in (run_dir / "spec.toml").read_text()

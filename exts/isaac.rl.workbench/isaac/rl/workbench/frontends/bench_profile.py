@@ -15,7 +15,9 @@ One process builds the task on one backend and measures two ways:
    - ``update: optimiser step``: ``optimizer.step`` inside it;
    - ``update: losses, backward, rest``: the rest of ``PPO.update``.
 
-   The syncs slow the split iteration down; its total is reported beside the plain iteration's time.
+   The syncs slow the split iteration down; its total is reported beside the plain iteration's time. With the
+   graphed learner (``ppo.learner = "graphed"``) the whole update is one CUDA-graph replay: it is all counted under
+   ``update: losses, backward, rest``, and ``policy inference`` is the replay of the step's captured graph.
 2. **syncs**: plain iterations (the env's CUDA graph on, nothing bracketed) under
    ``torch.cuda.set_sync_debug_mode("warn")``: the synchronising calls torch reports per iteration, by the line of
    code that made them. Work warp launches is not counted (it never synchronises in a step).
@@ -130,6 +132,7 @@ def profile(task: str, num_envs: int, device: str, iterations: int, overrides: d
         "sections": {name: timer.seconds[name] / iterations for name in SECTIONS},
         "split_iteration_s": split_s,
         "plain_iteration_s": plain_s,
+        "learner": spec.ppo.get("learner", "graphed"),
         "syncs_per_iteration": syncs,
         "sync_sites": sites,
     }
@@ -157,7 +160,8 @@ def format_profile(result: dict) -> str:
     """The split as a table, then the sync count and its sites."""
     total = sum(result["sections"].values())
     lines = [
-        f"{result['task']}, {result['num_envs']} envs on {result['gpu']}: one PPO iteration",
+        f"{result['task']}, {result['num_envs']} envs on {result['gpu']}: one PPO iteration "
+        f"(learner {result.get('learner', 'graphed')})",
         f"  {'section':32s} {'ms':>8s} {'share':>6s}",
     ]
     for name, seconds in result["sections"].items():

@@ -3,6 +3,10 @@
 The ``[ppo]`` table of a task spec uses rsl-rl's key names: top-level runner keys, ``[ppo.actor]`` and
 ``[ppo.critic]`` (``rsl_rl.models.MLPModel`` arguments), ``[ppo.algorithm]`` (``rsl_rl.algorithms.PPO``
 arguments). Keys are checked against those signatures, so a misspelt key fails when the spec loads.
+
+Two keys are the workbench's own: ``learner`` (``"graphed"``, the default: :class:`~.graphed_ppo.GraphedPPO`,
+rsl-rl's PPO run as CUDA graphs without host syncs; ``"rsl_rl"``: rsl-rl's ``PPO`` itself, step by step) and
+``precision`` (``"fp32"``, ``"bf16"`` or ``"fp16"`` for the actor's and critic's networks).
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ PPO_TOP_KEYS = (
     "obs_groups",
     "check_for_nan",
     "torch_compile_mode",
+    "learner",
+    "precision",
     "actor",
     "critic",
     "algorithm",
@@ -29,6 +35,8 @@ _DEFAULT = {
     "save_interval": 50,
     "obs_groups": {},
     "check_for_nan": True,
+    "learner": "graphed",
+    "precision": "fp32",
     "actor": {
         "class_name": "MLPModel",
         "hidden_dims": [32, 32],
@@ -96,6 +104,7 @@ def validate_ppo_config(cfg: dict[str, Any]) -> None:
     for key in ("num_steps_per_env", "max_iterations", "save_interval"):
         if not isinstance(cfg[key], int) or isinstance(cfg[key], bool) or cfg[key] < 1:
             raise ValueError(f"'ppo.{key}' must be an integer >= 1, got {cfg[key]!r}")
+    _check_learner(cfg)
     alg = cfg["algorithm"]
     for key in ("num_learning_epochs", "num_mini_batches"):
         if key in alg and (not isinstance(alg[key], int) or alg[key] < 1):
@@ -108,10 +117,41 @@ def validate_ppo_config(cfg: dict[str, Any]) -> None:
             raise ValueError(f"'ppo.algorithm.{key}' must be in [0, 1], got {alg[key]!r}")
 
 
+LEARNERS = ("graphed", "rsl_rl")
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+def _check_learner(cfg: dict[str, Any]) -> None:
+    """``ppo.learner`` and ``ppo.precision``: known values, and settings the chosen learner runs."""
+    learner, precision = cfg.get("learner", "graphed"), cfg.get("precision", "fp32")
+    if learner not in LEARNERS:
+        raise ValueError(f"'ppo.learner' must be one of {', '.join(LEARNERS)}, got {learner!r}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"'ppo.precision' must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if learner == "rsl_rl":
+        if precision == "fp16":
+            raise ValueError('\'ppo.precision\' = "fp16" needs ppo.learner = "graphed" (rsl-rl\'s PPO has bf16 only)')
+        return
+    from .graphed_ppo import unsupported
+
+    bad = unsupported(cfg["algorithm"], cfg["actor"], cfg["critic"])
+    if cfg.get("torch_compile_mode"):
+        bad.append("ppo.torch_compile_mode")
+    if bad:
+        raise ValueError(f'{", ".join(bad)}: not supported by ppo.learner = "graphed"; set ppo.learner = "rsl_rl"')
+
+
 def runner_config(cfg: dict[str, Any], obs_group_names: list[str]) -> dict[str, Any]:
-    """The dict rsl-rl's ``OnPolicyRunner`` takes (a deep copy: rsl-rl pops keys from it)."""
+    """The dict rsl-rl's ``OnPolicyRunner`` takes (a deep copy: rsl-rl pops keys from it); ``learner`` and
+    ``precision`` become the algorithm's class and its arguments."""
     out = copy.deepcopy(cfg)
     out.pop("max_iterations", None)
+    learner, precision = out.pop("learner", "graphed"), out.pop("precision", "fp32")
+    if learner == "graphed":
+        out["algorithm"]["class_name"] = "isaac.rl.workbench.learn.graphed_ppo:GraphedPPO"
+        out["algorithm"]["precision"] = precision
+    elif precision == "bf16":
+        out["algorithm"]["use_mixed_precision"] = True
     if not out.get("obs_groups"):
         critic = ["critic"] if "critic" in obs_group_names else ["policy"]
         out["obs_groups"] = {"actor": ["policy"], "critic": critic}

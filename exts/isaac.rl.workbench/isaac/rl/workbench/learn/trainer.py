@@ -1,7 +1,8 @@
 """PPO training one iteration at a time: rsl-rl's PPO over a :class:`~isaac.rl.workbench.env.WorkbenchEnv`.
 
-rsl-rl's ``OnPolicyRunner`` builds the algorithm, the models and the checkpoint format; the iteration loop is
-driven here so a front end can run one iteration, update its UI, and run the next.
+rsl-rl's ``OnPolicyRunner`` builds the algorithm (``ppo.learner``: :class:`~.graphed_ppo.GraphedPPO` by default,
+or rsl-rl's ``PPO``), the models and the checkpoint format; the iteration loop is driven here so a front end can
+run one iteration, update its UI, and run the next.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class Trainer:
     def __init__(self, env, ppo_config: dict, device: str):
         self.env = env
         self.device = device
+        if torch.device(device).type == "cuda":  # TF32 matmuls for fp32 networks on GPUs that have them
+            torch.set_float32_matmul_precision("high")
         self.cfg = runner_config(ppo_config, list(env.get_observations().keys()))
         self.num_steps_per_env = self.cfg["num_steps_per_env"]
         self.check_for_nan = bool(self.cfg.get("check_for_nan", True))
@@ -67,13 +70,15 @@ class Trainer:
         start = time.perf_counter()
         try:
             bad_actions = self._collect()
-        except (RuntimeError, ValueError) as exc:  # torch refuses to sample from a NaN distribution
+        except (RuntimeError, ValueError) as exc:  # rsl-rl's PPO: torch refuses to sample from a NaN distribution
             if not self._parameters_finite():
                 raise TrainingDiverged(f"the policy's parameters hold NaN or inf ({exc})") from None
             groups = [name for name, value in self._obs.items() if not bool(torch.isfinite(value).all())]
             if groups:
                 raise TrainingDiverged(f"observation group(s) {', '.join(groups)} hold NaN or inf ({exc})") from None
             raise
+        if self.device.startswith("cuda"):  # one sync, so collect_s and learn_s split the GPU's time too
+            torch.cuda.synchronize(self.device)
         collected = time.perf_counter()
         losses = self.alg.update()
         learned = time.perf_counter()
@@ -103,24 +108,24 @@ class Trainer:
 
     def _collect(self) -> torch.Tensor:
         """Step every env ``num_steps_per_env`` times with the policy and compute the returns; with
-        ``check_for_nan``, count on the device (no sync) the env-steps whose actions were not finite."""
+        ``check_for_nan``, count on the device (no sync) the env-steps whose stored actions are not finite."""
         bad_actions = torch.zeros((), dtype=torch.long, device=self.device)
         obs = self._obs
         with torch.inference_mode():
             for _ in range(self.num_steps_per_env):
                 actions = self.alg.act(obs)
-                if self.check_for_nan:
-                    bad_actions += (~torch.isfinite(actions)).any(dim=1).sum()
                 obs, rewards, dones, extras = self.env.step(actions)
                 self._obs = obs
                 self.alg.process_env_step(obs, rewards, dones, extras)
+            if self.check_for_nan:  # (steps, envs, actions) of this rollout, read once
+                bad_actions = (~torch.isfinite(self.alg.storage.actions)).any(dim=-1).sum()
             self.alg.compute_returns(obs)
         return bad_actions
 
     def _parameters_finite(self) -> bool:
-        """True when every parameter of the actor and critic is finite (one device sync)."""
+        """True when every parameter of the actor and critic is finite (one device sync): their total norm is."""
         params = [*self.alg.actor.parameters(), *self.alg.critic.parameters()]
-        return bool(torch.stack([torch.isfinite(p).all() for p in params]).all())
+        return bool(torch.isfinite(torch.nn.utils.get_total_norm(params)))
 
     def reset_rollout(self) -> None:
         """Reset every env and start the next iteration's rollout from there (after an evaluation, say)."""

@@ -1,0 +1,343 @@
+"""rsl-rl's PPO without host synchronisation: the policy step, the returns and the whole update as CUDA graphs.
+
+:class:`GraphedPPO` subclasses ``rsl_rl.algorithms.PPO`` and keeps its arithmetic: the clipped surrogate, the
+clipped value loss, the entropy bonus, the KL-adaptive learning rate, per-network gradient clipping, Adam, and the
+mini-batch order (one permutation of the batch per update, as rsl-rl's ``mini_batch_generator`` draws it). What
+changes is how the work reaches the GPU. rsl-rl's own ``PPO`` cannot be captured in a CUDA graph and makes the host
+wait on the GPU about 190 times per iteration, because it:
+
+- reads the KL back to decide the learning rate (``if kl_mean > ...``) and each loss (``.item()``) every
+  mini-batch; here the learning rate is a device tensor updated with ``torch.where`` that the fused optimiser
+  reads, and the losses add up on the device and are read once per update;
+- samples actions with ``torch.normal`` (which checks the scale on the host); here ``mean + std * randn``;
+- rebinds tensors a graph has recorded (``storage.advantages = ...``, the normaliser's ``_std = ...``); here they
+  are written in place.
+
+On CUDA each piece runs eagerly once (warm-up, on a side stream), is captured the second time and replayed after:
+one graph per rollout step (it writes the actions, values, log-probabilities and distribution parameters straight
+into rsl-rl's ``RolloutStorage`` at that step), one for the returns and advantages, and one for the whole update
+(every epoch and mini-batch, the optimiser steps and the normaliser updates). On the CPU the same functions run
+eagerly. ``tests/learn/test_graphed_ppo.py`` checks that one update gives rsl-rl's losses and parameters.
+
+Precision (``precision``): ``"fp32"``; ``"bf16"`` (autocast of the actor and critic networks); ``"fp16"`` (autocast
+plus gradient scaling). The distribution, the losses and the returns stay in fp32.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import torch
+from rsl_rl.algorithms import PPO
+from rsl_rl.models import MLPModel
+from rsl_rl.modules import EmpiricalNormalization
+from rsl_rl.modules.distribution import GaussianDistribution
+from tensordict import TensorDict
+
+_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+
+
+def unsupported(alg_cfg: dict, actor_cfg: dict, critic_cfg: dict) -> list[str]:
+    """The ``[ppo]`` keys (dotted) whose values the graphed learner does not implement; [] when it runs them all."""
+    bad = [f"ppo.algorithm.{key}" for key in ("rnd_cfg", "symmetry_cfg") if alg_cfg.get(key)]
+    if alg_cfg.get("use_mixed_precision"):
+        bad.append("ppo.algorithm.use_mixed_precision (use ppo.precision)")
+    if alg_cfg.get("optimizer", "adam") not in OPTIMIZERS:
+        bad.append("ppo.algorithm.optimizer")
+    for name, cfg in (("actor", actor_cfg), ("critic", critic_cfg)):
+        if cfg.get("class_name", "MLPModel") not in ("MLPModel", MLPModel):
+            bad.append(f"ppo.{name}.class_name")
+    dist = actor_cfg.get("distribution_cfg") or {}
+    if dist.get("class_name", "GaussianDistribution") not in ("GaussianDistribution", GaussianDistribution):
+        bad.append("ppo.actor.distribution_cfg.class_name")
+    return bad
+
+
+class GraphedPPO(PPO):
+    """rsl-rl's PPO whose rollout step, returns and update run without host syncs (as CUDA graphs on the GPU).
+
+    Args:
+        actor, critic, storage, **kwargs: as ``rsl_rl.algorithms.PPO``; the actor's distribution must be Gaussian,
+            both models ``MLPModel``, the optimiser ``"adam"`` or ``"adamw"``; no RND, symmetry or multi-GPU.
+        precision: ``"fp32"``, ``"bf16"`` or ``"fp16"`` for the actor's and critic's networks.
+        cuda_graphs: capture on CUDA (False: run the same code eagerly, e.g. to profile it).
+    """
+
+    def __init__(self, actor, critic, storage, precision: str = "fp32", cuda_graphs: bool = True, **kwargs):
+        optimizer = kwargs.get("optimizer", "adam")
+        bad = unsupported(kwargs, {"class_name": type(actor)}, {"class_name": type(critic)})
+        if kwargs.get("multi_gpu_cfg") is not None:
+            bad.append("multi-GPU training")
+        if not isinstance(actor.distribution, GaussianDistribution):
+            bad.append("ppo.actor.distribution_cfg.class_name")
+        if precision not in PRECISIONS:
+            bad.append(f"ppo.precision = {precision!r} (expected one of {', '.join(PRECISIONS)})")
+        if bad:
+            raise ValueError(f'the graphed PPO learner does not support {", ".join(bad)}; set ppo.learner = "rsl_rl"')
+        super().__init__(actor, critic, storage, **kwargs)
+        device = torch.device(self.device)
+        self.precision = precision
+        self._autocast_dtype = PRECISIONS[precision]
+        # the learning rate lives on the device: the adaptive schedule changes it there, the fused optimiser reads it
+        self._lr = torch.tensor(float(self.learning_rate), device=device)
+        self.optimizer = OPTIMIZERS[optimizer](
+            [*self.actor.parameters(), *self.critic.parameters()],
+            lr=self._lr,
+            fused=True,
+            **({"capturable": True} if device.type == "cuda" else {}),
+        )
+        # PPO's losses are O(1): the usual initial scale of 2**16 overflows fp16 activation gradients at once
+        self._scaler = torch.amp.GradScaler(device.type, init_scale=2.0**10) if precision == "fp16" else None
+        self._use_graphs = cuda_graphs and device.type == "cuda"
+        self._graphs: dict = {}
+        self._warmed: set = set()
+        self._pool = torch.cuda.graph_pool_handle() if self._use_graphs else None
+        st = self.storage
+        steps, envs = st.num_transitions_per_env, st.num_envs
+        st.distribution_params = tuple(torch.zeros(steps, envs, *st.actions_shape, device=device) for _ in range(2))
+        self._time_outs = torch.zeros(steps, envs, 1, device=device)  # 1 where the step's episode timed out
+        self._last_obs = st.observations[0].clone()  # (N, ...) per group: the observation after the last step
+        self._perm = torch.zeros(steps * envs, dtype=torch.long, device=device)  # the update's mini-batch order
+        self._sums = torch.zeros(4, device=device)  # value loss, surrogate loss, entropy (sums), learning rate
+
+    # rollout -----------------------------------------------------------------------------------------------------
+
+    def act(self, obs: TensorDict) -> torch.Tensor:
+        """Sample actions (N, A) for ``obs`` and store the step's observations, actions, values, log-probabilities
+        and distribution parameters in the rollout storage at its current step."""
+        step = self.storage.step
+        self.storage.observations[step].copy_(obs)
+        self._run(("act", step), lambda: self._act_into_storage(step))
+        return self.storage.actions[step]
+
+    def process_env_step(self, obs: TensorDict, rewards: torch.Tensor, dones: torch.Tensor, extras: dict) -> None:
+        """Store rewards (N,) (plus ``gamma * value`` where ``extras["time_outs"]`` (N,) marks a time-out, as
+        rsl-rl bootstraps) and dones (N,), and advance the storage's step."""
+        st = self.storage
+        step = st.step
+        st.rewards[step].copy_(rewards.view(-1, 1))
+        st.dones[step].copy_(dones.view(-1, 1))
+        if "time_outs" in extras:  # the bootstrap is added for every step at once in compute_returns
+            self._time_outs[step].copy_(extras["time_outs"].view(-1, 1))
+        else:
+            self._time_outs[step].zero_()
+        st.step += 1
+
+    def compute_returns(self, obs: TensorDict) -> None:
+        """GAE returns and advantages (normalised over the batch unless per mini-batch), in place."""
+        self._last_obs.copy_(obs)
+        self._run("returns", self._returns_into_storage)
+
+    # update ------------------------------------------------------------------------------------------------------
+
+    def update(self) -> dict[str, float]:
+        """Every epoch over every mini-batch, as rsl-rl's ``PPO.update``; returns the mean value loss, surrogate
+        loss and entropy (one device-to-host read)."""
+        st = self.storage
+        batch = st.num_envs * st.num_transitions_per_env
+        size = batch // self.num_mini_batches
+        self._perm[: self.num_mini_batches * size].copy_(
+            torch.randperm(self.num_mini_batches * size, requires_grad=False, device=self.device)
+        )
+        self._run("update", self._update_body)
+        value, surrogate, entropy, lr = self._sums.tolist()
+        self.learning_rate = lr
+        updates = self.num_learning_epochs * self.num_mini_batches
+        st.clear()
+        return {"value": value / updates, "surrogate": surrogate / updates, "entropy": entropy / updates}
+
+    # checkpoints -------------------------------------------------------------------------------------------------
+
+    def save(self) -> dict:
+        """rsl-rl's dict; the optimiser state in the plain (unfused, host step count, float learning rate) format,
+        so rsl-rl's own PPO loads it too."""
+        state = super().save()
+        optimizer = state["optimizer_state_dict"]
+        for group in optimizer["param_groups"]:
+            group.update(lr=float(group["lr"]), fused=None, capturable=False)
+        for param_state in optimizer["state"].values():
+            if "step" in param_state:
+                param_state["step"] = torch.tensor(float(param_state["step"]))
+        return state
+
+    def load(self, loaded_dict: dict, load_cfg: dict | None, strict: bool) -> bool:
+        """rsl-rl's load, then the optimiser put back on the device learning rate and the fused step."""
+        result = super().load(loaded_dict, load_cfg, strict)
+        self._graphs.clear()  # the optimiser's state tensors are new: capture again
+        self._warmed.clear()
+        self._lr.fill_(float(self.optimizer.param_groups[0]["lr"]))
+        self.learning_rate = float(self._lr)
+        capturable = torch.device(self.device).type == "cuda"
+        for group in self.optimizer.param_groups:
+            group.update(lr=self._lr, fused=True, capturable=capturable, foreach=None)
+            for param in group["params"]:
+                state = self.optimizer.state.get(param, {})
+                if "step" in state:
+                    state["step"] = torch.as_tensor(float(state["step"]), dtype=torch.float32, device=param.device)
+        return result
+
+    def compile(self, mode: str | None = None) -> None:
+        """Refuse ``torch.compile``: the graphed learner captures CUDA graphs instead."""
+        if mode is not None:
+            raise ValueError('ppo.torch_compile_mode needs ppo.learner = "rsl_rl"')
+
+    # the captured bodies -----------------------------------------------------------------------------------------
+
+    def _autocast(self):
+        if self._autocast_dtype is None:
+            return contextlib.nullcontext()
+        # no autocast weight cache: a captured graph must not hold casts made before it
+        return torch.autocast(torch.device(self.device).type, dtype=self._autocast_dtype, cache_enabled=False)
+
+    def _distribution(self, obs: TensorDict) -> GaussianDistribution:
+        """The actor's distribution updated for ``obs`` (its network under autocast, the distribution in fp32)."""
+        with self._autocast():
+            mlp_output = self.actor.mlp(self.actor.get_latent(obs))
+        self.actor.distribution.update(mlp_output.float())
+        return self.actor.distribution
+
+    def _values(self, obs: TensorDict) -> torch.Tensor:
+        with self._autocast():
+            return self.critic(obs).float()
+
+    def _act_into_storage(self, step: int) -> None:
+        st = self.storage
+        obs = st.observations[step]
+        distribution = self._distribution(obs)
+        mean, std = distribution.params
+        noise = torch.randn_like(mean)
+        st.actions[step].copy_(mean + std * noise)
+        # log N(mean + std * noise; mean, std), summed over actions: Normal.log_prob with fewer kernels
+        log_prob = (-0.5 * noise.square() - torch.log(std) - _LOG_SQRT_2PI).sum(dim=-1, keepdim=True)
+        st.actions_log_prob[step].copy_(log_prob)
+        st.distribution_params[0][step].copy_(mean)
+        st.distribution_params[1][step].copy_(std)
+        st.values[step].copy_(self._values(obs))
+
+    def _returns_into_storage(self) -> None:
+        st = self.storage
+        st.rewards.add_(self.gamma * st.values * self._time_outs)  # rsl-rl's bootstrap on time-outs
+        last_values = self._values(self._last_obs)
+        advantage = 0
+        for step in reversed(range(st.num_transitions_per_env)):
+            next_values = last_values if step == st.num_transitions_per_env - 1 else st.values[step + 1]
+            next_is_not_terminal = 1.0 - st.dones[step].float()
+            delta = st.rewards[step] + next_is_not_terminal * self.gamma * next_values - st.values[step]
+            advantage = delta + next_is_not_terminal * self.gamma * self.lam * advantage
+            st.returns[step].copy_(advantage + st.values[step])
+        st.advantages.copy_(st.returns - st.values)
+        if not self.normalize_advantage_per_mini_batch:
+            st.advantages.copy_((st.advantages - st.advantages.mean()) / (st.advantages.std() + 1e-8))
+
+    def _update_body(self) -> None:
+        st = self.storage
+        size = st.num_envs * st.num_transitions_per_env // self.num_mini_batches
+        fields = {f"obs/{group}": value for group, value in st.observations.items()}
+        fields.update(
+            actions=st.actions,
+            values=st.values,
+            returns=st.returns,
+            old_log_prob=st.actions_log_prob,
+            advantages=st.advantages,
+            old_mean=st.distribution_params[0],
+            old_std=st.distribution_params[1],
+        )
+        widths = [value.shape[-1] for value in fields.values()]
+        # every per-sample field side by side in one (B, D) tensor: one gather per mini-batch instead of one per field
+        packed = torch.cat([value.float() for value in fields.values()], dim=-1).flatten(0, 1)
+        self._sums.zero_()
+        for _ in range(self.num_learning_epochs):
+            for i in range(self.num_mini_batches):
+                rows = packed[self._perm[i * size : (i + 1) * size]].split(widths, dim=-1)
+                batch = dict(zip(fields, rows, strict=True))
+                observations = {key[4:]: batch.pop(key) for key in list(batch) if key.startswith("obs/")}
+                batch["observations"] = TensorDict(observations, batch_size=[size], device=self.device)
+                self._minibatch_step(batch)
+        self._sums[3] = self._lr
+        observations = st.observations.flatten(0, 1)
+        for model in (self.actor, self.critic):
+            if model.obs_normalization and model.training:
+                inputs = torch.cat([observations[group] for group in model.obs_groups], dim=-1)
+                _update_normalizer_in_place(model.obs_normalizer, inputs)
+
+    def _minibatch_step(self, batch: dict) -> None:
+        """One gradient step of rsl-rl's PPO loss on ``batch`` (tensors of the mini-batch's rows)."""
+        advantages = batch["advantages"]
+        if self.normalize_advantage_per_mini_batch:
+            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+        distribution = self._distribution(batch["observations"])
+        log_prob = distribution.log_prob(batch["actions"])
+        entropy = distribution.entropy.mean()
+        values = self._values(batch["observations"])
+        if self.desired_kl is not None and self.schedule == "adaptive":
+            with torch.no_grad():
+                kl = self.actor.get_kl_divergence((batch["old_mean"], batch["old_std"]), distribution.params).mean()
+                lr = self._lr
+                raised = torch.where((kl < self.desired_kl / 2.0) & (kl > 0.0), (lr * 1.5).clamp(max=1e-2), lr)
+                lr.copy_(torch.where(kl > self.desired_kl * 2.0, (lr / 1.5).clamp(min=1e-5), raised))
+        ratio = torch.exp(log_prob - torch.squeeze(batch["old_log_prob"]))
+        advantages = torch.squeeze(advantages)
+        surrogate = -advantages * ratio
+        surrogate_clipped = -advantages * torch.clamp(ratio, 1.0 - self.clip_param, 1.0 + self.clip_param)
+        surrogate_loss = torch.max(surrogate, surrogate_clipped).mean()
+        returns, old_values = batch["returns"], batch["values"]
+        if self.use_clipped_value_loss:
+            value_clipped = old_values + (values - old_values).clamp(-self.clip_param, self.clip_param)
+            value_loss = torch.max((values - returns).pow(2), (value_clipped - returns).pow(2)).mean()
+        else:
+            value_loss = (returns - values).pow(2).mean()
+        loss = surrogate_loss + self.value_loss_coef * value_loss - self.entropy_coef * entropy
+
+        self.optimizer.zero_grad(set_to_none=True)
+        if self._scaler is None:
+            loss.backward()
+        else:
+            self._scaler.scale(loss).backward()
+            self._scaler.unscale_(self.optimizer)
+        torch.nn.utils.clip_grad_norm_(self.actor.parameters(), self.max_grad_norm)
+        torch.nn.utils.clip_grad_norm_(self.critic.parameters(), self.max_grad_norm)
+        if self._scaler is None:
+            self.optimizer.step()
+        else:
+            self._scaler.step(self.optimizer)
+            self._scaler.update()
+        self._sums[:3] += torch.stack([value_loss, surrogate_loss, entropy]).detach()
+
+    def _run(self, key, body) -> None:
+        """Run ``body``: eagerly on the CPU; on CUDA eagerly once on a side stream (warm-up), then captured into a
+        CUDA graph that is replayed from then on."""
+        if not self._use_graphs:
+            body()
+            return
+        graph = self._graphs.get(key)
+        if graph is None:
+            if key not in self._warmed:
+                side = torch.cuda.Stream()
+                side.wait_stream(torch.cuda.current_stream())
+                with torch.cuda.stream(side):
+                    body()
+                torch.cuda.current_stream().wait_stream(side)
+                self._warmed.add(key)
+                return
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph, pool=self._pool):
+                body()
+            self._graphs[key] = graph
+        graph.replay()
+
+
+def _update_normalizer_in_place(normalizer: EmpiricalNormalization, inputs: torch.Tensor) -> None:
+    """rsl-rl's ``EmpiricalNormalization.update`` (running mean and variance over a batch of ``inputs`` (B, D)),
+    writing ``_std`` in place instead of rebinding it, so a captured graph that reads it sees the new values."""
+    count = inputs.shape[0]
+    var = torch.var(inputs, dim=0, unbiased=False, keepdim=True)
+    mean = torch.mean(inputs, dim=0, keepdim=True)
+    normalizer.count += count
+    rate = count / normalizer.count
+    delta = mean - normalizer._mean
+    normalizer._mean += rate * delta
+    normalizer._var += rate * (var - normalizer._var + delta * (mean - normalizer._mean))
+    normalizer._std.copy_(torch.sqrt(normalizer._var))

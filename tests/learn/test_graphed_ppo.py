@@ -1,0 +1,264 @@
+"""The graphed PPO learner against rsl-rl's own PPO: same losses, parameters, normaliser and learning rate after an
+update on the same batch and seed (fp32, within 1e-5); the rollout step's sampling and storage; precisions;
+checkpoints both ways. The CUDA tests (graph capture and replay) run on a GPU machine and skip elsewhere."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from isaac.rl.workbench.learn.graphed_ppo import GraphedPPO
+from rsl_rl.algorithms import PPO
+from rsl_rl.models import MLPModel
+from rsl_rl.storage import RolloutStorage
+from tensordict import TensorDict
+
+ENVS, STEPS, OBS, ACTIONS = 64, 8, 5, 2
+ALGORITHM = dict(
+    num_learning_epochs=3,
+    num_mini_batches=4,
+    learning_rate=3e-3,  # high enough that the KL leaves the desired band and the adaptive schedule moves
+    schedule="adaptive",
+    desired_kl=0.01,
+    entropy_coef=0.005,
+    clip_param=0.2,
+    value_loss_coef=1.0,
+    max_grad_norm=1.0,
+    use_clipped_value_loss=True,
+)
+
+
+def _models(device: str, std_type: str = "scalar") -> tuple[MLPModel, MLPModel, TensorDict]:
+    obs = TensorDict({"policy": torch.zeros(ENVS, OBS)}, batch_size=[ENVS], device=device)
+    groups = {"actor": ["policy"], "critic": ["policy"]}
+    torch.manual_seed(0)
+    dist = {"class_name": "GaussianDistribution", "init_std": 1.0, "std_type": std_type}
+    actor = MLPModel(obs, groups, "actor", ACTIONS, [16, 16], "elu", True, dist).to(device)
+    critic = MLPModel(obs, groups, "critic", 1, [16, 16], "elu", True).to(device)
+    return actor, critic, obs
+
+
+def _pair(device: str, std_type: str = "scalar", **overrides) -> tuple[PPO, GraphedPPO, TensorDict]:
+    """rsl-rl's PPO and the graphed one with identical networks and storages of the same shape."""
+    actor, critic, obs = _models(device, std_type)
+    own = {key: overrides.pop(key) for key in ("precision", "cuda_graphs") if key in overrides}
+    algs = []
+    for cls, extra in ((PPO, {}), (GraphedPPO, own)):
+        a, c = copy.deepcopy(actor), copy.deepcopy(critic)
+        storage = RolloutStorage("rl", ENVS, STEPS, obs, [ACTIONS], device)
+        algs.append(cls(a, c, storage, device=device, **{**ALGORITHM, **overrides}, **extra))
+    return algs[0], algs[1], obs
+
+
+def _fill(ref: PPO, graphed: GraphedPPO, seed: int = 1, *others: GraphedPPO) -> TensorDict:
+    """The same rollout in both storages: random observations and actions, the log-probabilities, values and
+    distribution parameters the (identical) networks give them, random rewards, dones and time-outs; returns the
+    observation after the last step. ``others`` get the same storage as ``graphed``."""
+    device = ref.device
+    g = torch.Generator(device="cpu").manual_seed(seed)
+    obs_rows = torch.randn(STEPS + 1, ENVS, OBS, generator=g).to(device) * 2 + 0.5
+    actions = torch.randn(STEPS, ENVS, ACTIONS, generator=g).to(device)
+    rewards = torch.rand(STEPS, ENVS, generator=g).to(device)
+    dones = (torch.rand(STEPS, ENVS, generator=g) < 0.1).to(device)
+    time_outs = (torch.rand(STEPS, ENVS, generator=g) < 0.5).to(device) & dones
+    for step in range(STEPS):
+        obs = TensorDict({"policy": obs_rows[step]}, batch_size=[ENVS], device=device)
+        with torch.no_grad():
+            ref.actor(obs, stochastic_output=True)
+            t = ref.transition
+            t.actions = actions[step]
+            t.actions_log_prob = ref.actor.get_output_log_prob(actions[step])
+            t.distribution_params = tuple(p.detach() for p in ref.actor.output_distribution_params)
+            t.values = ref.critic(obs)
+            t.observations = obs
+            ref.process_env_step(obs, rewards[step].clone(), dones[step], {"time_outs": time_outs[step]})
+            for alg in (graphed, *others):
+                st = alg.storage
+                st.observations[step].copy_(obs)
+                st.actions[step].copy_(actions[step])
+                st.actions_log_prob[step].copy_(ref.storage.actions_log_prob[step])
+                st.distribution_params[0][step].copy_(ref.storage.distribution_params[0][step])
+                st.distribution_params[1][step].copy_(ref.storage.distribution_params[1][step])
+                st.values[step].copy_(ref.storage.values[step])
+                alg.process_env_step(obs, rewards[step].clone(), dones[step], {"time_outs": time_outs[step]})
+    return TensorDict({"policy": obs_rows[STEPS]}, batch_size=[ENVS], device=device)
+
+
+def _update_both(ref: PPO, graphed: GraphedPPO, last_obs: TensorDict) -> tuple[dict, dict]:
+    with torch.no_grad():
+        ref.compute_returns(last_obs)
+        graphed.compute_returns(last_obs)
+    torch.manual_seed(7)  # the mini-batch permutation: both draw it from the global generator at the same point
+    ref_losses = ref.update()
+    torch.manual_seed(7)
+    return ref_losses, graphed.update()
+
+
+def _assert_same(ref: PPO, graphed: GraphedPPO, ref_losses: dict, losses: dict, tol: float = 1e-5) -> None:
+    assert ref_losses.keys() == losses.keys()
+    for key in ref_losses:
+        detail = f"{key}: {losses} against {ref_losses}, learning rates {graphed.learning_rate} {ref.learning_rate}"
+        assert losses[key] == pytest.approx(ref_losses[key], abs=tol, rel=tol), detail
+    for name, model in (("actor", "_raw_actor"), ("critic", "_raw_critic")):
+        ref_state, state = getattr(ref, model).state_dict(), getattr(graphed, model).state_dict()
+        for key in ref_state:
+            torch.testing.assert_close(state[key], ref_state[key], atol=tol, rtol=tol, msg=f"{name}.{key}")
+    assert graphed.learning_rate == pytest.approx(ref.learning_rate, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "std_type, learning_rate, lr_moves",
+    [("scalar", 3e-3, "up"), ("log", 3e-3, "up"), ("scalar", 5e-2, "down")],
+)
+def test_one_update_matches_rsl_rl(std_type, learning_rate, lr_moves):
+    ref, graphed, _ = _pair("cpu", std_type, learning_rate=learning_rate)
+    last_obs = _fill(ref, graphed)
+    ref_losses, losses = _update_both(ref, graphed, last_obs)
+    torch.testing.assert_close(graphed.storage.returns, ref.storage.returns, atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(graphed.storage.advantages, ref.storage.advantages, atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(graphed.storage.rewards, ref.storage.rewards)  # the time-out bootstrap
+    _assert_same(ref, graphed, ref_losses, losses)
+    # the batch moves the adaptive learning rate (small KL: up; a large step: down), so both branches are compared
+    assert (ref.learning_rate > learning_rate) == (lr_moves == "up") and ref.learning_rate != learning_rate
+    moved = [
+        p
+        for p, q in zip(graphed.actor.parameters(), _models("cpu", std_type)[0].parameters(), strict=True)
+        if (p - q).abs().max() > 1e-4
+    ]
+    assert moved, "the update should change the actor"
+
+
+def test_three_updates_in_a_row_match_rsl_rl():
+    """Optimiser state, the learning rate and the normalisers carry over between updates as in rsl-rl."""
+    ref, graphed, _ = _pair("cpu", num_mini_batches=2, normalize_advantage_per_mini_batch=True)
+    for seed in range(3):
+        last_obs = _fill(ref, graphed, seed)
+        ref_losses, losses = _update_both(ref, graphed, last_obs)
+        _assert_same(ref, graphed, ref_losses, losses)
+
+
+def test_act_samples_from_the_policy_and_fills_the_storage():
+    _, graphed, obs = _pair("cpu")
+    obs["policy"].normal_()
+    torch.manual_seed(3)
+    with torch.inference_mode():
+        actions = graphed.act(obs)
+    st = graphed.storage
+    graphed.actor(obs)  # deterministic output: the mean
+    mean = graphed.actor(obs).detach()
+    std = graphed.actor.distribution.std_param.detach()
+    torch.testing.assert_close(st.distribution_params[0][0], mean)
+    torch.testing.assert_close(st.distribution_params[1][0], std.expand_as(mean))
+    expected_log_prob = torch.distributions.Normal(mean, std).log_prob(actions).sum(-1, keepdim=True)
+    torch.testing.assert_close(st.actions_log_prob[0], expected_log_prob)
+    torch.testing.assert_close(st.values[0], graphed.critic(obs).detach())
+    z = (actions - mean) / std  # standard normal if sampled from the policy
+    assert abs(float(z.mean())) < 0.15 and abs(float(z.std()) - 1) < 0.15
+    assert st.step == 0  # process_env_step advances it
+    graphed.process_env_step(obs, torch.ones(ENVS), torch.zeros(ENVS, dtype=torch.bool), {})
+    assert st.step == 1
+
+
+def test_bf16_trains_the_networks_in_bf16_and_keeps_losses_close():
+    """bf16 autocast on the CPU: the update runs, moves the parameters, and its losses stay near fp32's."""
+    ref, graphed, _ = _pair("cpu", precision="bf16")
+    last_obs = _fill(ref, graphed)
+    ref_losses, losses = _update_both(ref, graphed, last_obs)
+    for key in ref_losses:
+        assert losses[key] == pytest.approx(ref_losses[key], rel=0.1, abs=0.05), key
+
+
+def test_unsupported_settings_name_the_key():
+    actor, critic, obs = _models("cpu")
+    storage = RolloutStorage("rl", ENVS, STEPS, obs, [ACTIONS], "cpu")
+    with pytest.raises(ValueError, match=r"ppo.algorithm.optimizer.*ppo.learner = \"rsl_rl\""):
+        GraphedPPO(actor, critic, storage, device="cpu", optimizer="sgd")
+    with pytest.raises(ValueError, match=r"ppo.precision = 'fp8'"):
+        GraphedPPO(actor, critic, storage, device="cpu", precision="fp8")
+
+
+def test_checkpoint_loads_into_rsl_rl_and_back():
+    """The graphed learner's checkpoint is rsl-rl's format (float learning rate, plain Adam state), and it loads back
+    with its Adam moments and learning rate, continuing exactly as if not interrupted."""
+    ref, graphed, _ = _pair("cpu")
+    _update_both(ref, graphed, _fill(ref, graphed))
+    state = graphed.save()
+    assert isinstance(state["optimizer_state_dict"]["param_groups"][0]["lr"], float)
+    other_ref, resumed, _ = _pair("cpu")
+    other_ref.load(copy.deepcopy(state), None, strict=True)
+    resumed.load(copy.deepcopy(state), None, strict=True)
+    assert resumed.learning_rate == pytest.approx(graphed.learning_rate)
+    assert other_ref.learning_rate == pytest.approx(graphed.learning_rate)
+    # the next update from the checkpoint: rsl-rl's PPO and the resumed graphed learner agree
+    last_obs = _fill(other_ref, resumed, seed=5)
+    ref_losses, losses = _update_both(other_ref, resumed, last_obs)
+    _assert_same(other_ref, resumed, ref_losses, losses)
+
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run on the GPU machine)")
+
+
+@cuda
+@pytest.mark.parametrize("std_type", ["scalar", "log"])
+def test_captured_updates_match_eager_and_rsl_rl_on_cuda(std_type):
+    """The warm-up run, the capture and three replays of the update graph give the same results as the same
+    learner run eagerly, and as rsl-rl's PPO (TF32 off)."""
+    torch.set_float32_matmul_precision("highest")
+    ref, graphed, _ = _pair("cuda", std_type)
+    _, eager, _ = _pair("cuda", std_type, cuda_graphs=False)
+    for seed in range(4):
+        last_obs = _fill(ref, graphed, seed, eager)
+        with torch.no_grad():
+            eager.compute_returns(last_obs)
+        torch.manual_seed(7)
+        eager_losses = eager.update()
+        ref_losses, losses = _update_both(ref, graphed, last_obs)
+        drift = max(abs(losses[k] - ref_losses[k]) / abs(ref_losses[k]) for k in losses)
+        print(f"{std_type} update {seed}: largest relative loss difference to rsl-rl {drift:.2e}")
+        _assert_same(eager, graphed, eager_losses, losses, tol=1e-6)  # capture and replay change nothing
+        # the first update (the eager warm-up) within 1e-5 of rsl-rl; later ones (replays) within 1e-2: on CUDA
+        # kernel-level rounding differences compound through Adam from update to update
+        _assert_same(ref, graphed, ref_losses, losses, tol=1e-5 if seed == 0 else 1e-2)
+    assert "update" in graphed._graphs and "returns" in graphed._graphs and not eager._graphs
+
+
+@cuda
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_captured_low_precision_updates_stay_close_on_cuda(precision):
+    ref, graphed, _ = _pair("cuda", precision=precision)
+    for seed in range(4):
+        last_obs = _fill(ref, graphed, seed)
+        ref_losses, losses = _update_both(ref, graphed, last_obs)
+        for key in ref_losses:
+            assert losses[key] == pytest.approx(ref_losses[key], rel=0.1, abs=0.05), (
+                precision,
+                seed,
+                losses,
+                ref_losses,
+            )
+    assert all(torch.isfinite(p).all() for p in graphed.actor.parameters())
+
+
+@cuda
+def test_captured_rollout_makes_no_host_syncs_on_cuda():
+    """After warm-up and capture, act, process_env_step, compute_returns and update's graph replays never make the
+    host wait (torch's sync debug mode raises on a synchronising call); update reads its losses once at the end."""
+    _, graphed, obs = _pair("cuda")
+    obs["policy"].normal_()
+    for _ in range(3):  # warm-up, capture, replay
+        with torch.inference_mode():
+            for _ in range(STEPS):
+                graphed.act(obs)
+                graphed.process_env_step(obs, torch.ones(ENVS, device="cuda"), torch.zeros(ENVS, device="cuda"), {})
+            graphed.compute_returns(obs)
+        graphed.update()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        with torch.inference_mode():
+            for _ in range(STEPS):
+                graphed.act(obs)
+                graphed.process_env_step(obs, torch.ones(ENVS, device="cuda"), torch.zeros(ENVS, device="cuda"), {})
+            graphed.compute_returns(obs)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
