@@ -34,6 +34,7 @@ def run_one(env, ppo: dict, device: str, seed: int, iterations: int, eval_episod
     torch.manual_seed(seed)
     env.reset()
     trainer = Trainer(env, ppo, device)
+    env.pop_episode_stats()  # episodes the previous run (or its evaluation) left behind
     rows = []
     for _ in range(iterations):
         metrics = trainer.train_step()

@@ -2,6 +2,7 @@
 # Runs on the GPU machine once the payload is staged (../shared/device/README.md): throughput benchmarks and timed
 # training runs, results in $OUT. Usage: bash scripts/device_bench.sh SECTION...
 # Sections: cartpole cartpole_bench cartpole_train learner ant ant_train scaling startup robots go2_dc profile
+#           graphed_tests learner_bench learner_seeds scaling_all
 set -uo pipefail
 export PYTHONPATH=/tmp/site:$PWD/exts/isaac.rl.workbench ISAAC_RL_WORKBENCH_TASKS=$PWD/tasks PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -95,7 +96,32 @@ profile)  # where one iteration's time goes, and the host-device synchronisation
       | grep -v "^Module\|^Warp\|CUDA Toolkit\|Devices\|\"c[pu][ud]a*\|Kernel cache\|/root/.cache"
   done
   ;;
-startup)  # command to first iteration, with warp's kernel cache cold, then warm
+graphed_tests)  # the graphed PPO learner's CUDA tests: captured updates against rsl-rl's, precisions, no syncs
+  python3 -m pytest -q -p no:cacheprovider tests/learn/test_graphed_ppo.py 2>&1 | tail -15
+  ;;
+learner_bench)  # training throughput at 4096 envs beside raw Newton and the env: the graphed learner, then rsl-rl's PPO
+  for task in ${LEARNER_TASKS:-cartpole ant}; do for learner in graphed rsl_rl; do
+    python3 scripts/bench.py $task --device cuda --num-envs 4096 --steps 300 --iterations 20 --set ppo.learner=$learner \
+      --out "$OUT/bench_${task}_$learner.json" 2>&1 | tail -1 | sed "s/^/[$learner] /"
+  done; done
+  ;;
+learner_seeds)  # learning curves over 3 seeds: the graphed learner in fp32, bf16 and fp16, and rsl-rl's PPO (4096 envs)
+  python3 scripts/compare_learners.py cartpole --device cuda --num-envs 4096 --iterations 100 --seeds 1 2 3 \
+    --configs ${CARTPOLE_CONFIGS:-graphed:fp32 graphed:bf16 graphed:fp16 rsl_rl:fp32} --threshold mean_episode_length=270 \
+    --out "$OUT/learners_cartpole.json" --plot "$OUT/learners_cartpole.png" 2>&1 | grep "^cartpole"
+  python3 scripts/compare_learners.py ant --device cuda --num-envs 4096 --iterations ${ANT_ITERATIONS:-150} --seeds 1 2 3 \
+    --configs ${ANT_CONFIGS:-graphed:fp32 graphed:bf16 graphed:fp16 rsl_rl:fp32} --threshold mean_root_vel_x=2.0 \
+    --eval-episodes 64 --out "$OUT/learners_ant.json" --plot "$OUT/learners_ant.png" 2>&1 | grep "^ant"
+  ;;
+scaling_all)  # training throughput and GPU memory from 1k to 64k envs (the graphed learner)
+  for task in cartpole ant; do
+    python3 scripts/bench.py $task --device cuda --num-envs ${SCALING_ENVS:-1024 4096 16384 65536} --steps 200 --iterations 10 \
+      --out "$OUT/scaling_$task.json" --plot "$OUT/scaling_$task.png" 2>&1 | grep "envs:"
+  done
+  [ -d assets/usd/robots/go2 ] && python3 scripts/bench.py go2_stand --device cuda --num-envs ${GO2_ENVS:-1024 4096 16384} \
+    --steps 200 --iterations 10 --out "$OUT/scaling_go2_stand.json" 2>&1 | grep "envs:"
+  ;;
+startup)  # command to first iteration, with warp's kernel cache cold, then warm; then the warm start-up's phases, twice
   for cache in cold warm; do
     [ $cache = cold ] && rm -rf /tmp/warpcache
     start=$(date +%s.%N)
@@ -103,5 +129,7 @@ startup)  # command to first iteration, with warp's kernel cache cold, then warm
       --max-iterations 1 --run-dir /tmp/startup_$cache --eval-episodes 1 2>&1 | while read -r line; do
         case $line in "it "*) python3 -c "import sys,time; print(f'$cache cache: first iteration {time.time()-$start:.1f} s after the command')";; esac; done
   done
+  WARP_CACHE_PATH=/tmp/warpcache python3 scripts/bench.py cartpole --startup --device cuda --num-envs 4096 4096 \
+    --out "$OUT/startup_cartpole.json" 2>&1 | grep "envs on\|error"
   ;;
 esac; done

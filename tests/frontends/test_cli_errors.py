@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from isaac.rl.workbench.envs import workbench_env
-from isaac.rl.workbench.frontends import cli
 from isaac.rl.workbench.frontends.cli import main
+from isaac.rl.workbench.frontends.ctrl_c import StopOnCtrlC
 from isaac.rl.workbench.workbench import RUNS_DIR, Workbench, safe_name
 from pxr import Gf, Usd, UsdGeom, UsdPhysics
 
@@ -146,7 +146,7 @@ class _FakeWorkbench:
 
 def test_a_second_ctrl_c_waits_for_a_checkpoint_being_written(capsys):
     workbench = _FakeWorkbench()
-    with cli._StopOnCtrlC(workbench) as stop:
+    with StopOnCtrlC(workbench) as stop:
         stop._handle(signal.SIGINT, None)
         assert stop.requested
         workbench.saving = True

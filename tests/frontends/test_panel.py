@@ -134,7 +134,9 @@ def test_a_reward_weight_changed_while_training_reaches_the_run_and_its_log(pane
     assert panel.set_field("rewards.alive.weight", 0.0)
     assert panel.enable_term("rewards", "pole_pos", False)
     edited_at = progress[-1]
-    while progress[-1] < edited_at + 3:
+    # an episode's reward sums include what it earned before the edit: wait out the longest episode (300 steps,
+    # 19 iterations of 16 steps) so that later iterations report episodes that began after it
+    while progress[-1] < edited_at + 22:
         assert not panel.wait(0.05), panel.messages
     panel.stop()
     assert panel.wait(120)
@@ -142,7 +144,7 @@ def test_a_reward_weight_changed_while_training_reaches_the_run_and_its_log(pane
     edits = {row["edit"]: row for row in rows if "edit" in row}
     assert edits["rewards.alive.weight"]["value"] == 0.0 and edits["rewards.pole_pos.weight"]["value"] == 0.0
     applied = edits["rewards.alive.weight"]["iteration"]
-    later = [row for row in rows if "edit" not in row and row["iteration"] > applied + 1 and "reward/alive" in row]
+    later = [row for row in rows if "edit" not in row and row["iteration"] > applied + 19 and "reward/alive" in row]
     assert later and all(row["reward/alive"] == 0.0 and row["reward/pole_pos"] == 0.0 for row in later)
 
     # a resume trains on with the weights the run had reached

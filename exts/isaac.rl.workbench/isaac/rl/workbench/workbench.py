@@ -24,6 +24,7 @@ import torch
 
 from .envs.spec import TaskSpec, load_spec, save_spec
 from .learn.run_dir import RunDir, RunError
+from .utils import startup_timer
 
 RUNS_DIR = Path("runs")
 RECORDING_MAX_SPACING = 4.0  # [m] recorded envs stand side by side, however far apart the physics keeps them
@@ -179,7 +180,9 @@ class Workbench:
         torch.manual_seed(self.spec.seed)
         started = time.perf_counter()
         self.env = WorkbenchEnv(self.spec, self.device)
+        startup_timer.mark("env")
         self.trainer = Trainer(self.env, self.spec.ppo, self.device)
+        startup_timer.mark("trainer")
         if path is not None:
             self.trainer.load(Path(path), state)
             torch.manual_seed(self.spec.seed + self.trainer.iteration)
@@ -233,6 +236,7 @@ class Workbench:
         self.state = "training"
         try:
             metrics = self.trainer.train_step()
+            startup_timer.mark("iteration")
         except (PhysicsError, TrainingDiverged) as exc:
             self.state = "failed"
             try:
@@ -243,6 +247,7 @@ class Workbench:
             raise TrainingFailed(message) from exc
         metrics["train_seconds"] = self.train_seconds
         self.run.log(metrics)
+        startup_timer.mark("log")
         self._emit("iteration", metrics)
         if self._pose_watch is not None:
             self._emit("poses", {"poses": self._pose_watch.pop().numpy(), "dt": self.spec.env.step_dt})

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import mujoco
@@ -33,7 +34,7 @@ from .newton_robot import (
     set_initial_state,
 )
 
-wp.config.quiet = True
+wp.config.log_level = wp.LOG_WARNING  # no greeting, no line per kernel module loaded
 
 
 class NewtonBackend(Backend):
@@ -65,6 +66,9 @@ class NewtonBackend(Backend):
         explicit_actuators: each joint's motor model in ``joint_names`` order, None where the solver's implicit
             drive acts. Those joints get Newton actuators evaluated every physics step into ``joint_f`` (inside
             the CUDA graph on the GPU); their implicit gains are zeroed.
+        phase_done: called with the name of each start-up phase as it ends (start-up timing): "scene" (the robot
+            loaded from USD, cloned and finalized), "solver" (MuJoCo's model converted) and, on CUDA, "kernels"
+            (the solver's kernel modules loaded by a first physics step).
     """
 
     def __init__(
@@ -85,6 +89,7 @@ class NewtonBackend(Backend):
         self_collisions: bool = False,
         load_root: str | None = None,
         explicit_actuators: list[ExplicitActuator | None] | None = None,
+        phase_done: Callable[[str], None] = lambda phase: None,
     ):
         self.device = torch.device(device)
         if self.device.type == "cuda" and not wp.is_cuda_available():
@@ -114,9 +119,11 @@ class NewtonBackend(Backend):
         if self._has_free_root:
             world.add_ground_plane()  # one plane shared by every env
         self.model = finalize_quietly(world, wp_device)
+        phase_done("scene")
         self._set_target_modes(position_control)
         has_contacts = any(robot.shape_flags) and self._has_free_root
         self.solver = SolverMuJoCoForClones(self.model, use_mujoco_cpu=self.on_cpu, disable_contacts=not has_contacts)
+        phase_done("solver")
         self.state = self.model.state()
         self.control = self.model.control()
         newton.eval_fk(self.model, self.model.joint_q, self.model.joint_qd, self.state)
@@ -130,6 +137,7 @@ class NewtonBackend(Backend):
             # torch and warp share one stream, so their work on the same buffers is ordered
             torch.cuda.set_stream(wp.stream_to_torch(wp.get_stream(wp_device)))
             self.solver.step(self.state, self.state, self.control, None, self.physics_dt)  # load kernels first
+            phase_done("kernels")
             with wp.ScopedCapture(device=wp_device) as capture:
                 self._simulate()
             self.graph = capture.graph

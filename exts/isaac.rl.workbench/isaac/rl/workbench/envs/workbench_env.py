@@ -15,6 +15,7 @@ from rsl_rl.env import VecEnv
 from tensordict import TensorDict
 
 from ..backend.base import Backend
+from ..utils import startup_timer
 from ..utils.quaternions import quat_rotate_inverse
 from .actuators import explicit_actuators, initial_joint_positions, joint_overrides
 from .episode_stats import EpisodeStats
@@ -53,6 +54,7 @@ def make_backend(spec: TaskSpec, device: str = "cpu") -> Backend:
         root_height=spec.robot.root_height,
         initial_joint_positions=initial_joint_positions(spec.robot, spec.joint_names),
         self_collisions=spec.robot.self_collisions,
+        phase_done=startup_timer.mark,
     )
 
 
@@ -265,6 +267,7 @@ class WorkbenchEnv(VecEnv):
         return self._pose_watch
 
     def _capture(self, actions: torch.Tensor) -> None:
+        startup_timer.mark("eager steps")
         self._static_actions = actions.clone()
         self._graph = torch.cuda.CUDAGraph()
         torch.cuda.synchronize(self.device)
@@ -277,6 +280,7 @@ class WorkbenchEnv(VecEnv):
                 self._static_out = self._step(self._static_actions)
         finally:
             gc.enable()
+        startup_timer.mark("env graph")
 
     def _step(self, actions: torch.Tensor) -> tuple[TensorDict, torch.Tensor, torch.Tensor, dict]:
         self.prev_actions.copy_(self.actions)

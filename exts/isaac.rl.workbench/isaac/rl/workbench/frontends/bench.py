@@ -107,11 +107,15 @@ def measure(task: str, num_envs: int, device: str, steps: int, iterations: int, 
     env.reset()
 
     trainer = Trainer(env, spec.ppo, device)
-    for _ in range(2):
+    for _ in range(3):  # warm-up, CUDA-graph capture, first replay
         trainer.train_step()
     _sync(dev)
+    started = time.perf_counter()
     rows = [trainer.train_step() for _ in range(iterations)]
-    train_rate = sum(r["env_steps_per_s"] for r in rows) / len(rows)
+    _sync(dev)
+    # wall time of whole iterations: collection, update, the trainer's NaN checks and statistics
+    iteration_s = (time.perf_counter() - started) / iterations
+    train_rate = trainer.num_steps_per_env * num_envs / iteration_s
     return {
         "task": spec.name,
         "num_envs": num_envs,
@@ -123,10 +127,15 @@ def measure(task: str, num_envs: int, device: str, steps: int, iterations: int, 
         "env_over_raw": env_rate / raw,
         "health_check_cost": health_cost,
         "train_env_steps_per_s": train_rate,
+        "iteration_s": iteration_s,
         "collect_s": sum(r["collect_s"] for r in rows) / len(rows),
         "update_s": sum(r["learn_s"] for r in rows) / len(rows),
         "build_s": build_s,
         "memory_per_env_bytes": (_used_memory(dev) - baseline) / num_envs,
+        # everything in use on the GPU at the end (CUDA context, warp, torch's cache, which keeps its peak)
+        "gpu_memory_bytes": _used_memory(dev),
+        "learner": spec.ppo.get("learner", "graphed"),
+        "precision": spec.ppo.get("precision", "fp32"),
         "num_steps_per_env": spec.ppo["num_steps_per_env"],
         "mini_batches": spec.ppo["algorithm"].get("num_mini_batches"),
         "epochs": spec.ppo["algorithm"].get("num_learning_epochs"),
@@ -164,7 +173,7 @@ def markdown_rows(results: list[dict], command: str) -> str:
         lines.append(
             f"| {r['gpu']} | {r['task']} | {r['num_envs']} | {r['raw_env_steps_per_s'] / 1e6:.2f}M | "
             f"{r['env_env_steps_per_s'] / 1e6:.2f}M | {100 * r['env_over_raw']:.0f}% | "
-            f"{r['train_env_steps_per_s'] / 1e6:.2f}M | {1e3 * r['update_s']:.0f} ms | "
+            f"{r['train_env_steps_per_s'] / 1e6:.2f}M | {1e3 * r['iteration_s']:.0f} ms | "
             f"{r['memory_per_env_bytes'] / 1024:.0f} KiB | `{command}` |"
         )
     return "\n".join(lines)
@@ -217,8 +226,18 @@ def main(argv: list[str] | None = None) -> int:
         help="instead: split one PPO iteration into physics, terms, inference, storage, advantages and the update, "
         "and count its host-device synchronisations (frontends/bench_profile.py)",
     )
+    parser.add_argument(
+        "--startup",
+        action="store_true",
+        help="instead: time the train command's start-up to its first iteration, phase by phase, in a fresh process "
+        "per env count (frontends/bench_startup.py)",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.startup:
+        from .bench_startup import startup_main
+
+        return startup_main(args.task, args.num_envs, args.device, args.set, args.out)
     if args.profile:
         from .bench_profile import format_profile, profile
 
@@ -247,8 +266,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['task']} {n:6d} envs: raw {r['raw_env_steps_per_s'] / 1e6:6.2f}M  env "
             f"{r['env_env_steps_per_s'] / 1e6:6.2f}M ({100 * r['env_over_raw']:.0f}%, health check "
             f"{100 * r['health_check_cost']:+.1f}%)  train "
-            f"{r['train_env_steps_per_s'] / 1e6:6.2f}M  update {1e3 * r['update_s']:.0f} ms  "
-            f"mem {r['memory_per_env_bytes'] / 1024:.0f} KiB/env",
+            f"{r['train_env_steps_per_s'] / 1e6:6.2f}M "
+            f"({100 * r['train_env_steps_per_s'] / r['env_env_steps_per_s']:.0f}% of env)  "
+            f"iteration {1e3 * r['iteration_s']:.1f} ms  mem {r['memory_per_env_bytes'] / 1024:.0f} KiB/env, "
+            f"{r['gpu_memory_bytes'] / 2**30:.1f} GiB in use",
             flush=True,
         )
     command = "python scripts/bench.py " + " ".join(sys.argv[1:] if argv is None else argv)

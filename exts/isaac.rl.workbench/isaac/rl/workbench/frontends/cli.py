@@ -10,18 +10,26 @@ docs/troubleshooting.md lists every message.
 from __future__ import annotations
 
 import argparse
-import signal
+import contextlib
 import sys
 from pathlib import Path
 
-from ..backend.base import BackendError
 from ..envs.overrides import parse_overrides
-from ..envs.spec import SpecError
-from ..learn.checkpoint import CheckpointError
-from ..scene.import_robot import RobotImportError
-from ..scene.inspect import SceneError, format_scene, inspect_scene
+from ..utils import startup_timer
+from ..utils.gc_pause import gc_paused
+from .ctrl_c import StopOnCtrlC
 
-USER_ERRORS: tuple[type[Exception], ...] = (SceneError, SpecError, CheckpointError, BackendError, RobotImportError)
+# The errors that end a command with a message, by exit code. Named, not imported: the modules that raise them
+# pull in torch, pxr or ONNX, which ``--help``, ``spec`` or ``inspect`` do not need (seconds of start-up).
+USER_ERRORS = (  # bad input: exit 2
+    "isaac.rl.workbench.scene.inspect.SceneError",
+    "isaac.rl.workbench.envs.spec_schema.SpecError",
+    "isaac.rl.workbench.learn.checkpoint.CheckpointError",
+    "isaac.rl.workbench.backend.base.BackendError",
+    "isaac.rl.workbench.scene.import_robot.RobotImportError",
+    "isaac.rl.workbench.learn.run_dir.RunError",
+)
+FAILURES = ("isaac.rl.workbench.workbench.TrainingFailed", "isaac.rl.workbench.learn.export.ExportError")  # exit 3
 
 
 def _doctor(args) -> int:
@@ -36,18 +44,19 @@ def _doctor(args) -> int:
 
             suggested = spec_fragment(Path(args.target), Path.cwd())
     else:
-        from ..envs.spec import load_spec
+        with _start_up(args):  # a short command: its checks build envs, and are part of the start-up
+            from ..envs.spec import load_spec
 
-        spec = load_spec(args.target)
-        actuated = {joint for group in spec.actuators.values() for joint in group.joints}
-        findings = check_robot(spec.scene, spec.articulation, actuated)
-        if spec.robot.base:
-            findings.append(Finding("ok", "base", f"the spec makes the base {spec.robot.base} ([robot] base)"))
-        if not any(f.level == "problem" for f in findings):
-            from ..envs.robot_checks import gain_checks, newton_mass_checks, physics_checks
+            spec = load_spec(args.target)
+            actuated = {joint for group in spec.actuators.values() for joint in group.joints}
+            findings = check_robot(spec.scene, spec.articulation, actuated)
+            if spec.robot.base:
+                findings.append(Finding("ok", "base", f"the spec makes the base {spec.robot.base} ([robot] base)"))
+            if not any(f.level == "problem" for f in findings):
+                from ..envs.robot_checks import gain_checks, newton_mass_checks, physics_checks
 
-            gains, suggested = gain_checks(spec)
-            findings += newton_mass_checks(spec) + gains + physics_checks(spec)
+                gains, suggested = gain_checks(spec)
+                findings += newton_mass_checks(spec) + gains + physics_checks(spec)
     print(format_findings(args.target, findings))
     if suggested and Path(args.target).suffix.lower().startswith(".usd"):
         print(f"\nA spec to start from (add [env], [actions], rewards; doctor the spec too):\n\n{suggested}")
@@ -59,6 +68,7 @@ def _doctor(args) -> int:
 def _import(args) -> int:
     from ..scene.doctor import check_robot, format_findings
     from ..scene.import_robot import example_robot, import_robot, spec_fragment
+    from ..scene.inspect import format_scene, inspect_scene
 
     source = Path(args.robot)
     if not source.exists() and args.robot in ("go2", "panda", "so101"):
@@ -76,6 +86,8 @@ def _import(args) -> int:
 
 
 def _inspect(args) -> int:
+    from ..scene.inspect import format_scene, inspect_scene
+
     print(format_scene(inspect_scene(args.scene)))
     return 0
 
@@ -116,60 +128,43 @@ def _set_threads(args) -> None:
     torch.set_num_threads(args.threads)
 
 
-class _StopOnCtrlC:
-    """While active, the first Ctrl-C asks training to stop after the current iteration (so the checkpoint holds
-    a whole iteration); a second one interrupts at once."""
-
-    def __init__(self, workbench):
-        self.requested = False
-        self.workbench = workbench
-        self._previous = None
-
-    def _handle(self, signum, frame):
-        if self.requested and not self.workbench.saving:
-            raise KeyboardInterrupt
-        if self.requested:
-            print("\nCtrl-C: a checkpoint is being written; stopping when it is complete", flush=True)
-            return
-        self.requested = True
-        print("\nCtrl-C: saving after this iteration (press again to abort without saving)", flush=True)
-
-    def __enter__(self):
-        self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def __exit__(self, *exc):
-        signal.signal(signal.SIGINT, self._previous)
+def _start_up(args) -> contextlib.AbstractContextManager:
+    """The context of a command's start-up (its imports and its env build): in a process of its own (the console
+    script), the garbage collector paused and what was built frozen (``utils/gc_pause.py``)."""
+    return gc_paused() if args.own_process else contextlib.nullcontext()
 
 
 def _train(args) -> int:
-    from ..workbench import TrainingFailed, Workbench
+    with _start_up(args):
+        from ..workbench import TrainingFailed, Workbench
 
-    _set_threads(args)
-    if args.resume:
-        wb = Workbench.open(Path(args.resume), _overrides(args), args.device)
-        done = wb.run.latest_iteration()
-        if done >= wb.max_iterations:
-            print(
-                f"nothing to do: {wb.run_dir} has done {done} iterations and max_iterations is {wb.max_iterations}; "
-                f"to train on, give a larger total: isaac-rl-workbench train --resume {wb.run_dir} "
-                f"--max-iterations {done + wb.max_iterations}"
-            )
-            return 0
-    else:
-        wb = Workbench.new(args.task, _overrides(args), args.run_dir and Path(args.run_dir), args.device)
-    wb.add_listener(_print_warnings)
-    print(f"run folder: {wb.run_dir}")
-    print(f"building {wb.spec.env.num_envs} envs of {wb.spec.scene.name} on {args.device} ...", flush=True)
-    wb.build(resume=bool(args.resume))
+        _set_threads(args)
+        if args.resume:
+            wb = Workbench.open(Path(args.resume), _overrides(args), args.device)
+            done = wb.run.latest_iteration()
+            if done >= wb.max_iterations:
+                print(
+                    f"nothing to do: {wb.run_dir} has done {done} iterations and max_iterations is "
+                    f"{wb.max_iterations}; to train on, give a larger total: isaac-rl-workbench train --resume "
+                    f"{wb.run_dir} --max-iterations {done + wb.max_iterations}"
+                )
+                return 0
+        else:
+            wb = Workbench.new(args.task, _overrides(args), args.run_dir and Path(args.run_dir), args.device)
+        startup_timer.mark("spec")
+        wb.add_listener(_print_warnings)
+        print(f"run folder: {wb.run_dir}")
+        print(f"building {wb.spec.env.num_envs} envs of {wb.spec.scene.name} on {args.device} ...", flush=True)
+        wb.build(resume=bool(args.resume))
     if args.resume:
         print(f"resuming at iteration {wb.iteration} of {wb.max_iterations}")
     max_len = wb.env.max_episode_length
-    stop = _StopOnCtrlC(wb)
+    stop = StopOnCtrlC(wb)
     with stop:
         try:
             while not wb.done and not stop.requested:
                 print(_format_iteration(wb.train_step(), wb.max_iterations, max_len), flush=True)
+                startup_timer.report()  # the phases up to the first iteration (ISAAC_RL_WORKBENCH_STARTUP_PROFILE=1)
         except TrainingFailed:
             wb.finish()  # logs closed, curves drawn, no checkpoint of the failed state
             raise
@@ -205,11 +200,12 @@ def _speed(wb, result: dict) -> str:
 
 
 def _play(args) -> int:
-    from ..workbench import Workbench
-
-    _set_threads(args)
     checkpoint = Path(args.checkpoint) if args.checkpoint else None
-    wb = Workbench.for_play(Path(args.run_dir), args.episodes, _overrides(args), args.device, checkpoint)
+    with _start_up(args):
+        from ..workbench import Workbench
+
+        _set_threads(args)
+        wb = Workbench.for_play(Path(args.run_dir), args.episodes, _overrides(args), args.device, checkpoint)
     result = wb.evaluate(num_episodes=args.episodes, record=Path(args.record) if args.record else None)
     max_len = result["max_episode_length"]
     print(
@@ -223,10 +219,11 @@ def _play(args) -> int:
 
 
 def _export(args) -> int:
-    from ..workbench import Workbench
+    with _start_up(args):
+        from ..workbench import Workbench
 
-    _set_threads(args)
-    wb = Workbench.for_export(Path(args.run_dir), args.device, Path(args.checkpoint) if args.checkpoint else None)
+        _set_threads(args)
+        wb = Workbench.for_export(Path(args.run_dir), args.device, Path(args.checkpoint) if args.checkpoint else None)
     report = wb.export(Path(args.out) if args.out else None)
     out = Path(args.out) if args.out else wb.run.export_dir
     print(
@@ -238,7 +235,8 @@ def _export(args) -> int:
 
 
 def _terms(args) -> int:
-    from ..envs.term_docs import terms_markdown
+    with _start_up(args):  # imports torch and the env for their docstrings
+        from ..envs.term_docs import terms_markdown
 
     print(terms_markdown(), end="")
     return 0
@@ -252,7 +250,10 @@ def _spec(args) -> int:
         print(f"{item.key}{default}\n    " + " ".join(item.doc.split()))
     print(
         "ppo.*\n    rsl-rl's own keys: [ppo] runner keys, [ppo.actor] / [ppo.critic] (rsl_rl.models.MLPModel), "
-        "[ppo.algorithm] (rsl_rl.algorithms.PPO); see tasks/cartpole.toml"
+        "[ppo.algorithm] (rsl_rl.algorithms.PPO); see tasks/cartpole.toml\n"
+        'ppo.learner\n    "graphed" (default: rsl-rl\'s PPO without host syncs, as CUDA graphs on the GPU) or '
+        '"rsl_rl" (rsl-rl\'s PPO itself)\n'
+        'ppo.precision\n    "fp32" (default), "bf16" or "fp16" for the actor and critic networks'
     )
     return 0
 
@@ -372,11 +373,22 @@ def _serve(args) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit code (see the module docstring)."""
-    from ..workbench import RunError, TrainingFailed
+def _exit_code(exc: Exception) -> int | None:
+    """2 for bad input, 3 for a failed training or export (see :data:`USER_ERRORS`, :data:`FAILURES`), None for
+    any other exception (a bug: its traceback is shown)."""
+    names = {f"{cls.__module__}.{cls.__qualname__}" for cls in type(exc).__mro__}
+    return 2 if names.intersection(USER_ERRORS) else 3 if names.intersection(FAILURES) else None
 
-    argv = sys.argv[1:] if argv is None else argv
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code (see the module docstring).
+
+    ``argv`` None: the console script, a process of its own, whose start-up may pause the garbage collector and
+    freeze the objects it built until the process ends (see :func:`_start_up`). A caller that passes ``argv`` (a
+    test, a script, many commands in one process) keeps its collector as it is.
+    """
+    startup_timer.mark("main")
+    own_process, argv = argv is None, sys.argv[1:] if argv is None else argv
     try:
         if argv[:1] == ["bench"]:
             from .bench import main as bench_main
@@ -385,17 +397,14 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.command == "train" and not args.task and not args.resume:
             build_parser().error("train needs a TASK or --resume RUN_DIR")
+        args.own_process = own_process
         return args.func(args)
-    except (*USER_ERRORS, RunError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except Exception as exc:
-        from ..learn.export import ExportError  # imported here: it pulls in ONNX, which inspect does not need
-
-        if not isinstance(exc, TrainingFailed | ExportError):
+        code = _exit_code(exc)
+        if code is None:
             raise
         print(f"error: {exc}", file=sys.stderr)
-        return 3
+        return code
     except KeyboardInterrupt:
         print("\naborted", file=sys.stderr)
         return 130
