@@ -100,7 +100,9 @@ class GraphedPPO(PPO):
         st.distribution_params = tuple(torch.zeros(steps, envs, *st.actions_shape, device=device) for _ in range(2))
         self._time_outs = torch.zeros(steps, envs, 1, device=device)  # 1 where the step's episode timed out
         self._last_obs = st.observations[0].clone()  # (N, ...) per group: the observation after the last step
-        self._perm = torch.zeros(steps * envs, dtype=torch.long, device=device)  # the update's mini-batch order
+        self._mini_batch_size = steps * envs // self.num_mini_batches  # rows left over are not trained on, as in rsl-rl
+        # the update's mini-batch order
+        self._perm = torch.zeros(self.num_mini_batches * self._mini_batch_size, dtype=torch.long, device=device)
         self._sums = torch.zeros(4, device=device)  # value loss, surrogate loss, entropy (sums), learning rate
 
     # rollout -----------------------------------------------------------------------------------------------------
@@ -137,11 +139,7 @@ class GraphedPPO(PPO):
         """Every epoch over every mini-batch, as rsl-rl's ``PPO.update``; returns the mean value loss, surrogate
         loss and entropy (one device-to-host read)."""
         st = self.storage
-        batch = st.num_envs * st.num_transitions_per_env
-        size = batch // self.num_mini_batches
-        self._perm[: self.num_mini_batches * size].copy_(
-            torch.randperm(self.num_mini_batches * size, requires_grad=False, device=self.device)
-        )
+        self._perm.copy_(torch.randperm(len(self._perm), requires_grad=False, device=self.device))
         self._run("update", self._update_body)
         value, surrogate, entropy, lr = self._sums.tolist()
         self.learning_rate = lr
@@ -234,26 +232,27 @@ class GraphedPPO(PPO):
 
     def _update_body(self) -> None:
         st = self.storage
-        size = st.num_envs * st.num_transitions_per_env // self.num_mini_batches
-        fields = {f"obs/{group}": value for group, value in st.observations.items()}
-        fields.update(
-            actions=st.actions,
-            values=st.values,
-            returns=st.returns,
-            old_log_prob=st.actions_log_prob,
-            advantages=st.advantages,
-            old_mean=st.distribution_params[0],
-            old_std=st.distribution_params[1],
-        )
-        widths = [value.shape[-1] for value in fields.values()]
+        size = self._mini_batch_size
+        groups = list(st.observations.keys())
+        fields = {
+            "actions": st.actions,
+            "values": st.values,
+            "returns": st.returns,
+            "old_log_prob": st.actions_log_prob,
+            "advantages": st.advantages,
+            "old_mean": st.distribution_params[0],
+            "old_std": st.distribution_params[1],
+        }
+        columns = [st.observations[group] for group in groups] + list(fields.values())
+        widths = [column.shape[-1] for column in columns]
         # every per-sample field side by side in one (B, D) tensor: one gather per mini-batch instead of one per field
-        packed = torch.cat([value.float() for value in fields.values()], dim=-1).flatten(0, 1)
+        packed = torch.cat([column.float() for column in columns], dim=-1).flatten(0, 1)
         self._sums.zero_()
         for _ in range(self.num_learning_epochs):
             for i in range(self.num_mini_batches):
                 rows = packed[self._perm[i * size : (i + 1) * size]].split(widths, dim=-1)
-                batch = dict(zip(fields, rows, strict=True))
-                observations = {key[4:]: batch.pop(key) for key in list(batch) if key.startswith("obs/")}
+                batch = dict(zip(fields, rows[len(groups) :], strict=True))
+                observations = dict(zip(groups, rows[: len(groups)], strict=True))
                 batch["observations"] = TensorDict(observations, batch_size=[size], device=self.device)
                 self._minibatch_step(batch)
         self._sums[3] = self._lr

@@ -118,11 +118,12 @@ def validate_ppo_config(cfg: dict[str, Any]) -> None:
 
 
 LEARNERS = ("graphed", "rsl_rl")
-PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 def _check_learner(cfg: dict[str, Any]) -> None:
     """``ppo.learner`` and ``ppo.precision``: known values, and settings the chosen learner runs."""
+    from .graphed_ppo import PRECISIONS, unsupported
+
     learner, precision = cfg.get("learner", "graphed"), cfg.get("precision", "fp32")
     if learner not in LEARNERS:
         raise ValueError(f"'ppo.learner' must be one of {', '.join(LEARNERS)}, got {learner!r}")
@@ -132,8 +133,6 @@ def _check_learner(cfg: dict[str, Any]) -> None:
         if precision == "fp16":
             raise ValueError('\'ppo.precision\' = "fp16" needs ppo.learner = "graphed" (rsl-rl\'s PPO has bf16 only)')
         return
-    from .graphed_ppo import unsupported
-
     bad = unsupported(cfg["algorithm"], cfg["actor"], cfg["critic"])
     if cfg.get("torch_compile_mode"):
         bad.append("ppo.torch_compile_mode")
