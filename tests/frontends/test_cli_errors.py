@@ -3,18 +3,27 @@ written outside the run folder, nothing overwritten, and no env built before the
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import signal
 from pathlib import Path
 
 import pytest
 from isaac.rl.workbench.envs import workbench_env
-from isaac.rl.workbench.frontends.cli import main
+from isaac.rl.workbench.frontends.cli import FAILURES, USER_ERRORS, main
 from isaac.rl.workbench.frontends.ctrl_c import StopOnCtrlC
 from isaac.rl.workbench.workbench import RUNS_DIR, Workbench, safe_name
 from pxr import Gf, Usd, UsdGeom, UsdPhysics
 
 from ..conftest import CARTPOLE_SPEC, REPO
+
+
+@pytest.mark.parametrize("name", USER_ERRORS + FAILURES)
+def test_every_error_the_cli_names_is_an_exception_class_where_it_says(name):
+    """The CLI names the errors it reports (to import nothing heavy): a renamed or moved class would otherwise
+    turn a one-line error into a traceback."""
+    module, _, qualname = name.rpartition(".")
+    assert issubclass(getattr(importlib.import_module(module), qualname), Exception), name
 
 
 @pytest.fixture
