@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -26,3 +27,13 @@ def write_spec(tmp_path):
         return path
 
     return write
+
+
+def robot_or_fail(robot: str) -> None:
+    """Skip (fail under CI) when set-up has not converted ``robot`` into assets/usd/robots."""
+    usd = REPO / "assets" / "usd" / "robots" / robot / f"{robot}.usda"
+    if not usd.is_file():
+        problem = f"{usd} is missing: run bash scripts/setup.sh (or python scripts/make_assets.py --robots)"
+        if os.environ.get("CI"):
+            pytest.fail(problem)
+        pytest.skip(problem)

@@ -11,13 +11,14 @@ over seeds 1-3 (16 envs, 40 iterations), the error left at the end was 0.22-0.50
 from __future__ import annotations
 
 import json
-import os
 from contextlib import redirect_stdout
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from isaac.rl.workbench.frontends.cli import main
+
+from .conftest import robot_or_fail
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
@@ -29,15 +30,6 @@ ARMS = {  # task -> (robot, the reward terms of its objective, the share of the 
     "so101_pose": ("so101", ["lift", "pan"], 0.65),
     "panda_pose": ("panda", ["turn", "reach", "elbow"], 0.7),
 }
-
-
-def _robot_or_fail(robot: str) -> None:
-    usd = REPO / "assets" / "usd" / "robots" / robot / f"{robot}.usda"
-    if not usd.is_file():
-        problem = f"{usd} is missing: run bash scripts/setup.sh (or python scripts/make_assets.py --robots)"
-        if os.environ.get("CI"):
-            pytest.fail(problem)
-        pytest.skip(problem)
 
 
 def _objective(row: dict, terms: list[str]) -> float:
@@ -58,7 +50,7 @@ def _train(task: str, run_dir: Path, num_envs: int) -> tuple[list[dict], str]:
 @pytest.mark.parametrize("task", list(ARMS))
 def test_an_arm_learns_to_reach_and_hold_its_posture(task, tmp_path):
     robot, terms, left = ARMS[task]
-    _robot_or_fail(robot)
+    robot_or_fail(robot)
     rows, _ = _train(task, tmp_path / task, num_envs=16)
     reported = [row for row in rows if row.get("episodes", 0) > 0]
     assert len(reported) >= 10, "whole episodes end in most iterations"
@@ -73,7 +65,7 @@ def test_an_arm_learns_to_reach_and_hold_its_posture(task, tmp_path):
 def test_go2_stands_on_its_stance_for_the_whole_episode(tmp_path):
     """A smoke test more than a learning test: the PD stance alone already stands (see the report), so what this
     checks is that the floating-base task builds, trains stably, and its policy keeps the robot up for 4 s."""
-    _robot_or_fail("go2")
+    robot_or_fail("go2")
     _, evaluation = _train("go2_stand", tmp_path / "go2_stand", num_envs=4)
     length, limit = evaluation.split("mean episode length ")[1].split(" (")[0].split(" / ")
     assert float(length) == float(limit), evaluation

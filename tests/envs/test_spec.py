@@ -84,6 +84,31 @@ def expect_error(path, *fragments):
             "",
             ["events.reset_cart.mode", "interval"],
         ),
+        ({}, '[commands.goal]\ntype = "orbit"\n', ["commands.goal.type", "position, velocity"]),
+        ({}, '[commands.goal]\ntype = "position"\nranges = { w = [0, 1] }\n', ["commands.goal.ranges.w", "x, y, z"]),
+        ({}, '[commands.goal]\ntype = "position"\nranges = { x = [1, 0] }\n', ["commands.goal.ranges.x", "min <= max"]),
+        (
+            {},
+            '[rewards.track]\nfunc = "progress_to_position_command"\nparams = { command = "gaol" }\n',
+            ["rewards.track.params.command", "'gaol'", "[commands"],
+        ),
+        (
+            {},
+            '[commands.goal]\ntype = "position"\n[metrics.err]\nfunc = "position_command_error"\n'
+            'params = { command = "goal", body = "hand" }\n',
+            ["metrics.err.params.body", "'hand'", "its bodies"],
+        ),
+        ({}, '[metrics.err]\nfunc = "is_alive"\nreduce = "max"\n', ["metrics.err.reduce", "final, mean"]),
+        (
+            {'joints = ["slider"]\nscale': 'delay_steps = [2, 1]\njoints = ["slider"]\nscale'},
+            "",
+            ["actions.delay_steps", "0 <= min <= max"],
+        ),
+        (
+            {'terms = ["joint_pos", "joint_vel"]': 'terms = [{ func = "joint_pos", noise = [0.1] }, "joint_vel"]'},
+            "",
+            ["observations.policy.terms[0].noise", "[min, max]"],
+        ),
     ],
 )
 def test_bad_spec_names_file_key_and_expectation(write_spec, replace, append, fragments):

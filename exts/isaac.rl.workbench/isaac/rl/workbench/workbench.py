@@ -13,6 +13,7 @@ many envs play and export build, and the evaluation after training.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ import torch
 from .envs.spec import TaskSpec, load_spec, save_spec
 from .learn.run_dir import RunDir, RunError
 from .utils import startup_timer
+from .utils.atomic import write_atomically
 
 RUNS_DIR = Path("runs")
 RECORDING_MAX_SPACING = 4.0  # [m] recorded envs stand side by side, however far apart the physics keeps them
@@ -32,7 +34,8 @@ PLAY_MAX_ENVS = 1024  # play builds one env per episode, up to this many (not th
 EXPORT_ENVS = 64  # envs whose deterministic rollout gives the observations an export is checked on
 EVAL_EPISODES = 64  # deterministic episodes evaluated after training
 UNSTABLE_WARNING_SHARE = 0.05  # warn once when more than this share of an iteration's ended episodes blew up
-RUN_FILES = ("spec.toml", "metrics.jsonl", "checkpoints", "curves.png", "export")  # what a run folder holds
+# what a run folder holds
+RUN_FILES = ("spec.toml", "metrics.jsonl", "checkpoints", "curves.png", "export", "randomization.json")
 
 __all__ = ["EVAL_EPISODES", "EXPORT_ENVS", "PLAY_MAX_ENVS", "RunError", "TrainingFailed", "Workbench", "check_device"]
 
@@ -193,6 +196,9 @@ class Workbench:
             self._created_run_folder = not self.run_dir.exists()
             RunDir.create(self.run_dir)
             save_spec(self.spec, self.run.spec_file)
+            if self.env.applied_randomization:  # what the start-up events drew, per property and body or joint
+                text = json.dumps(self.env.applied_randomization, indent=1)
+                write_atomically(self.run_dir / "randomization.json", lambda tmp: tmp.write_text(text))
             self._wrote_spec = True
             self._fresh = False
         self.start_iteration = self.trainer.iteration

@@ -81,6 +81,9 @@ class Backend(Protocol):
     """World poses of every body, shape (N, B, 7)."""
     body_velocities: torch.Tensor
     """World linear then angular velocity of every body, shape (N, B, 6)."""
+    contact_forces: torch.Tensor
+    """Net contact force on every body [N], world axes, shape (N, B, 3), at the last physics step of :meth:`step`.
+    An implementation may start measuring at the first read (before any CUDA-graph capture)."""
 
     def set_dof_efforts(self, efforts: torch.Tensor) -> None:
         """Joint forces/torques [N or N·m] for the next :meth:`step`, shape (N, D)."""
@@ -122,6 +125,17 @@ class Backend(Protocol):
     def joint_inertias(self) -> torch.Tensor:
         """The effective inertia about each selected joint's axis at the current pose [kg·m² or kg], shape (N, D),
         armature included, the other joints free: what a joint's PD gains act on. May wait for the GPU."""
+        ...
+
+    def get_property(self, name: str) -> torch.Tensor:
+        """A copy of physics property ``name`` for every env: ``body_mass`` (N, B) [kg], ``body_com`` (N, B, 3) [m]
+        in the body frame, ``shape_friction`` (N, S) over each env's S shapes,
+        ``dof_stiffness``, ``dof_damping`` (the solver's PD gains), ``dof_friction``, ``dof_armature`` (N, D)."""
+        ...
+
+    def set_property(self, name: str, env_mask: torch.Tensor, values: torch.Tensor) -> None:
+        """Write physics property ``name`` (shape as :meth:`get_property`) where ``env_mask`` (N,) is True; a new
+        ``body_mass`` scales the body's inertia with it. Host work in the solver: not inside a CUDA graph."""
         ...
 
     def find_unstable(self, max_joint_speed: float, max_root_speed: float, max_root_distance: float) -> torch.Tensor:

@@ -24,6 +24,7 @@ import torch
 import warp as wp
 
 from .base import Backend, BackendError, ExplicitActuator
+from .newton_properties import NewtonProperties
 from .newton_robot import (
     SolverMuJoCoForClones,
     add_explicit_actuators,
@@ -37,7 +38,7 @@ from .newton_robot import (
 wp.config.log_level = wp.LOG_WARNING  # no greeting, no line per kernel module loaded
 
 
-class NewtonBackend(Backend):
+class NewtonBackend(NewtonProperties, Backend):
     """``num_envs`` copies of an articulation stepped together (the :class:`~.base.Backend` contract).
 
     Args:
@@ -106,6 +107,7 @@ class NewtonBackend(Backend):
         self._explicit_dofs = add_explicit_actuators(robot, self._dof_index.tolist(), self._coords, models)
         set_initial_state(robot, self._coords, root_height, initial_joint_positions)
         world = newton.ModelBuilder()
+        newton.solvers.SolverMuJoCo.register_custom_attributes(world)  # geom priorities, below
         if self.on_cpu:
             columns = math.ceil(math.sqrt(num_envs))
             xforms = [
@@ -119,10 +121,18 @@ class NewtonBackend(Backend):
         if self._has_free_root:
             world.add_ground_plane()  # one plane shared by every env
         self.model = finalize_quietly(world, wp_device)
+        # MuJoCo takes the larger friction of two touching geoms unless one has priority: the robot's shapes get
+        # it, so that their friction (randomised per env) decides against the ground that every env shares
+        robot_shape = self.model.shape_body.numpy() >= 0
+        self.model.mujoco.geom_priority.assign(robot_shape.astype("int32"))
         phase_done("scene")
         self._set_target_modes(position_control)
         has_contacts = any(robot.shape_flags) and self._has_free_root
-        self.solver = SolverMuJoCoForClones(self.model, use_mujoco_cpu=self.on_cpu, disable_contacts=not has_contacts)
+        # the CPU's merged world holds every env's contacts (a Go2 on its feet makes about 60 with its meshes)
+        contacts_per_world = 128 * num_envs if self.on_cpu and has_contacts else None
+        self.solver = SolverMuJoCoForClones(
+            self.model, use_mujoco_cpu=self.on_cpu, disable_contacts=not has_contacts, nconmax=contacts_per_world
+        )
         phase_done("solver")
         self.state = self.model.state()
         self.control = self.model.control()
@@ -131,6 +141,7 @@ class NewtonBackend(Backend):
         self._make_views()
         self._make_solver_reset_buffers()
         self.graph = None
+        self._contact_sensor = self._contacts = self._observables = self._contact_forces = None
         self.supports_cuda_graph = not self.on_cpu
         self._inline = self.on_cpu
         if not self.on_cpu:
@@ -237,7 +248,37 @@ class NewtonBackend(Backend):
         for _ in range(self.substeps):
             if self._actuators:
                 self._apply_actuators()
-            self.solver.step(self.state, self.state, self.control, None, self.physics_dt)
+            self.solver.step(
+                self.state, self.state, self.control, self._contacts, self.physics_dt, observables=self._observables
+            )
+        if self._contact_sensor is not None:
+            self._contact_sensor.update(self.state, self._contacts, observables=self._observables)
+
+    @property
+    def contact_forces(self) -> torch.Tensor:
+        """Net contact force on every body [N], shape (N, B, 3), world axes, at the last physics step. Measuring
+        starts at the first read (Newton's ``SensorContact`` on the solver's contact forces), so a task that
+        reads no contact pays nothing for it."""
+        if self._contact_forces is None:
+            self._start_contact_sensing()
+        return self._contact_forces
+
+    def _start_contact_sensing(self) -> None:
+        from newton.sensors import SensorContact
+
+        self._contact_sensor = SensorContact(
+            self.model, sensing_bodies=list(range(self.model.body_count)), request_contact_attributes=False
+        )
+        self._contacts = newton.Contacts(self.solver.get_max_contact_count(), 0, device=self.model.device)
+        self._observables = self.solver.observables(
+            kinds=self._contact_sensor.solver_observable_kinds, contacts=self._contacts
+        )
+        total = wp.to_torch(self._contact_sensor.total_force)
+        self._contact_forces = total.view(self.num_envs, self.bodies_per_env, 3)
+        if self.graph is not None:  # the physics graph now also measures the contacts
+            with wp.ScopedCapture(device=self.model.device) as capture:
+                self._simulate()
+            self.graph = capture.graph
 
     def _apply_actuators(self) -> None:
         """``joint_f`` = the effort commands plus every explicit actuator's effort for this physics step."""

@@ -19,15 +19,32 @@ class EpisodeStats:
         term_names: the reward terms' names, T of them (``reward/<name>`` keys).
         device: where the sums live.
         track_root_vel_x: also average the root's world x velocity over every env and step (floating bases).
+        metrics: the metrics' names and reductions, K of them (``metric/<name>`` keys): ``"final"`` keeps the value
+            of an episode's last step, ``"mean"`` averages the episode's steps.
     """
 
-    def __init__(self, num_envs: int, term_names: list[str], device: torch.device, track_root_vel_x: bool):
+    def __init__(
+        self,
+        num_envs: int,
+        term_names: list[str],
+        device: torch.device,
+        track_root_vel_x: bool,
+        metrics: dict[str, str] | None = None,
+    ):
         self.term_names = list(term_names)
+        self.metric_names = list(metrics or {})
         self.track_root_vel_x = track_root_vel_x
         self.sums = torch.zeros(num_envs, 1 + len(term_names), device=device)  # return, then each term
         self.partial = torch.zeros(num_envs, dtype=torch.bool, device=device)  # episode began part-way
-        # over ended real episodes: count, return, each term, length; then unstable env-steps, root x velocity
-        self._totals = torch.zeros(5 + len(term_names), device=device)
+        k = len(self.metric_names)
+        self._metric_sums = torch.zeros(num_envs, k, device=device)
+        self._metric_last = torch.zeros(num_envs, k, device=device)
+        self._metric_is_mean = torch.tensor(
+            [r == "mean" for r in (metrics or {}).values()], dtype=torch.bool, device=device
+        )
+        # over ended real episodes: count, return, each term, length, each metric; then unstable env-steps, root x
+        # velocity
+        self._totals = torch.zeros(5 + len(term_names) + k, device=device)
         self._steps_since_pop = 0
         self._num_envs = num_envs
 
@@ -41,6 +58,11 @@ class EpisodeStats:
         if self.track_root_vel_x:
             self._totals[-1] += root_vel_x.sum()
 
+    def add_metrics(self, values: torch.Tensor) -> None:
+        """Add one step's metric values (N, K), before the envs that end this step reset."""
+        self._metric_sums += values
+        self._metric_last.copy_(values)
+
     def count_step(self) -> None:
         """Count one env step for ``mean_root_vel_x`` (on the host: call it outside a captured CUDA graph)."""
         self._steps_since_pop += 1
@@ -52,20 +74,24 @@ class EpisodeStats:
     def end_episodes(self, dones: torch.Tensor, episode_length: torch.Tensor) -> None:
         """Record the whole episodes ending where ``dones`` (N,) is set, of ``episode_length`` (N,) env steps."""
         real = (dones & ~self.partial).float()
-        columns = torch.cat([torch.ones_like(real).unsqueeze(1), self.sums, episode_length.float().unsqueeze(1)], 1)
+        length = episode_length.float().unsqueeze(1)
+        metrics = torch.where(self._metric_is_mean, self._metric_sums / length.clamp(min=1.0), self._metric_last)
+        columns = torch.cat([torch.ones_like(real).unsqueeze(1), self.sums, length, metrics], 1)
         self._totals[:-2] += real @ columns
 
     def clear(self, env_mask: torch.Tensor) -> None:
         """Start new episodes where ``env_mask`` (N,) is set: zero their sums; they are whole episodes."""
         self.sums.masked_fill_(env_mask.unsqueeze(1), 0.0)
+        self._metric_sums.masked_fill_(env_mask.unsqueeze(1), 0.0)
         self.partial.logical_and_(~env_mask)
 
     def pop(self) -> dict[str, float]:
         """Means since the last call (one device sync), then start again.
 
         Keys: ``episodes`` (real episodes ended), ``unstable_envs`` (env-steps that blew up), and when an episode
-        ended: ``mean_reward`` (undiscounted return), ``mean_episode_length`` (env steps), ``reward/<term>``; for a
-        floating base ``mean_root_vel_x`` (world x velocity of the root [m/s] over every env and step).
+        ended: ``mean_reward`` (undiscounted return), ``mean_episode_length`` (env steps), ``reward/<term>``,
+        ``metric/<name>``; for a floating base ``mean_root_vel_x`` (world x velocity of the root [m/s] over every env
+        and step).
         """
         totals = self._totals.tolist()
         self._totals.zero_()
@@ -79,4 +105,7 @@ class EpisodeStats:
             out.update(mean_reward=totals[1] / count, mean_episode_length=totals[2 + num_terms] / count)
             for name, total in zip(self.term_names, totals[2 : 2 + num_terms], strict=True):
                 out[f"reward/{name}"] = total / count
+            metric_totals = totals[3 + num_terms : 3 + num_terms + len(self.metric_names)]
+            for name, total in zip(self.metric_names, metric_totals, strict=True):
+                out[f"metric/{name}"] = total / count
         return out

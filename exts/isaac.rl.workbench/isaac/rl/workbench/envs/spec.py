@@ -13,6 +13,7 @@ import math
 import os
 import posixpath
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +24,18 @@ from .actuators import load_actuators, load_robot, per_joint
 from .overrides import apply_overrides
 from .spec_schema import (
     ACTION_TYPES,
+    COMMAND_FRAMES,
+    COMMAND_TYPES,
     EVENT_MODES,
+    METRIC_REDUCTIONS,
     ActionSpec,
+    CommandSpec,
     EnvSpec,
     SpecError,
     TaskSpec,
     TermSpec,
 )
-from .spec_table import SpecTable, check_joints
+from .spec_table import SpecTable, check_bodies, check_joints
 from .task_files import TaskNotFoundError, find_task
 from .terms import TermLookupError, TermSignatureError, check_term_signature, resolve_term
 
@@ -92,6 +97,8 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
             "rewards",
             "terminations",
             "events",
+            "commands",
+            "metrics",
             "ppo",
         ]
     )
@@ -128,11 +135,14 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
                 f"{', '.join(limp)} in {scene_path} has none (use joint_effort, author a DriveAPI, or give it an "
                 f"[actuators.<group>] with stiffness)",
             )
-    where = (joint_names, articulation.root_path, python_path)
-    observations = _load_observations(top.sub("observations"), *where)
-    rewards = _load_terms(top.sub("rewards"), "rewards", *where)
-    terminations = _load_terms(top.sub("terminations"), "terminations", *where)
-    events = _load_terms(top.sub("events"), "events", *where)
+    commands = {name: _load_command(top.sub("commands").sub(name)) for name in top.sub("commands").data}
+    body_names = [path.rsplit("/", 1)[-1] for path in articulation.bodies]
+    where = _Names(joint_names, body_names, list(commands), articulation.root_path, python_path)
+    observations = _load_observations(top.sub("observations"), where)
+    rewards = _load_terms(top.sub("rewards"), "rewards", where)
+    terminations = _load_terms(top.sub("terminations"), "terminations", where)
+    events = _load_terms(top.sub("events"), "events", where)
+    metrics = _load_terms(top.sub("metrics"), "metrics", where)
     if not rewards:
         raise top.error("rewards", "at least one reward term is needed")
     ppo = _load_ppo(top.sub("ppo"))
@@ -165,6 +175,8 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
         rewards=rewards,
         terminations=terminations,
         events=events,
+        commands=commands,
+        metrics=metrics,
         ppo=ppo,
         raw=resolved,
     )
@@ -240,7 +252,7 @@ def _load_env(t: SpecTable) -> EnvSpec:
 
 
 def _load_actions(t: SpecTable, joint_names: list[str], root: str) -> ActionSpec:
-    t.check_keys(["type", "joints", "scale", "clip"])
+    t.check_keys(["type", "joints", "scale", "clip", "delay_steps"])
     action_type = t.get("type", str, "joint_effort")
     if action_type not in ACTION_TYPES:
         raise t.error("type", f"expected one of {', '.join(ACTION_TYPES)}, got '{action_type}'")
@@ -248,20 +260,38 @@ def _load_actions(t: SpecTable, joint_names: list[str], root: str) -> ActionSpec
     clip = t.get("clip", float)
     if clip is not None and not clip > 0:
         raise t.error("clip", f"must be > 0, got {clip}")
-    return ActionSpec(type=action_type, joints=joints, scale=t.number("scale", 1.0), clip=clip)
+    delay = t.get("delay_steps", list, [0, 0])
+    integers = all(isinstance(d, int) and not isinstance(d, bool) for d in delay)
+    if len(delay) != 2 or not integers or not 0 <= delay[0] <= delay[1]:
+        raise t.error("delay_steps", f"expected [min, max] env steps, integers with 0 <= min <= max, got {delay}")
+    return ActionSpec(
+        type=action_type, joints=joints, scale=t.number("scale", 1.0), clip=clip, delay_steps=(delay[0], delay[1])
+    )
 
 
-def _term(t: SpecTable, name: str, kind: str, joint_names: list[str], root: str, python_path: list[Path]) -> TermSpec:
+@dataclass(frozen=True)
+class _Names:
+    """What a term's parameters may name: the articulation's joints and bodies, the spec's commands."""
+
+    joints: list[str]
+    bodies: list[str]
+    commands: list[str]
+    root: str
+    python_path: list[Path]
+
+
+def _term(t: SpecTable, name: str, kind: str, names: _Names) -> TermSpec:
     allowed = {
         "rewards": ["func", "weight", "params"],
         "terminations": ["func", "params", "time_out"],
         "events": ["func", "params", "mode", "interval_s"],
-        "observations": ["func", "params"],
+        "observations": ["func", "params", "noise"],
+        "metrics": ["func", "params", "reduce"],
     }[kind]
     t.check_keys(allowed)
     func_name = t.get("func", str, name)
     try:
-        func = resolve_term(kind, func_name, python_path)
+        func = resolve_term(kind, func_name, names.python_path)
     except TermLookupError as exc:
         raise t.error("func", str(exc)) from exc
     params = t.get("params", dict, {})
@@ -270,12 +300,31 @@ def _term(t: SpecTable, name: str, kind: str, joint_names: list[str], root: str,
     except TermSignatureError as exc:
         raise t.error(exc.key, str(exc)) from exc
     if "joints" in params:
-        params["joints"] = check_joints(t, "params.joints", params["joints"], joint_names, root)
+        params["joints"] = check_joints(t, "params.joints", params["joints"], names.joints, names.root)
+    for key in ("body", "bodies"):
+        if key in params:
+            patterns = [params[key]] if key == "body" else params[key]
+            found = check_bodies(t, f"params.{key}", patterns, names.bodies, names.root)
+            if key == "body" and len(found) != 1:
+                raise t.error("params.body", f"expected one body, '{params[key]}' matches {', '.join(found)}")
+            params[key] = found[0] if key == "body" else found
+    if "command" in params and params["command"] not in names.commands:
+        known = ", ".join(names.commands) or "none: add a [commands.<name>] table"
+        raise t.error("params.command", f"no command '{params['command']}' in [commands]; commands: {known}")
     term = TermSpec(name=name, func_name=func_name, func=func, params=params)
     if kind == "rewards":
         term.weight = t.number("weight", 1.0)
     if kind == "terminations":
         term.time_out = t.get("time_out", bool, func_name == "time_out")
+    if kind == "observations" and "noise" in t.data:
+        noise = t.get("noise", list)
+        if len(noise) != 2 or not all(isinstance(v, (int, float)) for v in noise) or not noise[0] <= noise[1]:
+            raise t.error("noise", f"expected [min, max] with min <= max, got {noise}")
+        term.noise = (float(noise[0]), float(noise[1]))
+    if kind == "metrics":
+        term.reduce = t.get("reduce", str, "final")
+        if term.reduce not in METRIC_REDUCTIONS:
+            raise t.error("reduce", f"expected one of {', '.join(METRIC_REDUCTIONS)}, got '{term.reduce}'")
     if kind == "events":
         term.mode = t.get("mode", str, "reset")
         if term.mode not in EVENT_MODES:
@@ -287,15 +336,51 @@ def _term(t: SpecTable, name: str, kind: str, joint_names: list[str], root: str,
     return term
 
 
-def _load_terms(
-    t: SpecTable, kind: str, joint_names: list[str], root: str, python_path: list[Path]
-) -> dict[str, TermSpec]:
-    return {name: _term(t.sub(name), name, kind, joint_names, root, python_path) for name in t.data}
+def _load_terms(t: SpecTable, kind: str, names: _Names) -> dict[str, TermSpec]:
+    return {name: _term(t.sub(name), name, kind, names) for name in t.data}
 
 
-def _load_observations(
-    t: SpecTable, joint_names: list[str], root: str, python_path: list[Path]
-) -> dict[str, list[TermSpec]]:
+_COMMAND_COMPONENTS = {"position": ("x", "y", "z"), "velocity": ("lin_vel_x", "lin_vel_y", "ang_vel_z")}
+
+
+def _load_command(t: SpecTable) -> CommandSpec:
+    t.check_keys(CommandSpec.__dataclass_fields__)
+    kind = t.get("type", str, required=True)
+    if kind not in COMMAND_TYPES:
+        raise t.error("type", f"expected one of {', '.join(COMMAND_TYPES)}, got '{kind}'")
+    components = _COMMAND_COMPONENTS[kind]
+    ranges = {}
+    for key, value in t.get("ranges", dict, {}).items():
+        if key not in components:
+            raise t.error(f"ranges.{key}", f"unknown component of a {kind} command; expected {', '.join(components)}")
+        if (
+            not isinstance(value, list)
+            or len(value) != 2
+            or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in value)
+            or value[0] > value[1]
+        ):
+            raise t.error(f"ranges.{key}", f"expected [min, max] with min <= max, got {value!r}")
+        ranges[key] = (float(value[0]), float(value[1]))
+    frame = t.get("frame", str, "base")
+    if frame not in COMMAND_FRAMES:
+        raise t.error("frame", f"expected one of {', '.join(COMMAND_FRAMES)}, got '{frame}'")
+    resample = t.get("resample_s", list, [math.inf, math.inf])
+    numbers = all(isinstance(v, (int, float)) for v in resample)
+    if len(resample) != 2 or not numbers or not 0 < resample[0] <= resample[1]:
+        raise t.error("resample_s", f"expected [min, max] seconds with 0 < min <= max, got {resample}")
+    standing = t.number("standing_share", 0.0, minimum=0.0)
+    if standing > 1.0 or (standing > 0 and kind != "velocity"):
+        raise t.error("standing_share", f"expected a share in [0, 1] of a velocity command, got {standing}")
+    return CommandSpec(
+        type=kind,
+        ranges=ranges,
+        frame=frame,
+        resample_s=(float(resample[0]), float(resample[1])),
+        standing_share=standing,
+    )
+
+
+def _load_observations(t: SpecTable, names: _Names) -> dict[str, list[TermSpec]]:
     groups: dict[str, list[TermSpec]] = {}
     for group_name in t.data:
         g = t.sub(group_name)
@@ -307,7 +392,7 @@ def _load_observations(
         for i, item in enumerate(items):
             table = SpecTable({"func": item} if isinstance(item, str) else item, t.file, f"{g.key}.terms[{i}]")
             name = table.data.get("func", f"term{i}")
-            terms.append(_term(table, str(name), "observations", joint_names, root, python_path))
+            terms.append(_term(table, str(name), "observations", names))
         groups[group_name] = terms
     if "policy" not in groups:
         raise t.error("policy", "an observation group named 'policy' is needed (the actor's input)")

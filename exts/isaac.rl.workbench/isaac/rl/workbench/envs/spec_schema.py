@@ -15,7 +15,10 @@ from typing import Any
 from ..utils.field_docs import field_docs
 
 ACTION_TYPES = ("joint_effort", "joint_position")
-EVENT_MODES = ("reset", "interval")
+EVENT_MODES = ("startup", "reset", "interval")
+COMMAND_TYPES = ("position", "velocity")
+COMMAND_FRAMES = ("base", "env")
+METRIC_REDUCTIONS = ("final", "mean")
 
 
 class SpecError(ValueError):
@@ -70,6 +73,9 @@ class ActionSpec:
     """Multiplier from action to command [N, N·m, rad or m per unit action], finite."""
     clip: float | None = None
     """Actions are clipped to [-clip, clip] before scaling; > 0, or unset for no clipping."""
+    delay_steps: tuple[int, int] = (0, 0)
+    """[min, max] env steps between the policy's action and the physics receiving it, drawn per env at each reset
+    (latency randomisation); integers, 0 <= min <= max. Rewards on actions see the policy's own actions."""
 
 
 @dataclass(kw_only=True)
@@ -91,9 +97,38 @@ class TermSpec:
     """Terminations only: true makes it a truncation (the value of the last state is bootstrapped), not a failure;
     default true for ``time_out``."""
     mode: str = "reset"
-    """Events only: ``reset`` (when an env resets) or ``interval`` (every ``interval_s`` seconds of an episode)."""
+    """Events only: ``startup`` (once, when the env is built: physics properties such as masses, friction and
+    gains), ``reset`` (when an env resets) or ``interval`` (every ``interval_s`` seconds of an episode)."""
     interval_s: tuple[float, float] = (0.0, 0.0)
     """Interval events only: [min, max] seconds between two firings, 0 < min <= max; drawn per env."""
+    noise: tuple[float, float] | None = None
+    """Observations only: [min, max] of uniform noise added to each of the term's values (sensor noise), in the
+    term's units; unset for none."""
+    reduce: str = "final"
+    """Metrics only: ``final`` (the value on the episode's last step, e.g. a success flag or the final error) or
+    ``mean`` (the mean over the episode's steps, e.g. a tracking error); averaged over the episodes that ended."""
+
+
+@dataclass(kw_only=True)
+class CommandSpec:
+    """``[commands.<name>]``: a target drawn per env when its episode starts and again every ``resample_s``
+    seconds, observed by the policy (``generated_commands``) and read by rewards (their ``command`` parameter), as
+    Isaac Lab's command terms. Each command is a (N, 3) tensor."""
+
+    type: str
+    """``position``: a point (x, y, z) [m] drawn uniformly in ``ranges`` (keys ``x``, ``y``, ``z``); ``velocity``:
+    a planar velocity (``lin_vel_x`` [m/s], ``lin_vel_y`` [m/s], ``ang_vel_z`` [rad/s]) drawn uniformly in
+    ``ranges``, in the robot's heading frame."""
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """[min, max] per component (see ``type``); a component left out is 0."""
+    frame: str = "base"
+    """``position`` only: ``base`` draws the point in the root body's frame at the moment of drawing (a reach
+    target in front of an arm), ``env`` in the env's frame, relative to its origin (a goal on the floor). The
+    point then stays fixed in the env until the next draw."""
+    resample_s: tuple[float, float] = (math.inf, math.inf)
+    """[min, max] seconds between two draws within an episode, drawn per env; default: once per episode."""
+    standing_share: float = 0.0
+    """``velocity`` only: share of draws, in [0, 1], that command standing still (all three components 0)."""
 
 
 @dataclass(kw_only=True)
@@ -207,7 +242,12 @@ class TaskSpec:
     terminations: dict[str, TermSpec]
     """Tables ``[terminations.<name>]``; without a ``time_out`` term, episodes end after ``env.episode_seconds``."""
     events: dict[str, TermSpec]
-    """Tables ``[events.<name>]``: reset randomisation and interval pushes."""
+    """Tables ``[events.<name>]``: start-up and reset randomisation, interval pushes."""
+    commands: dict[str, CommandSpec] = field(default_factory=dict)
+    """Tables ``[commands.<name>]``: targets the policy is asked to reach or track."""
+    metrics: dict[str, TermSpec] = field(default_factory=dict)
+    """Tables ``[metrics.<name>]``: what the user reads of a trained policy (success rate, final error, tracking
+    error), averaged over the episodes that ended; reported as ``metric/<name>`` in training and evaluation."""
     ppo: dict[str, Any]
     """Table ``[ppo]`` with rsl-rl's own key names (``ppo.actor``, ``ppo.critic``, ``ppo.algorithm``)."""
     raw: dict[str, Any]
@@ -231,6 +271,7 @@ _TERM_KEYS = {
     "rewards.<name>": ("func_name", "weight", "params"),
     "terminations.<name>": ("func_name", "params", "time_out"),
     "events.<name>": ("func_name", "params", "mode", "interval_s"),
+    "metrics.<name>": ("func_name", "params", "reduce"),
 }
 _TOML_NAME = {"func_name": "func"}
 
@@ -247,8 +288,9 @@ def spec_key_docs() -> list[KeyDoc]:
         ("actions", ActionSpec),
         ("actuators.<group>", ActuatorSpec),
         ("robot", RobotSpec),
+        ("commands.<name>", CommandSpec),
     ):
-        defaults = cls()
+        defaults = cls(type=None) if cls is CommandSpec else cls()  # type: required
         docs = field_docs(cls)
         out += [KeyDoc(f"{table}.{f.name}", getattr(defaults, f.name), docs[f.name]) for f in fields(cls)]
     out.append(KeyDoc("observations.<group>.terms", None, top["observations"]))

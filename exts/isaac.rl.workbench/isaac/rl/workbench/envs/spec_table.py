@@ -62,12 +62,25 @@ class SpecTable:
 
 def check_joints(t: SpecTable, key: str, patterns: list, joint_names: list[str], root: str) -> list[str]:
     """Resolve joint names or full-match regex patterns against the articulation's 1-DOF joints, in scene order."""
+    return _check_names(t, key, patterns, joint_names, "joint", root)
+
+
+def check_bodies(t: SpecTable, key: str, patterns: list, body_names: list[str], root: str) -> list[str]:
+    """Resolve body names or full-match regex patterns against the articulation's bodies (the last component of
+    each body's prim path), in scene order."""
+    if not isinstance(patterns, list):
+        raise t.error(key, f"expected a list of body names, got {patterns!r}")
+    return _check_names(t, key, patterns, body_names, "body", root)
+
+
+def _check_names(t: SpecTable, key: str, patterns: list, names: list[str], kind: str, root: str) -> list[str]:
     selected: list[str] = []
+    plural = "bodies" if kind == "body" else f"{kind}s"
     for pattern in patterns:
         if not isinstance(pattern, str):
-            raise t.error(key, f"expected joint names (strings), got {pattern!r}")
-        matches = [n for n in joint_names if n == pattern or re.fullmatch(pattern, n)]
+            raise t.error(key, f"expected {kind} names (strings), got {pattern!r}")
+        matches = [n for n in names if n == pattern or re.fullmatch(pattern, n)]
         if not matches:
-            raise t.error(key, f"joint '{pattern}' is not in articulation {root}; its joints: {', '.join(joint_names)}")
+            raise t.error(key, f"{kind} '{pattern}' is not in articulation {root}; its {plural}: {', '.join(names)}")
         selected += [m for m in matches if m not in selected]
-    return [n for n in joint_names if n in selected]
+    return [n for n in names if n in selected]

@@ -25,7 +25,8 @@ def check_terms(env: WorkbenchEnv) -> None:
     """Call every observation, reward and termination term of ``env.spec`` once and check what it returns.
 
     Each must return a ``torch.Tensor`` on ``env.device`` with finite values: observations float, shape (N,) or
-    (N, k) with k >= 1; rewards float, shape (N,); terminations bool, shape (N,) (N = ``env.num_envs``). Event
+    (N, k) with k >= 1; rewards float, shape (N,); terminations bool, shape (N,); metrics float or bool, shape (N,)
+    (N = ``env.num_envs``). Event
     terms write state, so they are not called; their signature is checked (``(env, env_mask, **params)``).
 
     Args:
@@ -43,6 +44,8 @@ def check_terms(env: WorkbenchEnv) -> None:
         _check_value(env, f"rewards.{name}", term, "rewards")
     for name, term in spec.terminations.items():
         _check_value(env, f"terminations.{name}", term, "terminations")
+    for name, term in spec.metrics.items():
+        _check_value(env, f"metrics.{name}", term, "metrics")
     for name, term in spec.events.items():
         try:
             check_term_signature("events", term.func, term.func_name, term.params)
@@ -68,6 +71,8 @@ def _check_value(env: WorkbenchEnv, key: str, term: TermSpec, kind: str) -> None
     ok = shape == (n,) or (kind == "observations" and len(shape) == 2 and shape[0] == n and shape[1] >= 1)
     if not ok:
         raise SpecError(f"{prefix}: returned shape {shape}, expected {expected_shape}")
+    if kind == "metrics" and value.dtype == torch.bool:
+        return
     if kind == "terminations":
         if value.dtype != torch.bool:
             raise SpecError(f"{prefix}: returned dtype {value.dtype}, expected torch.bool (e.g. `x > limit`)")

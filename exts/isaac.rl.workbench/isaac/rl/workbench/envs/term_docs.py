@@ -26,8 +26,15 @@ SIGNATURES = {
     ),
     "events": (
         "`(env, env_mask, **params) -> None`: writes new state where the bool mask `env_mask` (num_envs,) is True, "
-        'through `env.write_dof_state` and `env.add_root_velocity`. `mode = "reset"` runs at resets, '
-        '`mode = "interval"` every `interval_s` seconds.'
+        "through `env.write_dof_state` and `env.add_root_velocity`, or physics properties through "
+        '`env.set_physics_property`. `mode = "startup"` runs once when the env is built (physics properties can '
+        'only be written then), `mode = "reset"` at resets, `mode = "interval"` every `interval_s` seconds.'
+    ),
+    "metrics": (
+        "`(env, **params) -> Tensor[num_envs]`: float or bool (True counts 1), what a user reads of a trained "
+        'policy. `reduce = "final"` keeps the value on the episode\'s last step, `"mean"` averages its steps; '
+        "reported as `metric/<name>` over the episodes that ended. Besides these, a metric may name any reward or "
+        "termination term."
     ),
 }
 
@@ -61,7 +68,14 @@ def _env_attributes() -> list[tuple[str, str]]:
     for name, member in inspect.getmembers(WorkbenchEnv):
         if isinstance(member, property) and not name.startswith("_") and member.__doc__:
             rows.append((name, _one_line(member.__doc__)))
-    for name in ("write_dof_state", "add_root_velocity"):
+    for name in (
+        "command",
+        "command_in_base",
+        "write_dof_state",
+        "add_root_velocity",
+        "physics_property",
+        "set_physics_property",
+    ):
         method = getattr(WorkbenchEnv, name)
         args = [p for p in inspect.signature(method).parameters.values() if p.name != "self"]
         shown = ", ".join(p.name if p.default is inspect.Parameter.empty else f"{p.name}=all" for p in args)
@@ -80,7 +94,9 @@ def terms_markdown() -> str:
         "`package.module:function` for your own function. Parameters go in `params = { ... }`; a parameter called",
         "`joints` takes joint names (or full-match regular expressions) and the function receives column indices",
         "into the joint tensors (a slice or an index tensor). Shapes: N = num_envs, D = the articulation's 1-DOF",
-        "joints in scene order (`env.spec.joint_names`), A = num_actions, B = bodies.",
+        "joints in scene order (`env.spec.joint_names`), A = num_actions, B = bodies. Likewise `body` takes one body",
+        "name (the function receives its row index into the body tensors), `bodies` a list of names or patterns",
+        "(an index tensor), and `command` the name of a `[commands.<name>]` table.",
         "",
         "## What a term can read from `env`",
         "",
@@ -92,5 +108,7 @@ def terms_markdown() -> str:
         lines += ["", f"## {kind.capitalize()}", "", SIGNATURES[kind], "", "| func | params | what it computes |"]
         lines.append("|---|---|---|")
         for name, func in registry.items():
+            if kind == "metrics" and not func.__module__.endswith(".metrics"):
+                continue  # listed under its own kind
             lines.append(f"| `{name}` | {_params(func)} | {_one_line(inspect.getdoc(func) or '')} |")
     return "\n".join(lines) + "\n"

@@ -9,6 +9,7 @@ B = rigid bodies per env.
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 
 import torch
 from rsl_rl.env import VecEnv
@@ -16,17 +17,28 @@ from tensordict import TensorDict
 
 from ..backend.base import Backend
 from ..utils import startup_timer
-from ..utils.quaternions import quat_rotate_inverse
 from .actuators import explicit_actuators, initial_joint_positions, joint_overrides
+from .commands import Commands
 from .episode_stats import EpisodeStats
 from .health import HealthCheck
 from .pose_watch import PoseWatch
 from .spec import TaskSpec, TermSpec
 from .term_check import check_terms
+from .term_state import TermState
 
 
 class PhysicsError(RuntimeError):
     """The simulation failed for every env at once; training cannot go on (the message says why and what to try)."""
+
+
+_backend_factory: Callable[[TaskSpec, str], Backend] | None = None
+
+
+def use_backend_factory(factory: Callable[[TaskSpec, str], Backend] | None) -> None:
+    """Build every env's physics with ``factory(spec, device)`` instead of Newton (the Isaac Sim extension's PhysX
+    backend); None: Newton again."""
+    global _backend_factory
+    _backend_factory = factory
 
 
 def make_backend(spec: TaskSpec, device: str = "cpu") -> Backend:
@@ -35,6 +47,8 @@ def make_backend(spec: TaskSpec, device: str = "cpu") -> Backend:
     Newton is the only backend outside Isaac Sim; it is imported here, on first use, so that loading a spec or a
     checkpoint never pays for warp's start-up.
     """
+    if _backend_factory is not None:
+        return _backend_factory(spec, device)
     from ..backend.newton_backend import NewtonBackend
 
     return NewtonBackend(
@@ -58,7 +72,7 @@ def make_backend(spec: TaskSpec, device: str = "cpu") -> Backend:
     )
 
 
-class WorkbenchEnv(VecEnv):
+class WorkbenchEnv(TermState, VecEnv):
     """Vectorised env built from a :class:`TaskSpec`.
 
     Args:
@@ -76,7 +90,8 @@ class WorkbenchEnv(VecEnv):
         episode_length_buf (LongTensor (N,)): env steps since each env's episode began.
         actions (Tensor (N, A)): this step's actions after clipping, before scaling.
         prev_actions (Tensor (N, A)): the previous step's actions.
-        dof_effort (Tensor (N, D)): the joint efforts commanded this step [N or N·m] (zero under position control).
+        dof_effort (Tensor (N, D)): the joint efforts commanded this step [N or N·m]; under position control, what
+            the solver's PD applies when the targets are set (clamped to the effort limits).
         terminated (BoolTensor (N,)): envs whose episode ended this step by a termination term or a blow-up (not a
             time-out).
         unstable (BoolTensor (N,)): envs whose simulation blew up this step (see ``envs/health.py``); they are
@@ -110,14 +125,32 @@ class WorkbenchEnv(VecEnv):
         self.actions = torch.zeros(n, self.num_actions, device=dev)
         self.prev_actions = torch.zeros_like(self.actions)
         self.dof_effort = torch.zeros(n, len(spec.joint_names), device=dev)
+        self._all_effort_limits = torch.tensor(spec.effort_limits, device=dev)
+        self._env_ids = torch.arange(n, device=dev)
+        low, high = spec.actions.delay_steps
+        self._action_history = torch.zeros(high + 1, n, self.num_actions, device=dev) if high > 0 else None
+        self._action_delay = torch.zeros(n, dtype=torch.long, device=dev)
         self._targets = backend.default_dof_positions.clone()
         self.episode_length_buf = torch.zeros(n, dtype=torch.long, device=dev)
         self.terminated = torch.zeros(n, dtype=torch.bool, device=dev)
         self.time_outs = torch.zeros(n, dtype=torch.bool, device=dev)
+        self.commands = Commands(spec.commands, n, dev)
         self.reward_terms = list(spec.rewards.values())
+        self.metric_terms = list(spec.metrics.values())
         self._params = {id(t): self._resolve_params(t) for group in spec.observations.values() for t in group}
-        for term in [*self.reward_terms, *spec.terminations.values(), *spec.events.values()]:
+        for term in [*self.reward_terms, *spec.terminations.values(), *spec.events.values(), *self.metric_terms]:
             self._params[id(term)] = self._resolve_params(term)
+        self.applied_randomization: dict[str, dict[str, float]] = {}
+        """Physics property -> ``{"envs": count, "values": {body, joint or "every shape": {min, mean, max}}}``: what
+        the start-up events drew, for the columns they changed (written to the run folder's randomization.json)."""
+        self._starting = True
+        everywhere = torch.ones(n, dtype=torch.bool, device=dev)
+        for term in (t for t in spec.events.values() if t.mode == "startup"):
+            self._call(term, everywhere)
+        self._starting = False
+        if spec.actions.type == "joint_position":  # the solver's PD gains, after start-up randomisation
+            self._stiffness = backend.get_property("dof_stiffness")
+            self._damping = backend.get_property("dof_damping")
         self._reset_events = [t for t in spec.events.values() if t.mode == "reset"]
         self._interval_events = [t for t in spec.events.values() if t.mode == "interval"]
         self._event_timers = torch.zeros(n, len(self._interval_events), device=dev)
@@ -125,10 +158,12 @@ class WorkbenchEnv(VecEnv):
         self._time_out_terms = [t for t in spec.terminations.values() if t.time_out]
         self._reward_scales = torch.tensor([t.weight * self.step_dt for t in self.reward_terms], device=dev)
         self.floating_base = backend.floating_base
-        self._stats = EpisodeStats(n, [t.name for t in self.reward_terms], dev, self.floating_base)
+        metrics = {t.name: t.reduce for t in self.metric_terms}
+        self._stats = EpisodeStats(n, [t.name for t in self.reward_terms], dev, self.floating_base, metrics)
         self._health = HealthCheck(backend, spec.env.physics_dt, spec.env.spacing) if health_check else None
         self.unstable = torch.zeros(n, dtype=torch.bool, device=dev)
         self._derived: dict[str, torch.Tensor] = {}
+        self._contact_time = None
         self._down = torch.tensor([0.0, 0.0, -1.0], device=dev).expand(n, 3)
         self._reset_pos = torch.zeros(n, len(spec.joint_names), device=dev)
         self._reset_vel = torch.zeros_like(self._reset_pos)
@@ -142,72 +177,6 @@ class WorkbenchEnv(VecEnv):
         self._pose_watch: PoseWatch | None = None
         self._use_graph = cuda_graph and self.device.type == "cuda" and backend.supports_cuda_graph
         self._eager_steps = 0
-
-    # -- state the terms read -------------------------------------------------------------------------------------
-    @property
-    def dof_pos(self) -> torch.Tensor:
-        """Joint positions [rad or m], shape (N, D), columns in ``spec.joint_names`` order."""
-        return self.backend.dof_positions
-
-    @property
-    def dof_vel(self) -> torch.Tensor:
-        """Joint velocities [rad/s or m/s], shape (N, D)."""
-        return self.backend.dof_velocities
-
-    @property
-    def default_dof_pos(self) -> torch.Tensor:
-        """Joint positions of the scene as authored, shape (N, D)."""
-        return self.backend.default_dof_positions
-
-    @property
-    def root_pos_w(self) -> torch.Tensor:
-        """Root body position relative to its env's origin [m], shape (N, 3)."""
-        return self.backend.root_pose[:, :3] - self.backend.env_origins
-
-    @property
-    def root_quat_w(self) -> torch.Tensor:
-        """Root body orientation (x, y, z, w), shape (N, 4)."""
-        return self.backend.root_pose[:, 3:7]
-
-    @property
-    def body_paths(self) -> list[str]:
-        """USD prim paths of the B rigid bodies of one env, in the row order of :attr:`body_poses_env`."""
-        return self.backend.body_paths
-
-    @property
-    def body_poses_env(self) -> torch.Tensor:
-        """Pose of every body relative to its env's origin, (x, y, z [m], qx, qy, qz, qw), shape (N, B, 7)."""
-        poses = self.backend.body_poses.clone()
-        poses[..., :3] -= self.backend.env_origins.unsqueeze(1)
-        return poses
-
-    @property
-    def root_lin_vel_w(self) -> torch.Tensor:
-        """Root body linear velocity in the world frame [m/s], shape (N, 3)."""
-        return self.backend.root_velocity[:, :3]
-
-    @property
-    def root_lin_vel_b(self) -> torch.Tensor:
-        """Root body linear velocity in the root frame [m/s], shape (N, 3)."""
-        return self._once("root_lin_vel_b", lambda: quat_rotate_inverse(self.root_quat_w, self.root_lin_vel_w))
-
-    @property
-    def root_ang_vel_b(self) -> torch.Tensor:
-        """Root body angular velocity in the root frame [rad/s], shape (N, 3)."""
-        return self._once(
-            "root_ang_vel_b", lambda: quat_rotate_inverse(self.root_quat_w, self.backend.root_velocity[:, 3:6])
-        )
-
-    @property
-    def projected_gravity_b(self) -> torch.Tensor:
-        """Gravity direction in the root frame, shape (N, 3)."""
-        return self._once("projected_gravity_b", lambda: quat_rotate_inverse(self.root_quat_w, self._down))
-
-    def _once(self, key: str, compute) -> torch.Tensor:
-        """``compute()`` at most once per state of the physics (terms share root-frame quantities)."""
-        if key not in self._derived:
-            self._derived[key] = compute()
-        return self._derived[key]
 
     # -- writers the event terms use ------------------------------------------------------------------------------
     def write_dof_state(
@@ -226,6 +195,32 @@ class WorkbenchEnv(VecEnv):
         pos[:, joints] = positions
         vel[:, joints] = velocities
         self.backend.write_dof_state(env_mask, pos, vel)
+
+    def physics_property(self, name: str) -> torch.Tensor:
+        """A copy of physics property ``name`` of every env (``backend.base.Backend.get_property``)."""
+        return self.backend.get_property(name)
+
+    def set_physics_property(self, name: str, env_mask: torch.Tensor, values: torch.Tensor) -> None:
+        """Write physics property ``name`` where ``env_mask`` is True and record what was applied (see
+        :attr:`applied_randomization`). Only while the env is built (``mode = "startup"`` events)."""
+        if not self._starting:
+            raise RuntimeError(
+                f"physics property '{name}' can only be randomised when the env is built: give the event "
+                'mode = "startup"'
+            )
+        before = self.backend.get_property(name)
+        self.backend.set_property(name, env_mask, values)
+        after = self.backend.get_property(name)
+        labels = {"body": self.body_names, "dof": self.spec.joint_names}.get(name.split("_", 1)[0])
+        changed = (after != before)[env_mask].reshape(-1, after.shape[1], after[0, 0].numel()).any(dim=2).any(dim=0)
+        columns = changed.nonzero().flatten().tolist()
+        applied = after[env_mask]
+        stats = {}
+        for label, cols in [(labels[c], [c]) for c in columns] if labels else [("every shape", columns)]:
+            values = applied[:, cols] if cols else applied[:, :0]
+            if values.numel():
+                stats[label] = {"min": values.min().item(), "mean": values.mean().item(), "max": values.max().item()}
+        self.applied_randomization[name] = {"envs": int(env_mask.sum().item()), "values": stats}
 
     def add_root_velocity(self, env_mask: torch.Tensor, delta: torch.Tensor) -> None:
         """Add ``delta`` (N, 6) to the root velocity of the envs where ``env_mask`` is True."""
@@ -296,17 +291,22 @@ class WorkbenchEnv(VecEnv):
                 " check the drive gains, or train with --device cuda (one world per env)"
             )
         self._derived.clear()
+        if self._contact_time is not None:
+            self._contact_time.update(self.backend.contact_forces, self.step_dt)
         self.episode_length_buf += 1
         if self._health is not None:
             self.unstable.copy_(self._health.unstable())
         self._compute_terminations()
         rewards = self._compute_rewards()
+        if self.metric_terms:
+            self._stats.add_metrics(torch.stack([self._call(t).float() for t in self.metric_terms], 1))
         dones = self.terminated | self.time_outs
         self._stats.end_episodes(dones, self.episode_length_buf)
         if self._health is not None:
             self.backend.clear_solver_state(self.unstable)
         self._reset(dones)
         self._run_interval_events()
+        self.commands.advance(self, self.step_dt)
         self._obs = self._compute_observations()
         extras = {"time_outs": self.time_outs.clone(), "log": {}}
         return self._obs, rewards, dones.long(), extras
@@ -329,13 +329,24 @@ class WorkbenchEnv(VecEnv):
         params = dict(term.params)
         if "joints" in params:
             params["joints"] = self._joint_ids(params["joints"])
+        if "body" in params:
+            params["body"] = self.body_names.index(params["body"])
+        if "bodies" in params:
+            params["bodies"] = torch.tensor(
+                [self.body_names.index(b) for b in params["bodies"]], dtype=torch.long, device=self.device
+            )
         return params
 
     def _call(self, term: TermSpec, *args) -> torch.Tensor:
         return term.func(self, *args, **self._params[id(term)])
 
     def _apply_actions(self) -> None:
-        command = self.actions * self.spec.actions.scale
+        actions = self.actions
+        if self._action_history is not None:  # the physics gets each env's action of `delay` steps ago
+            self._action_history.copy_(torch.roll(self._action_history, 1, dims=0))
+            self._action_history[0] = actions
+            actions = self._action_history[self._action_delay, self._env_ids]
+        command = actions * self.spec.actions.scale
         ids = self._action_joints
         if self.spec.actions.type == "joint_effort":
             self.dof_effort[:, ids] = torch.clamp(command, -self._effort_limits, self._effort_limits)
@@ -343,6 +354,9 @@ class WorkbenchEnv(VecEnv):
         else:
             self._targets[:, ids] = self.default_dof_pos[:, ids] + command
             self.backend.set_dof_position_targets(self._targets)
+            # what the solver's PD will apply at this state: the joint efforts that torque penalties read
+            effort = self._stiffness * (self._targets - self.dof_pos) - self._damping * self.dof_vel
+            self.dof_effort.copy_(torch.clamp(effort, -self._all_effort_limits, self._all_effort_limits))
 
     def _compute_terminations(self) -> None:
         """One stacked reduction per kind, few kernels (the step is launch-bound on the GPU)."""
@@ -392,10 +406,18 @@ class WorkbenchEnv(VecEnv):
         self._resetting = False
         self.backend.reset(mask, self._reset_pos, self._reset_vel)
         self._derived.clear()
+        self.commands.draw(self, mask)
+        if self._contact_time is not None:
+            self._contact_time.reset(mask)
         keep = (~mask).unsqueeze(1).float()
         self.episode_length_buf.masked_fill_(mask, 0)
         self.actions.mul_(keep)
         self.prev_actions.mul_(keep)
+        if self._action_history is not None:
+            self._action_history.mul_(keep)
+            low, high = self.spec.actions.delay_steps
+            delay = torch.randint(low, high + 1, (self.num_envs,), device=self.device)
+            self._action_delay.copy_(torch.where(mask, delay, self._action_delay))
         self._stats.clear(mask)
 
     def _sample_event_timer(self, i: int, term: TermSpec, mask: torch.Tensor) -> None:
@@ -410,9 +432,15 @@ class WorkbenchEnv(VecEnv):
             self._call(term, due)
             self._sample_event_timer(i, term, due)
 
+    def _observe(self, term: TermSpec) -> torch.Tensor:
+        value = self._call(term).reshape(self.num_envs, -1)
+        if term.noise is None:
+            return value
+        low, high = term.noise
+        return value + torch.rand_like(value) * (high - low) + low
+
     def _compute_observations(self) -> TensorDict:
         groups = {
-            name: torch.cat([self._call(t).reshape(self.num_envs, -1) for t in terms], dim=1)
-            for name, terms in self.spec.observations.items()
+            name: torch.cat([self._observe(t) for t in terms], dim=1) for name, terms in self.spec.observations.items()
         }
         return TensorDict(groups, batch_size=[self.num_envs], device=self.device)

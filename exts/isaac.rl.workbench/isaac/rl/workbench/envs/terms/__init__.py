@@ -30,13 +30,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import events, observations, rewards, terminations
+from . import events, metrics, observations, rewards, terminations
 
 REGISTRIES: dict[str, dict[str, Callable]] = {
     "observations": {name: getattr(observations, name) for name in observations.__all__},
     "rewards": {name: getattr(rewards, name) for name in rewards.__all__},
     "terminations": {name: getattr(terminations, name) for name in terminations.__all__},
     "events": {name: getattr(events, name) for name in events.__all__},
+    "metrics": {name: getattr(module, name) for module in (metrics, rewards, terminations) for name in module.__all__},
 }
 
 FIXED_ARGS: dict[str, tuple[str, ...]] = {
@@ -44,6 +45,7 @@ FIXED_ARGS: dict[str, tuple[str, ...]] = {
     "rewards": ("env",),
     "terminations": ("env",),
     "events": ("env", "env_mask"),
+    "metrics": ("env",),
 }
 """The positional arguments the env passes to a term of each kind, before the spec's ``params`` as keywords."""
 

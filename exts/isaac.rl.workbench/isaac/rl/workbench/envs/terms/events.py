@@ -2,15 +2,26 @@
 
 Events take a boolean mask of shape (num_envs,) rather than a list of ids so that the env step never waits for
 the GPU to say how many envs reset: values are drawn for every env and written where the mask is set.
+``mode = "startup"`` events run once, when the env is built: the physics-property randomisations below (masses,
+centres of mass, friction, gains, joint friction), drawn per env, as Isaac Lab's ``mode="startup"`` events.
 ``mode = "reset"`` events run when an env resets (initial-state randomisation); ``mode = "interval"`` events run
-every ``interval_s`` seconds of each env's episode (pushes).
+every ``interval_s`` seconds of each env's episode (pushes). The values a start-up event applied are written to
+the run folder's ``randomization.json``.
 """
 
 from __future__ import annotations
 
 import torch
 
-__all__ = ["reset_joints_uniform", "push_root"]
+__all__ = [
+    "reset_joints_uniform",
+    "push_root",
+    "randomize_body_mass",
+    "randomize_body_com",
+    "randomize_friction",
+    "randomize_actuator_gains",
+    "randomize_joint_friction",
+]
 
 ALL = slice(None)
 
@@ -38,3 +49,47 @@ def push_root(env, env_mask: torch.Tensor, velocity: float) -> None:
     delta = torch.zeros(env.num_envs, 6, device=env.device)
     delta[:, :2] = _uniform(-velocity, velocity, delta[:, :2])
     env.add_root_velocity(env_mask, delta)
+
+
+def randomize_body_mass(env, env_mask: torch.Tensor, bodies, mass_range=(0.0, 0.0), operation: str = "add") -> None:
+    """Change the mass of ``bodies``: ``add`` U(mass_range) [kg] to the scene's mass, or ``scale`` it by
+    U(mass_range); the inertia follows the mass (same density). Start-up only."""
+    mass = env.physics_property("body_mass")
+    change = _uniform(*mass_range, mass[:, bodies])
+    mass[:, bodies] = mass[:, bodies] + change if operation == "add" else mass[:, bodies] * change
+    env.set_physics_property("body_mass", env_mask, mass.clamp(min=1e-6))
+
+
+def randomize_body_com(env, env_mask: torch.Tensor, bodies, offset_range=(0.0, 0.0)) -> None:
+    """Move the centre of mass of ``bodies`` by U(offset_range) [m] along each axis of the body frame. Start-up
+    only."""
+    com = env.physics_property("body_com")
+    com[:, bodies] += _uniform(*offset_range, com[:, bodies])
+    env.set_physics_property("body_com", env_mask, com)
+
+
+def randomize_friction(env, env_mask: torch.Tensor, friction_range=(1.0, 1.0)) -> None:
+    """Give every collision shape of an env one friction coefficient U(friction_range), drawn per env; it decides
+    the friction of the robot's contacts with the ground. Start-up only."""
+    friction = env.physics_property("shape_friction")
+    friction[:] = _uniform(*friction_range, friction[:, :1])
+    env.set_physics_property("shape_friction", env_mask, friction)
+
+
+def randomize_actuator_gains(
+    env, env_mask: torch.Tensor, stiffness_scale=(1.0, 1.0), damping_scale=(1.0, 1.0), joints=ALL
+) -> None:
+    """Scale the PD gains of the selected joints' drives by U(stiffness_scale) and U(damping_scale), drawn per env
+    and joint. Start-up only."""
+    for name, scale in (("dof_stiffness", stiffness_scale), ("dof_damping", damping_scale)):
+        gains = env.physics_property(name)
+        gains[:, joints] = gains[:, joints] * _uniform(*scale, gains[:, joints])
+        env.set_physics_property(name, env_mask, gains)
+
+
+def randomize_joint_friction(env, env_mask: torch.Tensor, friction_range=(0.0, 0.0), joints=ALL) -> None:
+    """Set the friction loss of the selected joints to U(friction_range) [N·m or N], per env and joint. Start-up
+    only."""
+    friction = env.physics_property("dof_friction")
+    friction[:, joints] = _uniform(*friction_range, friction[:, joints])
+    env.set_physics_property("dof_friction", env_mask, friction)

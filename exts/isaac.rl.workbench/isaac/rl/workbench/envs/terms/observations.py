@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from ...utils.quaternions import quat_rotate_inverse
+
 __all__ = [
     "joint_pos",
     "joint_pos_rel",
@@ -13,6 +15,8 @@ __all__ = [
     "root_lin_vel_b",
     "root_ang_vel_b",
     "projected_gravity_b",
+    "generated_commands",
+    "body_pos_b",
 ]
 
 ALL = slice(None)
@@ -56,3 +60,14 @@ def root_ang_vel_b(env) -> torch.Tensor:
 def projected_gravity_b(env) -> torch.Tensor:
     """Unit gravity direction in the root body's frame, shape (num_envs, 3); (0, 0, -1) when upright."""
     return env.projected_gravity_b
+
+
+def generated_commands(env, command: str) -> torch.Tensor:
+    """The command ``command`` as the robot sees it, shape (num_envs, 3): a target position relative to the root
+    body in its frame [m], or a velocity command (vx [m/s], vy [m/s], yaw rate [rad/s])."""
+    return env.command_in_base(command)
+
+
+def body_pos_b(env, body: str) -> torch.Tensor:
+    """Position of body ``body`` relative to the root body, in its frame [m], shape (num_envs, 3)."""
+    return quat_rotate_inverse(env.root_quat_w, env.body_pos_w[:, body] - env.root_pos_w)

@@ -9,6 +9,16 @@ from __future__ import annotations
 import torch
 
 __all__ = [
+    "position_command_error",
+    "position_command_error_tanh",
+    "track_lin_vel_xy_exp",
+    "track_ang_vel_z_exp",
+    "lin_vel_z_l2",
+    "ang_vel_xy_l2",
+    "flat_orientation_l2",
+    "feet_air_time",
+    "undesired_contacts",
+    "progress_to_position_command",
     "is_alive",
     "is_terminated",
     "joint_pos_l2",
@@ -62,7 +72,7 @@ def joint_effort_l2(env, joints=ALL) -> torch.Tensor:
 
 
 def joint_power_l1(env, joints=ALL) -> torch.Tensor:
-    """Mechanical power, sum of |effort * velocity| over the joints [W]."""
+    """Mechanical power, sum of abs(effort * velocity) over the joints [W]."""
     return torch.sum(torch.abs(env.dof_effort[:, joints] * env.dof_vel[:, joints]), dim=1)
 
 
@@ -84,3 +94,65 @@ def lin_vel_x_w(env) -> torch.Tensor:
 def upright(env) -> torch.Tensor:
     """Cosine of the root body's tilt: 1 when its z axis points up, -1 upside down."""
     return -env.projected_gravity_b[:, 2]
+
+
+# -- commands ----------------------------------------------------------------------------------------------------
+def position_command_error(env, command: str, body: str) -> torch.Tensor:
+    """Distance from body ``body`` to the target position of command ``command`` [m]."""
+    return torch.linalg.vector_norm(env.body_pos_w[:, body] - env.command(command), dim=1)
+
+
+def position_command_error_tanh(env, command: str, body: str, std: float) -> torch.Tensor:
+    """``1 - tanh(distance / std)``: 1 at the target of command ``command``, falling off over ``std`` [m]."""
+    return 1.0 - torch.tanh(position_command_error(env, command, body) / std)
+
+
+def track_lin_vel_xy_exp(env, command: str, std: float) -> torch.Tensor:
+    """``exp(-‖v_xy - command_xy‖² / std²)``: the root's planar velocity in its heading frame against a
+    velocity command's (vx, vy); ``std`` [m/s]."""
+    error = torch.sum(torch.square(env.command(command)[:, :2] - env.root_lin_vel_yaw[:, :2]), dim=1)
+    return torch.exp(-error / std**2)
+
+
+def track_ang_vel_z_exp(env, command: str, std: float) -> torch.Tensor:
+    """``exp(-(w_z - command_wz)² / std²)``: the root's yaw rate against a velocity command's; ``std`` [rad/s]."""
+    error = torch.square(env.command(command)[:, 2] - env.root_velocity_w[:, 5])
+    return torch.exp(-error / std**2)
+
+
+def progress_to_position_command(env, command: str) -> torch.Tensor:
+    """The root's planar speed towards the target of command ``command`` [m/s] (negative when moving away)."""
+    to_target = env.command(command)[:, :2] - env.root_pos_w[:, :2]
+    direction = to_target / torch.linalg.vector_norm(to_target, dim=1, keepdim=True).clamp(min=1e-6)
+    return torch.sum(env.root_lin_vel_w[:, :2] * direction, dim=1)
+
+
+# -- legged ------------------------------------------------------------------------------------------------------
+def lin_vel_z_l2(env) -> torch.Tensor:
+    """Squared vertical velocity of the root [m^2/s^2] (bouncing)."""
+    return torch.square(env.root_lin_vel_b[:, 2])
+
+
+def ang_vel_xy_l2(env) -> torch.Tensor:
+    """Squared roll and pitch rates of the root in its frame [rad^2/s^2] (rocking)."""
+    return torch.sum(torch.square(env.root_ang_vel_b[:, :2]), dim=1)
+
+
+def flat_orientation_l2(env) -> torch.Tensor:
+    """Squared horizontal components of gravity in the root frame: 0 when level."""
+    return torch.sum(torch.square(env.projected_gravity_b[:, :2]), dim=1)
+
+
+def feet_air_time(env, command: str, bodies, threshold: float) -> torch.Tensor:
+    """Sum over ``bodies`` of (air time - ``threshold`` [s]) at each touch-down, as Isaac Lab's ``feet_air_time``:
+    rewards steps longer than ``threshold``; nothing while the velocity command ``command`` is near zero."""
+    contact = env.contact_time
+    reward = torch.sum((contact.last_air_time[:, bodies] - threshold) * contact.first_contact[:, bodies], dim=1)
+    moving = torch.linalg.vector_norm(env.command(command)[:, :2], dim=1) > 0.1
+    return reward * moving
+
+
+def undesired_contacts(env, bodies, threshold: float = 1.0) -> torch.Tensor:
+    """Number of ``bodies`` touching something with more than ``threshold`` [N] (thighs, base)."""
+    force = torch.linalg.vector_norm(env.contact_forces_w[:, bodies], dim=2)
+    return torch.sum(force > threshold, dim=1).float()

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["time_out", "joint_pos_out_of_bounds", "root_height_below", "bad_orientation"]
+__all__ = [
+    "time_out",
+    "joint_pos_out_of_bounds",
+    "root_height_below",
+    "bad_orientation",
+    "illegal_contact",
+    "position_command_reached",
+]
 
 ALL = slice(None)
 
@@ -31,3 +38,18 @@ def root_height_below(env, height: float) -> torch.Tensor:
 def bad_orientation(env, limit_angle: float) -> torch.Tensor:
     """True where the root body tilts more than ``limit_angle`` [rad] from upright."""
     return torch.acos(torch.clamp(-env.projected_gravity_b[:, 2], -1.0, 1.0)) > limit_angle
+
+
+def illegal_contact(env, bodies, threshold: float = 1.0) -> torch.Tensor:
+    """True where any of ``bodies`` touches something with more than ``threshold`` [N] (the base on the ground)."""
+    return torch.any(torch.linalg.vector_norm(env.contact_forces_w[:, bodies], dim=2) > threshold, dim=1)
+
+
+def position_command_reached(env, command: str, radius: float, body: str | None = None) -> torch.Tensor:
+    """True where body ``body`` (default the root) is within ``radius`` [m] of the target of command ``command``;
+    a mobile robot's goal counts in the plane."""
+    if body is None:
+        error = env.command(command)[:, :2] - env.root_pos_w[:, :2]
+    else:
+        error = env.command(command) - env.body_pos_w[:, body]
+    return torch.linalg.vector_norm(error, dim=1) < radius

@@ -1,0 +1,78 @@
+"""Commands: per-env targets drawn when an episode starts and again at intervals (``[commands.<name>]``).
+
+A command is a (N, 3) tensor the policy observes (``generated_commands``) and rewards compare the robot with
+(their ``command`` parameter). ``position`` commands are kept in the env's frame (metres from the env origin), so a
+goal stays put while the robot moves; ``velocity`` commands are (vx [m/s], vy [m/s], yaw rate [rad/s]) in the
+robot's heading frame. Everything runs on the device with masks, so drawing never waits for the GPU and the
+env step can be one CUDA graph.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import torch
+
+from ..utils.quaternions import quat_rotate
+from .spec_schema import CommandSpec
+
+if TYPE_CHECKING:
+    from .workbench_env import WorkbenchEnv
+
+_COMPONENTS = {"position": ("x", "y", "z"), "velocity": ("lin_vel_x", "lin_vel_y", "ang_vel_z")}
+
+
+class Commands:
+    """The commands of one env batch.
+
+    Args:
+        specs: the spec's ``[commands]`` tables, by name.
+        num_envs: N.
+        device: where the commands live.
+    """
+
+    def __init__(self, specs: dict[str, CommandSpec], num_envs: int, device: torch.device):
+        self.specs = dict(specs)
+        self.values = {name: torch.zeros(num_envs, 3, device=device) for name in specs}
+        """name -> (N, 3): positions in the env frame [m], or (vx [m/s], vy [m/s], yaw rate [rad/s])."""
+        self._timers = torch.zeros(num_envs, len(specs), device=device)
+        """Seconds until each env draws each command again, (N, C)."""
+        self._low = {n: self._bounds(s, 0, device) for n, s in specs.items()}
+        self._high = {n: self._bounds(s, 1, device) for n, s in specs.items()}
+
+    @staticmethod
+    def _bounds(spec: CommandSpec, side: int, device: torch.device) -> torch.Tensor:
+        return torch.tensor([spec.ranges.get(c, (0.0, 0.0))[side] for c in _COMPONENTS[spec.type]], device=device)
+
+    def draw(self, env: WorkbenchEnv, env_mask: torch.Tensor) -> None:
+        """Draw every command anew where ``env_mask`` (N,) is set, and restart its timer."""
+        for i, name in enumerate(self.specs):
+            self._draw(env, i, name, env_mask)
+
+    def advance(self, env: WorkbenchEnv, dt: float) -> None:
+        """Count ``dt`` seconds down and draw each command again in the envs whose time for it has come (on the env
+        step nearest to it: sums of float32 steps fall a hair either side of the interval)."""
+        if not self.specs:
+            return
+        self._timers -= dt
+        for i, name in enumerate(self.specs):
+            if not math.isinf(self.specs[name].resample_s[0]):
+                self._draw(env, i, name, self._timers[:, i] < 0.5 * dt)  # the step nearest the interval
+
+    def _draw(self, env: WorkbenchEnv, index: int, name: str, env_mask: torch.Tensor) -> None:
+        spec, low, high = self.specs[name], self._low[name], self._high[name]
+        fresh = torch.rand_like(self.values[name]) * (high - low) + low
+        if spec.type == "velocity" and spec.standing_share > 0:
+            moving = torch.rand(env.num_envs, 1, device=fresh.device) >= spec.standing_share
+            fresh = fresh * moving
+        if spec.type == "position" and spec.frame == "base":
+            fresh = env.root_pos_w + quat_rotate(env.root_quat_w, fresh)
+        self.values[name].copy_(torch.where(env_mask.unsqueeze(1), fresh, self.values[name]))
+        low_s, high_s = spec.resample_s
+        timers = self._timers[:, index]
+        if math.isinf(low_s):
+            fresh_timer = torch.full_like(timers, math.inf)
+        else:
+            fresh_timer = torch.rand_like(timers) * (high_s - low_s) + low_s
+        self._timers[:, index] = torch.where(env_mask, fresh_timer, timers)

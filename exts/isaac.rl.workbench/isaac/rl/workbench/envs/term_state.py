@@ -1,0 +1,151 @@
+"""What the terms read of a :class:`~.workbench_env.WorkbenchEnv`: joint, root and body state, commands, contacts.
+
+Shapes: N = num_envs, D = joints of the articulation (1-DOF), B = rigid bodies per env. Positions are relative to
+each env's origin ("_w": world axes), "_b" quantities are in the root body's frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from ..backend.base import Backend
+from ..utils.quaternions import quat_rotate_inverse, yaw_quat
+from .commands import Commands
+from .contact_time import ContactTime
+
+
+class TermState:
+    """The read-only state the env offers its terms. Quantities derived from the physics state are computed at most
+    once per physics state (:meth:`_once`); the env clears them after each step and reset."""
+
+    backend: Backend
+    commands: Commands
+    num_envs: int
+    device: torch.device
+    _contact_time: ContactTime | None
+    _derived: dict[str, torch.Tensor]
+    _down: torch.Tensor
+
+    @property
+    def dof_pos(self) -> torch.Tensor:
+        """Joint positions [rad or m], shape (N, D), columns in ``spec.joint_names`` order."""
+        return self.backend.dof_positions
+
+    @property
+    def dof_vel(self) -> torch.Tensor:
+        """Joint velocities [rad/s or m/s], shape (N, D)."""
+        return self.backend.dof_velocities
+
+    @property
+    def default_dof_pos(self) -> torch.Tensor:
+        """Joint positions of the scene as authored, shape (N, D)."""
+        return self.backend.default_dof_positions
+
+    @property
+    def root_pos_w(self) -> torch.Tensor:
+        """Root body position relative to its env's origin [m], shape (N, 3)."""
+        return self.backend.root_pose[:, :3] - self.backend.env_origins
+
+    @property
+    def root_quat_w(self) -> torch.Tensor:
+        """Root body orientation (x, y, z, w), shape (N, 4)."""
+        return self.backend.root_pose[:, 3:7]
+
+    @property
+    def body_paths(self) -> list[str]:
+        """USD prim paths of the B rigid bodies of one env, in the row order of :attr:`body_poses_env`."""
+        return self.backend.body_paths
+
+    @property
+    def body_poses_env(self) -> torch.Tensor:
+        """Pose of every body relative to its env's origin, (x, y, z [m], qx, qy, qz, qw), shape (N, B, 7)."""
+        poses = self.backend.body_poses.clone()
+        poses[..., :3] -= self.backend.env_origins.unsqueeze(1)
+        return poses
+
+    @property
+    def root_lin_vel_w(self) -> torch.Tensor:
+        """Root body linear velocity in the world frame [m/s], shape (N, 3)."""
+        return self.backend.root_velocity[:, :3]
+
+    @property
+    def root_lin_vel_b(self) -> torch.Tensor:
+        """Root body linear velocity in the root frame [m/s], shape (N, 3)."""
+        return self._once("root_lin_vel_b", lambda: quat_rotate_inverse(self.root_quat_w, self.root_lin_vel_w))
+
+    @property
+    def root_ang_vel_b(self) -> torch.Tensor:
+        """Root body angular velocity in the root frame [rad/s], shape (N, 3)."""
+        return self._once(
+            "root_ang_vel_b", lambda: quat_rotate_inverse(self.root_quat_w, self.backend.root_velocity[:, 3:6])
+        )
+
+    @property
+    def projected_gravity_b(self) -> torch.Tensor:
+        """Gravity direction in the root frame, shape (N, 3)."""
+        return self._once("projected_gravity_b", lambda: quat_rotate_inverse(self.root_quat_w, self._down))
+
+    @property
+    def root_velocity_w(self) -> torch.Tensor:
+        """Root body linear [m/s] then angular [rad/s] velocity in world axes, shape (N, 6)."""
+        return self.backend.root_velocity
+
+    @property
+    def root_lin_vel_yaw(self) -> torch.Tensor:
+        """Root body linear velocity in its heading frame (world axes turned by the root's yaw alone) [m/s],
+        shape (N, 3): what a planar velocity command is compared with."""
+        return self._once(
+            "root_lin_vel_yaw", lambda: quat_rotate_inverse(yaw_quat(self.root_quat_w), self.root_lin_vel_w)
+        )
+
+    @property
+    def contact_time(self) -> ContactTime:
+        """Air and contact time of every body (:class:`.contact_time.ContactTime`); tracked from its first read on
+        (the env reads it while checking its terms, before the first step)."""
+        if self._contact_time is None:
+            self._contact_time = ContactTime(self.num_envs, len(self.backend.body_paths), self.device)
+            self.backend.contact_forces  # noqa: B018 - start measuring now
+        return self._contact_time
+
+    @property
+    def body_names(self) -> list[str]:
+        """Names of the B rigid bodies of one env (the last component of each prim path), in row order."""
+        return [path.rsplit("/", 1)[-1] for path in self.backend.body_paths]
+
+    @property
+    def body_pos_w(self) -> torch.Tensor:
+        """Position of every body relative to its env's origin [m], shape (N, B, 3)."""
+        return self._once(
+            "body_pos_w", lambda: self.backend.body_poses[..., :3] - self.backend.env_origins.unsqueeze(1)
+        )
+
+    @property
+    def body_quat_w(self) -> torch.Tensor:
+        """Orientation of every body (x, y, z, w), shape (N, B, 4)."""
+        return self.backend.body_poses[..., 3:7]
+
+    @property
+    def contact_forces_w(self) -> torch.Tensor:
+        """Net contact force on every body in world axes [N], shape (N, B, 3), at the last physics step."""
+        return self.backend.contact_forces
+
+    def command(self, name: str) -> torch.Tensor:
+        """The command ``name`` (N, 3): a position in the env frame [m] or (vx [m/s], vy [m/s], yaw rate [rad/s]);
+        see :mod:`.commands`."""
+        return self.commands.values[name]
+
+    def command_in_base(self, name: str) -> torch.Tensor:
+        """The command ``name`` as the robot sees it (N, 3): a position command relative to the root body, in its
+        frame [m]; a velocity command as it is."""
+        value = self.commands.values[name]
+        if self.commands.specs[name].type != "position":
+            return value
+        return quat_rotate_inverse(self.root_quat_w, value - self.root_pos_w)
+
+    def _once(self, key: str, compute: Callable[[], torch.Tensor]) -> torch.Tensor:
+        """``compute()`` at most once per state of the physics (terms share root-frame quantities)."""
+        if key not in self._derived:
+            self._derived[key] = compute()
+        return self._derived[key]
