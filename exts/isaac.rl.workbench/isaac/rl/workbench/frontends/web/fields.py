@@ -7,13 +7,12 @@ a half-typed number never reaches a training run.
 
 from __future__ import annotations
 
-import math
-import tomllib
 from typing import Any
 
 import viser
 
 from ..panel import PanelModel
+from ..panel_layout import from_toml, to_toml
 
 MISSING = object()
 
@@ -26,29 +25,6 @@ def get_key(table: dict, key: str, default: Any = MISSING) -> Any:
             return default
         node = node[part]
     return node
-
-
-def to_toml(value: Any) -> str:
-    """``value`` as an inline TOML value (numbers keep full precision)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value) if not (isinstance(value, float) and math.isinf(value)) else ("inf" if value > 0 else "-inf")
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(to_toml(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {to_toml(v)}" for k, v in value.items()) + " }"
-    return str(value)
-
-
-def from_toml(text: str) -> Any:
-    """Parse an inline TOML value; a bare word that is not TOML is a string."""
-    try:
-        return tomllib.loads(f"v = {text.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text.strip()
 
 
 class Field:

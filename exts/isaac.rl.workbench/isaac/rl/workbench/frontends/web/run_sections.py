@@ -10,16 +10,10 @@ import viser
 import viser.uplot
 
 from ..panel import PanelModel
+from ..panel_layout import duration
 
 PLOT_PERIOD_S = 1.0  # plots are re-sent at most this often (the counters at every refresh)
 MESSAGES_SHOWN = 8
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = int(round(seconds))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds}s"
 
 
 class RunSections:
@@ -149,7 +143,7 @@ class RunSections:
         total = max(run.max_iterations, 1)
         self.progress.content = (
             f"iteration **{run.iteration}** / {run.max_iterations} — {run.env_steps_per_s:,.0f} env-steps/s — "
-            f"time left {_duration(run.time_left_s)} — first iteration after {_duration(run.first_iteration_s)}"
+            f"time left {duration(run.time_left_s)} — first iteration after {duration(run.first_iteration_s)}"
         )
         self.bar.value = min(100.0, 100.0 * run.iteration / total)
         self.refresh_policy()

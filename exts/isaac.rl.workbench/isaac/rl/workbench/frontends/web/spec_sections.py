@@ -10,29 +10,9 @@ import viser
 from ...envs.spec_schema import spec_key_docs
 from ...envs.terms import REGISTRIES
 from ..panel import PanelModel
-from .fields import Field, field_form, from_toml, to_toml
+from ..panel_layout import ACTION_KEYS, ENV_KEYS, PPO_KEYS, from_toml, to_toml
+from .fields import Field, field_form
 
-ENV_KEYS = [
-    ("env.num_envs", "num_envs"),
-    ("env.episode_seconds", "episode_seconds [s]"),
-    ("env.physics_dt", "physics_dt [s]"),
-    ("env.decimation", "decimation"),
-    ("env.spacing", "spacing [m]"),
-    ("seed", "seed"),
-]
-ACTION_KEYS = [("actions.type", "action type"), ("actions.joints", "joints"), ("actions.scale", "scale")]
-PPO_KEYS = [
-    ("ppo.max_iterations", "max_iterations"),
-    ("ppo.num_steps_per_env", "num_steps_per_env"),
-    ("ppo.save_interval", "save_interval"),
-    ("ppo.algorithm.learning_rate", "learning_rate"),
-    ("ppo.algorithm.num_mini_batches", "num_mini_batches"),
-    ("ppo.algorithm.num_learning_epochs", "num_learning_epochs"),
-    ("ppo.algorithm.entropy_coef", "entropy_coef"),
-    ("ppo.algorithm.gamma", "gamma"),
-    ("ppo.actor.hidden_dims", "actor hidden_dims"),
-    ("ppo.critic.hidden_dims", "critic hidden_dims"),
-]
 TERM_ORDER = {"rewards": 40.0, "terminations": 50.0, "events": 55.0}
 
 

@@ -1,0 +1,67 @@
+"""What both panels show of the panel model the same way, with no UI toolkit: the spec keys of each setup
+section with their labels, inline-TOML editing of a value, and durations. The browser panel (``web/``) and the
+Isaac Sim panel (``kit/``) render these."""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from typing import Any
+
+ENV_KEYS = [
+    ("env.num_envs", "num_envs"),
+    ("env.episode_seconds", "episode_seconds [s]"),
+    ("env.physics_dt", "physics_dt [s]"),
+    ("env.decimation", "decimation"),
+    ("env.spacing", "spacing [m]"),
+    ("seed", "seed"),
+]
+"""(spec key, label) of the environments section."""
+ACTION_KEYS = [("actions.type", "action type"), ("actions.joints", "joints"), ("actions.scale", "scale")]
+"""(spec key, label) of the actions section."""
+PPO_KEYS = [
+    ("ppo.max_iterations", "max_iterations"),
+    ("ppo.num_steps_per_env", "num_steps_per_env"),
+    ("ppo.save_interval", "save_interval"),
+    ("ppo.algorithm.learning_rate", "learning_rate"),
+    ("ppo.algorithm.num_mini_batches", "num_mini_batches"),
+    ("ppo.algorithm.num_learning_epochs", "num_learning_epochs"),
+    ("ppo.algorithm.entropy_coef", "entropy_coef"),
+    ("ppo.algorithm.gamma", "gamma"),
+    ("ppo.actor.hidden_dims", "actor hidden_dims"),
+    ("ppo.critic.hidden_dims", "critic hidden_dims"),
+]
+"""(spec key, label) of the PPO section."""
+
+
+def to_toml(value: Any) -> str:
+    """``value`` as an inline TOML value (numbers keep full precision)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(to_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {to_toml(v)}" for k, v in value.items()) + " }"
+    return str(value)
+
+
+def from_toml(text: str) -> Any:
+    """Parse an inline TOML value; a bare word that is not TOML is a string."""
+    try:
+        return tomllib.loads(f"v = {text.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text.strip()
+
+
+def duration(seconds: float | None) -> str:
+    """``"42s"`` or ``"1:02:03"``; ``"-"`` for None."""
+    if seconds is None:
+        return "-"
+    s = int(round(seconds))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s}s"
