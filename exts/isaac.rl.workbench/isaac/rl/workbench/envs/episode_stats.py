@@ -39,6 +39,9 @@ class EpisodeStats:
         k = len(self.metric_names)
         self._metric_sums = torch.zeros(num_envs, k, device=device)
         self._metric_last = torch.zeros(num_envs, k, device=device)
+        self.ended_metrics = torch.zeros(num_envs, k, device=device)
+        """Each env's metrics (N, K) for the episode that ended at the last step (valid where that step's done is
+        set), for the envs whose whole episode counts or not."""
         self._metric_is_mean = torch.tensor(
             [r == "mean" for r in (metrics or {}).values()], dtype=torch.bool, device=device
         )
@@ -76,6 +79,7 @@ class EpisodeStats:
         real = (dones & ~self.partial).float()
         length = episode_length.float().unsqueeze(1)
         metrics = torch.where(self._metric_is_mean, self._metric_sums / length.clamp(min=1.0), self._metric_last)
+        self.ended_metrics.copy_(metrics)
         columns = torch.cat([torch.ones_like(real).unsqueeze(1), self.sums, length, metrics], 1)
         self._totals[:-2] += real @ columns
 

@@ -392,6 +392,17 @@ class WorkbenchEnv(TermState, VecEnv):
         self.episode_length_buf.random_(0, int(self.max_episode_length))
         self._stats.mark_partial()
 
+    @property
+    def metric_names(self) -> list[str]:
+        """The spec's metrics (``[metrics.<name>]``), K of them, in the column order of :attr:`episode_metrics`."""
+        return [t.name for t in self.metric_terms]
+
+    @property
+    def episode_metrics(self) -> torch.Tensor:
+        """Each env's metrics for the episode that ended at the last step, shape (N, K); valid where that step's
+        ``dones`` is set (each metric reduced as its ``reduce`` says)."""
+        return self._stats.ended_metrics
+
     def pop_episode_stats(self) -> dict[str, float]:
         """Statistics of the episodes that ended since the last call (one device sync); see
         :meth:`.episode_stats.EpisodeStats.pop` for the keys."""

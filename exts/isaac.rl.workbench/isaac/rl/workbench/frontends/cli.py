@@ -108,8 +108,9 @@ def _format_iteration(m: dict, total: int, max_len: int) -> str:
     reward = f"{m['mean_reward']:8.2f}" if "mean_reward" in m else "       -"
     length = f"{m['mean_episode_length']:6.1f}" if "mean_episode_length" in m else "     -"
     unstable = f" | unstable {m['unstable_envs']}" if m.get("unstable_envs") else ""
+    metrics = "".join(f" {k.split('/', 1)[1]} {v:.3g} |" for k, v in m.items() if k.startswith("metric/"))
     return (
-        f"it {m['iteration']:5d}/{total} | return {reward} | episode length {length}/{max_len} | "
+        f"it {m['iteration']:5d}/{total} | return {reward} | episode length {length}/{max_len} |{metrics} "
         f"{m['env_steps_per_s'] / 1e3:7.1f}k steps/s | collect {m['collect_s']:.2f} s learn {m['learn_s']:.2f} s"
         f"{unstable}"
     )
@@ -183,8 +184,8 @@ def _train(args) -> int:
     share = 100.0 * result["mean_episode_length"] / max_len
     print(
         f"{wb.spec.name}: mean episode length {result['mean_episode_length']:.1f} / {max_len} ({share:.1f}%), "
-        f"mean return {result['mean_return']:.2f}{_speed(wb, result)} over {result['episodes']} deterministic "
-        f"episodes{_blowups(result)}; run: {wb.run_dir}"
+        f"mean return {result['mean_return']:.2f}{_speed(wb, result)}{_metrics(result)} over {result['episodes']} "
+        f"deterministic episodes{_blowups(result)}; run: {wb.run_dir}"
     )
     return 0
 
@@ -192,6 +193,11 @@ def _train(args) -> int:
 def _blowups(result: dict) -> str:
     """', 3 of them blew up' when the physics failed in some evaluated episodes, '' otherwise."""
     return f", {result['unstable_episodes']} of them blew up" if result.get("unstable_episodes") else ""
+
+
+def _metrics(result: dict) -> str:
+    """', success 0.97, ee_error 0.0123' for the spec's metrics, '' without any."""
+    return "".join(f", {k.split('/', 1)[1]} {v:.3g}" for k, v in result.items() if k.startswith("metric/"))
 
 
 def _speed(wb, result: dict) -> str:
@@ -210,7 +216,8 @@ def _play(args) -> int:
     max_len = result["max_episode_length"]
     print(
         f"{wb.spec.name} (iteration {wb.iteration}): mean return {result['mean_return']:.2f}, mean episode "
-        f"length {result['mean_episode_length']:.1f} / {max_len}{_speed(wb, result)} over {result['episodes']} episodes"
+        f"length {result['mean_episode_length']:.1f} / {max_len}{_speed(wb, result)}{_metrics(result)} over "
+        f"{result['episodes']} episodes"
         f"{_blowups(result)}"
     )
     if "recording" in result:

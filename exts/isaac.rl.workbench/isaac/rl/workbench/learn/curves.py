@@ -1,7 +1,9 @@
-"""Training curves as a PNG: mean episode return, mean episode length and each reward term against iteration.
+"""Training curves as a PNG: mean episode return, mean episode length, each reward term and each metric against
+iteration.
 
 Rows are the objects of a ``metrics.jsonl`` file (one JSON object per line) with the keys ``iteration``,
-``mean_reward``, ``mean_episode_length``, ``env_steps_per_s`` and ``reward/<term>`` per reward term. Any key may be
+``mean_reward``, ``mean_episode_length``, ``env_steps_per_s``, ``reward/<term>`` per reward term and
+``metric/<name>`` per metric (a panel of its own each). Any key may be
 missing or null in a row; such points are left out. Drawing uses matplotlib's Agg backend, so no display is needed.
 """
 
@@ -18,10 +20,12 @@ from matplotlib.figure import Figure
 from ..utils.atomic import write_atomically
 
 _REWARD_PREFIX = "reward/"
+_METRIC_PREFIX = "metric/"
 
 
 def write_curves(metrics: list[dict] | Path, out_png: Path, title: str = "") -> Path:
-    """Draw three panels (return, episode length, reward terms, each against iteration) and write them atomically.
+    """Draw the panels (return, episode length, reward terms, then one per metric, each against iteration) and
+    write them atomically.
 
     Args:
         metrics: The rows, or the path of a ``metrics.jsonl`` file holding them (blank lines are ignored).
@@ -33,10 +37,11 @@ def write_curves(metrics: list[dict] | Path, out_png: Path, title: str = "") -> 
     """
     rows = _read_rows(metrics) if isinstance(metrics, (str, Path)) else list(metrics)
     terms = sorted({key for row in rows for key in row if key.startswith(_REWARD_PREFIX)})
+    metrics = sorted({key for row in rows for key in row if key.startswith(_METRIC_PREFIX)})
 
-    figure = Figure(figsize=(15.0, 4.5), layout="constrained")
+    figure = Figure(figsize=(5.0 * (3 + len(metrics)), 4.5), layout="constrained")
     FigureCanvasAgg(figure)
-    axes_return, axes_length, axes_terms = figure.subplots(1, 3)
+    axes_return, axes_length, axes_terms, *axes_metrics = figure.subplots(1, 3 + len(metrics), squeeze=False)[0]
     _plot(axes_return, rows, "mean_reward", color="tab:blue")
     axes_return.set(title="Mean episode return", xlabel="iteration", ylabel="return")
     _plot(axes_length, rows, "mean_episode_length", color="tab:orange")
@@ -46,7 +51,10 @@ def write_curves(metrics: list[dict] | Path, out_png: Path, title: str = "") -> 
     axes_terms.set(title="Reward terms", xlabel="iteration", ylabel="reward")
     if terms:
         axes_terms.legend(fontsize="small")
-    for axes in (axes_return, axes_length, axes_terms):
+    for axes, metric in zip(axes_metrics, metrics, strict=True):
+        _plot(axes, rows, metric, color="tab:green")
+        axes.set(title=f"Metric: {metric[len(_METRIC_PREFIX) :]}", xlabel="iteration")
+    for axes in (axes_return, axes_length, axes_terms, *axes_metrics):
         axes.grid(alpha=0.3)
     if title:
         figure.suptitle(title)

@@ -16,7 +16,9 @@ def evaluate(env, policy, num_episodes: int, recorder=None, keep_observations: i
 
     Args:
         env: an rsl-rl ``VecEnv`` that also offers ``root_lin_vel_w`` (N, 3), ``unstable`` (N,) bool (envs whose
-            physics blew up this step) and, to record, ``body_poses_env`` (N, B, 7), as ``WorkbenchEnv`` does.
+            physics blew up this step), ``metric_names`` (K names) and ``episode_metrics`` (N, K: each env's metrics
+            of the episode that ended at the last step) and, to record, ``body_poses_env`` (N, B, 7), as
+            ``WorkbenchEnv`` does.
         policy: callable mapping an observation TensorDict to actions (N, A), e.g. rsl-rl's inference policy.
         num_episodes: episodes to average over.
         recorder: optional ``UsdRecorder``; gets the body poses of its envs at every step of the first round.
@@ -25,13 +27,15 @@ def evaluate(env, policy, num_episodes: int, recorder=None, keep_observations: i
     Returns:
         ``episodes``, ``mean_return``, ``mean_episode_length``, ``max_episode_length``, ``mean_root_vel_x``
         (the root's mean world x velocity [m/s]), ``unstable_episodes`` (episodes that ended because the physics
-        blew up: failures), ``episode_lengths`` (list) and, if asked, ``observations``
+        blew up: failures), ``metric/<name>`` per metric (mean over the episodes), ``episode_lengths`` (list) and,
+        if asked, ``observations``
         (a TensorDict of up to ``keep_observations`` rows).
     """
     lengths: list[float] = []
     returns: list[float] = []
     speeds: list[float] = []  # each episode's mean world x velocity of the root [m/s]
     blew_up: list[bool] = []  # whether the episode ended because its physics blew up
+    metrics: list[list[float]] = []  # each episode's metrics, in env.metric_names order
     kept: list[TensorDict] = []
     kept_rows = 0
     for round_index in range(math.ceil(num_episodes / env.num_envs)):
@@ -41,6 +45,7 @@ def evaluate(env, policy, num_episodes: int, recorder=None, keep_observations: i
         ep_length = torch.zeros(env.num_envs, device=env.device)
         ep_vel_x = torch.zeros(env.num_envs, device=env.device)
         ep_unstable = torch.zeros(env.num_envs, dtype=torch.bool, device=env.device)
+        ep_metrics = torch.zeros(env.num_envs, len(env.metric_names), device=env.device)
         for step in range(env.max_episode_length):
             if kept_rows < keep_observations:
                 kept.append(obs.clone())
@@ -52,6 +57,8 @@ def evaluate(env, policy, num_episodes: int, recorder=None, keep_observations: i
             ep_length += active.float()
             ep_vel_x += env.root_lin_vel_w[:, 0] * active
             ep_unstable |= env.unstable & active
+            ending = active & (dones != 0)
+            ep_metrics = torch.where(ending.unsqueeze(1), env.episode_metrics, ep_metrics)
             active &= dones == 0
             if step % 32 == 31 and not bool(active.any()):
                 break
@@ -59,6 +66,7 @@ def evaluate(env, policy, num_episodes: int, recorder=None, keep_observations: i
         returns += ep_return.tolist()
         speeds += (ep_vel_x / ep_length.clamp(min=1)).tolist()
         blew_up += ep_unstable.tolist()
+        metrics += ep_metrics.tolist()
     lengths, returns, speeds = lengths[:num_episodes], returns[:num_episodes], speeds[:num_episodes]
     result = {
         "episodes": len(lengths),
@@ -69,6 +77,9 @@ def evaluate(env, policy, num_episodes: int, recorder=None, keep_observations: i
         "unstable_episodes": sum(blew_up[:num_episodes]),
         "episode_lengths": lengths,
     }
+    for k, name in enumerate(env.metric_names):
+        values = [row[k] for row in metrics[:num_episodes]]
+        result[f"metric/{name}"] = sum(values) / len(values)
     if keep_observations:
         result["observations"] = torch.cat(kept)[:keep_observations] if kept else None
     return result
