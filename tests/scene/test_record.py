@@ -173,3 +173,22 @@ def test_saving_prints_no_usd_warning_whatever_the_current_folder(tmp_path: Path
     err = capfd.readouterr().err
     assert "Could not open asset" not in err and "Warning" not in err, err
     assert Usd.Stage.Open(str(out)).GetPrimAtPath("/World/env_0/arm").IsValid()
+
+
+def test_command_markers_follow_their_targets_frame_by_frame(tmp_path: Path) -> None:
+    scene = _scene(tmp_path / "robot.usda")
+    recorder = UsdRecorder(scene, "/robot", BODIES, NUM_ENVS, SPACING, FPS)
+    poses = torch.zeros(NUM_ENVS, len(BODIES), 7)
+    poses[..., 6] = 1.0
+    for frame in range(NUM_FRAMES):
+        goal = torch.tensor([[0.5, 0.0, 0.2 + 0.1 * frame], [0.4, -0.1, 0.3]])
+        recorder.add_frame(poses, {"position:goal": goal, "velocity:walk": goal + 1.0})
+    stage = Usd.Stage.Open(str(recorder.save(tmp_path / "rec.usda")))
+    goal_1 = UsdGeom.Xformable(stage.GetPrimAtPath("/World/markers/goal_1"))
+    at = goal_1.ComputeLocalToWorldTransform(Usd.TimeCode(3)).ExtractTranslation()
+    assert tuple(at) == pytest.approx((0.4, -0.1 + SPACING, 0.3))  # env 1 sits one spacing along +Y
+    goal_0 = UsdGeom.Xformable(stage.GetPrimAtPath("/World/markers/goal_0"))
+    heights = [goal_0.ComputeLocalToWorldTransform(Usd.TimeCode(f)).ExtractTranslation()[2] for f in range(NUM_FRAMES)]
+    assert heights == pytest.approx([0.2, 0.3, 0.4, 0.5, 0.6])
+    green, blue = (UsdGeom.Sphere(stage.GetPrimAtPath(f"/World/markers/{n}_0")) for n in ("goal", "walk"))
+    assert green.GetDisplayColorAttr().Get()[0][1] > 0.5 and blue.GetDisplayColorAttr().Get()[0][2] > 0.5

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import torch
 
 from ..backend.base import Backend
-from ..utils.quaternions import quat_rotate_inverse, yaw_quat
+from ..utils.quaternions import quat_rotate, quat_rotate_inverse, yaw_quat
 from .commands import Commands
 from .contact_time import ContactTime
 
@@ -143,6 +143,23 @@ class TermState:
         if self.commands.specs[name].type != "position":
             return value
         return quat_rotate_inverse(self.root_quat_w, value - self.root_pos_w)
+
+    def recording_markers(self, num_envs: int) -> dict[str, torch.Tensor]:
+        """Where to draw each command in a recording of the first ``num_envs`` envs, ``"<type>:<name>"`` -> (n, 3)
+        [m] from the env origin: a position command's target; for a velocity command, where it would take the base
+        in half a second (drawn 15 cm above it)."""
+        markers = {}
+        for name, spec in self.commands.specs.items():
+            value = self.commands.values[name][:num_envs]
+            if spec.type == "position":
+                markers[f"position:{name}"] = value
+            else:
+                planar = torch.cat([value[:, :2], torch.zeros_like(value[:, :1])], dim=1)
+                ahead = quat_rotate(yaw_quat(self.root_quat_w[:num_envs]), planar) * 0.5
+                markers[f"velocity:{name}"] = (
+                    self.root_pos_w[:num_envs] + ahead + torch.tensor([0.0, 0.0, 0.15], device=value.device)
+                )
+        return markers
 
     def _once(self, key: str, compute: Callable[[], torch.Tensor]) -> torch.Tensor:
         """``compute()`` at most once per state of the physics (terms share root-frame quantities)."""

@@ -17,8 +17,8 @@ def evaluate(env, policy, num_episodes: int, recorder=None, keep_observations: i
     Args:
         env: an rsl-rl ``VecEnv`` that also offers ``root_lin_vel_w`` (N, 3), ``unstable`` (N,) bool (envs whose
             physics blew up this step), ``metric_names`` (K names) and ``episode_metrics`` (N, K: each env's metrics
-            of the episode that ended at the last step) and, to record, ``body_poses_env`` (N, B, 7), as
-            ``WorkbenchEnv`` does.
+            of the episode that ended at the last step) and, to record, ``body_poses_env`` (N, B, 7) and
+            ``recording_markers(n)`` (the commands to draw), as ``WorkbenchEnv`` does.
         policy: callable mapping an observation TensorDict to actions (N, A), e.g. rsl-rl's inference policy.
         num_episodes: episodes to average over.
         recorder: optional ``UsdRecorder``; gets the body poses of its envs at every step of the first round.
@@ -51,7 +51,7 @@ def evaluate(env, policy, num_episodes: int, recorder=None, keep_observations: i
                 kept.append(obs.clone())
                 kept_rows += env.num_envs
             if recorder is not None and round_index == 0:
-                recorder.add_frame(env.body_poses_env[: recorder.num_envs])
+                recorder.add_frame(env.body_poses_env[: recorder.num_envs], env.recording_markers(recorder.num_envs))
             obs, rewards, dones, _ = env.step(policy(obs))
             ep_return += rewards * active
             ep_length += active.float()

@@ -14,6 +14,10 @@ The recording is a small stage beside the scene, not a copy of it:
   ``physics:jointEnabled = false``, and ``PhysicsArticulationRootAPI`` is removed (a deleted list-op entry, so the
   scene file stays untouched). Colliders remain, as static shapes.
 
+- Markers (a command's target, ``add_frame(..., markers=...)``) are spheres ``/World/markers/<name>_<i>`` whose
+  translate is time-sampled with the frames, in the same env offsets: green for a target position, blue for where a
+  velocity command would take the base in half a second.
+
 Time code ``k`` is frame ``k``; ``timeCodesPerSecond = framesPerSecond = fps``. The stage copies the scene's
 ``upAxis`` and ``metersPerUnit``; positions are taken to be in the scene's length unit (metres in a scene with
 ``metersPerUnit = 1``). The scene is referenced by its path relative to the recording.
@@ -70,6 +74,7 @@ class UsdRecorder:
         self.spacing = float(spacing)
         self.fps = float(fps)
         self._frames: list[np.ndarray] = []
+        self._markers: dict[str, list[np.ndarray]] = {}
 
         stage = Usd.Stage.Open(str(self.scene))
         if stage is None:
@@ -114,18 +119,22 @@ class UsdRecorder:
         offset = env * self.spacing
         return Gf.Vec3d(offset, 0.0, 0.0) if self.up_axis == UsdGeom.Tokens.y else Gf.Vec3d(0.0, offset, 0.0)
 
-    def add_frame(self, body_poses: torch.Tensor) -> None:
+    def add_frame(self, body_poses: torch.Tensor, markers: dict[str, torch.Tensor] | None = None) -> None:
         """Append one frame.
 
         Args:
             body_poses: (num_envs, B, 7) poses x, y, z [scene length units], qx, qy, qz, qw of the B bodies in
                 ``body_paths`` order, in world axes relative to each environment's origin. Any device and float dtype.
+            markers: ``"position:<name>"`` (a target, green) or ``"velocity:<name>"`` (blue) -> (num_envs, 3) marker
+                positions relative to each env's origin; the same keys at every frame.
         """
         poses = body_poses.detach().to("cpu", torch.float64).numpy()
         expected = (self.num_envs, len(self.body_paths), 7)
         if poses.shape != expected:
             raise ValueError(f"body_poses must have shape {expected}, got {tuple(poses.shape)}")
         self._frames.append(poses.copy())
+        for name, positions in (markers or {}).items():
+            self._markers.setdefault(name, []).append(positions.detach().to("cpu", torch.float64).numpy().copy())
 
     def save(self, path: Path) -> Path:
         """Write the recording to ``path`` (.usda, .usdc or .usd) atomically and return the path.
@@ -193,7 +202,23 @@ class UsdRecorder:
                             orient.Set(rotation)
                         translate.Set(position, Usd.TimeCode(frame))
                         orient.Set(rotation, Usd.TimeCode(frame))
+        self._author_markers(stage)
         return stage
+
+    def _author_markers(self, stage: Usd.Stage) -> None:
+        """One animated sphere per marker and env under ``/World/markers``."""
+        for name, frames in self._markers.items():
+            target = name.startswith("position")
+            color = Gf.Vec3f(0.1, 0.8, 0.2) if target else Gf.Vec3f(0.2, 0.4, 1.0)
+            for env in range(self.num_envs):
+                sphere = UsdGeom.Sphere.Define(stage, f"/World/markers/{name.split(':', 1)[-1]}_{env}")
+                sphere.CreateRadiusAttr(0.025 / self.meters_per_unit)
+                sphere.CreateDisplayColorAttr([color])
+                translate = sphere.AddTranslateOp(UsdGeom.XformOp.PrecisionDouble)
+                origin = self.env_origin(env)
+                with Sdf.ChangeBlock():
+                    for frame, positions in enumerate(frames):
+                        translate.Set(Gf.Vec3d(*positions[env]) + origin, Usd.TimeCode(frame))
 
     def _place_env(self, env_prim: Usd.Prim, origin: Gf.Vec3d) -> None:
         """Put the referenced root at ``origin``, ahead of the root's own transform from the scene."""
