@@ -2,7 +2,7 @@
 # Runs on the GPU machine once the payload is staged (../shared/device/README.md): throughput benchmarks and timed
 # training runs, results in $OUT. Usage: bash scripts/device_bench.sh SECTION...
 # Sections: cartpole cartpole_bench cartpole_train learner ant ant_train scaling startup robots go2_dc profile
-#           graphed_tests learner_bench learner_seeds scaling_all
+#           graphed_tests learner_bench learner_seeds scaling_all curriculum_bench curriculum_reach curriculum_go2
 set -uo pipefail
 export PYTHONPATH=/tmp/site:$PWD/exts/isaac.rl.workbench ISAAC_RL_WORKBENCH_TASKS=$PWD/tasks PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -132,4 +132,25 @@ startup)  # command to first iteration, with warp's kernel cache cold, then warm
   WARP_CACHE_PATH=/tmp/warpcache python3 scripts/bench.py cartpole --startup --device cuda --num-envs 4096 4096 \
     --out "$OUT/startup_cartpole.json" 2>&1 | grep "envs on\|error"
   ;;
+curriculum_bench)  # the curriculum's robot tasks: raw Newton, env and training throughput at 4096 envs
+  for task in go2_flat reach_panda; do
+    python3 scripts/bench.py $task --device cuda --num-envs 4096 --steps 200 --iterations 10 --out "$OUT/bench_$task.json" 2>&1 | tail -1
+  done ;;
+curriculum_reach)  # reach_panda over 3 seeds; every checkpoint (each 25 iterations) evaluated deterministically
+  for seed in 1 2 3; do
+    train reach_s$seed reach_panda --num-envs 4096 --max-iterations 200 --seed $seed --eval-episodes 256 --set ppo.save_interval=25
+    for ckpt in /tmp/reach_s$seed/checkpoints/model_*.pt; do
+      echo "seed $seed $(basename $ckpt): $(python3 -m isaac.rl.workbench.frontends.cli play /tmp/reach_s$seed --checkpoint $ckpt --episodes 256 --device cuda 2>&1 | tail -1)"
+    done
+  done
+  python3 -m isaac.rl.workbench.frontends.cli play /tmp/reach_s1 --episodes 4 --device cuda --record "$OUT/reach_panda.usda" 2>&1 | tail -1
+  cp /tmp/reach_s1/curves.png "$OUT/reach_panda_curves.png" ;;
+curriculum_go2)  # go2_flat: seed 1 to 600 iterations and recorded, seeds 2 and 3 to 300; checkpoints evaluated
+  train go2_s1 go2_flat --num-envs 4096 --max-iterations 600 --seed 1 --eval-episodes 256 --set ppo.save_interval=50
+  python3 -m isaac.rl.workbench.frontends.cli play /tmp/go2_s1 --episodes 1 --device cuda --record "$OUT/go2_flat.usda" 2>&1 | tail -1
+  cp /tmp/go2_s1/curves.png "$OUT/go2_flat_curves.png"
+  for seed in 2 3; do train go2_s$seed go2_flat --num-envs 4096 --max-iterations 300 --seed $seed --eval-episodes 256 --set ppo.save_interval=50; done
+  for seed in 1 2 3; do for it in 000100 000200 000300; do
+    echo "seed $seed $it: $(python3 -m isaac.rl.workbench.frontends.cli play /tmp/go2_s$seed --checkpoint /tmp/go2_s$seed/checkpoints/model_$it.pt --episodes 256 --device cuda 2>&1 | tail -1)"
+  done; done ;;
 esac; done

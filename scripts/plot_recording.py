@@ -1,0 +1,110 @@
+"""Plot what a `play --record` recording shows, from the USD file alone.
+
+    python scripts/plot_recording.py REC.usda --reach panda_hand:ee_target --out reach.png
+        the distance from a body to a position command's marker over time, per env, and the coordinates of env 0
+    python scripts/plot_recording.py REC.usda --walk base:base_velocity --feet FL_foot FR_foot RL_foot RR_foot \
+        --out walk.png
+        env 0's base path, its planar velocity against the velocity command's (from the command marker, which
+        sits where the command would take the base in 0.5 s, 0.15 m above it), and the feet's heights
+
+The recording must be able to find its scene (the path it references, relative to the file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from pxr import Usd, UsdGeom  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "exts" / "isaac.rl.workbench"))
+from isaac.rl.workbench.scene.read_recording import read_recording  # noqa: E402
+
+VELOCITY_MARKER_AHEAD_S, VELOCITY_MARKER_UP_M = 0.5, 0.15  # as envs/term_state.recording_markers draws it
+
+
+def marker_path(stage: Usd.Stage, name: str, env: int, frames: int) -> np.ndarray:
+    """(T, 3) world positions of marker ``name`` of env ``env``."""
+    prim = UsdGeom.Xformable(stage.GetPrimAtPath(f"/World/markers/{name}_{env}"))
+    return np.array(
+        [list(prim.ComputeLocalToWorldTransform(Usd.TimeCode(t)).ExtractTranslation()) for t in range(frames)]
+    )
+
+
+def body_index(body_paths: list[str], name: str) -> int:
+    return next(i for i, path in enumerate(body_paths) if path.rsplit("/", 1)[-1] == name)
+
+
+def plot_reach(path: Path, body: str, command: str, out: Path) -> None:
+    rec, stage = read_recording(path), Usd.Stage.Open(str(path))
+    frames, envs = rec.poses.shape[:2]
+    hand, t = body_index(rec.body_paths, body), np.arange(frames) / rec.fps
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4), layout="constrained")
+    for env in range(envs):
+        target = marker_path(stage, command, env, frames)
+        left.plot(t, 100 * np.linalg.norm(rec.poses[:, env, hand, :3] - target, axis=1), label=f"env {env}")
+    left.axhline(2.0, color="k", ls="--", lw=0.8)
+    left.set(xlabel="time [s]", ylabel=f"{body} to target [cm]", title=f"{body} to the {command} target")
+    left.legend()
+    target = marker_path(stage, command, 0, frames)
+    for k, axis in enumerate("xyz"):
+        right.plot(t, rec.poses[:, 0, hand, k], label=f"{body} {axis}")
+        right.plot(t, target[:, k], "--", label=f"target {axis}")
+    right.set(xlabel="time [s]", ylabel="m", title="env 0: body and target coordinates")
+    right.legend(ncol=3, fontsize="small")
+    figure.savefig(out, dpi=90)
+
+
+def plot_walk(path: Path, base: str, command: str, feet: list[str], out: Path) -> None:
+    rec, stage = read_recording(path), Usd.Stage.Open(str(path))
+    frames = rec.poses.shape[0]
+    t, b = np.arange(frames) / rec.fps, body_index(rec.body_paths, base)
+    position = rec.poses[:, 0, b, :3]
+    marker = marker_path(stage, command, 0, frames)
+    commanded = (marker - position - np.array([0.0, 0.0, VELOCITY_MARKER_UP_M])) / VELOCITY_MARKER_AHEAD_S
+    velocity = np.gradient(position, 1.0 / rec.fps, axis=0)
+    window = max(1, int(0.5 * rec.fps))
+    mean = np.stack([np.convolve(velocity[:, k], np.ones(window) / window, mode="same") for k in range(2)], axis=1)
+    figure, (ax_path, ax_vel, ax_feet) = plt.subplots(1, 3, figsize=(17, 4), layout="constrained")
+    ax_path.plot(position[:, 0], position[:, 1])
+    ax_path.set(aspect="equal", xlabel="x [m]", ylabel="y [m]", title=f"{base} path over {rec.seconds:.0f} s")
+    for k, (axis, color) in enumerate((("x", "k"), ("y", "r"))):
+        ax_vel.plot(t, commanded[:, k], f"{color}--", label=f"commanded v{axis} (world)")
+        ax_vel.plot(t, mean[:, k], label=f"{base} v{axis} (0.5 s mean)")
+    ax_vel.set(xlabel="time [s]", ylabel="m/s", title="commanded and actual planar velocity")
+    ax_vel.legend(fontsize="small")
+    for foot in feet:
+        ax_feet.plot(t, rec.poses[:, 0, body_index(rec.body_paths, foot), 2], label=foot)
+    middle = rec.seconds / 2
+    ax_feet.set(xlim=(middle - 1, middle + 1), xlabel="time [s]", ylabel="height [m]", title="feet: the gait")
+    ax_feet.legend()
+    figure.savefig(out, dpi=90)
+    error = np.linalg.norm(mean[int(rec.fps) :] - commanded[int(rec.fps) :, :2], axis=1).mean()
+    print(f"{path}: mean distance of the 0.5 s mean planar velocity to the command after 1 s: {error:.3f} m/s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("recording", type=Path)
+    parser.add_argument("--reach", metavar="BODY:COMMAND", help="a body and the position command it reaches")
+    parser.add_argument("--walk", metavar="BASE:COMMAND", help="the base and the velocity command it tracks")
+    parser.add_argument("--feet", nargs="*", default=[], help="bodies whose height shows the gait (--walk)")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    if bool(args.reach) == bool(args.walk):
+        parser.error("give one of --reach or --walk")
+    if args.reach:
+        plot_reach(args.recording, *args.reach.split(":", 1), args.out)
+    else:
+        plot_walk(args.recording, *args.walk.split(":", 1), args.feet, args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
