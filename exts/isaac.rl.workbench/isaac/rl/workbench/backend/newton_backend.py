@@ -24,6 +24,7 @@ import torch
 import warp as wp
 
 from .base import Backend, BackendError, ExplicitActuator
+from .newton_contacts import ContactSensing
 from .newton_properties import NewtonProperties
 from .newton_robot import (
     SolverMuJoCoForClones,
@@ -141,7 +142,7 @@ class NewtonBackend(NewtonProperties, Backend):
         self._make_views()
         self._make_solver_reset_buffers()
         self.graph = None
-        self._contact_sensor = self._contacts = self._observables = self._contact_forces = None
+        self._contact_sensing: ContactSensing | None = None
         self.supports_cuda_graph = not self.on_cpu
         self._inline = self.on_cpu
         if not self.on_cpu:
@@ -248,37 +249,24 @@ class NewtonBackend(NewtonProperties, Backend):
         for _ in range(self.substeps):
             if self._actuators:
                 self._apply_actuators()
-            self.solver.step(
-                self.state, self.state, self.control, self._contacts, self.physics_dt, observables=self._observables
-            )
-        if self._contact_sensor is not None:
-            self._contact_sensor.update(self.state, self._contacts, observables=self._observables)
+            sensing = self._contact_sensing
+            contacts, observables = (sensing.contacts, sensing.observables) if sensing else (None, None)
+            self.solver.step(self.state, self.state, self.control, contacts, self.physics_dt, observables=observables)
+        if self._contact_sensing is not None:
+            self._contact_sensing.update(self.state)
 
     @property
     def contact_forces(self) -> torch.Tensor:
         """Net contact force on every body [N], shape (N, B, 3), world axes, at the last physics step. Measuring
         starts at the first read (Newton's ``SensorContact`` on the solver's contact forces), so a task that
         reads no contact pays nothing for it."""
-        if self._contact_forces is None:
-            self._start_contact_sensing()
-        return self._contact_forces
-
-    def _start_contact_sensing(self) -> None:
-        from newton.sensors import SensorContact
-
-        self._contact_sensor = SensorContact(
-            self.model, sensing_bodies=list(range(self.model.body_count)), request_contact_attributes=False
-        )
-        self._contacts = newton.Contacts(self.solver.get_max_contact_count(), 0, device=self.model.device)
-        self._observables = self.solver.observables(
-            kinds=self._contact_sensor.solver_observable_kinds, contacts=self._contacts
-        )
-        total = wp.to_torch(self._contact_sensor.total_force)
-        self._contact_forces = total.view(self.num_envs, self.bodies_per_env, 3)
-        if self.graph is not None:  # the physics graph now also measures the contacts
-            with wp.ScopedCapture(device=self.model.device) as capture:
-                self._simulate()
-            self.graph = capture.graph
+        if self._contact_sensing is None:
+            self._contact_sensing = ContactSensing(self.model, self.solver, self.num_envs, self.bodies_per_env)
+            if self.graph is not None:  # the physics graph now also measures the contacts
+                with wp.ScopedCapture(device=self.model.device) as capture:
+                    self._simulate()
+                self.graph = capture.graph
+        return self._contact_sensing.forces
 
     def _apply_actuators(self) -> None:
         """``joint_f`` = the effort commands plus every explicit actuator's effort for this physics step."""
