@@ -244,3 +244,19 @@ def test_randomization_events_draw_within_their_ranges_on_the_columns_they_name(
     assert written["dof_damping"][0].tolist() == [10.0, 20.0, 10.0, 20.0]
     events.randomize_joint_friction(env, everywhere, friction_range=(0.1, 0.2))
     assert written["dof_friction"].min() >= 0.1 and written["dof_friction"].max() <= 0.2
+
+
+def test_a_heading_command_steers_the_yaw_rate_towards_its_heading():
+    spec = CommandSpec(
+        type="velocity", ranges={"lin_vel_x": (1.0, 1.0), "ang_vel_z": (-0.3, 0.3), "heading": (1.0, 1.0)}
+    )
+    env = command_env(3, yaw(0.0))
+    commands = Commands({"vel": spec}, 3, torch.device("cpu"))
+    commands.draw(env, torch.ones(3, dtype=torch.bool))
+    assert commands.values["vel"][:, 2].tolist() == pytest.approx([0.3] * 3)  # 0.5 rad/s per rad, clipped to 0.3
+    env.root_quat_w = torch.stack([yaw(0.9), yaw(1.2), yaw(1.0 - 2 * math.pi + 0.1)])
+    commands.advance(env, 0.02)
+    assert commands.values["vel"][:, 2].tolist() == pytest.approx([0.05, -0.1, -0.05], abs=1e-5)  # wraps at pi
+    standing = Commands({"vel": CommandSpec(type="velocity", ranges=spec.ranges, standing_share=1.0)}, 3, "cpu")
+    standing.draw(env, torch.ones(3, dtype=torch.bool))
+    assert torch.all(standing.values["vel"] == 0)

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from .workbench_env import WorkbenchEnv
 
 _COMPONENTS = {"position": ("x", "y", "z"), "velocity": ("lin_vel_x", "lin_vel_y", "ang_vel_z")}
+HEADING_STIFFNESS = 0.5
+"""[1/s] yaw rate commanded per radian of heading error, as Isaac Lab's velocity command."""
 
 
 class Commands:
@@ -40,6 +42,8 @@ class Commands:
         """Seconds until each env draws each command again, (N, C)."""
         self._low = {n: self._bounds(s, 0, device) for n, s in specs.items()}
         self._high = {n: self._bounds(s, 1, device) for n, s in specs.items()}
+        self.headings = {n: torch.zeros(num_envs, device=device) for n, s in specs.items() if "heading" in s.ranges}
+        """name -> (N,) heading targets [rad] of the velocity commands that track a heading."""
 
     @staticmethod
     def _bounds(spec: CommandSpec, side: int, device: torch.device) -> torch.Tensor:
@@ -55,6 +59,7 @@ class Commands:
         step nearest to it: sums of float32 steps fall a hair either side of the interval)."""
         if not self.specs:
             return
+        self._steer(env)
         self._timers -= dt
         for i, name in enumerate(self.specs):
             if not math.isinf(self.specs[name].resample_s[0]):
@@ -69,6 +74,11 @@ class Commands:
         if spec.type == "position" and spec.frame == "base":
             fresh = env.root_pos_w + quat_rotate(env.root_quat_w, fresh)
         self.values[name].copy_(torch.where(env_mask.unsqueeze(1), fresh, self.values[name]))
+        if name in self.headings:
+            low_h, high_h = spec.ranges["heading"]
+            heading = torch.rand_like(self.headings[name]) * (high_h - low_h) + low_h
+            self.headings[name].copy_(torch.where(env_mask, heading, self.headings[name]))
+            self._steer(env)
         low_s, high_s = spec.resample_s
         timers = self._timers[:, index]
         if math.isinf(low_s):
@@ -76,3 +86,16 @@ class Commands:
         else:
             fresh_timer = torch.rand_like(timers) * (high_s - low_s) + low_s
         self._timers[:, index] = torch.where(env_mask, fresh_timer, timers)
+
+    def _steer(self, env: WorkbenchEnv) -> None:
+        """Turn each heading target into a yaw rate: ``HEADING_STIFFNESS`` times the heading error, within the
+        command's ``ang_vel_z`` range (standing envs keep 0)."""
+        if not self.headings:
+            return
+        x, y, z, w = env.root_quat_w.unbind(-1)
+        yaw = torch.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
+        for name, target in self.headings.items():
+            error = torch.remainder(target - yaw + math.pi, 2 * math.pi) - math.pi
+            low, high = self.specs[name].ranges.get("ang_vel_z", (0.0, 0.0))
+            moving = self.values[name][:, :2].abs().sum(dim=1) > 0
+            self.values[name][:, 2] = torch.clamp(HEADING_STIFFNESS * error, low, high) * moving

@@ -340,7 +340,7 @@ def _load_terms(t: SpecTable, kind: str, names: _Names) -> dict[str, TermSpec]:
     return {name: _term(t.sub(name), name, kind, names) for name in t.data}
 
 
-_COMMAND_COMPONENTS = {"position": ("x", "y", "z"), "velocity": ("lin_vel_x", "lin_vel_y", "ang_vel_z")}
+_COMMAND_COMPONENTS = {"position": ("x", "y", "z"), "velocity": ("lin_vel_x", "lin_vel_y", "ang_vel_z", "heading")}
 
 
 def _load_command(t: SpecTable) -> CommandSpec:

@@ -118,7 +118,8 @@ class CommandSpec:
     type: str
     """``position``: a point (x, y, z) [m] drawn uniformly in ``ranges`` (keys ``x``, ``y``, ``z``); ``velocity``:
     a planar velocity (``lin_vel_x`` [m/s], ``lin_vel_y`` [m/s], ``ang_vel_z`` [rad/s]) drawn uniformly in
-    ``ranges``, in the robot's heading frame."""
+    ``ranges``, in the robot's heading frame. A ``heading`` range [rad] makes the yaw rate steer towards a heading
+    drawn in it (0.5 rad/s per rad of error, within ``ang_vel_z``), as Isaac Lab's ``heading_command``."""
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
     """[min, max] per component (see ``type``); a component left out is 0."""
     frame: str = "base"
