@@ -205,3 +205,36 @@ def test_action_delay_reaches_the_physics_the_given_number_of_steps_late(write_s
     assert prompt[0] > 0.01, f"without delay the cart answers on the step of the action: {prompt}"
     assert late[0] < 1e-6 and late[1] < 1e-6 and late[2] > 0.01, f"two steps late: {late}"
     assert late[2] == pytest.approx(prompt[0], rel=0.05)
+
+
+def test_point_nav_scans_its_obstacles_reaches_a_clear_goal_and_fails_on_contact():
+    torch.manual_seed(0)
+    fixed = {
+        "env.num_envs": 2,
+        "events.obstacles.params.position_range": [0.0, 0.0],  # on their ring at 45, 135, 225, 315 degrees
+        "events.start.params.position_range": [0.0, 0.0],
+        "commands.goal.ranges": {"x": [2.0, 2.0], "y": [0.0, 0.0], "z": [0.1, 0.1]},  # straight ahead, clear
+    }
+    env = WorkbenchEnv(load_spec("point_nav", fixed))
+    obs = env.get_observations()["policy"]
+    assert obs.shape == (2, 3 + 2 + 16 + 2)
+    assert obs[0, :3].tolist() == pytest.approx([2.0, 0.0, 0.0], abs=1e-5), "the goal seen from the robot"
+    scan = obs[0, 5:21]
+    assert scan[2] == pytest.approx(1.2 - 0.3, abs=1e-4), "the ray at 45 degrees meets obstacle 0's surface"
+    assert scan[[6, 10, 14]].tolist() == pytest.approx([0.9] * 3, abs=1e-4) and scan[0] == pytest.approx(3.0)
+
+    robot = env.body_names.index("robot")
+    into_obstacle = torch.tensor([[0.7, 0.7], [0.0, 0.0]])
+    for _ in range(100):  # env 0 runs into obstacle 0, env 1 drives to its goal under a P-controller
+        to_goal = obs[1, :2]
+        action = into_obstacle.clone()
+        action[1] = torch.clamp(2.0 * to_goal - 0.5 * obs[1, 3:5], -1.0, 1.0)
+        step_obs, rewards, dones, _ = env.step(action)
+        obs = step_obs["policy"]
+        if dones[1]:
+            break
+    stats = env.pop_episode_stats()
+    assert stats["episodes"] == 2
+    assert stats["metric/success"] == 0.5 and stats["metric/collided"] == 0.5, stats
+    assert stats["reward/arrival"] == pytest.approx(5.0 / 2) and stats["reward/collision"] == pytest.approx(-5.0 / 2)
+    assert env.body_pos_w[1, robot, 0] < 1.0, "env 1 reset after reaching the goal"

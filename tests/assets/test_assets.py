@@ -20,7 +20,7 @@ PHYSICS_DT = 1.0 / 120.0  # [s]
 
 def test_regenerated_assets_match_committed_bytes(tmp_path):
     written = assets.write_all(tmp_path)
-    assert [p.name for p in written] == ["cartpole.usda", "ant.usda"]
+    assert [p.name for p in written] == ["cartpole.usda", "ant.usda", "point_nav.usda"]
     for path in written:
         committed = REPO_ROOT / "assets" / "usd" / path.name
         assert path.read_bytes() == committed.read_bytes(), f"{committed} is stale: run scripts/make_assets.py"

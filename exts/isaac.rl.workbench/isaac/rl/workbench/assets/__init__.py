@@ -11,8 +11,9 @@ from pathlib import Path
 
 from .ant import ANT_FILE_NAME, write_ant
 from .cartpole import CARTPOLE_FILE_NAME, write_cartpole
+from .point_nav import POINT_NAV_FILE_NAME, write_point_nav
 
-WRITERS = {CARTPOLE_FILE_NAME: write_cartpole, ANT_FILE_NAME: write_ant}
+WRITERS = {CARTPOLE_FILE_NAME: write_cartpole, ANT_FILE_NAME: write_ant, POINT_NAV_FILE_NAME: write_point_nav}
 """File name -> the function that writes that robot's scene."""
 
 

@@ -128,7 +128,8 @@ class NewtonBackend(NewtonProperties, Backend):
         self.model.mujoco.geom_priority.assign(robot_shape.astype("int32"))
         phase_done("scene")
         self._set_target_modes(position_control)
-        has_contacts = any(robot.shape_flags) and self._has_free_root
+        # contacts with the ground (a floating base) or between the robot's own links; an arm alone needs none
+        has_contacts = any(robot.shape_flags) and (self._has_free_root or self_collisions)
         # the CPU's merged world holds every env's contacts (a Go2 on its feet makes about 60 with its meshes)
         contacts_per_world = 128 * num_envs if self.on_cpu and has_contacts else None
         self.solver = SolverMuJoCoForClones(

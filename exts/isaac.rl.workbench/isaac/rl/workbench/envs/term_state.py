@@ -122,6 +122,11 @@ class TermState:
         )
 
     @property
+    def body_lin_vel_w(self) -> torch.Tensor:
+        """Linear velocity of every body in world axes [m/s], shape (N, B, 3)."""
+        return self.backend.body_velocities[..., :3]
+
+    @property
     def body_quat_w(self) -> torch.Tensor:
         """Orientation of every body (x, y, z, w), shape (N, B, 4)."""
         return self.backend.body_poses[..., 3:7]

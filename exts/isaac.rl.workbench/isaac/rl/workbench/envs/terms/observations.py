@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from ...utils.quaternions import quat_rotate_inverse
@@ -17,6 +19,8 @@ __all__ = [
     "projected_gravity_b",
     "generated_commands",
     "body_pos_b",
+    "position_command_from_body",
+    "range_scan",
 ]
 
 ALL = slice(None)
@@ -71,3 +75,26 @@ def generated_commands(env, command: str) -> torch.Tensor:
 def body_pos_b(env, body: str) -> torch.Tensor:
     """Position of body ``body`` relative to the root body, in its frame [m], shape (num_envs, 3)."""
     return quat_rotate_inverse(env.root_quat_w, env.body_pos_w[:, body] - env.root_pos_w)
+
+
+def position_command_from_body(env, command: str, body: str) -> torch.Tensor:
+    """The target of position command ``command`` relative to body ``body``, in world axes [m], shape (num_envs,
+    3): what a robot that does not turn sees of its goal."""
+    return env.command(command) - env.body_pos_w[:, body]
+
+
+def range_scan(env, body: str, bodies, radius: float, num_rays: int = 16, max_range: float = 3.0) -> torch.Tensor:
+    """A planar range scan [m], shape (num_envs, num_rays): from body ``body``, rays at evenly spaced world
+    headings (the first along +x), each the distance to the nearest of the upright cylinders of radius
+    ``radius`` [m] centred on the bodies ``bodies`` (the obstacles), or ``max_range`` [m] when none is nearer. A ray that starts
+    inside a cylinder reads 0."""
+    angles = torch.arange(num_rays, device=env.device) * (2 * math.pi / num_rays)
+    directions = torch.stack([torch.cos(angles), torch.sin(angles)], dim=1)  # (K, 2)
+    offset = env.body_pos_w[:, body, None, :2] - env.body_pos_w[:, bodies, :2]  # (N, M, 2): origin - centre
+    b = torch.einsum("nmj,kj->nmk", offset, directions)  # (N, M, K)
+    c = torch.sum(offset * offset, dim=2, keepdim=True) - radius**2  # (N, M, 1)
+    discriminant = b * b - c
+    hit = torch.sqrt(discriminant.clamp(min=0.0))
+    t = torch.where(c < 0, torch.zeros_like(b), -b - hit)  # inside: 0; outside: the nearer crossing
+    t = torch.where((discriminant >= 0) & (t >= 0), t, torch.full_like(t, max_range))
+    return t.min(dim=1).values.clamp(max=max_range)

@@ -19,6 +19,7 @@ __all__ = [
     "feet_air_time",
     "undesired_contacts",
     "progress_to_position_command",
+    "position_command_reached_bonus",
     "is_alive",
     "is_terminated",
     "joint_pos_l2",
@@ -120,11 +121,22 @@ def track_ang_vel_z_exp(env, command: str, std: float) -> torch.Tensor:
     return torch.exp(-error / std**2)
 
 
-def progress_to_position_command(env, command: str) -> torch.Tensor:
-    """The root's planar speed towards the target of command ``command`` [m/s] (negative when moving away)."""
-    to_target = env.command(command)[:, :2] - env.root_pos_w[:, :2]
+def progress_to_position_command(env, command: str, body: str | None = None) -> torch.Tensor:
+    """The planar speed of body ``body`` (default the root) towards the target of command ``command`` [m/s]
+    (negative when moving away)."""
+    position = env.root_pos_w if body is None else env.body_pos_w[:, body]
+    velocity = env.root_lin_vel_w if body is None else env.body_lin_vel_w[:, body]
+    to_target = env.command(command)[:, :2] - position[:, :2]
     direction = to_target / torch.linalg.vector_norm(to_target, dim=1, keepdim=True).clamp(min=1e-6)
-    return torch.sum(env.root_lin_vel_w[:, :2] * direction, dim=1)
+    return torch.sum(velocity[:, :2] * direction, dim=1)
+
+
+def position_command_reached_bonus(env, command: str, radius: float, body: str | None = None) -> torch.Tensor:
+    """1 where body ``body`` (default the root) is within ``radius`` [m] of the target of command ``command``: an
+    arrival bonus (the weight is per second, so one step pays weight x step duration)."""
+    from .terminations import position_command_reached
+
+    return position_command_reached(env, command, radius, body).float()
 
 
 # -- legged ------------------------------------------------------------------------------------------------------
