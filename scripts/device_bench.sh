@@ -3,6 +3,7 @@
 # training runs, results in $OUT. Usage: bash scripts/device_bench.sh SECTION...
 # Sections: cartpole cartpole_bench cartpole_train learner ant ant_train scaling startup robots go2_dc profile
 #           graphed_tests learner_bench learner_seeds scaling_all curriculum_bench curriculum_reach curriculum_go2
+#           curriculum_nav
 set -uo pipefail
 export PYTHONPATH=/tmp/site:$PWD/exts/isaac.rl.workbench ISAAC_RL_WORKBENCH_TASKS=$PWD/tasks PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -153,4 +154,14 @@ curriculum_go2)  # go2_flat: seed 1 to 600 iterations and recorded, seeds 2 and 
   for seed in 1 2 3; do for it in 000100 000200 000300; do
     echo "seed $seed $it: $(python3 -m isaac.rl.workbench.frontends.cli play /tmp/go2_s$seed --checkpoint /tmp/go2_s$seed/checkpoints/model_$it.pt --episodes 256 --device cuda 2>&1 | tail -1)"
   done; done ;;
+curriculum_nav)  # point_nav: throughput, 2 seeds with checkpoints every 50 iterations evaluated, a recording
+  python3 scripts/bench.py point_nav --device cuda --num-envs 4096 --steps 200 --iterations 10 --out "$OUT/bench_point_nav.json" 2>&1 | tail -1
+  for seed in 1 2; do
+    train nav_s$seed point_nav --num-envs 4096 --max-iterations ${NAV_ITERATIONS:-300} --seed $seed --eval-episodes 256 --set ppo.save_interval=50
+    for ckpt in /tmp/nav_s$seed/checkpoints/model_*.pt; do
+      echo "seed $seed $(basename $ckpt): $(python3 -m isaac.rl.workbench.frontends.cli play /tmp/nav_s$seed --checkpoint $ckpt --episodes 256 --device cuda 2>&1 | tail -1)"
+    done
+  done
+  python3 -m isaac.rl.workbench.frontends.cli play /tmp/nav_s1 --episodes 8 --device cuda --record "$OUT/point_nav.usda" 2>&1 | tail -1
+  cp /tmp/nav_s1/curves.png "$OUT/point_nav_curves.png" ;;
 esac; done
