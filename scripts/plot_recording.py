@@ -7,6 +7,11 @@
         env 0's base path, its planar velocity against the velocity command's (from the command marker, which
         sits where the command would take the base in 0.5 s, 0.15 m above it), and the feet's heights
 
+    python scripts/plot_recording.py REC.usda --paths robot:goal --obstacles obstacle_0 obstacle_1 --radius 0.3 \
+        --out nav.png
+        each env's first episode: the body's path, the command's target, and the obstacles (circles of --radius)
+        where they stood
+
 The recording must be able to find its scene (the path it references, relative to the file).
 """
 
@@ -27,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "exts" / "isaac.rl.
 from isaac.rl.workbench.scene.read_recording import read_recording  # noqa: E402
 
 VELOCITY_MARKER_AHEAD_S, VELOCITY_MARKER_UP_M = 0.5, 0.15  # as envs/term_state.recording_markers draws it
+RESET_JUMP_M = 0.25  # [m] a body moving further than this in one frame was reset: a new episode began
 
 
 def marker_path(stage: Usd.Stage, name: str, env: int, frames: int) -> np.ndarray:
@@ -89,20 +95,49 @@ def plot_walk(path: Path, base: str, command: str, feet: list[str], out: Path) -
     print(f"{path}: mean distance of the 0.5 s mean planar velocity to the command after 1 s: {error:.3f} m/s")
 
 
+def plot_paths(path: Path, body: str, command: str, obstacles: list[str], radius: float, out: Path) -> None:
+    rec, stage = read_recording(path), Usd.Stage.Open(str(path))
+    frames, envs = rec.poses.shape[:2]
+    b = body_index(rec.body_paths, body)
+    columns = min(envs, 4)
+    rows = -(-envs // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4 * columns, 4 * rows), layout="constrained", squeeze=False)
+    for env, ax in zip(range(envs), axes.flat, strict=False):
+        origin = rec.env_origins[env]
+        track = rec.poses[:, env, b, :2] - origin[:2]
+        target = marker_path(stage, command, env, frames)[:, :2] - origin[:2]
+        jumps = np.flatnonzero(np.linalg.norm(np.diff(track, axis=0), axis=1) > RESET_JUMP_M)
+        end = int(jumps[0]) + 1 if len(jumps) else frames  # the first episode: up to the reset's jump
+        ax.plot(track[:end, 0], track[:end, 1], label=f"{body} path")
+        ax.plot(*track[0], "ko", label="start")
+        ax.plot(target[end - 1, 0], target[end - 1, 1], "g*", markersize=14, label="target")
+        for name in obstacles:
+            centre = rec.poses[0, env, body_index(rec.body_paths, name), :2] - origin[:2]
+            ax.add_patch(plt.Circle(tuple(centre), radius, color="tab:red", alpha=0.5))
+        ax.set(aspect="equal", xlim=(-3, 3), ylim=(-3, 3), title=f"env {env}")
+    axes.flat[0].legend(fontsize="small")
+    figure.savefig(out, dpi=80)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("recording", type=Path)
     parser.add_argument("--reach", metavar="BODY:COMMAND", help="a body and the position command it reaches")
     parser.add_argument("--walk", metavar="BASE:COMMAND", help="the base and the velocity command it tracks")
     parser.add_argument("--feet", nargs="*", default=[], help="bodies whose height shows the gait (--walk)")
+    parser.add_argument("--paths", metavar="BODY:COMMAND", help="a body's path to a position command's target")
+    parser.add_argument("--obstacles", nargs="*", default=[], help="bodies drawn as circles (--paths)")
+    parser.add_argument("--radius", type=float, default=0.3, help="the obstacles' radius [m] (--paths)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    if bool(args.reach) == bool(args.walk):
-        parser.error("give one of --reach or --walk")
+    if sum(bool(mode) for mode in (args.reach, args.walk, args.paths)) != 1:
+        parser.error("give one of --reach, --walk or --paths")
     if args.reach:
         plot_reach(args.recording, *args.reach.split(":", 1), args.out)
-    else:
+    elif args.walk:
         plot_walk(args.recording, *args.walk.split(":", 1), args.feet, args.out)
+    else:
+        plot_paths(args.recording, *args.paths.split(":", 1), args.obstacles, args.radius, args.out)
     print(f"wrote {args.out}")
 
 

@@ -173,8 +173,8 @@ class NewtonBackend(NewtonProperties, Backend):
             dofs.append(robot.joint_qd_start[j])
         self.joint_names = list(joint_names)
         self._coords = coords  # each joint's first coordinate in joint_q, in joint_names order
-        self._coord_sel = _as_slice(coords)
-        self._dof_sel = _as_slice(dofs)
+        self._coord_sel = _as_slice(coords, self.device)
+        self._dof_sel = _as_slice(dofs, self.device)
         self._dof_index = torch.tensor(dofs, dtype=torch.long)
         self._has_free_root = root_is_free(robot)
         self.floating_base = self._has_free_root
@@ -484,8 +484,9 @@ _MUJOCO_RESET_WARNINGS = (
 )
 
 
-def _as_slice(indices: list[int]) -> slice | torch.Tensor:
-    """A slice when the indices are consecutive (views stay zero-copy), else an index tensor."""
+def _as_slice(indices: list[int], device: torch.device) -> slice | torch.Tensor:
+    """A slice when the indices are consecutive (views stay zero-copy), else an index tensor on ``device`` (a
+    CUDA graph cannot index with a host tensor)."""
     if indices and indices == list(range(indices[0], indices[0] + len(indices))):
         return slice(indices[0], indices[0] + len(indices))
-    return torch.tensor(indices, dtype=torch.long)
+    return torch.tensor(indices, dtype=torch.long, device=device)

@@ -85,9 +85,9 @@ def position_command_from_body(env, command: str, body: str) -> torch.Tensor:
 
 def range_scan(env, body: str, bodies, radius: float, num_rays: int = 16, max_range: float = 3.0) -> torch.Tensor:
     """A planar range scan [m], shape (num_envs, num_rays): from body ``body``, rays at evenly spaced world
-    headings (the first along +x), each the distance to the nearest of the upright cylinders of radius
-    ``radius`` [m] centred on the bodies ``bodies`` (the obstacles), or ``max_range`` [m] when none is nearer. A ray that starts
-    inside a cylinder reads 0."""
+    headings (the first along +x), each the distance to the nearest of the upright cylinders of radius ``radius``
+    [m] centred on the bodies ``bodies`` (the obstacles), or ``max_range`` [m] when none is nearer. A ray that
+    starts inside a cylinder reads 0."""
     angles = torch.arange(num_rays, device=env.device) * (2 * math.pi / num_rays)
     directions = torch.stack([torch.cos(angles), torch.sin(angles)], dim=1)  # (K, 2)
     offset = env.body_pos_w[:, body, None, :2] - env.body_pos_w[:, bodies, :2]  # (N, M, 2): origin - centre
