@@ -100,6 +100,12 @@ def expect_error(path, *fragments):
         ),
         ({}, '[metrics.err]\nfunc = "is_alive"\nreduce = "max"\n', ["metrics.err.reduce", "final, mean"]),
         (
+            {},
+            '[commands.goal]\ntype = "position"\nclear_of = ["rock"]\nclearance = 0.5\n',
+            ["commands.goal.clear_of", "'rock'", "its bodies"],
+        ),
+        ({}, '[commands.walk]\ntype = "velocity"\nclearance = 0.5\n', ["commands.walk.clearance", "position"]),
+        (
             {'joints = ["slider"]\nscale': 'delay_steps = [2, 1]\njoints = ["slider"]\nscale'},
             "",
             ["actions.delay_steps", "0 <= min <= max"],

@@ -260,3 +260,18 @@ def test_a_heading_command_steers_the_yaw_rate_towards_its_heading():
     standing = Commands({"vel": CommandSpec(type="velocity", ranges=spec.ranges, standing_share=1.0)}, 3, "cpu")
     standing.draw(env, torch.ones(3, dtype=torch.bool))
     assert torch.all(standing.values["vel"] == 0)
+
+
+def test_a_position_target_keeps_clear_of_the_named_bodies():
+    spec = CommandSpec(type="position", ranges={"x": (-1.0, 1.0), "y": (-1.0, 1.0)}, frame="env", clearance=0.5)
+    spec.clear_of = ["rock"]
+    env = command_env(4096)
+    env.body_pos_w = torch.zeros(4096, 2, 3)  # body 1, "rock", at the env origin
+    commands = Commands({"goal": spec}, 4096, torch.device("cpu"), ["robot", "rock"])
+    commands.draw(env, torch.ones(4096, dtype=torch.bool))
+    distance = torch.linalg.vector_norm(commands.values["goal"][:, :2], dim=1)
+    # a 0.5 m disc is 20% of the square: after 16 redraws about 0.2**17 of the targets could remain inside
+    assert distance.min() >= 0.5 and distance.max() <= math.sqrt(2)
+    free = Commands({"goal": CommandSpec(type="position", ranges=spec.ranges, frame="env")}, 4096, "cpu")
+    free.draw(env, torch.ones(4096, dtype=torch.bool))
+    assert (torch.linalg.vector_norm(free.values["goal"][:, :2], dim=1) < 0.5).float().mean() > 0.15

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from .workbench_env import WorkbenchEnv
 
 _COMPONENTS = {"position": ("x", "y", "z"), "velocity": ("lin_vel_x", "lin_vel_y", "ang_vel_z")}
+REDRAWS = 16
+"""How many times a position target drawn too close to a ``clear_of`` body is drawn again."""
 HEADING_STIFFNESS = 0.5
 """[1/s] yaw rate commanded per radian of heading error, as Isaac Lab's velocity command."""
 
@@ -32,9 +34,10 @@ class Commands:
         specs: the spec's ``[commands]`` tables, by name.
         num_envs: N.
         device: where the commands live.
+        body_names: the env's body names, for ``clear_of``.
     """
 
-    def __init__(self, specs: dict[str, CommandSpec], num_envs: int, device: torch.device):
+    def __init__(self, specs: dict[str, CommandSpec], num_envs: int, device: torch.device, body_names: list[str] = ()):
         self.specs = dict(specs)
         self.values = {name: torch.zeros(num_envs, 3, device=device) for name in specs}
         """name -> (N, 3): positions in the env frame [m], or (vx [m/s], vy [m/s], yaw rate [rad/s])."""
@@ -42,6 +45,11 @@ class Commands:
         """Seconds until each env draws each command again, (N, C)."""
         self._low = {n: self._bounds(s, 0, device) for n, s in specs.items()}
         self._high = {n: self._bounds(s, 1, device) for n, s in specs.items()}
+        self._clear_of = {
+            n: torch.tensor([list(body_names).index(b) for b in s.clear_of], dtype=torch.long, device=device)
+            for n, s in specs.items()
+            if s.clear_of
+        }
         self.headings = {n: torch.zeros(num_envs, device=device) for n, s in specs.items() if "heading" in s.ranges}
         """name -> (N,) heading targets [rad] of the velocity commands that track a heading."""
 
@@ -66,13 +74,16 @@ class Commands:
                 self._draw(env, i, name, self._timers[:, i] < 0.5 * dt)  # the step nearest the interval
 
     def _draw(self, env: WorkbenchEnv, index: int, name: str, env_mask: torch.Tensor) -> None:
-        spec, low, high = self.specs[name], self._low[name], self._high[name]
-        fresh = torch.rand_like(self.values[name]) * (high - low) + low
+        spec = self.specs[name]
+        fresh = self._sample(env, name)
         if spec.type == "velocity" and spec.standing_share > 0:
             moving = torch.rand(env.num_envs, 1, device=fresh.device) >= spec.standing_share
             fresh = fresh * moving
-        if spec.type == "position" and spec.frame == "base":
-            fresh = env.root_pos_w + quat_rotate(env.root_quat_w, fresh)
+        if name in self._clear_of:
+            centres = env.body_pos_w[:, self._clear_of[name], :2]  # (N, M, 2)
+            for _ in range(REDRAWS):  # masked redraws: no host sync, a bounded number of kernels
+                near = torch.linalg.vector_norm(fresh[:, None, :2] - centres, dim=2).min(dim=1).values
+                fresh = torch.where((near < spec.clearance).unsqueeze(1), self._sample(env, name), fresh)
         self.values[name].copy_(torch.where(env_mask.unsqueeze(1), fresh, self.values[name]))
         if name in self.headings:
             low_h, high_h = spec.ranges["heading"]
@@ -86,6 +97,14 @@ class Commands:
         else:
             fresh_timer = torch.rand_like(timers) * (high_s - low_s) + low_s
         self._timers[:, index] = torch.where(env_mask, fresh_timer, timers)
+
+    def _sample(self, env: WorkbenchEnv, name: str) -> torch.Tensor:
+        """Uniform draws in the command's ranges for every env, (N, 3); base-frame points turned into the env frame."""
+        low, high = self._low[name], self._high[name]
+        fresh = torch.rand_like(self.values[name]) * (high - low) + low
+        if self.specs[name].type == "position" and self.specs[name].frame == "base":
+            fresh = env.root_pos_w + quat_rotate(env.root_quat_w, fresh)
+        return fresh
 
     def _steer(self, env: WorkbenchEnv) -> None:
         """Turn each heading target into a yaw rate: ``HEADING_STIFFNESS`` times the heading error, within the

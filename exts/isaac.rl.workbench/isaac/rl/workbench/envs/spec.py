@@ -135,8 +135,11 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
                 f"{', '.join(limp)} in {scene_path} has none (use joint_effort, author a DriveAPI, or give it an "
                 f"[actuators.<group>] with stiffness)",
             )
-    commands = {name: _load_command(top.sub("commands").sub(name)) for name in top.sub("commands").data}
     body_names = [path.rsplit("/", 1)[-1] for path in articulation.bodies]
+    commands = {
+        name: _load_command(top.sub("commands").sub(name), body_names, articulation.root_path)
+        for name in top.sub("commands").data
+    }
     where = _Names(joint_names, body_names, list(commands), articulation.root_path, python_path)
     observations = _load_observations(top.sub("observations"), where)
     rewards = _load_terms(top.sub("rewards"), "rewards", where)
@@ -343,7 +346,7 @@ def _load_terms(t: SpecTable, kind: str, names: _Names) -> dict[str, TermSpec]:
 _COMMAND_COMPONENTS = {"position": ("x", "y", "z"), "velocity": ("lin_vel_x", "lin_vel_y", "ang_vel_z", "heading")}
 
 
-def _load_command(t: SpecTable) -> CommandSpec:
+def _load_command(t: SpecTable, body_names: list[str], root: str) -> CommandSpec:
     t.check_keys(CommandSpec.__dataclass_fields__)
     kind = t.get("type", str, required=True)
     if kind not in COMMAND_TYPES:
@@ -371,12 +374,18 @@ def _load_command(t: SpecTable) -> CommandSpec:
     standing = t.number("standing_share", 0.0, minimum=0.0)
     if standing > 1.0 or (standing > 0 and kind != "velocity"):
         raise t.error("standing_share", f"expected a share in [0, 1] of a velocity command, got {standing}")
+    clear_of = check_bodies(t, "clear_of", t.get("clear_of", list, []), body_names, root)
+    clearance = t.number("clearance", 0.0, minimum=0.0)
+    if (clear_of or clearance) and kind != "position":
+        raise t.error("clear_of" if clear_of else "clearance", "only a position command keeps clear of bodies")
     return CommandSpec(
         type=kind,
         ranges=ranges,
         frame=frame,
         resample_s=(float(resample[0]), float(resample[1])),
         standing_share=standing,
+        clear_of=clear_of,
+        clearance=clearance,
     )
 
 

@@ -130,6 +130,11 @@ class CommandSpec:
     """[min, max] seconds between two draws within an episode, drawn per env; default: once per episode."""
     standing_share: float = 0.0
     """``velocity`` only: share of draws, in [0, 1], that command standing still (all three components 0)."""
+    clear_of: list[str] = field(default_factory=list)
+    """``position`` only: bodies (names or regular expressions) a target must keep ``clearance`` from in the plane,
+    e.g. obstacles placed by a reset event; a target drawn too close is drawn again (up to 16 times)."""
+    clearance: float = 0.0
+    """``position`` only: the planar distance [m] a target keeps from each ``clear_of`` body's origin, >= 0."""
 
 
 @dataclass(kw_only=True)

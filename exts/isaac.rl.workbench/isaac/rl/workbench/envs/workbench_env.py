@@ -134,7 +134,7 @@ class WorkbenchEnv(TermState, VecEnv):
         self.episode_length_buf = torch.zeros(n, dtype=torch.long, device=dev)
         self.terminated = torch.zeros(n, dtype=torch.bool, device=dev)
         self.time_outs = torch.zeros(n, dtype=torch.bool, device=dev)
-        self.commands = Commands(spec.commands, n, dev)
+        self.commands = Commands(spec.commands, n, dev, [p.rsplit("/", 1)[-1] for p in backend.body_paths])
         self.reward_terms = list(spec.rewards.values())
         self.metric_terms = list(spec.metrics.values())
         self._params = {id(t): self._resolve_params(t) for group in spec.observations.values() for t in group}
