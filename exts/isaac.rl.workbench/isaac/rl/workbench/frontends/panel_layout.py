@@ -65,3 +65,29 @@ def duration(seconds: float | None) -> str:
         return "-"
     s = int(round(seconds))
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s}s"
+
+
+def policy_status(run: Any) -> list[str]:
+    """What the panel says of the policy: the play in progress, the last evaluation, the last export (a line each,
+    for those there are). ``run`` is the panel model's ``RunState``."""
+    lines = []
+    if run.play:
+        mean = run.play["mean_return"]
+        lines.append(
+            f"playing: step {run.play['steps']}, {run.play['episodes']} episodes ended, mean return "
+            f"{'-' if mean is None else f'{mean:.3g}'}"
+        )
+    if run.evaluation:
+        ev = run.evaluation
+        lines.append(
+            f"evaluation: {ev['episodes']} episodes, mean return {ev['mean_return']:.3g}, mean length "
+            f"{ev['mean_episode_length']:.1f} / {ev['max_episode_length']}"
+        )
+    if run.export:
+        ex = run.export
+        lines.append(
+            f"export: {run.run_dir}/export/policy.onnx, policy.pt; max action difference ONNX "
+            f"{ex['max_abs_diff_onnx']:.2g}, TorchScript {ex['max_abs_diff_torchscript']:.2g} "
+            f"(tolerance {ex['atol']:g}) on {ex['num_observations']} observations"
+        )
+    return lines

@@ -17,7 +17,7 @@ from typing import Any
 import omni.ui as ui
 
 from ..panel import PanelModel
-from ..panel_layout import duration
+from ..panel_layout import duration, policy_status
 from . import isaacsim_adapter as isaacsim
 from .lockstep import Lockstep
 from .window_spec import SpecSections
@@ -175,19 +175,7 @@ class WorkbenchWindow(ui.Window):
             values = curves[title]
             plot.set_data(*values)
             plot.scale_min, plot.scale_max = min(values, default=0.0), max(values, default=1.0)
-        lines = []
-        if run.play:
-            mean = run.play["mean_return"]
-            lines.append(
-                f"playing: step {run.play['steps']}, {run.play['episodes']} episodes ended, mean return "
-                f"{'-' if mean is None else f'{mean:.3g}'}"
-            )
-        if run.evaluation:
-            lines.append(
-                f"evaluation: {run.evaluation['episodes']} episodes, mean return {run.evaluation['mean_return']:.3g}"
-            )
-        if run.export:
-            lines.append(f"export: {run.run_dir}/export/policy.onnx, policy.pt")
+        lines = policy_status(run)
         self.policy.text = "\n".join(lines)
 
     def destroy(self) -> None:

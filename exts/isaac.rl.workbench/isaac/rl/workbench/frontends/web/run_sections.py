@@ -10,7 +10,7 @@ import viser
 import viser.uplot
 
 from ..panel import PanelModel
-from ..panel_layout import duration
+from ..panel_layout import duration, policy_status
 
 PLOT_PERIOD_S = 1.0  # plots are re-sent at most this often (the counters at every refresh)
 MESSAGES_SHOWN = 8
@@ -116,26 +116,7 @@ class RunSections:
         self.refresh_policy()
 
     def refresh_policy(self) -> None:
-        run, lines = self.model.run, []
-        if run.play:
-            mean = run.play["mean_return"]
-            lines.append(
-                f"playing: step {run.play['steps']}, {run.play['episodes']} episodes ended, mean return "
-                f"{'-' if mean is None else f'{mean:.3g}'}"
-            )
-        if run.evaluation:
-            ev = run.evaluation
-            lines.append(
-                f"evaluation: {ev['episodes']} episodes, mean return {ev['mean_return']:.3g}, mean length "
-                f"{ev['mean_episode_length']:.1f} / {ev['max_episode_length']}"
-            )
-        if run.export:
-            ex = run.export
-            lines.append(
-                f"export: `{run.run_dir}/export/policy.onnx`, `policy.pt`; max action difference ONNX "
-                f"{ex['max_abs_diff_onnx']:.2g}, TorchScript {ex['max_abs_diff_torchscript']:.2g} "
-                f"(tolerance {ex['atol']:g}) on {ex['num_observations']} observations"
-            )
+        lines = policy_status(self.model.run)
         self.policy.content = "\n\n".join(lines)
 
     def refresh_progress(self) -> None:
