@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from ..utils.quaternions import quat_rotate
+from ..utils.quaternions import quat_rotate, yaw_angle
 from .spec_schema import CommandSpec
 
 if TYPE_CHECKING:
@@ -111,8 +111,7 @@ class Commands:
         command's ``ang_vel_z`` range (standing envs keep 0)."""
         if not self.headings:
             return
-        x, y, z, w = env.root_quat_w.unbind(-1)
-        yaw = torch.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
+        yaw = yaw_angle(env.root_quat_w)
         for name, target in self.headings.items():
             error = torch.remainder(target - yaw + math.pi, 2 * math.pi) - math.pi
             low, high = self.specs[name].ranges.get("ang_vel_z", (0.0, 0.0))

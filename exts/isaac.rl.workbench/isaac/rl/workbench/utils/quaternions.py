@@ -30,9 +30,14 @@ def _rotate(quat_xyzw: torch.Tensor, vec: torch.Tensor, sign: float) -> torch.Te
     return a + sign * b + c
 
 
+def yaw_angle(quat_xyzw: torch.Tensor) -> torch.Tensor:
+    """The heading [rad] of orientations (..., 4), in (-pi, pi]: the rotation about world z; returns (...)."""
+    x, y, z, w = quat_xyzw.unbind(-1)
+    return torch.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
+
+
 def yaw_quat(quat_xyzw: torch.Tensor) -> torch.Tensor:
     """The heading part of orientations (..., 4): the rotation about world z alone, (x, y, z, w) order."""
-    x, y, z, w = quat_xyzw.unbind(-1)
-    yaw = torch.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
+    yaw = yaw_angle(quat_xyzw)
     zero = torch.zeros_like(yaw)
     return torch.stack([zero, zero, torch.sin(yaw / 2), torch.cos(yaw / 2)], dim=-1)

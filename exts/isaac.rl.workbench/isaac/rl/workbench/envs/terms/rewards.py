@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import torch
 
+from . import terminations
+
 __all__ = [
     "position_command_error",
     "position_command_error_tanh",
@@ -134,9 +136,7 @@ def progress_to_position_command(env, command: str, body: str | None = None) -> 
 def position_command_reached_bonus(env, command: str, radius: float, body: str | None = None) -> torch.Tensor:
     """1 where body ``body`` (default the root) is within ``radius`` [m] of the target of command ``command``: an
     arrival bonus (the weight is per second, so one step pays weight x step duration)."""
-    from .terminations import position_command_reached
-
-    return position_command_reached(env, command, radius, body).float()
+    return terminations.position_command_reached(env, command, radius, body).float()
 
 
 # -- legged ------------------------------------------------------------------------------------------------------
