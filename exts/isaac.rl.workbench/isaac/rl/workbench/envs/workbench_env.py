@@ -17,6 +17,7 @@ from tensordict import TensorDict
 
 from ..backend.base import Backend
 from ..utils import startup_timer
+from . import applied_randomization
 from .actuators import explicit_actuators, initial_joint_positions, joint_overrides
 from .commands import Commands
 from .episode_stats import EpisodeStats
@@ -212,15 +213,7 @@ class WorkbenchEnv(TermState, VecEnv):
         self.backend.set_property(name, env_mask, values)
         after = self.backend.get_property(name)
         labels = {"body": self.body_names, "dof": self.spec.joint_names}.get(name.split("_", 1)[0])
-        changed = (after != before)[env_mask].reshape(-1, after.shape[1], after[0, 0].numel()).any(dim=2).any(dim=0)
-        columns = changed.nonzero().flatten().tolist()
-        applied = after[env_mask]
-        stats = {}
-        for label, cols in [(labels[c], [c]) for c in columns] if labels else [("every shape", columns)]:
-            values = applied[:, cols] if cols else applied[:, :0]
-            if values.numel():
-                stats[label] = {"min": values.min().item(), "mean": values.mean().item(), "max": values.max().item()}
-        self.applied_randomization[name] = {"envs": int(env_mask.sum().item()), "values": stats}
+        self.applied_randomization[name] = applied_randomization.summarize(before, after, env_mask, labels)
 
     def add_root_velocity(self, env_mask: torch.Tensor, delta: torch.Tensor) -> None:
         """Add ``delta`` (N, 6) to the root velocity of the envs where ``env_mask`` is True."""
