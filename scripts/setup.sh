@@ -27,3 +27,22 @@ if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
   $SUDO apt-get install -y -q chromium >/dev/null 2>&1 || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q chromium >/dev/null; } \
     || echo "setup: could not install chromium; the browser panel test needs /usr/bin/chromium" >&2
 fi
+# the Unitree Go2 over DDS (the 'go2' extra): Debian's Cyclone DDS 0.10, then the cyclonedds binding built against it
+# (its build looks for $CYCLONEDDS_HOME/{lib/libddsc.so,include,bin}: a folder of links into Debian's folders, kept in
+# .venv because the binding remembers it) and unitree_sdk2py; the Go2 DDS tests skip without them (fail under CI)
+if ! "$PY" -c "import cyclonedds.domain, unitree_sdk2py.core.channel" 2>/dev/null; then
+  if [ ! -e /usr/include/dds/dds.h ] && command -v apt-get >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get install -y -q cyclonedds-dev >/dev/null 2>&1 || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q cyclonedds-dev >/dev/null; } \
+      || echo "setup: could not install cyclonedds-dev; the Go2 DDS link needs it" >&2
+  fi
+  DDS_LIB=$(dpkg -L cyclonedds-dev 2>/dev/null | grep '/libddsc\.so$' | head -n 1 || true)
+  if [ -n "$DDS_LIB" ]; then
+    DDS_HOME="$PWD/.venv/cyclonedds-prefix"
+    mkdir -p "$DDS_HOME" && ln -sfn "$(dirname "$DDS_LIB")" "$DDS_HOME/lib" && ln -sfn /usr/include "$DDS_HOME/include" \
+      && ln -sfn /usr/bin "$DDS_HOME/bin"
+    CYCLONEDDS_HOME="$DDS_HOME" "$PY" -m pip install -q -e ".[go2]" 2>&1 | grep -v "^WARNING: Location" || true
+  fi
+  "$PY" -c "import cyclonedds.domain, unitree_sdk2py.core.channel" 2>/dev/null \
+    || echo "setup: the 'go2' extra (Cyclone DDS, unitree_sdk2py) is not installed; the Go2 DDS link and tests need it" >&2
+fi

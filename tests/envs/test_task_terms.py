@@ -223,7 +223,7 @@ def test_randomization_events_draw_within_their_ranges_on_the_columns_they_name(
                 "dof_friction": torch.zeros(64, 4),
             }[name]
 
-        def set_physics_property(self, name, env_mask, values):
+        def set_physics_property(self, name, env_mask, values, bounds=None):
             written[name] = values
 
     env, everywhere = PropertyEnv(), torch.ones(64, dtype=torch.bool)

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from .envs.spec import TaskSpec, load_spec, save_spec
+from .learn.ppo_config import is_distillation
 from .learn.run_dir import RunDir, RunError
 from .utils import startup_timer
 from .utils.atomic import write_atomically
@@ -169,10 +170,12 @@ class Workbench:
 
         ``resume``: continue training this run from its latest checkpoint (metrics rows past it are dropped); a run
         that never saved one (stopped in its first iterations) starts again from iteration 0. Any checkpoint file
-        is checked before an env is built.
+        is checked before an env is built. A distillation started afresh loads its teacher from
+        ``ppo.teacher_checkpoint`` (:func:`.learn.teacher.find_teacher`).
         """
         from .envs.workbench_env import WorkbenchEnv
         from .learn.checkpoint import read_checkpoint
+        from .learn.teacher import find_teacher
         from .learn.trainer import Trainer
 
         path = checkpoint
@@ -180,6 +183,8 @@ class Workbench:
             path = self._latest_checkpoint_or_restart()
         # missing, empty, corrupt, not a checkpoint: fail now, not after the build
         state = read_checkpoint(Path(path)) if path is not None else None
+        fresh_distillation = path is None and is_distillation(self.spec.ppo)
+        teacher = find_teacher(self.spec.raw, self.spec.source) if fresh_distillation else None
         torch.manual_seed(self.spec.seed)
         started = time.perf_counter()
         self.env = WorkbenchEnv(self.spec, self.device)
@@ -192,6 +197,8 @@ class Workbench:
             if resume:  # training goes on from here: later rows belong to the lost iterations (play keeps them)
                 self.run.truncate_metrics(self.trainer.iteration)
                 self._replay_edits()
+        elif teacher is not None:
+            self.trainer.load_teacher(*teacher)
         if self._fresh:
             self._created_run_folder = not self.run_dir.exists()
             RunDir.create(self.run_dir)
@@ -389,9 +396,29 @@ class Workbench:
         self._play = (policy, obs)
         return {"poses": self.env.body_poses_env.cpu(), "rewards": rewards.cpu(), "dones": dones.cpu()}
 
-    def export(self, out_dir: Path | None = None) -> dict:
-        """Write ``export/policy.onnx`` and ``export/policy.pt`` and check them against the training policy."""
+    def export(self, out_dir: Path | None = None, deploy: bool = False) -> dict:
+        """Write ``export/policy.onnx`` and ``export/policy.pt`` and check them against the training policy.
+
+        ``deploy``: also write the deployment bundle's ``deploy.json`` (:mod:`.envs.deploy_manifest`) and
+        ``policy_static.onnx`` (batch fixed to 1, for TensorRT) beside them; a policy that observes what a robot
+        cannot measure is refused (``DeployError``) before anything is written. The report then adds ``deploy``
+        (the ``deploy.json`` path) and ``static_onnx``.
+        """
         from .learn.export import export_policy
 
+        out = Path(out_dir or self.run.export_dir)
+        manifest = None
+        if deploy:
+            from .envs.deploy_manifest import deploy_manifest
+
+            manifest = deploy_manifest(self.env, self.spec, {"onnx": "policy.onnx", "torchscript": "policy.pt"})
         rollout = self.evaluate(num_episodes=self.env.num_envs, keep_observations=4096)
-        return export_policy(self.trainer.actor, rollout["observations"], Path(out_dir or self.run.export_dir))
+        report = export_policy(self.trainer.actor, rollout["observations"], out)
+        if manifest is not None:
+            from .deploy.bundle import bundle_json, load_bundle
+            from .deploy.latency import static_onnx
+
+            text = bundle_json(manifest)
+            report["deploy"] = str(write_atomically(out / "deploy.json", lambda tmp: tmp.write_text(text)))
+            report["static_onnx"] = str(static_onnx(load_bundle(out), out / "policy_static.onnx")[0])
+        return report

@@ -130,7 +130,8 @@ class Backend(Protocol):
     def get_property(self, name: str) -> torch.Tensor:
         """A copy of physics property ``name`` for every env: ``body_mass`` (N, B) [kg], ``body_com`` (N, B, 3) [m]
         in the body frame, ``shape_friction`` (N, S) over each env's S shapes,
-        ``dof_stiffness``, ``dof_damping`` (the solver's PD gains), ``dof_friction``, ``dof_armature`` (N, D)."""
+        ``dof_stiffness``, ``dof_damping`` (the solver's PD gains), ``dof_friction``, ``dof_armature``,
+        ``dof_viscous_friction`` (passive damping) (N, D)."""
         ...
 
     def set_property(self, name: str, env_mask: torch.Tensor, values: torch.Tensor) -> None:

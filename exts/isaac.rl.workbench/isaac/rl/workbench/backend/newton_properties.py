@@ -22,6 +22,7 @@ PROPERTIES = {
     "dof_damping": "the solver's PD velocity gain of each joint [N·m·s/rad or N·s/m], (N, D)",
     "dof_friction": "friction loss of each joint [N·m or N], (N, D)",
     "dof_armature": "armature (reflected rotor inertia) of each joint [kg·m² or kg], (N, D)",
+    "dof_viscous_friction": "passive viscous damping of each joint [N·m·s/rad or N·s/m], (N, D)",
 }
 """The properties :meth:`NewtonProperties.get_property` and :meth:`NewtonProperties.set_property` know."""
 
@@ -33,6 +34,7 @@ _MODEL_ARRAY = {
     "dof_damping": "joint_target_kd",
     "dof_friction": "joint_friction",
     "dof_armature": "joint_armature",
+    "dof_viscous_friction": "joint_damping",
 }
 _FLAGS = {
     "body": newton.ModelFlags.BODY_INERTIAL_PROPERTIES,

@@ -21,6 +21,7 @@ DRIVE_ARRAYS = {
     "velocity_limit": "joint_velocity_limit",
     "armature": "joint_armature",
     "friction": "joint_friction",
+    "viscous_friction": "joint_damping",
 }
 """Actuator key -> the ModelBuilder per-DOF list it overrides."""
 

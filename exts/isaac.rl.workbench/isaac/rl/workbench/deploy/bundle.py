@@ -16,6 +16,9 @@
   ``joints`` (A,) the joints the action drives (a subset of ``names``, in action order), ``scale``, ``offset`` (A,),
   ``clip`` (the action's bound before scaling, or None).
 - ``safety``: see :class:`SafetyLimits`.
+
+The file is strict JSON: a limit the robot does not have (an unlimited joint, speed or effort) is ``null`` there
+(:func:`bundle_json` writes it so) and ``inf`` (``-inf`` for a lower position limit) in the loaded :class:`Bundle`.
 """
 
 from __future__ import annotations
@@ -118,6 +121,26 @@ class Bundle:
         }
 
 
+def bundle_json(data: dict) -> str:
+    """``data`` (a ``deploy.json`` dict) as strict JSON text: every non-finite number becomes ``null``."""
+
+    def finite(value):
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {key: finite(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [finite(item) for item in value]
+        return value
+
+    return json.dumps(finite(data), indent=2, allow_nan=False) + "\n"
+
+
+def _unlimited(values: list, fill: float) -> list:
+    """``values`` with ``null`` (no limit) replaced by ``fill``."""
+    return [fill if value is None else value for value in values]
+
+
 def bundle_from_dict(data: dict, source: str = "deploy.json", root: Path = Path(".")) -> Bundle:
     """Validate ``data`` (a ``deploy.json``) and return the :class:`Bundle`; ``source`` names it in errors.
 
@@ -171,7 +194,17 @@ def bundle_from_dict(data: dict, source: str = "deploy.json", root: Path = Path(
             f"{source}: 'action.joints' must be {policy['num_actions']} of 'joints.names' with one offset each"
             + (f"; unknown: {unknown}" if unknown else "")
         )
-    safety_data = need(data, "safety", "")
+    joints = dict(joints, effort_limit=_unlimited(joints["effort_limit"], math.inf))
+    safety_data = dict(need(data, "safety", ""))
+    if isinstance(safety_data.get("joint_pos_limits"), list):
+        safety_data["joint_pos_limits"] = [
+            [-math.inf if pair[0] is None else pair[0], math.inf if pair[1] is None else pair[1]]
+            if isinstance(pair, list) and len(pair) == 2
+            else pair
+            for pair in safety_data["joint_pos_limits"]
+        ]
+    if isinstance(safety_data.get("joint_vel_limits"), list):
+        safety_data["joint_vel_limits"] = _unlimited(safety_data["joint_vel_limits"], math.inf)
     known = {f.name for f in fields(SafetyLimits)}
     extra = sorted(set(safety_data) - known)
     if extra:

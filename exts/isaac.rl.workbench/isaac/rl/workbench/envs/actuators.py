@@ -11,7 +11,8 @@ from ..backend.base import ExplicitActuator
 from .spec_schema import ACTUATOR_GAINS, ACTUATOR_MODELS, ROBOT_BASES, ActuatorSpec, RobotSpec
 from .spec_table import SpecTable, check_joints
 
-_MINIMUM = {"stiffness": 0.0, "damping": 0.0, "armature": 0.0, "friction": 0.0}  # the others must be > 0
+# the others must be > 0
+_MINIMUM = {"stiffness": 0.0, "damping": 0.0, "armature": 0.0, "friction": 0.0, "viscous_friction": 0.0}
 _EXPLICIT_KEYS = {  # what an explicit model takes over from the solver's drive, per model
     "pd": ("stiffness", "damping", "effort_limit"),
     "dc_motor": ("stiffness", "damping", "effort_limit", "velocity_limit"),

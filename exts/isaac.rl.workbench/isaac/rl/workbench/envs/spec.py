@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..learn.ppo_config import PPO_TOP_KEYS, default_ppo_config, validate_ppo_config
+from ..learn.ppo_config import PPO_TOP_KEYS, algorithm_name, default_ppo_config, validate_ppo_config
 from ..scene.inspect import SceneError, inspect_scene
 from ..utils.atomic import write_atomically
 from .actuators import load_actuators, load_robot, per_joint
+from .deploy_table import load_deploy
 from .overrides import apply_overrides
 from .spec_schema import (
     ACTION_TYPES,
@@ -99,6 +100,7 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
             "events",
             "commands",
             "metrics",
+            "deploy",
             "ppo",
         ]
     )
@@ -121,6 +123,7 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
     drives = {j.name: j.drive for j in articulation.joints}
     actuators = load_actuators(top.sub("actuators"), joint_names, articulation.root_path)
     robot = load_robot(top.sub("robot"), joint_names, articulation.root_path)
+    deploy = load_deploy(top.sub("deploy"), joint_names, articulation.root_path)
     effort_limits = per_joint(actuators, joint_names, drives, "effort_limit", lambda d: d.max_force if d else math.inf)
     env = _load_env(top.sub("env"))
     actions = _load_actions(top.sub("actions"), joint_names, articulation.root_path)
@@ -142,6 +145,7 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
     }
     where = _Names(joint_names, body_names, list(commands), articulation.root_path, python_path)
     observations = _load_observations(top.sub("observations"), where)
+    observation_history = _load_history_lengths(top.sub("observations"))
     rewards = _load_terms(top.sub("rewards"), "rewards", where)
     terminations = _load_terms(top.sub("terminations"), "terminations", where)
     events = _load_terms(top.sub("events"), "events", where)
@@ -149,6 +153,7 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
     if not rewards:
         raise top.error("rewards", "at least one reward term is needed")
     ppo = _load_ppo(top.sub("ppo"))
+    _check_obs_groups(top.sub("ppo"), ppo, observations)
 
     resolved = copy.deepcopy(raw)
     resolved["scene"] = str(scene_path)
@@ -174,7 +179,9 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
         actions=actions,
         actuators=actuators,
         robot=robot,
+        deploy=deploy,
         observations=observations,
+        observation_history=observation_history,
         rewards=rewards,
         terminations=terminations,
         events=events,
@@ -393,7 +400,7 @@ def _load_observations(t: SpecTable, names: _Names) -> dict[str, list[TermSpec]]
     groups: dict[str, list[TermSpec]] = {}
     for group_name in t.data:
         g = t.sub(group_name)
-        g.check_keys(["terms"])
+        g.check_keys(["terms", "history_length"])
         items = g.get("terms", list, required=True)
         if not items:
             raise g.error("terms", "expected at least one observation term")
@@ -408,8 +415,29 @@ def _load_observations(t: SpecTable, names: _Names) -> dict[str, list[TermSpec]]
     return groups
 
 
+def _load_history_lengths(t: SpecTable) -> dict[str, int]:
+    """``history_length`` of every observation group (1 where not given)."""
+    return {group: t.sub(group).number("history_length", 1, minimum=1, integer=True) for group in t.data}
+
+
+def _check_obs_groups(t: SpecTable, ppo: dict[str, Any], groups: dict[str, list[TermSpec]]) -> None:
+    """Every group that ``ppo.obs_groups`` hands a network is an observation group of the spec."""
+    obs_groups = ppo.get("obs_groups") or {}
+    if not isinstance(obs_groups, dict):
+        raise t.error("obs_groups", f"expected a table {{network = [group, ...]}}, got {obs_groups!r}")
+    for name, listed in obs_groups.items():
+        if not isinstance(listed, list) or not listed or not all(isinstance(group, str) for group in listed):
+            raise t.error(f"obs_groups.{name}", f"expected a non-empty list of observation group names, got {listed!r}")
+        unknown = [group for group in listed if group not in groups]
+        if unknown:
+            raise t.error(
+                f"obs_groups.{name}",
+                f"no observation group {', '.join(unknown)}; the spec's groups: {', '.join(groups)}",
+            )
+
+
 def _load_ppo(t: SpecTable) -> dict[str, Any]:
-    config = default_ppo_config()
+    config = default_ppo_config(algorithm_name(t.data))
     for key in t.data:
         if key not in PPO_TOP_KEYS and key in config["algorithm"]:
             raise t.error(key, f"unknown key here; '{key}' is a PPO setting: put it under [ppo.algorithm]")
@@ -423,4 +451,6 @@ def _load_ppo(t: SpecTable) -> dict[str, Any]:
         validate_ppo_config(config)
     except (KeyError, ValueError, TypeError) as exc:
         raise SpecError(f"{t.file}: key {exc.args[0]}") from exc
+    if config.get("teacher_checkpoint"):  # a run folder or file: relative to the current folder, where runs/ is
+        config["teacher_checkpoint"] = str(Path(config["teacher_checkpoint"]).expanduser().resolve())
     return config

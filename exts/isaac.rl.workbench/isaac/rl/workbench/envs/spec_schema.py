@@ -166,6 +166,9 @@ class ActuatorSpec:
     """Reflected rotor inertia added to the joint [kg·m² or kg], >= 0."""
     friction: float | None = None
     """Joint friction loss [N·m or N], >= 0."""
+    viscous_friction: float | None = None
+    """Passive viscous damping of the joint [N·m·s/rad or N·s/m], >= 0: a torque ``-viscous_friction * qd`` whatever
+    the actions are (``damping`` is the drive's velocity gain, which a ``joint_effort`` task does not use)."""
     saturation_effort: float | None = None
     """``dc_motor`` only, required there: the motor's stall effort [N·m or N], > 0; the available effort falls
     linearly from it at rest to zero at ``velocity_limit``, and never exceeds ``effort_limit``."""
@@ -191,9 +194,45 @@ class RobotSpec:
     """Whether the robot's own links collide with each other."""
 
 
+@dataclass(kw_only=True)
+class DeploySpec:
+    """``[deploy]``: how the exported policy runs on the robot (``export --deploy`` writes it into ``deploy.json``):
+    the robot's motor order and the safety layer between the policy and the motors. Every key is optional; gains
+    and limits given per joint take a number for every joint or a table ``{joint name or regular expression =
+    value}`` (the first matching key wins; a joint none matches keeps the default)."""
+
+    motor_order: list[str] = field(default_factory=list)
+    """The robot's joint names in its motor order (each of the articulation's 1-DOF joints once): the order the
+    robot's driver reads and commands them in; default the policy's order (the scene's joint order)."""
+    safe_stop: str = "hold"
+    """What the robot does once the safety layer stops the policy: ``"hold"`` the positions measured at the stop
+    (gains ``hold_kp``, ``hold_kd``) or ``"damp"`` (no position gain, damping ``hold_kd``: the robot sinks slowly)."""
+    soft_start_s: float | None = None
+    """[s] >= 0: at start the target blends from the measured pose to the policy's over this time; default 1.0 for
+    a floating base, 0 (none) for a fixed one."""
+    action_rate_limit: float | None = None
+    """The fastest a target may move [rad/s or m/s; N·m/s for joint_effort actions], > 0; unset for no limit."""
+    lowpass_hz: float | None = None
+    """Cut-off of a first-order low-pass filter on the targets [Hz], > 0; unset for none."""
+    max_tilt_rad: float | None = None
+    """The base may tilt this far from upright before the robot stops [rad], in (0, pi]; default 1.0 for a floating
+    base, none for a fixed one."""
+    pos_limit_margin: float = 0.1
+    """How far past its position limit a measured joint may be before the robot stops [rad or m], >= 0."""
+    joint_vel_limits: dict[str, float] = field(default_factory=dict)
+    """A measured joint speed above this stops the robot [rad/s or m/s], > 0, per joint; default the
+    ``[actuators]`` ``velocity_limit``, else the asset's joint velocity limit, else none."""
+    hold_kp: dict[str, float] = field(default_factory=dict)
+    """Position gain of the ``"hold"`` stop [N·m/rad or N/m], >= 0, per joint; default the trained stiffness."""
+    hold_kd: dict[str, float] = field(default_factory=dict)
+    """Damping gain of either stop [N·m·s/rad or N·s/m], >= 0, per joint; default the trained damping."""
+    max_consecutive_misses: int = 2
+    """Missed control periods in a row (late, or without a fresh reading) that stop the robot; integer >= 1."""
+
+
 ROBOT_BASES = ("floating", "fixed")
 
-ACTUATOR_GAINS = ("stiffness", "damping", "effort_limit", "velocity_limit", "armature", "friction")
+ACTUATOR_GAINS = ("stiffness", "damping", "effort_limit", "velocity_limit", "armature", "friction", "viscous_friction")
 ACTUATOR_MODELS = ("implicit", "pd", "dc_motor")
 
 
@@ -241,8 +280,15 @@ class TaskSpec:
     """Tables ``[actuators.<group>]``: PD gains and limits that override the scene's drives."""
     robot: RobotSpec = field(default_factory=lambda: RobotSpec())
     """Table ``[robot]``: base type, root height, initial joint positions, self-collisions."""
+    deploy: DeploySpec = field(default_factory=lambda: DeploySpec())
+    """Table ``[deploy]``: the robot's motor order and the safety layer of the exported policy."""
     observations: dict[str, list[TermSpec]]
     """Tables ``[observations.<group>]``, each ``terms = [...]``; the ``policy`` group feeds the actor."""
+    observation_history: dict[str, int] = field(default_factory=dict)
+    """Key ``history_length`` of each ``[observations.<group>]``: the group holds each term's last H values
+    (integer H >= 1; default 1, the current value only), oldest first, term by term: ``[a(t-H+1) .. a(t), b(t-H+1)
+    .. b(t), ...]`` for terms a, b (Isaac Lab's flattening), each value noisy as the term gives it. When an episode
+    starts, every slot holds the episode's first value. A robot builds the same from ``deploy.json``."""
     rewards: dict[str, TermSpec]
     """Tables ``[rewards.<name>]``; at least one."""
     terminations: dict[str, TermSpec]
@@ -295,11 +341,13 @@ def spec_key_docs() -> list[KeyDoc]:
         ("actuators.<group>", ActuatorSpec),
         ("robot", RobotSpec),
         ("commands.<name>", CommandSpec),
+        ("deploy", DeploySpec),
     ):
         defaults = cls(type=None) if cls is CommandSpec else cls()  # type: required
         docs = field_docs(cls)
         out += [KeyDoc(f"{table}.{f.name}", getattr(defaults, f.name), docs[f.name]) for f in fields(cls)]
     out.append(KeyDoc("observations.<group>.terms", None, top["observations"]))
+    out.append(KeyDoc("observations.<group>.history_length", 1, top["observation_history"]))
     term_docs = field_docs(TermSpec)
     term_fields = {f.name: f for f in fields(TermSpec)}
     for prefix, names in _TERM_KEYS.items():

@@ -78,7 +78,9 @@ def _env_attributes() -> list[tuple[str, str]]:
     ):
         method = getattr(WorkbenchEnv, name)
         args = [p for p in inspect.signature(method).parameters.values() if p.name != "self"]
-        shown = ", ".join(p.name if p.default is inspect.Parameter.empty else f"{p.name}=all" for p in args)
+        shown = ", ".join(
+            p.name if p.default is inspect.Parameter.empty else f"{p.name}={_default(p.default)}" for p in args
+        )
         rows.append((f"{name}({shown})", _one_line((inspect.getdoc(method) or "").split("\n\n")[0])))
     return rows
 

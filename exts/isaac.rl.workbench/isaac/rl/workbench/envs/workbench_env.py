@@ -22,6 +22,7 @@ from .actuators import explicit_actuators, initial_joint_positions, joint_overri
 from .commands import Commands
 from .episode_stats import EpisodeStats
 from .health import HealthCheck
+from .observation_history import ObservationHistory
 from .pose_watch import PoseWatch
 from .spec import TaskSpec, TermSpec
 from .term_check import check_terms
@@ -99,6 +100,8 @@ class WorkbenchEnv(TermState, VecEnv):
             terminated, earn no reward for the step, and are reset alone.
         time_outs (BoolTensor (N,)): envs whose episode ended this step by a time-out (truncation).
         floating_base (bool): True for a robot whose root moves freely (6-DOF root), False for a fixed base.
+        randomized_params (Tensor (N, K)): each start-up draw of a physics property, normalised to [-1, 1] over
+            the range it was drawn from; ``randomized_param_names`` names the K columns.
         spec (TaskSpec): the task spec, e.g. ``spec.joint_names``.
     """
 
@@ -144,11 +147,15 @@ class WorkbenchEnv(TermState, VecEnv):
         self.applied_randomization: dict[str, dict[str, float]] = {}
         """Physics property -> ``{"envs": count, "values": {body, joint or "every shape": {min, mean, max}}}``: what
         the start-up events drew, for the columns they changed (written to the run folder's randomization.json)."""
+        self._randomized = applied_randomization.RandomizedParams(n, dev)
         self._starting = True
         everywhere = torch.ones(n, dtype=torch.bool, device=dev)
         for term in (t for t in spec.events.values() if t.mode == "startup"):
+            self._startup_event = term.name
             self._call(term, everywhere)
         self._starting = False
+        self.randomized_params = self._randomized.values
+        self.randomized_param_names = self._randomized.names
         if spec.actions.type == "joint_position":  # the solver's PD gains, after start-up randomisation
             self._stiffness = backend.get_property("dof_stiffness")
             self._damping = backend.get_property("dof_damping")
@@ -169,6 +176,8 @@ class WorkbenchEnv(TermState, VecEnv):
         self._reset_pos = torch.zeros(n, len(spec.joint_names), device=dev)
         self._reset_vel = torch.zeros_like(self._reset_pos)
         self._resetting = False
+        self._histories: dict[str, ObservationHistory] = {}
+        self._restart_history = torch.zeros(n, dtype=torch.bool, device=dev)  # envs whose history starts afresh
         self._reset(torch.ones(n, dtype=torch.bool, device=dev))
         for i, term in enumerate(self._interval_events):
             self._sample_event_timer(i, term, torch.ones(n, dtype=torch.bool, device=dev))
@@ -201,9 +210,14 @@ class WorkbenchEnv(TermState, VecEnv):
         """A copy of physics property ``name`` of every env (``backend.base.Backend.get_property``)."""
         return self.backend.get_property(name)
 
-    def set_physics_property(self, name: str, env_mask: torch.Tensor, values: torch.Tensor) -> None:
+    def set_physics_property(
+        self, name: str, env_mask: torch.Tensor, values: torch.Tensor, bounds: tuple | None = None
+    ) -> None:
         """Write physics property ``name`` where ``env_mask`` is True and record what was applied (see
-        :attr:`applied_randomization`). Only while the env is built (``mode = "startup"`` events)."""
+        :attr:`applied_randomization`). Only while the env is built (``mode = "startup"`` events).
+
+        ``bounds``: (low, high), each shaped like ``values``: what the draw gives at the two ends of its range;
+        with them the draw is observable as ``randomized_params``."""
         if not self._starting:
             raise RuntimeError(
                 f"physics property '{name}' can only be randomised when the env is built: give the event "
@@ -214,6 +228,8 @@ class WorkbenchEnv(TermState, VecEnv):
         after = self.backend.get_property(name)
         labels = {"body": self.body_names, "dof": self.spec.joint_names}.get(name.split("_", 1)[0])
         self.applied_randomization[name] = applied_randomization.summarize(before, after, env_mask, labels)
+        if bounds is not None:
+            self._randomized.add(self._startup_event, name, after, *bounds, labels)
 
     def add_root_velocity(self, env_mask: torch.Tensor, delta: torch.Tensor) -> None:
         """Add ``delta`` (N, 6) to the root velocity of the envs where ``env_mask`` is True."""
@@ -413,6 +429,7 @@ class WorkbenchEnv(TermState, VecEnv):
         self.commands.draw(self, mask)
         if self._contact_time is not None:
             self._contact_time.reset(mask)
+        self._restart_history |= mask
         keep = (~mask).unsqueeze(1).float()
         self.episode_length_buf.masked_fill_(mask, 0)
         self.actions.mul_(keep)
@@ -444,7 +461,16 @@ class WorkbenchEnv(TermState, VecEnv):
         return value + torch.rand_like(value) * (high - low) + low
 
     def _compute_observations(self) -> TensorDict:
-        groups = {
-            name: torch.cat([self._observe(t) for t in terms], dim=1) for name, terms in self.spec.observations.items()
-        }
+        """Each group's terms concatenated; a group with ``history_length`` H > 1 gives each term's last H values
+        (:class:`~.observation_history.ObservationHistory`), restarted for the envs reset since the last call."""
+        groups = {}
+        for name, terms in self.spec.observations.items():
+            values = [self._observe(t) for t in terms]
+            frame = torch.cat(values, dim=1)
+            history_length = self.spec.observation_history.get(name, 1)
+            if history_length > 1 and name not in self._histories:
+                sizes = [v.shape[1] for v in values]
+                self._histories[name] = ObservationHistory(history_length, sizes, self.num_envs, self.device)
+            groups[name] = self._histories[name].push(frame, self._restart_history) if history_length > 1 else frame
+        self._restart_history.zero_()
         return TensorDict(groups, batch_size=[self.num_envs], device=self.device)

@@ -29,6 +29,16 @@ USER_ERRORS = (  # bad input: exit 2
     "isaac.rl.workbench.scene.import_robot.RobotImportError",
     "isaac.rl.workbench.learn.run_dir.RunError",
 )
+# Commands that live in modules of their own: each has add_parsers(sub) and its USER_ERRORS (names, as above).
+COMMAND_MODULES = ("cli_deploy", "cli_bridge", "cli_sysid", "cli_sim2real")
+
+
+def _command_modules() -> list:
+    import importlib
+
+    return [importlib.import_module(f"{__package__}.{name}") for name in COMMAND_MODULES]
+
+
 FAILURES = ("isaac.rl.workbench.workbench.TrainingFailed", "isaac.rl.workbench.learn.export.ExportError")  # exit 3
 
 
@@ -225,22 +235,6 @@ def _play(args) -> int:
     return 0
 
 
-def _export(args) -> int:
-    with _start_up(args):
-        from ..workbench import Workbench
-
-        _set_threads(args)
-        wb = Workbench.for_export(Path(args.run_dir), args.device, Path(args.checkpoint) if args.checkpoint else None)
-    report = wb.export(Path(args.out) if args.out else None)
-    out = Path(args.out) if args.out else wb.run.export_dir
-    print(
-        f"exported {out / 'policy.onnx'} and {out / 'policy.pt'}: obs {report['obs_dim']} -> actions "
-        f"{report['num_actions']}; max difference to the training policy over {report['num_observations']} "
-        f"observations: ONNX {report['max_abs_diff_onnx']:.2e}, TorchScript {report['max_abs_diff_torchscript']:.2e}"
-    )
-    return 0
-
-
 def _terms(args) -> int:
     with _start_up(args):  # imports torch and the env for their docstrings
         from ..envs.term_docs import terms_markdown
@@ -344,14 +338,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--help-keys", action="store_true", help="print every key with its default and meaning")
     p.set_defaults(func=_spec)
 
-    p = sub.add_parser("export", help="export the policy to ONNX and TorchScript and check parity")
-    p.add_argument("run_dir")
-    p.add_argument("--checkpoint")
-    p.add_argument("--out", help="output folder (default RUN_DIR/export)")
-    p.add_argument("--device", default="cpu", help="where the rollout that records observations runs")
-    _add_threads(p)
-    p.set_defaults(func=_export)
-
     p = sub.add_parser("serve", help="the Workbench panel in a browser (viser): edit, train, watch, play, export")
     p.add_argument("task", nargs="?", help="task name or spec file to open")
     p.add_argument("--host", default="127.0.0.1", help="address to bind; any but loopback requires the printed token")
@@ -367,6 +353,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--view-envs", type=_positive, default=4, help="envs shown in the 3D view")
     _add_threads(p)
     p.set_defaults(func=_serve)
+    for module in _command_modules():
+        module.add_parsers(sub)
     return parser
 
 
@@ -384,7 +372,8 @@ def _exit_code(exc: Exception) -> int | None:
     """2 for bad input, 3 for a failed training or export (see :data:`USER_ERRORS`, :data:`FAILURES`), None for
     any other exception (a bug: its traceback is shown)."""
     names = {f"{cls.__module__}.{cls.__qualname__}" for cls in type(exc).__mro__}
-    return 2 if names.intersection(USER_ERRORS) else 3 if names.intersection(FAILURES) else None
+    user_errors = set(USER_ERRORS).union(*(module.USER_ERRORS for module in _command_modules()))
+    return 2 if names.intersection(user_errors) else 3 if names.intersection(FAILURES) else None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,8 @@
 
 A workbench checkpoint is what :meth:`~.trainer.Trainer.save` writes with ``torch.save`` (a zip archive): rsl-rl's
 ``PPO.save()`` dict (``actor_state_dict``, ``critic_state_dict``, ``optimizer_state_dict``: tensors, numbers and
-plain containers) plus ``iter`` (completed iterations) and ``infos`` (a dict of numbers and strings, e.g.
+plain containers; a distillation's ``Distillation.save()`` has ``student_state_dict`` and ``teacher_state_dict``
+instead of the first two) plus ``iter`` (completed iterations) and ``infos`` (a dict of numbers and strings, e.g.
 ``total_env_steps``, ``train_seconds``, ``task``). It is always loaded with ``torch.load(weights_only=True)``, so a
 file that holds any other Python object (a ``__reduce__`` that runs a command, say) is refused, never executed.
 
@@ -23,6 +24,7 @@ from pathlib import Path
 import torch
 
 NETWORKS = ("actor", "critic")  # each saved as "<name>_state_dict"
+DISTILLATION_NETWORKS = ("student", "teacher")  # a distillation's checkpoint
 REQUIRED_KEYS = ("actor_state_dict", "critic_state_dict", "optimizer_state_dict", "iter")
 _ZIP_MAGIC = b"PK\x03\x04"  # torch.save's format is a zip archive
 _MLP_WEIGHT = re.compile(r"^mlp\.(\d+)\.weight$")
@@ -83,7 +85,8 @@ def check_fits(path: Path, state: Mapping, networks: Mapping[str, torch.nn.Modul
     for name, module in networks.items():
         expected = module.state_dict()
         found = state[f"{name}_state_dict"]
-        prefix = "" if name == "actor" else f"{name} "
+        policy = name in ("actor", "student")
+        prefix = "" if policy else f"{name} "
         exp_layers, got_layers = _mlp_layers(expected), _mlp_layers(found)
         if exp_layers and got_layers:
             exp_in, got_in = exp_layers[0].shape[1], got_layers[0].shape[1]
@@ -91,7 +94,7 @@ def check_fits(path: Path, state: Mapping, networks: Mapping[str, torch.nn.Modul
                 raise CheckpointError(
                     f"{path}: {prefix}observation size {got_in} in the checkpoint, {exp_in} in this task"
                 )
-            if name == "actor":
+            if policy:
                 what, exp_out, got_out = _action_sizes(expected, found, exp_layers, got_layers)
                 if exp_out != got_out:
                     raise CheckpointError(f"{path}: {what} {got_out} in the checkpoint, {exp_out} in this task")
@@ -136,11 +139,13 @@ def _check_keys(path: Path, state) -> None:
     """Raise :class:`CheckpointError` unless ``state`` has the workbench keys with values of the right kind."""
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: not a workbench checkpoint (holds a {type(state).__name__}, not a dict)")
-    missing = [key for key in REQUIRED_KEYS if key not in state]
+    networks = DISTILLATION_NETWORKS if "student_state_dict" in state else NETWORKS
+    required = [f"{name}_state_dict" for name in networks] + list(REQUIRED_KEYS[2:])
+    missing = [key for key in required if key not in state]
     if missing:
         found = ", ".join(map(str, list(state)[:8])) or "nothing"
         raise CheckpointError(f"{path}: not a workbench checkpoint (no {', '.join(missing)}; it holds {found})")
-    for name in NETWORKS:
+    for name in networks:
         tensors = state[f"{name}_state_dict"]
         if not isinstance(tensors, dict) or not all(isinstance(v, torch.Tensor) for v in tensors.values()):
             raise CheckpointError(f"{path}: not a workbench checkpoint ({name}_state_dict is not a dict of tensors)")

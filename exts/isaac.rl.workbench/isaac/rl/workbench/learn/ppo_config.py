@@ -7,6 +7,9 @@ arguments). Keys are checked against those signatures, so a misspelt key fails w
 Two keys are the workbench's own: ``learner`` (``"graphed"``, the default: :class:`~.graphed_ppo.GraphedPPO`,
 rsl-rl's PPO run as CUDA graphs without host syncs; ``"rsl_rl"``: rsl-rl's ``PPO`` itself, step by step) and
 ``precision`` (``"fp32"``, ``"bf16"`` or ``"fp16"`` for the actor's and critic's networks).
+
+``[ppo.algorithm] class_name = "Distillation"`` makes the table rsl-rl's teacher-student distillation instead, with
+``[ppo.student]``, ``[ppo.teacher]`` and ``teacher_checkpoint`` (:mod:`.distill`).
 """
 
 from __future__ import annotations
@@ -27,7 +30,11 @@ PPO_TOP_KEYS = (
     "actor",
     "critic",
     "algorithm",
+    "student",
+    "teacher",
+    "teacher_checkpoint",
 )
+_DISTILLATION_ONLY = ("student", "teacher", "teacher_checkpoint")
 
 _DEFAULT = {
     "num_steps_per_env": 16,
@@ -63,12 +70,47 @@ _DEFAULT = {
 }
 
 
-def default_ppo_config() -> dict[str, Any]:
-    """A fresh copy of the default PPO settings (Isaac Lab's cartpole values)."""
+def default_ppo_config(algorithm: str = "PPO") -> dict[str, Any]:
+    """A fresh copy of the default settings of ``algorithm``: PPO's (Isaac Lab's cartpole values), or
+    ``"Distillation"``'s (:func:`.distill.default_distillation_config`)."""
+    if algorithm == "Distillation":
+        from .distill import default_distillation_config
+
+        return default_distillation_config()
     return copy.deepcopy(_DEFAULT)
 
 
-def _check_against(cfg: dict, func, skip: set[str], where: str) -> None:
+def algorithm_name(table: dict[str, Any]) -> str:
+    """``[ppo.algorithm] class_name`` of a ``[ppo]`` table, ``"PPO"`` when not given."""
+    algorithm = table.get("algorithm")
+    return str(algorithm.get("class_name", "PPO")) if isinstance(algorithm, dict) else "PPO"
+
+
+def is_distillation(cfg: dict[str, Any]) -> bool:
+    """True for a ``[ppo]`` table that names rsl-rl's ``Distillation`` algorithm."""
+    return algorithm_name(cfg) == "Distillation"
+
+
+def policy_groups(cfg: dict[str, Any], obs_group_names: list[str]) -> list[str]:
+    """The observation groups the trained policy reads, in the order it concatenates them: PPO's actor, or the
+    distillation's student (the network that is exported)."""
+    sets = runner_config(cfg, obs_group_names)["obs_groups"]
+    return list(sets["student"] if is_distillation(cfg) else sets["actor"])
+
+
+def check_model_config(cfg: dict, where: str) -> None:
+    """Check an ``rsl_rl.models.MLPModel`` table (``[ppo.actor]``, ``[ppo.student]``, ...) and its Gaussian
+    ``distribution_cfg`` against their constructors; ``where`` is its dotted key, for the message."""
+    from rsl_rl.models import MLPModel
+    from rsl_rl.modules.distribution import GaussianDistribution
+
+    check_against(cfg, MLPModel.__init__, {"obs", "obs_groups", "obs_set", "output_dim"}, where)
+    dist = cfg.get("distribution_cfg")
+    if dist and dist.get("class_name", "GaussianDistribution") == "GaussianDistribution":
+        check_against(dist, GaussianDistribution.__init__, {"output_dim"}, f"{where}.distribution_cfg")
+
+
+def check_against(cfg: dict, func, skip: set[str], where: str) -> None:
     accepted = [p for p in inspect.signature(func).parameters if p not in skip | {"self"}] + ["class_name"]
     for key in cfg:
         if key not in accepted:
@@ -86,19 +128,22 @@ def validate_ppo_config(cfg: dict[str, Any]) -> None:
         ValueError: a number out of range.
     """
     from rsl_rl.algorithms import PPO
-    from rsl_rl.models import MLPModel
-    from rsl_rl.modules.distribution import GaussianDistribution
 
+    if is_distillation(cfg):
+        from .distill import validate_distillation_config
+
+        validate_distillation_config(cfg)
+        return
     for key in cfg:
         if key not in PPO_TOP_KEYS:
             raise KeyError(f"'ppo.{key}' is not a runner setting; expected one of: {', '.join(PPO_TOP_KEYS)}")
-    model_skip = {"obs", "obs_groups", "obs_set", "output_dim"}
+        if key in _DISTILLATION_ONLY:
+            raise KeyError(
+                f"'ppo.{key}' is a distillation setting: it needs [ppo.algorithm] class_name = \"Distillation\""
+            )
     for name in ("actor", "critic"):
-        _check_against(cfg[name], MLPModel.__init__, model_skip, f"ppo.{name}")
-        dist = cfg[name].get("distribution_cfg")
-        if dist and dist.get("class_name", "GaussianDistribution") == "GaussianDistribution":
-            _check_against(dist, GaussianDistribution.__init__, {"output_dim"}, f"ppo.{name}.distribution_cfg")
-    _check_against(
+        check_model_config(cfg[name], f"ppo.{name}")
+    check_against(
         cfg["algorithm"], PPO.__init__, {"actor", "critic", "storage", "device", "multi_gpu_cfg"}, "ppo.algorithm"
     )
     for key in ("num_steps_per_env", "max_iterations", "save_interval"):
@@ -141,8 +186,12 @@ def _check_learner(cfg: dict[str, Any]) -> None:
 
 
 def runner_config(cfg: dict[str, Any], obs_group_names: list[str]) -> dict[str, Any]:
-    """The dict rsl-rl's ``OnPolicyRunner`` takes (a deep copy: rsl-rl pops keys from it); ``learner`` and
-    ``precision`` become the algorithm's class and its arguments."""
+    """The dict rsl-rl's ``OnPolicyRunner`` (or ``DistillationRunner``) takes (a deep copy: rsl-rl pops keys from
+    it); ``learner`` and ``precision`` become the algorithm's class and its arguments."""
+    if is_distillation(cfg):
+        from .distill import distillation_runner_config
+
+        return distillation_runner_config(cfg)
     out = copy.deepcopy(cfg)
     out.pop("max_iterations", None)
     learner, precision = out.pop("learner", "graphed"), out.pop("precision", "fp32")

@@ -2,7 +2,9 @@
 
 rsl-rl's ``OnPolicyRunner`` builds the algorithm (``ppo.learner``: :class:`~.graphed_ppo.GraphedPPO` by default,
 or rsl-rl's ``PPO``), the models and the checkpoint format; the iteration loop is driven here so a front end can
-run one iteration, update its UI, and run the next.
+run one iteration, update its UI, and run the next. A ``[ppo]`` table that names rsl-rl's ``Distillation``
+(:mod:`.distill`) is run the same way by its ``DistillationRunner``: the student learns the teacher's actions, and
+the student is the policy (played, evaluated and exported).
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ import time
 from pathlib import Path
 
 import torch
-from rsl_rl.runners import OnPolicyRunner
+from rsl_rl.runners import DistillationRunner, OnPolicyRunner
 
 from ..utils.atomic import write_atomically
 from .checkpoint import CheckpointError, check_fits, read_checkpoint
-from .ppo_config import runner_config
+from .ppo_config import is_distillation, runner_config
 
 
 class TrainingDiverged(RuntimeError):
@@ -26,13 +28,16 @@ class TrainingDiverged(RuntimeError):
 
 
 class Trainer:
-    """rsl-rl PPO over an env, stepped by :meth:`train_step`.
+    """rsl-rl PPO (or distillation) over an env, stepped by :meth:`train_step`.
 
     Args:
         env: an rsl-rl ``VecEnv`` that also has ``spread_episode_starts()`` and ``pop_episode_stats()``, as
             ``WorkbenchEnv`` does.
         ppo_config: the spec's ``[ppo]`` table (rsl-rl key names).
         device: where the networks live (the env's device).
+
+    A distillation trainer needs its teacher (:meth:`load_teacher`, or :meth:`load` of a distillation checkpoint)
+    before :meth:`train_step`.
     """
 
     def __init__(self, env, ppo_config: dict, device: str):
@@ -40,11 +45,13 @@ class Trainer:
         self.device = device
         if torch.device(device).type == "cuda":  # TF32 matmuls for fp32 networks on GPUs that have them
             torch.set_float32_matmul_precision("high")
+        self.distillation = is_distillation(ppo_config)
         self.cfg = runner_config(ppo_config, list(env.get_observations().keys()))
         self.num_steps_per_env = self.cfg["num_steps_per_env"]
         self.check_for_nan = bool(self.cfg.get("check_for_nan", True))
         with contextlib.redirect_stdout(io.StringIO()):  # rsl-rl prints the model summaries
-            self.runner = OnPolicyRunner(env, self.cfg, log_dir=None, device=device)
+            runner = DistillationRunner if self.distillation else OnPolicyRunner
+            self.runner = runner(env, self.cfg, log_dir=None, device=device)
         self.alg = self.runner.alg
         self.iteration = 0
         self.total_env_steps = 0
@@ -56,7 +63,7 @@ class Trainer:
 
     @property
     def actor(self):
-        """The policy network (``rsl_rl.models.MLPModel``)."""
+        """The policy network (``rsl_rl.models.MLPModel``): PPO's actor, or the distillation's student."""
         return self.alg.get_policy()
 
     def train_step(self) -> dict:
@@ -64,9 +71,11 @@ class Trainer:
 
         Returns:
             ``iteration`` (1-based count of completed iterations), ``mean_reward``, ``mean_episode_length``,
-            ``episodes``, ``reward/<term>``, ``env_steps_per_s``, ``collect_s``, ``learn_s``, losses, ``learning_rate``
-            and ``action_std``.
+            ``episodes``, ``reward/<term>``, ``env_steps_per_s``, ``collect_s``, ``learn_s``, losses (``loss/<name>``;
+            a distillation's is ``loss/behavior``), ``learning_rate`` and ``action_std`` (when the policy samples).
         """
+        if self.distillation and not self.alg.teacher_loaded:
+            raise RuntimeError("a distillation trains against a teacher: load_teacher() before train_step()")
         start = time.perf_counter()
         try:
             bad_actions = self._collect()
@@ -99,8 +108,9 @@ class Trainer:
             learn_s=learned - collected,
             total_env_steps=self.total_env_steps,
             learning_rate=self.alg.learning_rate,
-            action_std=float(self.actor.output_std.detach().mean()),
         )
+        if self.actor.distribution is not None:
+            metrics["action_std"] = float(self.actor.output_std.detach().mean())
         bad = [k for k, v in metrics.items() if isinstance(v, float) and not math.isfinite(v)]
         if bad:
             raise TrainingDiverged(f"iteration {self.iteration}: non-finite {', '.join(bad)}")
@@ -123,8 +133,10 @@ class Trainer:
         return bad_actions
 
     def _parameters_finite(self) -> bool:
-        """True when every parameter of the actor and critic is finite (one device sync): their total norm is."""
-        params = [*self.alg.actor.parameters(), *self.alg.critic.parameters()]
+        """True when every trained parameter (the actor's and critic's, or the student's) is finite (one device
+        sync): their total norm is."""
+        trained = [self.alg.student] if self.distillation else [self.alg.actor, self.alg.critic]
+        params = [p for network in trained for p in network.parameters()]
         return bool(torch.isfinite(torch.nn.utils.get_total_norm(params)))
 
     def reset_rollout(self) -> None:
@@ -166,8 +178,13 @@ class Trainer:
         """
         if state is None:
             state = read_checkpoint(path, map_location=self.device)
-        critic = getattr(self.alg, "_raw_critic", self.alg.critic)  # the module itself, not a torch.compile wrapper
-        check_fits(path, state, {"actor": self.alg.get_policy(), "critic": critic})
+        if ("student_state_dict" in state) != self.distillation:
+            kinds = ("a PPO run's", "a distillation's")
+            raise CheckpointError(
+                f"{path}: {kinds['student_state_dict' in state]} checkpoint, but this task trains with "
+                f"{'distillation' if self.distillation else 'PPO'}"
+            )
+        check_fits(path, state, self._checkpoint_networks())
         try:
             self.alg.load(state, None, strict=True)
         except (KeyError, RuntimeError, ValueError) as exc:  # the optimiser's state, say; shapes were checked above
@@ -178,3 +195,36 @@ class Trainer:
         self.total_env_steps = int(infos.get("total_env_steps", 0))
         self.train_seconds = float(infos.get("train_seconds", 0.0))
         self.loaded_infos = infos
+
+    def _checkpoint_networks(self) -> dict[str, torch.nn.Module]:
+        """The networks a checkpoint of this trainer holds, by name (the modules themselves, not torch.compile
+        wrappers)."""
+        if self.distillation:
+            return {"student": self.alg._raw_student, "teacher": self.alg._raw_teacher}
+        return {"actor": self.alg.get_policy(), "critic": getattr(self.alg, "_raw_critic", self.alg.critic)}
+
+    def load_teacher(self, path: Path, state: dict | None = None) -> None:
+        """Load a distillation's teacher from a PPO checkpoint: its actor (weights and observation normaliser)
+        becomes the teacher; nothing else of the checkpoint is used (the student starts fresh, at iteration 0).
+
+        Args:
+            path: the teacher run's checkpoint file.
+            state: the checkpoint already read by :func:`~.checkpoint.read_checkpoint`, so it is not read twice.
+
+        Raises:
+            CheckpointError: ``"<path>: <what is wrong>"``: not a PPO checkpoint, or an actor that ``[ppo.teacher]``
+                and ``ppo.obs_groups.teacher`` do not rebuild (observation size, layers).
+        """
+        if not self.distillation:
+            raise ValueError('load_teacher() needs a [ppo] table with [ppo.algorithm] class_name = "Distillation"')
+        if state is None:
+            state = read_checkpoint(path, map_location=self.device)
+        if "actor_state_dict" not in state:
+            raise CheckpointError(f"{path}: not a teacher: a teacher is a PPO run's checkpoint (with actor_state_dict)")
+        try:
+            check_fits(path, state, {"actor": self.alg._raw_teacher})
+        except CheckpointError as exc:
+            raise CheckpointError(
+                f"{exc}; as a teacher, its actor must be rebuilt by [ppo.teacher] and ppo.obs_groups.teacher"
+            ) from None
+        self.alg.load(state, {"teacher": True}, strict=True)

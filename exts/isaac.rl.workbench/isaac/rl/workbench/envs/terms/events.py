@@ -6,7 +6,9 @@ the GPU to say how many envs reset: values are drawn for every env and written w
 centres of mass, friction, gains, joint friction), drawn per env, as Isaac Lab's ``mode="startup"`` events.
 ``mode = "reset"`` events run when an env resets (initial-state randomisation); ``mode = "interval"`` events run
 every ``interval_s`` seconds of each env's episode (pushes). The values a start-up event applied are written to
-the run folder's ``randomization.json``.
+the run folder's ``randomization.json``; each start-up event here also hands the env the bounds of its draw
+(``bounds=(low, high)``: the property's values at the two ends of the range), so that the observation term
+``randomized_params`` can show a teacher policy each env's draw, normalised to [-1, 1].
 """
 
 from __future__ import annotations
@@ -55,17 +57,23 @@ def randomize_body_mass(env, env_mask: torch.Tensor, bodies, mass_range=(0.0, 0.
     """Change the mass of ``bodies``: ``add`` U(mass_range) [kg] to the scene's mass, or ``scale`` it by
     U(mass_range); the inertia follows the mass (same density). Start-up only."""
     mass = env.physics_property("body_mass")
-    change = _uniform(*mass_range, mass[:, bodies])
-    mass[:, bodies] = mass[:, bodies] + change if operation == "add" else mass[:, bodies] * change
-    env.set_physics_property("body_mass", env_mask, mass.clamp(min=1e-6))
+    nominal = mass[:, bodies]
+    apply = (lambda m, c: m + c) if operation == "add" else (lambda m, c: m * c)
+    low, high = mass.clone(), mass.clone()
+    low[:, bodies], high[:, bodies] = apply(nominal, mass_range[0]), apply(nominal, mass_range[1])
+    mass[:, bodies] = apply(nominal, _uniform(*mass_range, nominal))
+    env.set_physics_property("body_mass", env_mask, mass.clamp(min=1e-6), bounds=(low, high))
 
 
 def randomize_body_com(env, env_mask: torch.Tensor, bodies, offset_range=(0.0, 0.0)) -> None:
     """Move the centre of mass of ``bodies`` by U(offset_range) [m] along each axis of the body frame. Start-up
     only."""
     com = env.physics_property("body_com")
+    low, high = com.clone(), com.clone()
+    low[:, bodies] += offset_range[0]
+    high[:, bodies] += offset_range[1]
     com[:, bodies] += _uniform(*offset_range, com[:, bodies])
-    env.set_physics_property("body_com", env_mask, com)
+    env.set_physics_property("body_com", env_mask, com, bounds=(low, high))
 
 
 def randomize_friction(env, env_mask: torch.Tensor, friction_range=(1.0, 1.0)) -> None:
@@ -73,7 +81,8 @@ def randomize_friction(env, env_mask: torch.Tensor, friction_range=(1.0, 1.0)) -
     the friction of the robot's contacts with the ground. Start-up only."""
     friction = env.physics_property("shape_friction")
     friction[:] = _uniform(*friction_range, friction[:, :1])
-    env.set_physics_property("shape_friction", env_mask, friction)
+    bounds = (torch.full_like(friction, friction_range[0]), torch.full_like(friction, friction_range[1]))
+    env.set_physics_property("shape_friction", env_mask, friction, bounds=bounds)
 
 
 def randomize_actuator_gains(
@@ -83,13 +92,17 @@ def randomize_actuator_gains(
     and joint. Start-up only."""
     for name, scale in (("dof_stiffness", stiffness_scale), ("dof_damping", damping_scale)):
         gains = env.physics_property(name)
+        low, high = gains.clone(), gains.clone()
+        low[:, joints], high[:, joints] = gains[:, joints] * scale[0], gains[:, joints] * scale[1]
         gains[:, joints] = gains[:, joints] * _uniform(*scale, gains[:, joints])
-        env.set_physics_property(name, env_mask, gains)
+        env.set_physics_property(name, env_mask, gains, bounds=(low, high))
 
 
 def randomize_joint_friction(env, env_mask: torch.Tensor, friction_range=(0.0, 0.0), joints=ALL) -> None:
     """Set the friction loss of the selected joints to U(friction_range) [N·m or N], per env and joint. Start-up
     only."""
     friction = env.physics_property("dof_friction")
+    low, high = friction.clone(), friction.clone()
+    low[:, joints], high[:, joints] = friction_range[0], friction_range[1]
     friction[:, joints] = _uniform(*friction_range, friction[:, joints])
-    env.set_physics_property("dof_friction", env_mask, friction)
+    env.set_physics_property("dof_friction", env_mask, friction, bounds=(low, high))

@@ -21,6 +21,7 @@ __all__ = [
     "body_pos_b",
     "position_command_from_body",
     "range_scan",
+    "randomized_params",
 ]
 
 ALL = slice(None)
@@ -98,3 +99,17 @@ def range_scan(env, body: str, bodies, radius: float, num_rays: int = 16, max_ra
     t = torch.where(c < 0, torch.zeros_like(b), -b - hit)  # inside: 0; outside: the nearer crossing
     t = torch.where((discriminant >= 0) & (t >= 0), t, torch.full_like(t, max_range))
     return t.min(dim=1).values.clamp(max=max_range)
+
+
+def randomized_params(env) -> torch.Tensor:
+    """What the start-up randomisation drew for each env, each value normalised to [-1, 1] over the range it was
+    drawn from (-1: the range's low end, 1: its high end), shape (num_envs, K): a teacher's privileged observation.
+    One column per randomised body or joint (a centre of mass: x, y, z), one for a friction shared by every shape
+    (a heavier base: a higher value), in the order of the spec's start-up events; ``env.randomized_param_names``
+    names them. Go2's ``go2_flat_teacher``: friction, base mass, 12 stiffness and 12 damping scales (K = 26)."""
+    if env.randomized_params.shape[1] == 0:
+        raise ValueError(
+            'no start-up event drew a physics property over a range: add [events.<name>] with mode = "startup" '
+            "(randomize_friction, randomize_body_mass, randomize_actuator_gains, ...)"
+        )
+    return env.randomized_params

@@ -1,0 +1,98 @@
+"""``isaac-rl-workbench export RUN_DIR [--deploy [--bench]]``: the policy as ONNX and TorchScript, checked against the
+training policy; with ``--deploy`` the deployment bundle a robot runs (``deploy.json``, ``policy_static.onnx``), with
+``--bench`` the policy's CPU latency on this computer (printed and written to the bundle's ``latency.json``)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+from pathlib import Path
+
+USER_ERRORS = (  # bad input: exit 2
+    "isaac.rl.workbench.envs.deploy_manifest.DeployError",
+    "isaac.rl.workbench.deploy.bundle.BundleError",
+)
+
+
+def add_parsers(sub) -> None:
+    """Register ``export`` on ``sub`` (argparse subparsers)."""
+    from .cli import _add_threads
+
+    p = sub.add_parser(
+        "export", help="export the policy to ONNX and TorchScript and check parity (--deploy: a robot's bundle)"
+    )
+    p.add_argument("run_dir")
+    p.add_argument("--checkpoint")
+    p.add_argument("--out", help="output folder (default RUN_DIR/export)")
+    p.add_argument("--device", default="cpu", help="where the rollout that records observations runs")
+    p.add_argument(
+        "--deploy",
+        action="store_true",
+        help="also write the deployment bundle: deploy.json (observations, joints, action, safety limits) and "
+        "policy_static.onnx (batch 1, for TensorRT)",
+    )
+    p.add_argument(
+        "--bench",
+        action="store_true",
+        help="time the policy on this CPU (ONNX Runtime, TorchScript, int8 ONNX with its action error) and write "
+        "latency.json into the bundle; implies --deploy",
+    )
+    _add_threads(p)
+    p.set_defaults(func=deploy_export)
+
+
+def deploy_export(args: argparse.Namespace) -> int:
+    """Export ``args.run_dir``'s policy (``--deploy``: with its bundle; ``--bench``: also its latency); returns 0."""
+    from .cli import _set_threads
+
+    deploy = args.deploy or args.bench
+    with _start_up(args):
+        from ..workbench import Workbench
+
+        _set_threads(args)
+        checkpoint = Path(args.checkpoint) if args.checkpoint else None
+        wb = Workbench.for_export(Path(args.run_dir), args.device, checkpoint)
+    out = Path(args.out) if args.out else wb.run.export_dir
+    report = wb.export(out, deploy=deploy)
+    print(
+        f"exported {out / 'policy.onnx'} and {out / 'policy.pt'}: obs {report['obs_dim']} -> actions "
+        f"{report['num_actions']}; max difference to the training policy over {report['num_observations']} "
+        f"observations: ONNX {report['max_abs_diff_onnx']:.2e}, TorchScript {report['max_abs_diff_torchscript']:.2e}"
+    )
+    if deploy:
+        print(f"deployment bundle: {report['deploy']} and {report['static_onnx']}")
+    if args.bench:
+        from ..deploy.bundle import load_bundle
+        from ..deploy.latency import measure_latency
+        from ..utils.atomic import write_atomically
+
+        latency = measure_latency(load_bundle(out))
+        text = json.dumps(latency, indent=2) + "\n"
+        write_atomically(out / "latency.json", lambda tmp: tmp.write_text(text))
+        print(format_latency(latency))
+        print(f"latency: {out / 'latency.json'}")
+    return 0
+
+
+def format_latency(latency: dict) -> str:
+    """The latency table: one row per inference back end, median and p99 [us] of one observation per call, and the
+    int8 model's action error against the float model."""
+    lines = [f"{'back end':<14}{'median us':>11}{'p99 us':>10}  action error (max / mean)"]
+    for name in ("onnxruntime", "torchscript", "onnx_int8"):
+        row = latency.get(name, {})
+        if "skipped" in row:
+            lines.append(f"{name:<14}  skipped: {row['skipped']}")
+            continue
+        error = ""
+        if "max_abs_action_error" in row:
+            error = f"  {row['max_abs_action_error']:.2e} / {row['mean_abs_action_error']:.2e}"
+        lines.append(f"{name:<14}{row['median_us']:>11.1f}{row['p99_us']:>10.1f}{error}")
+    return "\n".join(lines)
+
+
+def _start_up(args: argparse.Namespace) -> contextlib.AbstractContextManager:
+    """The command's start-up context, as the other commands have it (``cli._start_up``)."""
+    from .cli import _start_up as start_up
+
+    return start_up(args) if hasattr(args, "own_process") else contextlib.nullcontext()

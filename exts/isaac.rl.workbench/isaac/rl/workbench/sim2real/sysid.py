@@ -1,0 +1,546 @@
+"""System identification: fit the simulator's joint friction, damping, armature, masses and actuator gain to joint data
+recorded on the robot, by replaying the recorded commands in many envs at once, each with its own parameter values.
+
+One replay: every env starts from the log's first joint state and gets the log's commands open loop, one control
+step (``spec.env.step_dt``) at a time, stepped through the physics backend alone (no rewards, terminations or
+resets); each env's cost is the mean squared joint position error [rad² or m²] plus ``velocity_weight²`` times the
+mean squared velocity error. The search is the cross-entropy method in log space: each iteration replays N candidates
+drawn from a normal distribution over the log of the parameters and refits it to the best 15 % (the elite).
+
+Parameters (:data:`PARAMETERS`): ``joint_friction``, ``joint_damping`` and ``armature`` take one value per joint
+group (each ``--joints`` pattern is a group; default one group of the action joints); ``mass_scale`` and
+``actuator_gain`` one value for the robot. Shapes: N envs, T control steps, D joints (the spec's), P parameters.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..envs.spec import TaskSpec, save_spec, spec_from_table
+from ..envs.workbench_env import make_backend
+from .robot_data import JointLog, command_median, joints_matching, task_log
+
+PARAMETERS = {
+    "joint_friction": "friction loss of the group's joints [N·m or N]",
+    "joint_damping": "passive viscous damping of the group's joints [N·m·s/rad or N·s/m]",
+    "armature": "reflected rotor inertia added to the group's joints [kg·m² or kg]",
+    "mass_scale": "factor on every body's mass and inertia (one value)",
+    "actuator_gain": "factor on what the actuators apply: the effort commands, or the PD gains and feed-forward "
+    "(one value)",
+}
+"""The parameters :func:`identify` fits, with their units."""
+JOINT_PROPERTY = {"joint_friction": "dof_friction", "joint_damping": "dof_viscous_friction", "armature": "dof_armature"}
+"""Per-joint parameter -> the backend's physics property it sets."""
+
+
+class SysidError(ValueError):
+    """A fit that cannot run as asked: an unknown parameter, bad bounds, a log without the commands the task needs,
+    a simulation that blew up. The message says what was expected."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One fitted quantity: a per-joint parameter of one joint group, or a robot-wide factor."""
+
+    name: str
+    """A key of :data:`PARAMETERS`."""
+    label: str
+    """``name[group]`` for a per-joint parameter, ``name`` for a robot-wide one."""
+    joints: tuple[str, ...]
+    """The joints it sets; empty for a robot-wide factor."""
+    columns: tuple[int, ...]
+    """Those joints' columns in ``spec.joint_names``."""
+    nominal: float
+    """The spec's value (mean over the group's joints; 1 for a factor)."""
+    low: float
+    """Search bounds, > 0 (sampled in log space)."""
+    high: float
+
+
+@dataclass
+class SysidSettings:
+    """How to fit; see :func:`identify`."""
+
+    params: list[str]
+    """Keys of :data:`PARAMETERS` to fit."""
+    num_envs: int = 1024
+    """Candidates replayed in parallel per iteration, >= 8."""
+    iterations: int = 30
+    """Cross-entropy iterations (one replay each, plus one final replay)."""
+    joint_groups: list[str] | None = None
+    """Full-match regular expressions, one per joint group; None: one group of the action joints."""
+    bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Parameter name (every group) or label (one group) -> (low, high), both > 0."""
+    velocity_weight: float = 0.05
+    """Weight of the velocity error against the position error [s]."""
+    elite_fraction: float = 0.15
+    """Share of each iteration's candidates the distribution is refitted to."""
+    seed: int = 0
+    fixed_base: bool = False
+    """Replay with the root fixed (a robot recorded on a stand)."""
+
+
+@dataclass
+class SysidResult:
+    """What a fit found. Trajectories are (T, D) in ``joint_names`` order; RMS errors are of joint positions."""
+
+    parameters: list[Parameter]
+    fitted: np.ndarray
+    """(P,) the fitted values."""
+    spread: np.ndarray
+    """(P,) standard deviation of the final elite set."""
+    rms_before: float
+    """RMS joint position error with the spec's values [rad or m]."""
+    rms_after: float
+    rms_before_per_joint: np.ndarray
+    rms_after_per_joint: np.ndarray
+    history: list[dict]
+    t: np.ndarray
+    joint_names: list[str]
+    recorded: np.ndarray
+    simulated_nominal: np.ndarray
+    simulated_fitted: np.ndarray
+    stiffness: np.ndarray
+    """(D,) PD stiffness the replay used at gain 1 (the log's where it has them, else the spec's)."""
+    damping: np.ndarray
+    gains_from_log: bool
+    num_envs: int
+    iterations: int
+    build_seconds: float
+    fit_seconds: float
+
+    def value(self, name: str) -> float | None:
+        """The fitted value of a robot-wide parameter, or None when it was not fitted."""
+        return next((float(v) for p, v in zip(self.parameters, self.fitted, strict=True) if p.label == name), None)
+
+    def to_dict(self) -> dict:
+        """Everything as JSON-ready values (sysid.json)."""
+        return {
+            "parameters": {
+                p.label: {
+                    "fitted": float(v),
+                    "spread": float(s),
+                    "nominal": p.nominal,
+                    "bounds": [p.low, p.high],
+                    "joints": list(p.joints),
+                    "meaning": PARAMETERS[p.name],
+                }
+                for p, v, s in zip(self.parameters, self.fitted, self.spread, strict=True)
+            },
+            "rms_joint_pos_error": {"before": self.rms_before, "after": self.rms_after},
+            "rms_joint_pos_error_per_joint": {
+                name: {"before": float(b), "after": float(a)}
+                for name, b, a in zip(
+                    self.joint_names, self.rms_before_per_joint, self.rms_after_per_joint, strict=True
+                )
+            },
+            "history": self.history,
+            "num_envs": self.num_envs,
+            "iterations": self.iterations,
+            "control_steps": len(self.t),
+            "duration_s": float(self.t[-1]),
+            "build_seconds": self.build_seconds,
+            "fit_seconds": self.fit_seconds,
+        }
+
+
+class LogReplay:
+    """The spec's robot in ``num_envs`` envs replaying ``log`` open loop, each env with its own parameter values.
+
+    Args:
+        spec: the task spec; its env count is replaced by ``num_envs``.
+        log: the log on the spec's control grid, columns in ``spec.joint_names`` order (``robot_data.task_log``).
+        num_envs: N.
+        device: "cpu" or "cuda[:i]".
+        velocity_weight: [s], see :func:`identify`.
+    """
+
+    def __init__(self, spec: TaskSpec, log: JointLog, num_envs: int, device: str, velocity_weight: float):
+        self.num_envs, self.velocity_weight, self.steps = num_envs, velocity_weight, len(log.t)
+        self.backend = make_backend(replace(spec, env=replace(spec.env, num_envs=num_envs)), device)
+        self.device = self.backend.device
+        self.position_control = spec.actions.type == "joint_position"
+        props = ["dof_friction", "dof_viscous_friction", "dof_armature", "body_mass", "dof_stiffness", "dof_damping"]
+        self.nominal = {name: self.backend.get_property(name) for name in props}
+        self.gains_from_log = self.position_control and "cmd_kp" in log.commands
+        self.stiffness = command_median(log, "cmd_kp" if self.gains_from_log else "", self._row("dof_stiffness"))
+        self.damping = command_median(log, "cmd_kd" if self.gains_from_log else "", self._row("dof_damping"))
+        explicit = [
+            spec.joint_names.index(j) for g in spec.actuators.values() if g.model != "implicit" for j in g.joints
+        ]
+        self.stiffness[explicit], self.damping[explicit] = 0.0, 0.0  # their PD is not the solver's: left as built
+        held = {key: np.nan_to_num(value) for key, value in log.commands.items()}
+        zero = np.zeros_like(log.joint_pos)
+        efforts = held.get("cmd_tau", zero)
+        targets = zero
+        if self.position_control:
+            efforts = efforts + self.damping * held.get("cmd_dq", zero)  # the PD's target velocity, as an effort
+            default = self.backend.default_dof_positions[0].cpu().numpy()
+            targets = np.where(np.isnan(log.commands["cmd_q"]), default, log.commands["cmd_q"])
+        tensor = lambda array: torch.as_tensor(array, dtype=torch.float32, device=self.device)  # noqa: E731
+        self.pos, self.vel, self.targets, self.efforts = map(tensor, (log.joint_pos, log.joint_vel, targets, efforts))
+        self.effort_limits = tensor(np.asarray(spec.effort_limits))
+        self.speed_limit = 10.0 * float(np.nanmax(np.abs(log.joint_vel))) + 10.0
+        self._reset()
+        self.joint_inertia = self.backend.joint_inertias()[0].cpu().numpy()
+        self.torque_scale = self._torque_scale(log)
+
+    def _row(self, prop: str) -> np.ndarray:
+        return self.nominal[prop][0].cpu().numpy().astype(np.float64)
+
+    def _torque_scale(self, log: JointLog) -> np.ndarray:
+        """(D,) the torque that moves each joint as recorded [N·m or N]: the 95th percentile of the commanded
+        effort (or PD effort) plus the joint's inertia times its acceleration."""
+        applied = self.efforts.cpu().numpy()
+        if self.position_control:
+            applied = (
+                applied + self.stiffness * (self.targets.cpu().numpy() - log.joint_pos) - self.damping * log.joint_vel
+            )
+        accel = np.gradient(log.joint_vel, log.t, axis=0)
+        return np.percentile(np.abs(applied), 95, axis=0) + self.joint_inertia * np.percentile(
+            np.abs(accel), 95, axis=0
+        )
+
+    def _reset(self) -> None:
+        everywhere = torch.ones(self.num_envs, dtype=torch.bool, device=self.device)
+        self.backend.reset(everywhere, self.pos[0].expand(self.num_envs, -1), self.vel[0].expand(self.num_envs, -1))
+
+    def _apply(self, parameters: list[Parameter], values: torch.Tensor) -> torch.Tensor:
+        """Write each env's values (N, P) into the physics (NaN: the spec's); returns the effort factor (N, 1)."""
+        everywhere = torch.ones(self.num_envs, dtype=torch.bool, device=self.device)
+        factor = {"mass_scale": torch.ones(self.num_envs, 1, device=self.device)}
+        factor["actuator_gain"] = factor["mass_scale"].clone()
+        tables = {JOINT_PROPERTY[p.name]: None for p in parameters if p.name in JOINT_PROPERTY}
+        for prop in tables:
+            tables[prop] = self.nominal[prop].clone()
+        for i, p in enumerate(parameters):
+            column = values[:, i : i + 1]
+            if p.name in JOINT_PROPERTY:
+                table, cols = tables[JOINT_PROPERTY[p.name]], list(p.columns)
+                table[:, cols] = torch.where(torch.isnan(column), table[:, cols], column)
+            else:
+                factor[p.name] = torch.where(torch.isnan(column), 1.0, column)
+        for prop, table in tables.items():
+            self.backend.set_property(prop, everywhere, table)
+        if any(p.name == "mass_scale" for p in parameters):
+            self.backend.set_property("body_mass", everywhere, self.nominal["body_mass"] * factor["mass_scale"])
+        if self.position_control and (self.gains_from_log or any(p.name == "actuator_gain" for p in parameters)):
+            gain = factor["actuator_gain"]
+            for prop, nominal in (("dof_stiffness", self.stiffness), ("dof_damping", self.damping)):
+                self.backend.set_property(prop, everywhere, torch.as_tensor(nominal, device=self.device) * gain)
+        return factor["actuator_gain"]
+
+    def run(self, parameters: list[Parameter], values: torch.Tensor, keep_rows: tuple[int, ...] = ()):
+        """Replay with each env's parameter values (N, P), NaN for the spec's own. Returns the cost (N,) (inf where
+        the simulation blew up), the RMS position error (N,) and per joint (N, D), and the simulated positions
+        (len(keep_rows), T, D) of the envs ``keep_rows``."""
+        gain = self._apply(parameters, values.to(self.device, torch.float32))
+        self._reset()
+        n, backend = self.num_envs, self.backend
+        squared_pos = torch.zeros(n, self.pos.shape[1], device=self.device)
+        squared_vel = torch.zeros_like(squared_pos)
+        failed = torch.zeros(n, 1, dtype=torch.bool, device=self.device)
+        kept = torch.zeros(len(keep_rows), self.steps, self.pos.shape[1], device=self.device)
+        kept[:, 0] = self.pos[0]
+        for k in range(self.steps - 1):
+            efforts = torch.where(failed, 0.0, gain * self.efforts[k])
+            if self.position_control:
+                backend.set_dof_position_targets(torch.where(failed, self.pos[k], self.targets[k]))
+                backend.set_dof_efforts(efforts)
+            else:
+                backend.set_dof_efforts(torch.clamp(efforts, -self.effort_limits, self.effort_limits))
+            backend.step()
+            q, qd = backend.dof_positions, backend.dof_velocities
+            bad = ~(torch.isfinite(q).all(1, keepdim=True) & (qd.abs() <= self.speed_limit).all(1, keepdim=True))
+            failed |= bad
+            if bool(bad.any()):  # put them back on the record, so that they cannot upset the shared world
+                backend.write_dof_state(bad.squeeze(1), self.pos[k + 1].expand(n, -1), self.vel[k + 1].expand(n, -1))
+                q, qd = backend.dof_positions, backend.dof_velocities
+            squared_pos += torch.where(failed, 0.0, (q - self.pos[k + 1]) ** 2)
+            squared_vel += torch.where(failed, 0.0, (qd - self.vel[k + 1]) ** 2)
+            kept[:, k + 1] = q[list(keep_rows)]
+        failure = backend.shared_world_failure()
+        if failure is not None:
+            raise SysidError(
+                f"{failure} during the replay: narrow the parameter bounds (--bounds) or use --device cuda"
+            )
+        mean_pos = squared_pos / self.steps
+        cost = mean_pos.mean(1) + self.velocity_weight**2 * (squared_vel / self.steps).mean(1)
+        cost = torch.where(failed.squeeze(1), math.inf, cost)
+        return cost, mean_pos.mean(1).sqrt(), mean_pos.sqrt(), kept
+
+
+def joint_groups(settings: SysidSettings, spec: TaskSpec) -> list[tuple[str, list[str]]]:
+    """(label, joints) of each joint group; checks every name in ``settings`` before anything is built.
+
+    Raises:
+        SysidError: an unknown parameter or bound name, bounds not 0 < low < high, a joint in two groups.
+        RobotDataError: a ``--joints`` pattern that matches no joint.
+    """
+    unknown = [name for name in settings.params if name not in PARAMETERS]
+    if unknown or not settings.params:
+        raise SysidError(f"unknown parameter(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(PARAMETERS)}")
+    if settings.joint_groups:
+        groups = list(zip(settings.joint_groups, joints_matching(settings.joint_groups, spec.joint_names), strict=True))
+    else:
+        groups = [(spec.actions.joints[0] if len(spec.actions.joints) == 1 else "actions", spec.actions.joints)]
+    owner: dict[str, str] = {}
+    for label, joints in groups:
+        for joint in joints:
+            if owner.setdefault(joint, label) != label:
+                raise SysidError(f"joint '{joint}' is in two --joints groups: '{owner[joint]}' and '{label}'")
+    labels = {name for name in settings.params} | {
+        f"{name}[{label}]" for name in settings.params if name in JOINT_PROPERTY for label, _ in groups
+    }
+    for key, (low, high) in settings.bounds.items():
+        if key not in labels:
+            raise SysidError(f"--bounds {key}: not a fitted parameter; fitted: {', '.join(sorted(labels))}")
+        if not 0 < low < high:
+            raise SysidError(f"--bounds {key}={low}:{high}: expected 0 < low < high (sampled in log space)")
+    return groups
+
+
+def define_parameters(settings: SysidSettings, spec: TaskSpec, replay: LogReplay) -> list[Parameter]:
+    """The fitted quantities with their bounds: the ``--bounds`` given, else around the spec's value (a factor:
+    [0.5, 2]; a value v > 0: [v/4, 4 v]; zero: from 1/1000 of a scale the log sets up to it: half the torque
+    that moves the joint for friction, that torque over the joint's speed for damping, twice the joint's inertia
+    for armature)."""
+    out = []
+    for name in dict.fromkeys(settings.params):
+        if name not in JOINT_PROPERTY:
+            out.append(Parameter(name, name, (), (), 1.0, *settings.bounds.get(name, (0.5, 2.0))))
+            continue
+        for label, joints in joint_groups(settings, spec):
+            cols = [spec.joint_names.index(j) for j in joints]
+            nominal = float(replay.nominal[JOINT_PROPERTY[name]][0, cols].mean())
+            torque = max(float(replay.torque_scale[cols].max()), 1e-6)
+            speed = max(float(np.percentile(np.abs(replay.vel[:, cols].cpu().numpy()), 95)), 1e-3)
+            inertia = float(replay.joint_inertia[cols].mean())
+            scale = {"joint_friction": 0.5 * torque, "joint_damping": torque / speed, "armature": 2.0 * inertia}[name]
+            low, high = (nominal / 4, 4 * nominal) if nominal > 0 else (scale * 1e-3, scale)
+            low, high = settings.bounds.get(f"{name}[{label}]", settings.bounds.get(name, (low, high)))
+            out.append(Parameter(name, f"{name}[{label}]", tuple(joints), tuple(cols), nominal, low, high))
+    return out
+
+
+def identify(
+    spec: TaskSpec,
+    log: JointLog,
+    settings: SysidSettings,
+    device: str = "cpu",
+    progress: Callable[[str], None] = lambda line: None,
+) -> SysidResult:
+    """Fit ``settings.params`` to ``log`` (as read, on any clock); see the module docstring. Each iteration replays
+    the mean (row 0), the spec's values (row 1, first iteration) or the best candidate so far (row 1, later) and
+    N - 2 candidates. The result is the better of the final mean and the best candidate.
+
+    Raises:
+        RobotDataError: joints missing, too few samples, no commands of the kind the task's actions are.
+        SysidError: see :func:`define_parameters`; fewer than 8 envs; a simulation that blew up.
+    """
+    if settings.num_envs < 8:
+        raise SysidError(f"--num-envs {settings.num_envs}: at least 8 candidates are needed per iteration")
+    if settings.fixed_base:
+        spec = replace(spec, robot=replace(spec.robot, base="fixed"))
+    joint_groups(settings, spec)
+    position_control = spec.actions.type == "joint_position"
+    log = task_log(log, spec.joint_names, spec.env.step_dt, "cmd_q" if position_control else "cmd_tau")
+    explicit = [name for name, group in spec.actuators.items() if group.model != "implicit"]
+    if position_control and explicit and "actuator_gain" in settings.params:
+        raise SysidError(
+            f"actuator group(s) {', '.join(explicit)} compute their PD effort themselves (model pd or dc_motor), so "
+            "the replay cannot scale their gains (actuator_gain); fit it with model = implicit"
+        )
+    started = time.perf_counter()
+    replay = LogReplay(spec, log, settings.num_envs, device, settings.velocity_weight)
+    parameters = define_parameters(settings, spec, replay)
+    built = time.perf_counter()
+    search = _Search(parameters, settings, replay.device)
+    history: list[dict] = []
+    for iteration in range(settings.iterations + 1):
+        rows = search.rows()
+        values = search.values(rows)
+        if iteration == 0:
+            values[1] = math.nan  # the spec's own values
+        cost, rms, rms_joint, kept = replay.run(parameters, values, keep_rows=(0, 1))
+        if iteration == 0:
+            before = (float(rms[1]), rms_joint[1].cpu().numpy(), kept[1].cpu().numpy())
+            cost[1] = math.inf
+        elite = search.update(rows, cost, final=iteration == settings.iterations)
+        if iteration == settings.iterations:
+            pick = 0 if float(cost[0]) <= float(cost[1]) else 1
+            spread = search.values(rows[elite]).std(0).cpu().numpy()
+            after = (
+                values[pick].cpu().numpy(),
+                float(rms[pick]),
+                rms_joint[pick].cpu().numpy(),
+                kept[pick].cpu().numpy(),
+            )
+            break
+        means = {p.label: float(v) for p, v in zip(parameters, search.values(search.mean[None])[0], strict=True)}
+        best_rms = float(rms[torch.argmin(cost)])
+        history.append({"iteration": iteration + 1, "best_rms": best_rms, "mean_rms": float(rms[0]), "means": means})
+        shown = " ".join(f"{k} {v:.4g}" for k, v in means.items())
+        progress(
+            f"it {iteration + 1:3d}/{settings.iterations} | best rms {best_rms:.4g} | rms of the mean "
+            f"{float(rms[0]):.4g} | mean: {shown}"
+        )
+    fitted, rms_after, rms_after_joint, simulated = after
+    return SysidResult(
+        parameters=parameters,
+        fitted=fitted.astype(np.float64),
+        spread=spread.astype(np.float64),
+        rms_before=before[0],
+        rms_after=rms_after,
+        rms_before_per_joint=before[1],
+        rms_after_per_joint=rms_after_joint,
+        history=history,
+        t=log.t,
+        joint_names=list(spec.joint_names),
+        recorded=log.joint_pos,
+        simulated_nominal=before[2],
+        simulated_fitted=simulated,
+        stiffness=replay.stiffness,
+        damping=replay.damping,
+        gains_from_log=replay.gains_from_log,
+        num_envs=settings.num_envs,
+        iterations=settings.iterations,
+        build_seconds=built - started,
+        fit_seconds=time.perf_counter() - built,
+    )
+
+
+class _Search:
+    """The cross-entropy method over the parameters' logarithms scaled to [0, 1] by their bounds: a normal
+    distribution with a full covariance, refitted each iteration to the best 15 % of the candidates with
+    log-rank weights, its covariance measured from the previous mean (CMA-ES's rank-mu update, which keeps the
+    distribution wide while its mean is still travelling), blended 80 % new to 20 % old."""
+
+    def __init__(self, parameters: list[Parameter], settings: SysidSettings, device: torch.device):
+        self.low = torch.tensor([math.log(p.low) for p in parameters], dtype=torch.float64, device=device)
+        self.high = torch.tensor([math.log(p.high) for p in parameters], dtype=torch.float64, device=device)
+        dims, self.num_envs = len(parameters), settings.num_envs
+        self.mean = torch.full((dims,), 0.5, dtype=torch.float64, device=device)
+        self.cov = torch.eye(dims, dtype=torch.float64, device=device) / 16
+        self.best, self.best_cost = self.mean.clone(), math.inf
+        count = max(2, round(settings.elite_fraction * (self.num_envs - 2)))
+        weights = math.log(count + 0.5) - torch.log(torch.arange(1, count + 1, dtype=torch.float64, device=device))
+        self.weights = weights / weights.sum()
+        self.generator = torch.Generator(device=device).manual_seed(settings.seed)
+
+    def rows(self) -> torch.Tensor:
+        """(N, P) in [0, 1]: the mean, the best so far, then N - 2 draws."""
+        dims = self.mean.shape[0]
+        chol = torch.linalg.cholesky(self.cov + 1e-12 * torch.eye(dims, dtype=self.cov.dtype, device=self.cov.device))
+        noise = torch.randn(self.num_envs, dims, generator=self.generator, dtype=torch.float64, device=self.mean.device)
+        rows = (self.mean + noise @ chol.T).clamp(0.0, 1.0)
+        rows[0], rows[1] = self.mean, self.best
+        return rows
+
+    def values(self, rows: torch.Tensor) -> torch.Tensor:
+        """The parameter values (N, P) of ``rows``."""
+        return (self.low + rows * (self.high - self.low)).exp().float()
+
+    def update(self, rows: torch.Tensor, cost: torch.Tensor, final: bool) -> torch.Tensor:
+        """Refit the distribution to the elite of ``rows`` by ``cost`` (N,); returns the elite's row indices."""
+        cost = cost.to(torch.float64)
+        order = torch.argsort(cost)
+        if float(cost[order[0]]) < self.best_cost:
+            self.best_cost, self.best = float(cost[order[0]]), rows[order[0]].clone()
+        candidates = order[order >= 2][: len(self.weights)]
+        if not final:
+            elite = rows[candidates]
+            mean = (self.weights[:, None] * elite).sum(0)
+            step = elite - self.mean
+            cov = (self.weights[:, None, None] * step[:, :, None] * step[:, None, :]).sum(0)
+            self.mean = 0.8 * mean + 0.2 * self.mean
+            self.cov = 0.8 * cov + 0.2 * self.cov
+        return candidates
+
+
+SPEC_KEY = {"joint_friction": "friction", "joint_damping": "viscous_friction", "armature": "armature"}
+"""Per-joint parameter -> the ``[actuators.<group>]`` key that holds it."""
+
+
+def fitted_spec_table(spec: TaskSpec, result: SysidResult) -> dict:
+    """``spec``'s table with the fitted values written in, named ``<name>_sysid``: per-joint values as
+    ``[actuators.<group>]`` keys (a group whose joints got different values is split, joints without a group get
+    a ``sysid`` group), the actuator gain on ``actions.scale`` (effort) or on the groups' ``stiffness`` and
+    ``damping`` (position targets), the mass factor as a start-up ``randomize_body_mass`` event of range [s, s]."""
+    raw = copy.deepcopy(spec.raw)
+    raw["name"] = f"{spec.name}_sysid"
+    per_joint: dict[str, dict[str, float]] = {}
+    for p, value in zip(result.parameters, result.fitted, strict=True):
+        for joint in p.joints:
+            per_joint.setdefault(joint, {})[SPEC_KEY[p.name]] = _rounded(value)
+    gain = result.value("actuator_gain")
+    if spec.actions.type == "joint_position" and (gain is not None or result.gains_from_log):
+        for j, joint in enumerate(spec.joint_names):
+            if result.stiffness[j] > 0 or result.damping[j] > 0:
+                values = per_joint.setdefault(joint, {})
+                values["stiffness"] = _rounded((gain or 1.0) * result.stiffness[j])
+                values["damping"] = _rounded((gain or 1.0) * result.damping[j])
+    elif gain is not None:
+        raw.setdefault("actions", {})["scale"] = _rounded(spec.actions.scale * gain)
+    mass = result.value("mass_scale")
+    if mass is not None:
+        events = raw.setdefault("events", {})
+        events[_fresh_name("sysid_mass_scale", events)] = {
+            "func": "randomize_body_mass",
+            "mode": "startup",
+            "params": {"bodies": [".*"], "mass_range": [_rounded(mass)] * 2, "operation": "scale"},
+        }
+    _write_actuator_values(raw.setdefault("actuators", {}), spec, per_joint)
+    return raw
+
+
+def _write_actuator_values(tables: dict, spec: TaskSpec, per_joint: dict[str, dict[str, float]]) -> None:
+    """Set each joint's values on its actuator group, splitting groups whose joints differ."""
+    grouped = {joint: name for name, group in spec.actuators.items() for joint in group.joints}
+    for name, group in spec.actuators.items():
+        parts = _partition(group.joints, per_joint)
+        if not any(values for values in parts):
+            continue
+        base = tables.pop(name)
+        for i, (values, joints) in enumerate(parts.items()):
+            table = {**base, **dict(values)}
+            if len(parts) > 1:
+                table["joints"] = [re.escape(j) for j in joints]
+            tables[name if i == 0 else _fresh_name(f"{name}_{i + 1}", tables)] = table
+    loose = [joint for joint in spec.joint_names if joint in per_joint and joint not in grouped]
+    for values, joints in _partition(loose, per_joint).items():
+        tables[_fresh_name("sysid", tables)] = {"joints": [re.escape(j) for j in joints], **dict(values)}
+
+
+def _partition(joints: list[str], per_joint: dict[str, dict[str, float]]) -> dict[tuple, list[str]]:
+    parts: dict[tuple, list[str]] = {}
+    for joint in joints:
+        parts.setdefault(tuple(sorted(per_joint.get(joint, {}).items())), []).append(joint)
+    return parts
+
+
+def _fresh_name(name: str, taken: dict) -> str:
+    out, i = name, 2
+    while out in taken:
+        out, i = f"{name}_{i}", i + 1
+    return out
+
+
+def _rounded(value: float) -> float:
+    return float(f"{float(value):.6g}")
+
+
+def write_fitted_spec(spec: TaskSpec, result: SysidResult, path: Path) -> TaskSpec:
+    """Validate the fitted spec (:func:`fitted_spec_table`) as if at ``path``, write it there; return it loaded."""
+    fitted = spec_from_table(fitted_spec_table(spec, result), path)
+    save_spec(fitted, path)
+    return fitted
