@@ -17,7 +17,6 @@ import math
 from pathlib import Path
 
 import numpy as np
-
 from isaac.rl.workbench.deploy.driver import JointCommand
 from isaac.rl.workbench.deploy.robot_log import RobotLog
 from isaac.rl.workbench.envs.deploy_manifest import trained_gains

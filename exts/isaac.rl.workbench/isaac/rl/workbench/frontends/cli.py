@@ -1,4 +1,5 @@
-"""``isaac-rl-workbench``: inspect or check a USD robot, train a task, play, export, benchmark, list spec keys.
+"""``isaac-rl-workbench``: inspect or check a USD robot, train a task, play, export (and deploy), benchmark, list
+spec keys; sysid, robustness, transfer and the Go2 DDS bridge (their commands live in the cli_*.py modules).
 
 Exit codes: 0 done; 1 ``doctor`` found a problem; 2 bad input (a bad spec, file, checkpoint, argument or device:
 one line naming the file, key or value and what was expected, no traceback, nothing written); 3 training or export
