@@ -14,7 +14,7 @@ from isaac.rl.workbench.deploy.runtime import Runtime
 from isaac.rl.workbench.sim2real.sim_driver import SimDriver
 from isaac.rl.workbench.workbench import Workbench
 
-from ..conftest import robot_or_fail
+from ..conftest import REPO, robot_or_fail
 
 TOLERANCE = 1e-4  # [rad] largest joint difference between play and the deployed policy
 GO2_POLICY_TERMS = [  # go2_flat's policy observation without its sensor noise
@@ -182,3 +182,18 @@ def test_readings_can_be_late_and_noisy(cartpole_overrides):
         previous = now
     with pytest.raises(ValueError, match="imu"):
         SimDriver("cartpole", cartpole_overrides, state_noise={"imu": 0.1})
+
+
+def test_the_robot_keeps_only_the_groups_the_deployed_policy_reads():
+    """A student's teacher groups observe the randomised values, which a fixed world (no start-up events) no longer
+    draws: the simulated robot keeps the student's own group, so the student runs there."""
+    from isaac.rl.workbench.envs.spec import load_spec
+    from isaac.rl.workbench.sim2real.reality import fixed_world_overrides
+    from isaac.rl.workbench.sim2real.sim_driver import robot_spec
+
+    robot_or_fail("go2")
+    student = load_spec(REPO / "tasks" / "go2_flat_student.toml")
+    assert {"policy", "teacher"} <= set(student.observations)
+    robot = robot_spec(student, fixed_world_overrides(student))
+    assert list(robot.observations) == ["policy"] and robot.observation_history.get("policy") == 5
+    assert not any(term.mode == "startup" for term in robot.events.values())

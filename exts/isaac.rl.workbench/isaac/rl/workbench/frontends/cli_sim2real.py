@@ -126,14 +126,16 @@ def _transfer(args) -> int:
 
 def _row_errors() -> tuple[type[Exception], ...]:
     """What makes one run unusable for a robot without stopping the others: it cannot be exported for a robot (it
-    observes what a robot cannot measure), its bundle or checkpoint is bad, or its robot is not the reality's."""
+    observes what a robot cannot measure), its bundle, checkpoint or spec is bad, or its robot is not the
+    reality's."""
     from ..deploy.bundle import BundleError
     from ..envs.deploy_manifest import DeployError
+    from ..envs.spec_schema import SpecError
     from ..learn.checkpoint import CheckpointError
     from ..learn.export import ExportError
     from ..learn.run_dir import RunError
 
-    return (BundleError, CheckpointError, DeployError, ExportError, RunError)
+    return (BundleError, CheckpointError, DeployError, ExportError, RunError, SpecError)
 
 
 def add_parsers(sub) -> None:

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from ..deploy.driver import JointCommand, RobotState
-from ..envs.deploy_manifest import trained_gains
+from ..envs.deploy_manifest import actor_groups, trained_gains
 from ..envs.overrides import apply_overrides
 from ..envs.spec import load_spec, spec_from_table
 from ..envs.spec_schema import TaskSpec
@@ -49,11 +49,16 @@ STATE_NOISE_KEYS = ("joint_pos", "joint_vel", "ang_vel")
 
 def robot_spec(task: str | Path | TaskSpec, overrides: dict | None = None) -> TaskSpec:
     """``task`` (a name, a spec file or a loaded spec, plus ``overrides``) as the simulated robot runs it: one env,
-    no terminations and no time-out, no action delay, commands never redrawn and without heading steering."""
+    no terminations and no time-out, no action delay, commands never redrawn and without heading steering; only
+    the observation groups the deployed policy reads (a critic's or a teacher's privileged terms may need what a
+    fixed world no longer draws)."""
     spec = task if isinstance(task, TaskSpec) else load_spec(task, overrides)
     raw = copy.deepcopy(spec.raw)
     if isinstance(task, TaskSpec) and overrides:
         apply_overrides(raw, overrides)
+    groups = actor_groups(spec)
+    raw["observations"] = {group: raw["observations"][group] for group in groups}
+    raw["ppo"] = {"obs_groups": {"actor": groups, "critic": groups}}
     raw["env"]["num_envs"] = 1
     raw["env"]["episode_seconds"] = NEVER_S
     raw["terminations"] = {}
