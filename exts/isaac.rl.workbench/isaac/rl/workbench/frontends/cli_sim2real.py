@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 
 from ..envs.overrides import parse_overrides
+from .cli import _positive
 
 USER_ERRORS = (
     "isaac.rl.workbench.sim2real.robustness_params.ParameterError",
@@ -23,16 +24,6 @@ USER_ERRORS = (
     "isaac.rl.workbench.deploy.bundle.BundleError",
 )
 """Errors that mean bad input (exit 2): a parameter name, a reality file, a run folder, a checkpoint, a bundle."""
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got '{text}'") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
 
 
 def _non_negative(text: str) -> float:

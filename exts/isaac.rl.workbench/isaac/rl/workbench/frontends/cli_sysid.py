@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from .cli import _positive
+
 USER_ERRORS = (  # bad input: exit 2
     "isaac.rl.workbench.sim2real.robot_data.RobotDataError",
     "isaac.rl.workbench.sim2real.sysid.SysidError",
@@ -24,16 +26,6 @@ _PARAMS_HELP = (
     "comma-separated parameters to fit: joint_friction [N m], joint_damping [N m s/rad], armature [kg m^2] (one "
     "value per joint group), mass_scale (x every body's mass), actuator_gain (x the effort, or the PD gains)"
 )
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got '{text}'") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
 
 
 def add_parsers(sub) -> None:
