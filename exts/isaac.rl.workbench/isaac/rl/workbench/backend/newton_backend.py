@@ -39,6 +39,10 @@ from .newton_robot import (
 wp.config.log_level = wp.LOG_WARNING  # no greeting, no line per kernel module loaded
 
 
+CONTACTS_PER_ENV = 128
+"""Contact points each env may hold (MuJoCo's ``nconmax`` per world)."""
+
+
 class NewtonBackend(NewtonProperties, Backend):
     """``num_envs`` copies of an articulation stepped together (the :class:`~.base.Backend` contract).
 
@@ -130,10 +134,17 @@ class NewtonBackend(NewtonProperties, Backend):
         self._set_target_modes(position_control)
         # contacts with the ground (a floating base) or between the robot's own links; an arm alone needs none
         has_contacts = any(robot.shape_flags) and (self._has_free_root or self_collisions)
-        # the CPU's merged world holds every env's contacts (a Go2 on its feet makes about 60 with its meshes)
-        contacts_per_world = 128 * num_envs if self.on_cpu and has_contacts else None
+        # a Go2 on its feet makes about 60 contacts with its meshes: room for 128 per env (the CPU's merged world
+        # holds every env's); on the GPU each world also gets the constraint rows they need (4 per contact with
+        # the pyramidal cone, plus limits): Newton's defaults there (48 contacts, 64 rows) overflow for a Go2
+        contacts_per_world = CONTACTS_PER_ENV * (num_envs if self.on_cpu else 1) if has_contacts else None
+        rows_per_world = 4 * CONTACTS_PER_ENV + 64 if has_contacts and not self.on_cpu else None
         self.solver = SolverMuJoCoForClones(
-            self.model, use_mujoco_cpu=self.on_cpu, disable_contacts=not has_contacts, nconmax=contacts_per_world
+            self.model,
+            use_mujoco_cpu=self.on_cpu,
+            disable_contacts=not has_contacts,
+            nconmax=contacts_per_world,
+            njmax=rows_per_world,
         )
         phase_done("solver")
         self.state = self.model.state()
