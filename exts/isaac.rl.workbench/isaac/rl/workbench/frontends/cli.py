@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from pathlib import Path
 
@@ -366,6 +367,12 @@ def _serve(args) -> int:
     _set_threads(args)
     check_device(args.device)
     serve(args.task, args.host, args.port, args.device, args.scenes, Path(args.runs), args.view_envs)
+    if getattr(args, "own_process", False):
+        # everything is saved and the server is down; a native thread a panel job left running (USD, torch) can
+        # abort the interpreter's own teardown ("terminate called without an active exception"), so end here
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
 
 
