@@ -26,6 +26,8 @@ import copy
 import inspect
 from typing import Any
 
+from .ppo_config import _DEFAULT as PPO_DEFAULT
+
 DISTILLATION = "Distillation"
 DISTILLATION_TOP_KEYS = (
     "num_steps_per_env",
@@ -55,13 +57,7 @@ _DEFAULT = {
         # the student acts with a little noise of its own, so it sees (and learns to leave) states off the teacher's
         "distribution_cfg": {"class_name": "GaussianDistribution", "init_std": 0.1, "std_type": "scalar"},
     },
-    "teacher": {  # the default [ppo.actor] of a PPO spec
-        "class_name": "MLPModel",
-        "hidden_dims": [32, 32],
-        "activation": "elu",
-        "obs_normalization": False,
-        "distribution_cfg": {"class_name": "GaussianDistribution", "init_std": 1.0, "std_type": "scalar"},
-    },
+    "teacher": copy.deepcopy(PPO_DEFAULT["actor"]),  # the default [ppo.actor] of a PPO spec
     "algorithm": {
         "class_name": DISTILLATION,
         "num_learning_epochs": 2,
