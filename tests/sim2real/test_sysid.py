@@ -37,8 +37,8 @@ from isaac.rl.workbench.sim2real.sysid import (
     SysidResult,
     SysidSettings,
     define_parameters,
-    fitted_spec_table,
 )
+from isaac.rl.workbench.sim2real.sysid_spec import fitted_spec_table
 
 from .recording import multisine, record
 
@@ -102,33 +102,48 @@ def test_the_fit_finds_the_hidden_slider_values_in_a_ros2_bag_and_writes_a_spec_
     assert float(rms[0]) < max(2 * error["after"], 1e-3)
 
 
-@pytest.mark.slow
-def test_under_position_targets_the_fit_finds_the_actuator_gain_and_scales_the_spec_gains(write_spec, tmp_path):
-    """The slider follows multisine targets through the PD gains of the log (kp 40, kd 4), which the robot's motor
-    delivers at 0.7 of their value. With the masses and the joints' friction known, the gain sets how the cart lags
-    its targets, so it alone is identifiable; the fitted spec carries the gains times the gain."""
-    spec = load_spec(
+def pd_cartpole(write_spec):
+    """The cart-pole with its slider driven by position targets through PD gains kp 40, kd 4."""
+    return load_spec(
         write_spec(
             replace={'type = "joint_effort"': 'type = "joint_position"', "scale = 20.0": "scale = 0.5"},
             append='[actuators.cart]\njoints = ["slider"]\nstiffness = 40.0\ndamping = 4.0\n',
         )
     )
+
+
+def record_pd_log(spec, hidden: dict, path, late_steps: int = 0):
+    """A robot log (.npz) of the slider following multisine targets with the log's PD gains and ``hidden`` values,
+    its bus ``late_steps`` control periods late: each command reaches the motors that many periods after the log
+    has it. The cart holds still for the first 0.1 s, as a robot holds its pose before the excitation starts: the
+    commands the motors get before the log's first one are the log's first one (the open-loop pole amplifies any
+    difference)."""
     t = np.arange(STEPS) * spec.env.step_dt
     targets = np.zeros((STEPS, 2))
-    targets[:, 0] = multisine(t, amplitude=0.5)
-    log = record(spec, {"actuator_gain": 0.7}, start=[0.0, 0.1], targets=targets)
+    targets[:, 0] = multisine(t, amplitude=0.5) * np.clip((t - 0.1) / 0.5, 0.0, 1.0)
+    log = record(spec, hidden, start=[0.0, 0.1], targets=targets)
+    logged = np.concatenate([targets[late_steps:], np.repeat(targets[-1:], late_steps, axis=0)])
     no_hinge_command = np.where(np.arange(2) == 0, 1.0, np.nan)
-    data = tmp_path / "pd.npz"
     np.savez(
-        data,
+        path,
         joint_names=np.array(log.joint_names),
         t=log.t,
         joint_pos=log.joint_pos,
         joint_vel=log.joint_vel,
-        cmd_q=targets * no_hinge_command,
+        cmd_q=logged * no_hinge_command,
         cmd_kp=np.tile([40.0, np.nan], (STEPS, 1)),
         cmd_kd=np.tile([4.0, np.nan], (STEPS, 1)),
     )
+    return path
+
+
+@pytest.mark.slow
+def test_under_position_targets_the_fit_finds_the_actuator_gain_and_scales_the_spec_gains(write_spec, tmp_path):
+    """The slider follows multisine targets through the PD gains of the log (kp 40, kd 4), which the robot's motor
+    delivers at 0.7 of their value. With the masses and the joints' friction known, the gain sets how the cart lags
+    its targets, so it alone is identifiable; the fitted spec carries the gains times the gain."""
+    spec = pd_cartpole(write_spec)
+    data = record_pd_log(spec, {"actuator_gain": 0.7}, tmp_path / "pd.npz")
     out = tmp_path / "out"
     argv = (spec.source, "--data", data, "--params", "actuator_gain", "--num-envs", 16, "--iterations", 6)
     assert sysid(*argv, "--out", out) == 0
@@ -138,6 +153,24 @@ def test_under_position_targets_the_fit_finds_the_actuator_gain_and_scales_the_s
     assert report["rms_joint_pos_error"]["after"] < 0.1 * report["rms_joint_pos_error"]["before"]
     cart = load_spec(out / "cartpole_sysid.toml").actuators["cart"]
     assert (cart.stiffness, cart.damping) == pytest.approx((40.0 * gain, 4.0 * gain), rel=1e-4)
+
+
+@pytest.mark.slow
+def test_a_bus_one_period_late_is_found_beside_the_gain_and_written_as_the_specs_action_delay(write_spec, tmp_path):
+    """The same weak motors behind a bus that delivers each command one control period after the log has it: the
+    lag looks like a weaker gain until latency is fitted too. Both come back, and the fitted spec delays its actions
+    by one step."""
+    spec = pd_cartpole(write_spec)
+    data = record_pd_log(spec, {"actuator_gain": 0.7}, tmp_path / "late.npz", late_steps=1)
+    out = tmp_path / "out"
+    argv = (spec.source, "--data", data, "--params", "actuator_gain,latency", "--num-envs", 32, "--iterations", 10)
+    assert sysid(*argv, "--out", out) == 0
+    report = json.loads((out / "sysid.json").read_text())
+    fitted = {name: report["parameters"][name]["fitted"] for name in ("actuator_gain", "latency")}
+    assert fitted["latency"] == pytest.approx(spec.env.step_dt, rel=0.10), fitted
+    assert fitted["actuator_gain"] == pytest.approx(0.7, rel=0.05), fitted
+    assert report["rms_joint_pos_error"]["after"] < 0.1 * report["rms_joint_pos_error"]["before"]
+    assert load_spec(out / "cartpole_sysid.toml").actions.delay_steps == (1, 1)
 
 
 def test_a_robot_log_npz_is_read_and_fitted(spec, recorded, tmp_path):

@@ -24,7 +24,8 @@ USER_ERRORS = (  # bad input: exit 2
 
 _PARAMS_HELP = (
     "comma-separated parameters to fit: joint_friction [N m], joint_damping [N m s/rad], armature [kg m^2] (one "
-    "value per joint group), mass_scale (x every body's mass), actuator_gain (x the effort, or the PD gains)"
+    "value per joint group), mass_scale (x every body's mass), actuator_gain (x the effort, or the PD gains), "
+    "latency [s] (from a command to the motors)"
 )
 
 
@@ -84,8 +85,9 @@ def handle_sysid(args) -> int:
 
     from ..envs.spec import load_spec
     from ..sim2real.robot_data import read_joint_log
-    from ..sim2real.sysid import PARAMETERS, SysidError, SysidSettings, identify, write_fitted_spec
+    from ..sim2real.sysid import PARAMETERS, SysidError, SysidSettings, identify
     from ..sim2real.sysid_plot import plot_sysid
+    from ..sim2real.sysid_spec import write_fitted_spec
     from ..workbench import check_device, safe_name
 
     torch.set_num_threads(args.threads)

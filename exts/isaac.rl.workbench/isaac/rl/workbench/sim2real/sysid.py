@@ -1,5 +1,6 @@
-"""System identification: fit the simulator's joint friction, damping, armature, masses and actuator gain to joint data
-recorded on the robot, by replaying the recorded commands in many envs at once, each with its own parameter values.
+"""System identification: fit the simulator's joint friction, damping, armature, masses, actuator gain and command
+latency to joint data recorded on the robot, by replaying the recorded commands in many envs at once, each with its
+own parameter values.
 
 One replay: every env starts from the log's first joint state and gets the log's commands open loop, one control
 step (``spec.env.step_dt``) at a time, stepped through the physics backend alone (no rewards, terminations or
@@ -8,26 +9,27 @@ mean squared velocity error. The search is the cross-entropy method in log space
 drawn from a normal distribution over the log of the parameters and refits it to the best 15 % (the elite).
 
 Parameters (:data:`PARAMETERS`): ``joint_friction``, ``joint_damping`` and ``armature`` take one value per joint
-group (each ``--joints`` pattern is a group; default one group of the action joints); ``mass_scale`` and
-``actuator_gain`` one value for the robot. Shapes: N envs, T control steps, D joints (the spec's), P parameters.
+group (each ``--joints`` pattern is a group; default one group of the action joints); ``mass_scale``,
+``actuator_gain`` and ``latency`` one value for the robot. ``latency`` [s] delays every recorded command: the
+replay applies, at time t, the command recorded at t - latency, linearly interpolated between the two control steps
+around it (a whole number of steps reproduces a bus that is that many periods late exactly).
+Shapes: N envs, T control steps, D joints (the spec's), P parameters.
 """
 
 from __future__ import annotations
 
-import copy
 import math
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..envs.spec import TaskSpec, save_spec, spec_from_table
+from ..envs.spec import TaskSpec
 from ..envs.workbench_env import make_backend
 from .robot_data import JointLog, command_median, joints_matching, task_log
+from .sysid_search import CrossEntropySearch
 
 PARAMETERS = {
     "joint_friction": "friction loss of the group's joints [N·m or N]",
@@ -36,6 +38,7 @@ PARAMETERS = {
     "mass_scale": "factor on every body's mass and inertia (one value)",
     "actuator_gain": "factor on what the actuators apply: the effort commands, or the PD gains and feed-forward "
     "(one value)",
+    "latency": "time from a command to the motors [s] (one value)",
 }
 """The parameters :func:`identify` fits, with their units."""
 JOINT_PROPERTY = {"joint_friction": "dof_friction", "joint_damping": "dof_viscous_friction", "armature": "dof_armature"}
@@ -79,7 +82,8 @@ class SysidSettings:
     joint_groups: list[str] | None = None
     """Full-match regular expressions, one per joint group; None: one group of the action joints."""
     bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
-    """Parameter name (every group) or label (one group) -> (low, high), both > 0."""
+    """Parameter name (every group) or label (one group) -> (low, high), both > 0. Default ``latency`` bounds:
+    [1/100, 4] control periods."""
     velocity_weight: float = 0.05
     """Weight of the velocity error against the position error [s]."""
     elite_fraction: float = 0.15
@@ -166,6 +170,7 @@ class LogReplay:
 
     def __init__(self, spec: TaskSpec, log: JointLog, num_envs: int, device: str, velocity_weight: float):
         self.num_envs, self.velocity_weight, self.steps = num_envs, velocity_weight, len(log.t)
+        self.step_dt = spec.env.step_dt
         self.backend = make_backend(replace(spec, env=replace(spec.env, num_envs=num_envs)), device)
         self.device = self.backend.device
         self.position_control = spec.actions.type == "joint_position"
@@ -219,6 +224,7 @@ class LogReplay:
         everywhere = torch.ones(self.num_envs, dtype=torch.bool, device=self.device)
         factor = {"mass_scale": torch.ones(self.num_envs, 1, device=self.device)}
         factor["actuator_gain"] = factor["mass_scale"].clone()
+        latency = torch.zeros(self.num_envs, 1, device=self.device)
         tables = {JOINT_PROPERTY[p.name]: None for p in parameters if p.name in JOINT_PROPERTY}
         for prop in tables:
             tables[prop] = self.nominal[prop].clone()
@@ -227,6 +233,8 @@ class LogReplay:
             if p.name in JOINT_PROPERTY:
                 table, cols = tables[JOINT_PROPERTY[p.name]], list(p.columns)
                 table[:, cols] = torch.where(torch.isnan(column), table[:, cols], column)
+            elif p.name == "latency":
+                latency = torch.where(torch.isnan(column), 0.0, column)
             else:
                 factor[p.name] = torch.where(torch.isnan(column), 1.0, column)
         for prop, table in tables.items():
@@ -237,13 +245,15 @@ class LogReplay:
             gain = factor["actuator_gain"]
             for prop, nominal in (("dof_stiffness", self.stiffness), ("dof_damping", self.damping)):
                 self.backend.set_property(prop, everywhere, torch.as_tensor(nominal, device=self.device) * gain)
-        return factor["actuator_gain"]
+        return factor["actuator_gain"], latency / self.step_dt
 
     def run(self, parameters: list[Parameter], values: torch.Tensor, keep_rows: tuple[int, ...] = ()):
         """Replay with each env's parameter values (N, P), NaN for the spec's own. Returns the cost (N,) (inf where
         the simulation blew up), the RMS position error (N,) and per joint (N, D), and the simulated positions
         (len(keep_rows), T, D) of the envs ``keep_rows``."""
-        gain = self._apply(parameters, values.to(self.device, torch.float32))
+        gain, delay = self._apply(parameters, values.to(self.device, torch.float32))
+        late = delay.floor()
+        late_index, weight = late.long().squeeze(1), delay - late  # (N,) whole control periods, (N, 1) fraction
         self._reset()
         n, backend = self.num_envs, self.backend
         squared_pos = torch.zeros(n, self.pos.shape[1], device=self.device)
@@ -252,9 +262,10 @@ class LogReplay:
         kept = torch.zeros(len(keep_rows), self.steps, self.pos.shape[1], device=self.device)
         kept[:, 0] = self.pos[0]
         for k in range(self.steps - 1):
-            efforts = torch.where(failed, 0.0, gain * self.efforts[k])
+            efforts = torch.where(failed, 0.0, gain * self._delayed(self.efforts, k, late_index, weight))
             if self.position_control:
-                backend.set_dof_position_targets(torch.where(failed, self.pos[k], self.targets[k]))
+                targets = self._delayed(self.targets, k, late_index, weight)
+                backend.set_dof_position_targets(torch.where(failed, self.pos[k], targets))
                 backend.set_dof_efforts(efforts)
             else:
                 backend.set_dof_efforts(torch.clamp(efforts, -self.effort_limits, self.effort_limits))
@@ -277,6 +288,14 @@ class LogReplay:
         cost = mean_pos.mean(1) + self.velocity_weight**2 * (squared_vel / self.steps).mean(1)
         cost = torch.where(failed.squeeze(1), math.inf, cost)
         return cost, mean_pos.mean(1).sqrt(), mean_pos.sqrt(), kept
+
+    @staticmethod
+    def _delayed(series: torch.Tensor, k: int, late: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """(N, D): the commands ``series`` (T, D) as they reach the motors at step ``k`` in each env, ``late`` (N,)
+        whole steps plus ``weight`` (N, 1) of a step after they were recorded (the first command before the log)."""
+        newer = series[(k - late).clamp(min=0)]
+        older = series[(k - late - 1).clamp(min=0)]
+        return newer + weight * (older - newer)
 
 
 def joint_groups(settings: SysidSettings, spec: TaskSpec) -> list[tuple[str, list[str]]]:
@@ -313,9 +332,13 @@ def define_parameters(settings: SysidSettings, spec: TaskSpec, replay: LogReplay
     """The fitted quantities with their bounds: the ``--bounds`` given, else around the spec's value (a factor:
     [0.5, 2]; a value v > 0: [v/4, 4 v]; zero: from 1/1000 of a scale the log sets up to it: half the torque
     that moves the joint for friction, that torque over the joint's speed for damping, twice the joint's inertia
-    for armature)."""
+    for armature; latency: [1/100, 4] control periods)."""
     out = []
     for name in dict.fromkeys(settings.params):
+        if name == "latency":
+            period = spec.env.step_dt
+            out.append(Parameter(name, name, (), (), 0.0, *settings.bounds.get(name, (period / 100, 4 * period))))
+            continue
         if name not in JOINT_PROPERTY:
             out.append(Parameter(name, name, (), (), 1.0, *settings.bounds.get(name, (0.5, 2.0))))
             continue
@@ -364,7 +387,7 @@ def identify(
     replay = LogReplay(spec, log, settings.num_envs, device, settings.velocity_weight)
     parameters = define_parameters(settings, spec, replay)
     built = time.perf_counter()
-    search = _Search(parameters, settings, replay.device)
+    search = CrossEntropySearch(parameters, settings, replay.device)
     history: list[dict] = []
     for iteration in range(settings.iterations + 1):
         rows = search.rows()
@@ -417,130 +440,3 @@ def identify(
         build_seconds=built - started,
         fit_seconds=time.perf_counter() - built,
     )
-
-
-class _Search:
-    """The cross-entropy method over the parameters' logarithms scaled to [0, 1] by their bounds: a normal
-    distribution with a full covariance, refitted each iteration to the best 15 % of the candidates with
-    log-rank weights, its covariance measured from the previous mean (CMA-ES's rank-mu update, which keeps the
-    distribution wide while its mean is still travelling), blended 80 % new to 20 % old."""
-
-    def __init__(self, parameters: list[Parameter], settings: SysidSettings, device: torch.device):
-        self.low = torch.tensor([math.log(p.low) for p in parameters], dtype=torch.float64, device=device)
-        self.high = torch.tensor([math.log(p.high) for p in parameters], dtype=torch.float64, device=device)
-        dims, self.num_envs = len(parameters), settings.num_envs
-        self.mean = torch.full((dims,), 0.5, dtype=torch.float64, device=device)
-        self.cov = torch.eye(dims, dtype=torch.float64, device=device) / 16
-        self.best, self.best_cost = self.mean.clone(), math.inf
-        count = max(2, round(settings.elite_fraction * (self.num_envs - 2)))
-        weights = math.log(count + 0.5) - torch.log(torch.arange(1, count + 1, dtype=torch.float64, device=device))
-        self.weights = weights / weights.sum()
-        self.generator = torch.Generator(device=device).manual_seed(settings.seed)
-
-    def rows(self) -> torch.Tensor:
-        """(N, P) in [0, 1]: the mean, the best so far, then N - 2 draws."""
-        dims = self.mean.shape[0]
-        chol = torch.linalg.cholesky(self.cov + 1e-12 * torch.eye(dims, dtype=self.cov.dtype, device=self.cov.device))
-        noise = torch.randn(self.num_envs, dims, generator=self.generator, dtype=torch.float64, device=self.mean.device)
-        rows = (self.mean + noise @ chol.T).clamp(0.0, 1.0)
-        rows[0], rows[1] = self.mean, self.best
-        return rows
-
-    def values(self, rows: torch.Tensor) -> torch.Tensor:
-        """The parameter values (N, P) of ``rows``."""
-        return (self.low + rows * (self.high - self.low)).exp().float()
-
-    def update(self, rows: torch.Tensor, cost: torch.Tensor, final: bool) -> torch.Tensor:
-        """Refit the distribution to the elite of ``rows`` by ``cost`` (N,); returns the elite's row indices."""
-        cost = cost.to(torch.float64)
-        order = torch.argsort(cost)
-        if float(cost[order[0]]) < self.best_cost:
-            self.best_cost, self.best = float(cost[order[0]]), rows[order[0]].clone()
-        candidates = order[order >= 2][: len(self.weights)]
-        if not final:
-            elite = rows[candidates]
-            mean = (self.weights[:, None] * elite).sum(0)
-            step = elite - self.mean
-            cov = (self.weights[:, None, None] * step[:, :, None] * step[:, None, :]).sum(0)
-            self.mean = 0.8 * mean + 0.2 * self.mean
-            self.cov = 0.8 * cov + 0.2 * self.cov
-        return candidates
-
-
-SPEC_KEY = {"joint_friction": "friction", "joint_damping": "viscous_friction", "armature": "armature"}
-"""Per-joint parameter -> the ``[actuators.<group>]`` key that holds it."""
-
-
-def fitted_spec_table(spec: TaskSpec, result: SysidResult) -> dict:
-    """``spec``'s table with the fitted values written in, named ``<name>_sysid``: per-joint values as
-    ``[actuators.<group>]`` keys (a group whose joints got different values is split, joints without a group get
-    a ``sysid`` group), the actuator gain on ``actions.scale`` (effort) or on the groups' ``stiffness`` and
-    ``damping`` (position targets), the mass factor as a start-up ``randomize_body_mass`` event of range [s, s]."""
-    raw = copy.deepcopy(spec.raw)
-    raw["name"] = f"{spec.name}_sysid"
-    per_joint: dict[str, dict[str, float]] = {}
-    for p, value in zip(result.parameters, result.fitted, strict=True):
-        for joint in p.joints:
-            per_joint.setdefault(joint, {})[SPEC_KEY[p.name]] = _rounded(value)
-    gain = result.value("actuator_gain")
-    if spec.actions.type == "joint_position" and (gain is not None or result.gains_from_log):
-        for j, joint in enumerate(spec.joint_names):
-            if result.stiffness[j] > 0 or result.damping[j] > 0:
-                values = per_joint.setdefault(joint, {})
-                values["stiffness"] = _rounded((gain or 1.0) * result.stiffness[j])
-                values["damping"] = _rounded((gain or 1.0) * result.damping[j])
-    elif gain is not None:
-        raw.setdefault("actions", {})["scale"] = _rounded(spec.actions.scale * gain)
-    mass = result.value("mass_scale")
-    if mass is not None:
-        events = raw.setdefault("events", {})
-        events[_fresh_name("sysid_mass_scale", events)] = {
-            "func": "randomize_body_mass",
-            "mode": "startup",
-            "params": {"bodies": [".*"], "mass_range": [_rounded(mass)] * 2, "operation": "scale"},
-        }
-    _write_actuator_values(raw.setdefault("actuators", {}), spec, per_joint)
-    return raw
-
-
-def _write_actuator_values(tables: dict, spec: TaskSpec, per_joint: dict[str, dict[str, float]]) -> None:
-    """Set each joint's values on its actuator group, splitting groups whose joints differ."""
-    grouped = {joint: name for name, group in spec.actuators.items() for joint in group.joints}
-    for name, group in spec.actuators.items():
-        parts = _partition(group.joints, per_joint)
-        if not any(values for values in parts):
-            continue
-        base = tables.pop(name)
-        for i, (values, joints) in enumerate(parts.items()):
-            table = {**base, **dict(values)}
-            if len(parts) > 1:
-                table["joints"] = [re.escape(j) for j in joints]
-            tables[name if i == 0 else _fresh_name(f"{name}_{i + 1}", tables)] = table
-    loose = [joint for joint in spec.joint_names if joint in per_joint and joint not in grouped]
-    for values, joints in _partition(loose, per_joint).items():
-        tables[_fresh_name("sysid", tables)] = {"joints": [re.escape(j) for j in joints], **dict(values)}
-
-
-def _partition(joints: list[str], per_joint: dict[str, dict[str, float]]) -> dict[tuple, list[str]]:
-    parts: dict[tuple, list[str]] = {}
-    for joint in joints:
-        parts.setdefault(tuple(sorted(per_joint.get(joint, {}).items())), []).append(joint)
-    return parts
-
-
-def _fresh_name(name: str, taken: dict) -> str:
-    out, i = name, 2
-    while out in taken:
-        out, i = f"{name}_{i}", i + 1
-    return out
-
-
-def _rounded(value: float) -> float:
-    return float(f"{float(value):.6g}")
-
-
-def write_fitted_spec(spec: TaskSpec, result: SysidResult, path: Path) -> TaskSpec:
-    """Validate the fitted spec (:func:`fitted_spec_table`) as if at ``path``, write it there; return it loaded."""
-    fitted = spec_from_table(fitted_spec_table(spec, result), path)
-    save_spec(fitted, path)
-    return fitted
