@@ -96,6 +96,13 @@ def test_transfer_table_compares_sim_and_reality(trained_cartpole, tmp_path, cap
     assert sim["survival"] == 1.0 and reality["survival"] < 0.9
     assert reality["metric_mean"] < sim["metric_mean"] - 1.0
     assert good["gap"] == pytest.approx(reality["metric_mean"] - sim["metric_mean"])
+    # each episode's score is kept (the cart-pole has no commands to list)
+    assert sum(e["metric"] for e in reality["per_episode"]) / 2 == pytest.approx(reality["metric_mean"])
+    assert good["commands"] == [{}, {}]
+    assert {e["terminated_by"] for e in reality["per_episode"]} <= {"pole_fell", "cart_out_of_bounds"}
+    assert all(e["terminated_by"] is None for e in sim["per_episode"])
+    fell = [e for e in reality["per_episode"] if e["terminated_by"]]
+    assert fell and all(0.0 < e["terminated_at_s"] < 5.0 for e in fell)
     assert bad["run"] == "no_checkpoint" and "checkpoint" in bad["error"] and bad["sim"]["metric_mean"] is None
 
     table = (out / "transfer.md").read_text()

@@ -4,14 +4,16 @@
 For each run the bundle (``RUN_DIR/export/deploy.json``) is exported when missing. Each episode is a fresh simulated
 robot started from the task's initial-state distribution (seed ``reality.seed + i``), with no resets, driven by
 :class:`~..deploy.runtime.Runtime` (safety layer included) for ``seconds``; the "sim" column runs the run's own spec
-without its randomisation (nominal), the "reality" column the reality's robot, from the same seeds and commands.
+without its randomisation (nominal) and with the smallest action delay it trains with (``actions.delay_steps[0]``),
+the "reality" column the reality's robot, from the same seeds and commands.
 
 Score (the reality task's terms, evaluated on either robot after every control step):
 
 - ``metric``: the task's first ``[metrics]`` term over the whole run (``reduce = "mean"``: its mean over the steps,
   ``"final"``: its last value); without ``[metrics]``, the return (the reward terms, weighted, times the step
   duration, summed up to the first termination).
-- ``survival``: the share of the run before the first termination term fired (a fall, the pole down), in [0, 1].
+- ``survival``: the share of the run before the first termination term fired (a fall, the pole down), in [0, 1];
+  each episode also names that term and the time it fired.
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ class TaskScore:
         self.steps = 0
         self.alive_steps = 0
         self.fell = False
+        self.fell_by: str | None = None
+        """The termination term that fired first."""
         self._sum = 0.0
         self._last = 0.0
 
@@ -71,8 +75,9 @@ class TaskScore:
         """Score the env's current state (after one control step)."""
         env = self.env
         self.steps += 1
-        if not self.fell and any(bool(t.func(env, **p)[0]) for t, p in self._terminations):
-            self.fell = True
+        if not self.fell:
+            self.fell_by = next((t.name for t, p in self._terminations if bool(t.func(env, **p)[0])), None)
+            self.fell = self.fell_by is not None
         if self.metric_term is not None:
             value = float(self.metric_term.func(env, **self._metric_params)[0])
             self._sum, self._last = self._sum + value, value
@@ -80,15 +85,21 @@ class TaskScore:
             self._sum += sum(float(t.func(env, **p)[0]) * t.weight for t, p in self._rewards) * env.step_dt
         self.alive_steps += not self.fell
 
-    def result(self) -> dict[str, float]:
-        """``metric`` and ``survival`` of the run so far."""
+    def result(self) -> dict:
+        """``metric`` and ``survival`` of the run so far, and ``terminated_by`` (the first termination term, or None)
+        with ``terminated_at_s`` [s]."""
         if self.metric_term is not None and self.metric_term.reduce == "final":
             value = self._last
         elif self.metric_term is not None:
             value = self._sum / max(1, self.steps)
         else:
             value = self._sum
-        return {"metric": value, "survival": self.alive_steps / max(1, self.steps)}
+        return {
+            "metric": value,
+            "survival": self.alive_steps / max(1, self.steps),
+            "terminated_by": self.fell_by,
+            "terminated_at_s": (self.alive_steps + 1) * self.env.step_dt if self.fell else None,
+        }
 
 
 @dataclass(kw_only=True)
@@ -101,6 +112,8 @@ class Side:
     safe_stops: int = 0
     episodes: int = 0
     stop_reasons: list[str] = field(default_factory=list)
+    per_episode: list[dict] = field(default_factory=list)
+    """Each episode's metric, survival and first termination (``terminated_by``, ``terminated_at_s``)."""
 
 
 @dataclass(kw_only=True)
@@ -113,6 +126,8 @@ class TransferRow:
     sim: Side = field(default_factory=Side)
     reality: Side = field(default_factory=Side)
     error: str | None = None
+    commands: list[dict[str, list[float]]] = field(default_factory=list)
+    """Each episode's commands (the same on both sides), in episode order."""
 
     @property
     def gap(self) -> float:
@@ -164,6 +179,17 @@ def _summarise(side: Side, scores: list[dict], reports: list) -> None:
     side.safe_stops = sum(bool(r.latched) for r in reports)
     side.stop_reasons = sorted({r.latch_reason for r in reports if r.latched and r.latch_reason})
     side.episodes = len(scores)
+    side.per_episode = [{**s, "metric": float(s["metric"]), "survival": float(s["survival"])} for s in scores]
+
+
+def _first_termination(sim: dict, reality: dict) -> str:
+    """``"; ended by <term> at <t> s in sim / reality"`` for the sides where a termination fired, else ``""``."""
+    ended = [
+        f"{side}: {score['terminated_by']} at {score['terminated_at_s']:.2f} s"
+        for side, score in (("sim", sim), ("reality", reality))
+        if score["terminated_by"]
+    ]
+    return f"; first termination in {', '.join(ended)}" if ended else ""
 
 
 def transfer_run(
@@ -190,19 +216,25 @@ def transfer_run(
         started = time.perf_counter()
         robot, robot_sim = reality_driver(reality, i, device, motors)
         given = _commands_of(robot_sim.env, commands or {})
-        sim = SimDriver(run_spec, fixed_world_overrides(run_spec), device, reality.seed + i, motors)
+        own_world = fixed_world_overrides(run_spec)
+        late = run_spec.actions.delay_steps[0]
+        sim = SimDriver(run_spec, own_world, device, reality.seed + i, motors, action_latency_steps=late)
         for name, values in given.items():
             sim.set_command(name, values)
             robot_sim.set_command(name, values)
+        row.commands.append({name: [round(float(v), 4) for v in np.ravel(values)] for name, values in given.items()})
         for side, driver, env in (("sim", sim, sim.env), ("reality", robot, robot_sim.env)):
             score, report = _episode(runtime, driver, env, reality.spec, seconds, given)
             results[side][0].append(score)
             results[side][1].append(report)
         if progress is not None:
             (s, r) = (results[k][0][-1] for k in ("sim", "reality"))
+            shown = " ".join(f"{name}=({', '.join(f'{v:.2f}' for v in vs)})" for name, vs in row.commands[-1].items())
+            shown = f" [{shown}]" if shown else ""
             progress(
-                f"  {row.run} episode {i + 1}/{episodes}: {metric} sim {s['metric']:.4g} reality {r['metric']:.4g}, "
-                f"survival {s['survival']:.2f} / {r['survival']:.2f} ({time.perf_counter() - started:.1f} s)"
+                f"  {row.run} episode {i + 1}/{episodes}{shown}: {metric} sim {s['metric']:.4g} reality "
+                f"{r['metric']:.4g}, survival {s['survival']:.2f} / {r['survival']:.2f}{_first_termination(s, r)} "
+                f"({time.perf_counter() - started:.1f} s)"
             )
     _summarise(row.sim, *results["sim"])
     _summarise(row.reality, *results["reality"])
