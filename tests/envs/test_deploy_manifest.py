@@ -40,6 +40,7 @@ UNITREE_ORDER = [f"{leg}_{part}_joint" for leg in ("FR", "FL", "RR", "RL") for p
         ("max_tilt_rad = 4.0", "deploy.max_tilt_rad", "(0, pi]"),
         ("soft_start_s = -1.0", "deploy.soft_start_s", "must be >= 0"),
         ("max_consecutive_misses = 0", "deploy.max_consecutive_misses", "must be >= 1"),
+        ("motor_strength = 0.0", "deploy.motor_strength", "must be > 0"),
     ],
 )
 def test_bad_deploy_keys_are_refused_when_the_spec_loads(write_spec, table, key, expected):
@@ -52,7 +53,8 @@ def test_bad_deploy_keys_are_refused_when_the_spec_loads(write_spec, table, key,
 
 def test_deploy_keys_are_documented_for_help_keys():
     docs = {d.key: d for d in spec_key_docs()}
-    for key in ("motor_order", "safe_stop", "soft_start_s", "joint_vel_limits", "hold_kp", "max_consecutive_misses"):
+    keys = ("motor_order", "safe_stop", "soft_start_s", "joint_vel_limits", "hold_kp", "max_consecutive_misses")
+    for key in (*keys, "motor_strength"):
         assert docs[f"deploy.{key}"].doc
     assert "[rad/s or m/s]" in docs["deploy.joint_vel_limits"].doc
     assert docs["deploy.safe_stop"].default == "hold"

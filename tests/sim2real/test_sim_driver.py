@@ -58,10 +58,12 @@ def _play_and_deploy(wb: Workbench, bundle: Path, commands: dict, steps: int):
     return np.array(played), np.array(deployed), driver, report
 
 
-@pytest.mark.parametrize("history_length", [1, 3])
-def test_deployed_cartpole_policy_matches_play(tmp_path, history_length):
+@pytest.mark.parametrize(("history_length", "motor_strength"), [(1, 1.0), (3, 1.0), (1, 0.5)])
+def test_deployed_cartpole_policy_matches_play(tmp_path, history_length, motor_strength):
+    """Also with motors that deliver half of what they are sent: the bundle then sends twice the trained force."""
     overrides = {
         "observations.policy.history_length": history_length,  # 3: each term's last 3 values
+        "deploy.motor_strength": motor_strength,
         "env.num_envs": 1,
         "env.episode_seconds": 2.0,
         "events": {},  # the same start in both: the pole 0.1 rad off upright, at rest
@@ -71,7 +73,9 @@ def test_deployed_cartpole_policy_matches_play(tmp_path, history_length):
     wb = _untrained_bundle(tmp_path, "cartpole", overrides)
     played, deployed, driver, report = _play_and_deploy(wb, tmp_path / "bundle", {}, steps=60)
     assert report.steps == 60 and not report.latched
-    assert load_bundle(tmp_path / "bundle").policy["obs_dim"] == 4 * history_length
+    bundle = load_bundle(tmp_path / "bundle")
+    assert bundle.policy["obs_dim"] == 4 * history_length
+    assert bundle.action["scale"] == pytest.approx(wb.spec.actions.scale / motor_strength)
     assert np.abs(played - played[0]).max() > 0.3  # the cart and pole moved
     assert np.abs(deployed - played).max() < TOLERANCE
 

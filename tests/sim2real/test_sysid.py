@@ -153,6 +153,8 @@ def test_under_position_targets_the_fit_finds_the_actuator_gain_and_scales_the_s
     assert report["rms_joint_pos_error"]["after"] < 0.1 * report["rms_joint_pos_error"]["before"]
     cart = load_spec(out / "cartpole_sysid.toml").actuators["cart"]
     assert (cart.stiffness, cart.damping) == pytest.approx((40.0 * gain, 4.0 * gain), rel=1e-4)
+    # the robot is sent the log's gains and delivers `gain` of them: its bundle sends the fitted ones over the gain
+    assert load_spec(out / "cartpole_sysid.toml").deploy.motor_strength == pytest.approx(gain, rel=1e-4)
 
 
 @pytest.mark.slow

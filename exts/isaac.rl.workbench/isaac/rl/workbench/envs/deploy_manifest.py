@@ -80,7 +80,9 @@ def deploy_manifest(env: WorkbenchEnv, spec: TaskSpec, policy_files: dict[str, s
     check_deployable(spec)
     names = list(spec.joint_names)
     terms, history = _observation(env, spec)
-    stiffness, damping = trained_gains(spec)
+    strength = spec.deploy.motor_strength  # the motors deliver this share of what they are sent
+    stiffness, damping = ([g / strength for g in gains] for gains in trained_gains(spec))
+    scale = spec.actions.scale / strength if spec.actions.type == "joint_effort" else spec.actions.scale
     default_pos = [float(v) for v in env.default_dof_pos[0].tolist()]
     action_joints = list(spec.actions.joints)
     if spec.actions.type == "joint_position":
@@ -116,7 +118,7 @@ def deploy_manifest(env: WorkbenchEnv, spec: TaskSpec, policy_files: dict[str, s
         "action": {
             "type": spec.actions.type,
             "joints": action_joints,
-            "scale": spec.actions.scale,
+            "scale": scale,
             "offset": offset,
             "clip": spec.actions.clip,
         },

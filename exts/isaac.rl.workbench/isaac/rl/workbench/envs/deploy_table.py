@@ -34,6 +34,7 @@ def load_deploy(t: SpecTable, joint_names: list[str], root: str) -> DeploySpec:
         max_tilt_rad=max_tilt,
         pos_limit_margin=t.number("pos_limit_margin", d.pos_limit_margin, minimum=0.0),
         max_consecutive_misses=t.number("max_consecutive_misses", d.max_consecutive_misses, minimum=1, integer=True),
+        motor_strength=t.number("motor_strength", d.motor_strength, positive=True),
         **per_joint,
     )
 

@@ -228,6 +228,10 @@ class DeploySpec:
     """Damping gain of either stop [N·m·s/rad or N·s/m], >= 0, per joint; default the trained damping."""
     max_consecutive_misses: int = 2
     """Missed control periods in a row (late, or without a fresh reading) that stop the robot; integer >= 1."""
+    motor_strength: float = 1.0
+    """The share of a commanded PD gain or torque the robot's motors deliver, > 0 (``sysid``'s ``actuator_gain``
+    writes it): the spec's actuator gains and effort scale are what the motors deliver, so ``deploy.json``
+    commands them divided by it."""
 
 
 ROBOT_BASES = ("floating", "fixed")

@@ -194,7 +194,8 @@ class SimDriver:
         return replace(self._readings[0], fresh=fresh)
 
     def write_command(self, command: JointCommand) -> None:
-        """Apply ``command`` (motor order) and advance the simulation by one control period."""
+        """Apply ``command`` (motor order), its gains and torque times the spec's ``deploy.motor_strength`` (what its
+        motors deliver), and advance the simulation by one control period."""
         self._check_open()
         env, m = self.env, len(self.motor_names)
         arrays = {}
@@ -203,6 +204,8 @@ class SimDriver:
             if value.shape != (m,):
                 raise ValueError(f"JointCommand.{key} has shape {value.shape}, expected ({m},) for {self.motor_names}")
             arrays[key] = torch.tensor(value[self._motor_of_joint], dtype=torch.float32, device=env.device)[None]
+        for key in ("kp", "kd", "tau"):  # what the spec's motors deliver of it
+            arrays[key] = arrays[key] * self.spec.deploy.motor_strength
         self._commands.append(arrays)
         env.joint_command = self._commands[0]
         env.step(self._equivalent_action(env.joint_command))

@@ -21,9 +21,11 @@ def fitted_spec_table(spec: TaskSpec, result: SysidResult) -> dict:
     """``spec``'s table with the fitted values written in, named ``<name>_sysid``: per-joint values as
     ``[actuators.<group>]`` keys (a group whose joints got different values is split, joints without a group get
     a ``sysid`` group), the actuator gain on ``actions.scale`` (effort) or on the groups' ``stiffness`` and
-    ``damping`` (position targets), the mass factor as a start-up ``randomize_body_mass`` event of range [s, s], the
-    latency rounded to whole control periods r as ``actions.delay_steps = [r, r + w]`` (w: the width of the spec's
-    own delay range, so its randomisation above the measured latency is kept)."""
+    ``damping`` (position targets) and as ``deploy.motor_strength`` (what the robot delivers of what it is sent:
+    the gain, times the spec's own motor strength unless the log has the commanded gains), the mass factor as a
+    start-up ``randomize_body_mass`` event of range [s, s], the latency rounded to whole control periods r as
+    ``actions.delay_steps = [r, r + w]`` (w: the width of the spec's own delay range, so its randomisation above
+    the measured latency is kept)."""
     raw = copy.deepcopy(spec.raw)
     raw["name"] = f"{spec.name}_sysid"
     per_joint: dict[str, dict[str, float]] = {}
@@ -39,6 +41,9 @@ def fitted_spec_table(spec: TaskSpec, result: SysidResult) -> dict:
                 values["damping"] = _rounded((gain or 1.0) * result.damping[j])
     elif gain is not None:
         raw.setdefault("actions", {})["scale"] = _rounded(spec.actions.scale * gain)
+    if gain is not None:  # a robot is sent the gains and torques it does not fully deliver
+        strength = gain if result.gains_from_log else gain * spec.deploy.motor_strength
+        raw.setdefault("deploy", {})["motor_strength"] = _rounded(strength)
     mass = result.value("mass_scale")
     if mass is not None:
         events = raw.setdefault("events", {})
