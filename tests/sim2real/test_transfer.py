@@ -151,3 +151,21 @@ def test_a_teacher_is_not_deployable_and_says_why(cartpole_teacher, tmp_path):  
     assert _run_transfer([str(cartpole_teacher), "--reality", str(CARTPOLE_REALITY), "--out", str(out)]) == 2
     row = json.loads((out / "transfer.json").read_text())["rows"][0]
     assert "randomized_params" in row["error"] and row["reality"]["episodes"] == 0
+
+
+@pytest.mark.slow
+def test_the_own_world_runs_at_the_smallest_action_delay_the_run_trains_with(trained_cartpole, tmp_path):  # noqa: F811
+    """A run trained with 2-3 steps of action delay, against a reality that only delays by 2: the same world, so
+    the same score. Without the delay in its own world the two sides would differ."""
+    run = tmp_path / "late_run"
+    shutil.copytree(trained_cartpole, run, ignore=shutil.ignore_patterns("export", "transfer", "robustness"))
+    spec = (run / "spec.toml").read_text()
+    assert "delay_steps" not in spec
+    (run / "spec.toml").write_text(spec.replace("\n[actions]\n", "\n[actions]\ndelay_steps = [2, 3]\n", 1))
+    late = _reality(tmp_path, "seed = 3\naction_latency_steps = 2", "late.toml")
+    out = tmp_path / "late"
+    argv = [str(run), "--reality", str(late), "--episodes", "2", "--seconds", "2", "--out", str(out)]
+    assert _run_transfer(argv) == 0
+    row = json.loads((out / "transfer.json").read_text())["rows"][0]
+    assert row["error"] is None and row["reality"]["episodes"] == 2
+    assert row["gap"] == 0.0 and row["sim"]["per_episode"] == row["reality"]["per_episode"]
