@@ -261,6 +261,17 @@ def _spec(args) -> int:
     return 0
 
 
+def _seconds(text: str) -> float:
+    """An argparse type: a number of seconds > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds > 0, got '{text}'") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {value}")
+    return value
+
+
 def _positive(text: str) -> int:
     """An argparse type: an integer >= 1."""
     try:

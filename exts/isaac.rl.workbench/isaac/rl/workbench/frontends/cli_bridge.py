@@ -11,6 +11,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..sim2real.go2_bridge_args import add_bridge_arguments, serve_from_args
+from .cli import _seconds
+
 USER_ERRORS = (  # bad input: exit 2
     "isaac.rl.workbench.deploy.bundle.BundleError",
     "isaac.rl.workbench.deploy.unitree_go2.MissingExtraError",
@@ -30,29 +33,14 @@ def _velocity(text: str) -> list[float]:
     return values
 
 
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"'{text}': expected a positive number of seconds")
-    return value
-
-
 def add_parsers(sub) -> None:
     """Register ``go2-bridge`` and ``deploy`` on ``sub`` (argparse subparsers)."""
     p = sub.add_parser(
         "go2-bridge",
         help="simulate a Go2 task that answers rt/lowcmd with rt/lowstate over DDS, as the robot (Ctrl-C stops)",
     )
-    p.add_argument("task", metavar="SPEC_OR_TASK", help="task name or spec file (a run's spec.toml works too)")
-    p.add_argument("--interface", default="lo", help="network interface of the DDS traffic (default lo)")
-    p.add_argument("--domain-id", type=int, default=1, help="DDS domain (default 1, as unitree_mujoco; a Go2: 0)")
-    p.add_argument("--seconds", type=_positive_seconds, default=None, help="stop after this long (default: run on)")
-    p.add_argument("--device", default="cpu", help="where the physics runs (default cpu)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec key")
-    p.set_defaults(func=_go2_bridge)
+    add_bridge_arguments(p, seconds=_seconds)
+    p.set_defaults(func=serve_from_args)
 
     p = sub.add_parser("deploy", help="run an exported bundle's policy on a robot (a Go2 over DDS, or the simulator)")
     p.add_argument("bundle", metavar="BUNDLE", help="the bundle folder (export --deploy) or its deploy.json")
@@ -61,30 +49,14 @@ def add_parsers(sub) -> None:
     p.add_argument(
         "--domain-id", type=int, default=None, help="go2: DDS domain (default 1 on lo, the bridge's; else 0, a Go2's)"
     )
-    p.add_argument("--seconds", type=_positive_seconds, default=10.0, help="how long the policy runs (default 10)")
+    p.add_argument("--seconds", type=_seconds, default=10.0, help="how long the policy runs (default 10)")
     p.add_argument(
         "--command", type=_velocity, default=None, metavar="VX,VY,WZ", help="velocity command (default 0,0,0)"
     )
     p.add_argument("--log", metavar="OUT.npz", help="write the robot log (state and command of every step)")
     p.add_argument("--task", help="sim: the task to simulate (default the bundle's task)")
-    p.add_argument("--state-timeout", type=_positive_seconds, default=5.0, help="go2: wait this long for a state")
+    p.add_argument("--state-timeout", type=_seconds, default=5.0, help="go2: wait this long for a state")
     p.set_defaults(func=_deploy)
-
-
-def _go2_bridge(args: argparse.Namespace) -> int:
-    from ..envs.overrides import parse_overrides
-    from ..sim2real.go2_bridge import serve_until_stopped
-
-    serve_until_stopped(
-        args.task,
-        parse_overrides(args.set),
-        args.interface,
-        args.domain_id,
-        args.seconds,
-        args.device,
-        out=lambda line: print(line, flush=True),
-    )
-    return 0
 
 
 def operator_commands(bundle, velocity: list[float] | None) -> dict:

@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 
 from ..envs.overrides import parse_overrides
-from .cli import _positive
+from .cli import _positive, _seconds
 
 USER_ERRORS = (
     "isaac.rl.workbench.sim2real.robustness_params.ParameterError",
@@ -33,16 +33,6 @@ def _non_negative(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got '{text}'") from None
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds > 0, got '{text}'") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {value}")
     return value
 
 

@@ -378,26 +378,11 @@ def serve_until_stopped(
 def main(argv: list[str] | None = None) -> int:
     """``python -m isaac.rl.workbench.sim2real.go2_bridge SPEC_OR_TASK [--interface lo] [--domain-id 1]
     [--seconds S] [--device cpu] [--set KEY=VALUE ...]``; the same as ``isaac-rl-workbench go2-bridge``."""
-    from ..envs.overrides import parse_overrides
+    from .go2_bridge_args import add_bridge_arguments, serve_from_args
 
     parser = argparse.ArgumentParser(prog="go2_bridge", description=__doc__.split("\n\n")[0])
-    parser.add_argument("task", metavar="SPEC_OR_TASK", help="task name or spec file (a run's spec.toml works too)")
-    parser.add_argument("--interface", default="lo", help="network interface of the DDS traffic (default lo)")
-    parser.add_argument("--domain-id", type=int, default=1, help="DDS domain (default 1, as unitree_mujoco)")
-    parser.add_argument("--seconds", type=float, default=None, help="stop after this many seconds (default: run)")
-    parser.add_argument("--device", default="cpu", help="where the physics runs (default cpu)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec key")
-    args = parser.parse_args(argv)
-    serve_until_stopped(
-        args.task,
-        parse_overrides(args.set),
-        args.interface,
-        args.domain_id,
-        args.seconds,
-        args.device,
-        out=lambda line: print(line, flush=True),
-    )
-    return 0
+    add_bridge_arguments(parser)
+    return serve_from_args(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,34 @@
+"""The go2-bridge command line, shared by ``isaac-rl-workbench go2-bridge`` and ``python -m
+isaac.rl.workbench.sim2real.go2_bridge``. Argparse only: building the CLI's parser imports nothing heavy."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+
+def add_bridge_arguments(parser: argparse.ArgumentParser, seconds: Callable[[str], float] = float) -> None:
+    """The bridge's arguments; ``seconds`` parses ``--seconds`` (an argparse type)."""
+    parser.add_argument("task", metavar="SPEC_OR_TASK", help="task name or spec file (a run's spec.toml works too)")
+    parser.add_argument("--interface", default="lo", help="network interface of the DDS traffic (default lo)")
+    parser.add_argument("--domain-id", type=int, default=1, help="DDS domain (default 1, as unitree_mujoco; a Go2: 0)")
+    parser.add_argument("--seconds", type=seconds, default=None, help="stop after this long (default: run on)")
+    parser.add_argument("--device", default="cpu", help="where the physics runs (default cpu)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec key")
+
+
+def serve_from_args(args: argparse.Namespace) -> int:
+    """Serve the bridge with parsed ``args`` (:func:`add_bridge_arguments`) until it stops; 0."""
+    from ..envs.overrides import parse_overrides
+    from .go2_bridge import serve_until_stopped
+
+    serve_until_stopped(
+        args.task,
+        parse_overrides(args.set),
+        args.interface,
+        args.domain_id,
+        args.seconds,
+        args.device,
+        out=lambda line: print(line, flush=True),
+    )
+    return 0
