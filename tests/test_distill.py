@@ -15,22 +15,10 @@ from isaac.rl.workbench.frontends.cli import main
 from isaac.rl.workbench.learn.run_dir import RunError
 from isaac.rl.workbench.workbench import Workbench
 
+from .cartpole_text import MASS_EVENTS, POLICY, PRIVILEGED
 from .conftest import robot_or_fail
 
 HISTORY = 4
-POLICY = '[observations.policy]\nterms = ["joint_pos", "joint_vel"]'
-MASSES = """
-[events.cart_mass]
-func = "randomize_body_mass"
-mode = "startup"
-params = { bodies = ["cart"], mass_range = [-0.5, 1.0], operation = "add" }
-
-[events.pole_mass]
-func = "randomize_body_mass"
-mode = "startup"
-params = { bodies = ["pole"], mass_range = [0.5, 2.0], operation = "scale" }
-"""
-TEACHER_OBS = POLICY + '\n\n[observations.privileged]\nterms = ["randomized_params"]'
 TEACHER_PPO = '[ppo]\nobs_groups = { actor = ["policy", "privileged"], critic = ["policy", "privileged"] }\n'
 STUDENT_OBS = (
     f"{POLICY}\nhistory_length = {HISTORY}\n\n"
@@ -64,7 +52,7 @@ def student_spec(write_spec, teacher_hidden: str = "[32, 32]") -> Path:
     """The cart-pole student: the teacher's env, its policy group with a history, the teacher's groups beside."""
     ppo = STUDENT_PPO.replace("[ppo.teacher]\nhidden_dims = [32, 32]", f"[ppo.teacher]\nhidden_dims = {teacher_hidden}")
     path = write_spec({POLICY: STUDENT_OBS}, name="student.toml")
-    path.write_text(path.read_text().split("[ppo]")[0] + MASSES + "\n" + ppo)
+    path.write_text(path.read_text().split("[ppo]")[0] + MASS_EVENTS + "\n" + ppo)
     return path
 
 
@@ -77,7 +65,7 @@ def teacher_run(tmp_path_factory):
     text = Path(load_spec("cartpole").source).read_text()
     text = text.replace('"../assets', f'"{Path(load_spec("cartpole").source).parent}/../assets')
     spec = folder / "teacher.toml"
-    spec.write_text(text.replace(POLICY, TEACHER_OBS).replace("[ppo]\n", TEACHER_PPO) + MASSES)
+    spec.write_text(text.replace(POLICY, PRIVILEGED).replace("[ppo]\n", TEACHER_PPO) + MASS_EVENTS)
     wb = Workbench.new(spec, {"ppo.max_iterations": 30}, run_dir=folder / "run")
     wb.build()
     assert wb.trainer.actor.obs_groups == ["policy", "privileged"]

@@ -14,18 +14,11 @@ from isaac.rl.workbench.envs.spec import load_spec
 from isaac.rl.workbench.envs.spec_schema import SpecError
 from isaac.rl.workbench.envs.workbench_env import WorkbenchEnv
 
-POLICY = '[observations.policy]\nterms = ["joint_pos", "joint_vel"]'
-START_UP_EVENTS = """
-[events.cart_mass]
-func = "randomize_body_mass"
-mode = "startup"
-params = { bodies = ["cart"], mass_range = [-0.5, 1.0], operation = "add" }
+from ..cartpole_text import MASS_EVENTS, POLICY, PRIVILEGED
 
-[events.pole_mass]
-func = "randomize_body_mass"
-mode = "startup"
-params = { bodies = ["pole"], mass_range = [0.5, 2.0], operation = "scale" }
-
+START_UP_EVENTS = (
+    MASS_EVENTS
+    + """
 [events.slider_friction]
 func = "randomize_joint_friction"
 mode = "startup"
@@ -41,6 +34,7 @@ func = "randomize_body_com"
 mode = "startup"
 params = { bodies = ["pole"], offset_range = [-0.02, 0.02] }
 """
+)
 
 
 def test_history_keeps_each_terms_last_values_oldest_first_and_restarts_with_the_first_value():
@@ -112,7 +106,7 @@ def test_the_envs_history_is_what_the_robot_runtime_builds_from_the_same_reading
 def test_randomized_params_are_each_envs_draws_normalised_over_their_ranges(write_spec):
     appended = START_UP_EVENTS
     spec = load_spec(
-        write_spec({POLICY: POLICY + '\n\n[observations.privileged]\nterms = ["randomized_params"]'}, appended),
+        write_spec({POLICY: PRIVILEGED}, appended),
         {"env.num_envs": 64},
     )
     torch.manual_seed(0)
@@ -143,7 +137,7 @@ def test_randomized_params_are_each_envs_draws_normalised_over_their_ranges(writ
 
 
 def test_randomized_params_without_a_start_up_draw_is_refused_naming_the_term(write_spec):
-    spec = load_spec(write_spec({POLICY: POLICY + '\n\n[observations.privileged]\nterms = ["randomized_params"]'}))
+    spec = load_spec(write_spec({POLICY: PRIVILEGED}))
     with pytest.raises(SpecError, match=r"observations\.privileged\.terms\[0\].*no start-up event drew"):
         WorkbenchEnv(spec)
 

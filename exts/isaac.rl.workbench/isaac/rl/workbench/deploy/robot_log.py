@@ -107,6 +107,19 @@ def write_file_atomically(path: Path | str, write: Callable[[BinaryIO], object])
     return path
 
 
+def load_npz(path: Path) -> dict[str, np.ndarray]:
+    """Every array of the ``.npz`` at ``path``, by key, unchecked.
+
+    Raises:
+        LogError: not a readable ``.npz``.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {key: npz[key] for key in npz.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise LogError(f"{path}: not a readable .npz robot log ({exc})") from None
+
+
 def read_log(path: Path | str) -> dict[str, np.ndarray]:
     """Read and check a robot log; returns its arrays by key (``format`` and ``control_dt`` as 0-d arrays).
 
@@ -114,11 +127,7 @@ def read_log(path: Path | str) -> dict[str, np.ndarray]:
         LogError: not a readable ``.npz``, another format, a missing key, or arrays whose shapes disagree.
     """
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            data = {key: npz[key] for key in npz.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise LogError(f"{path}: not a readable .npz robot log ({exc})") from None
+    data = load_npz(path)
     missing = [key for key in KEYS if key not in data]
     if missing:
         raise LogError(f"{path}: missing key(s) {missing}; a robot log has {list(KEYS)}")

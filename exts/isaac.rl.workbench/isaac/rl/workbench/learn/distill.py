@@ -43,19 +43,14 @@ DISTILLATION_TOP_KEYS = (
 )
 LOSS_TYPES = ("mse", "huber")
 
+_SHARED_WITH_PPO = ("max_iterations", "save_interval", "obs_groups", "check_for_nan")
 _DEFAULT = {
+    **{key: copy.deepcopy(PPO_DEFAULT[key]) for key in _SHARED_WITH_PPO},
     "num_steps_per_env": 24,
-    "max_iterations": 150,
-    "save_interval": 50,
-    "obs_groups": {},
-    "check_for_nan": True,
-    "student": {
-        "class_name": "MLPModel",
-        "hidden_dims": [32, 32],
-        "activation": "elu",
-        "obs_normalization": False,
-        # the student acts with a little noise of its own, so it sees (and learns to leave) states off the teacher's
-        "distribution_cfg": {"class_name": "GaussianDistribution", "init_std": 0.1, "std_type": "scalar"},
+    "student": {  # PPO's default actor, acting with a little noise of its own, so that it sees (and learns to
+        # leave) states off the teacher's
+        **copy.deepcopy(PPO_DEFAULT["actor"]),
+        "distribution_cfg": {**PPO_DEFAULT["actor"]["distribution_cfg"], "init_std": 0.1},
     },
     "teacher": copy.deepcopy(PPO_DEFAULT["actor"]),  # the default [ppo.actor] of a PPO spec
     "algorithm": {

@@ -14,14 +14,13 @@ Shapes: T control steps, M joints. Units: rad, rad/s, N·m (m, m/s, N for prisma
 from __future__ import annotations
 
 import re
-import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-LOG_FORMAT = "isaac-rl-workbench-log/1"
-"""The ``format`` string of the runtime's robot logs."""
+from ..deploy.robot_log import LOG_FORMAT, LogError, load_npz
+
 COMMAND_KEYS = ("cmd_q", "cmd_dq", "cmd_kp", "cmd_kd", "cmd_tau")
 """The command arrays a log may carry: position target, target velocity, PD gains, effort."""
 MIN_STEPS = 10
@@ -98,10 +97,9 @@ def read_npz_log(path: Path | str) -> JointLog:
     """A robot log (see the module docstring): commands are stamped with the reading they follow."""
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            data = {key: npz[key] for key in npz.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise RobotDataError(f"{path}: not a readable .npz robot log ({exc})") from None
+        data = load_npz(path)
+    except LogError as exc:
+        raise RobotDataError(str(exc)) from None
     if "format" in data and str(data["format"]) != LOG_FORMAT:
         raise RobotDataError(f"{path}: 'format' is {str(data['format'])!r}, expected {LOG_FORMAT!r}")
     missing = [key for key in ("joint_names", "joint_pos") if key not in data]

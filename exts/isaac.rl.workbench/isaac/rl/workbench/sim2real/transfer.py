@@ -211,13 +211,12 @@ def transfer_run(
     run_spec = load_spec(RunDir.open(run_dir).spec_file)
     runtime = Runtime(bundle)
     motors = list(bundle.joints["motor_order"])
+    own_world, late = fixed_world_overrides(run_spec), run_spec.actions.delay_steps[0]
     results: dict[str, tuple[list, list]] = {"sim": ([], []), "reality": ([], [])}
     for i in range(episodes):
         started = time.perf_counter()
         robot, robot_sim = reality_driver(reality, i, device, motors)
         given = _commands_of(robot_sim.env, commands or {})
-        own_world = fixed_world_overrides(run_spec)
-        late = run_spec.actions.delay_steps[0]
         sim = SimDriver(run_spec, own_world, device, reality.seed + i, motors, action_latency_steps=late)
         for name, values in given.items():
             sim.set_command(name, values)
