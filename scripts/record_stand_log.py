@@ -37,8 +37,8 @@ def stand_reality(path: Path, stand_height: float):
 
 def record(reality, seconds: float, amplitude: float, device: str) -> RobotLog:
     """Drive the stand-mounted ``reality`` for ``seconds`` and return the log (one row per control period)."""
-    driver, sim = reality_driver(reality, 0, device)
-    spec = sim.env.spec
+    driver = reality_driver(reality, 0, device)
+    spec = driver.env.spec
     dt = spec.env.physics_dt * spec.env.decimation
     names = list(spec.joint_names)
     stiffness, damping = (np.array(g, dtype=np.float64) for g in trained_gains(spec))

@@ -9,6 +9,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from isaac.rl.workbench.frontends.cli_sim2real import add_parsers
 from isaac.rl.workbench.sim2real.reality import RealityError, describe, load_reality
@@ -169,3 +170,15 @@ def test_the_own_world_runs_at_the_smallest_action_delay_the_run_trains_with(tra
     row = json.loads((out / "transfer.json").read_text())["rows"][0]
     assert row["error"] is None and row["reality"]["episodes"] == 2
     assert row["gap"] == 0.0 and row["sim"]["per_episode"] == row["reality"]["per_episode"]
+
+
+def test_the_realitys_motors_deliver_their_strength_of_each_command(tmp_path):
+    from isaac.rl.workbench.deploy.driver import JointCommand
+    from isaac.rl.workbench.sim2real.reality import reality_driver
+
+    weak = load_reality(_reality(tmp_path, "motor_strength = 0.5", "weak.toml"))
+    robot = reality_driver(weak)
+    zeros = np.zeros(2)
+    robot.write_command(JointCommand(q=zeros, dq=zeros, kp=np.full(2, 4.0), kd=np.full(2, 2.0), tau=np.array([6.0, 0])))
+    delivered = {key: robot.env.joint_command[key][0].tolist() for key in ("kp", "kd", "tau")}
+    assert delivered == {"kp": [2.0, 2.0], "kd": [1.0, 1.0], "tau": [3.0, 0.0]}

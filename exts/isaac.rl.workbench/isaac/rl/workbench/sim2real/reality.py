@@ -33,7 +33,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..deploy.driver import JointCommand, RobotState
 from ..envs.spec import load_spec
 from ..envs.spec_schema import SpecError, TaskSpec
 from ..envs.spec_table import SpecTable, check_bodies
@@ -170,24 +169,6 @@ def fixed_world_overrides(spec: TaskSpec) -> dict:
     return {"events": kept}
 
 
-class _StrongerMotors:
-    """A driver whose motors deliver ``strength`` times the commanded gains and torque."""
-
-    def __init__(self, driver: SimDriver, strength: float):
-        self.driver, self.strength = driver, strength
-        self.motor_names = driver.motor_names
-
-    def read_state(self) -> RobotState:
-        return self.driver.read_state()
-
-    def write_command(self, command: JointCommand) -> None:
-        s = self.strength
-        self.driver.write_command(JointCommand(command.q, command.dq, command.kp * s, command.kd * s, command.tau * s))
-
-    def close(self) -> None:
-        self.driver.close()
-
-
 def apply_physics(driver: SimDriver, reality: Reality) -> None:
     """Write the reality's hidden physical values into ``driver``'s simulation (all but the motors and latencies,
     which :func:`reality_driver` sets up)."""
@@ -224,18 +205,14 @@ def apply_physics(driver: SimDriver, reality: Reality) -> None:
 
 def reality_driver(
     reality: Reality, episode: int = 0, device: str = "cpu", motor_order: list[str] | None = None
-) -> tuple[SimDriver | _StrongerMotors, SimDriver]:
+) -> SimDriver:
     """The simulated real robot for episode ``episode`` (seed ``reality.seed + episode``): the reality's task without
-    its randomisation, with the hidden values, latencies and state noise applied.
-
-    Returns:
-        ``(driver, sim)``: the :class:`~..deploy.driver.RobotDriver` a runtime drives (the :class:`SimDriver`
-        itself, or a wrapper that applies ``motor_strength``) and the :class:`SimDriver` underneath (its ``env``,
-        ``set_command``).
-    """
+    its randomisation, with the hidden values, latencies and state noise applied, its motors delivering
+    ``motor_strength`` of what they are sent (times the task's own ``deploy.motor_strength``)."""
+    strength = reality.spec.deploy.motor_strength * reality.motor_strength
     sim = SimDriver(
         reality.spec,
-        fixed_world_overrides(reality.spec),
+        {**fixed_world_overrides(reality.spec), "deploy.motor_strength": strength},
         device=device,
         seed=reality.seed + episode,
         motor_order=motor_order,
@@ -244,7 +221,7 @@ def reality_driver(
         state_noise=reality.state_noise or None,
     )
     apply_physics(sim, reality)
-    return (sim if reality.motor_strength == 1.0 else _StrongerMotors(sim, reality.motor_strength)), sim
+    return sim
 
 
 def describe(reality: Reality) -> str:

@@ -215,14 +215,14 @@ def transfer_run(
     results: dict[str, tuple[list, list]] = {"sim": ([], []), "reality": ([], [])}
     for i in range(episodes):
         started = time.perf_counter()
-        robot, robot_sim = reality_driver(reality, i, device, motors)
-        given = _commands_of(robot_sim.env, commands or {})
+        robot = reality_driver(reality, i, device, motors)
+        given = _commands_of(robot.env, commands or {})
         sim = SimDriver(run_spec, own_world, device, reality.seed + i, motors, action_latency_steps=late)
         for name, values in given.items():
             sim.set_command(name, values)
-            robot_sim.set_command(name, values)
+            robot.set_command(name, values)
         row.commands.append({name: [round(float(v), 4) for v in np.ravel(values)] for name, values in given.items()})
-        for side, driver, env in (("sim", sim, sim.env), ("reality", robot, robot_sim.env)):
+        for side, driver, env in (("sim", sim, sim.env), ("reality", robot, robot.env)):
             score, report = _episode(runtime, driver, env, reality.spec, seconds, given)
             results[side][0].append(score)
             results[side][1].append(report)
