@@ -33,7 +33,7 @@ def test_rsl_rl_learner_keeps_rsl_rl_ppo_and_maps_bf16_to_its_mixed_precision():
         ({"ppo.precision": "fp8"}, r"'ppo.precision' must be one of fp32, bf16, fp16, got 'fp8'"),
         ({"ppo.learner": "rsl_rl", "ppo.precision": "fp16"}, r"fp16.*needs ppo.learner = \"graphed\""),
         ({"ppo.algorithm.optimizer": "sgd"}, r"ppo.algorithm.optimizer: not supported by ppo.learner = \"graphed\""),
-        ({"ppo.torch_compile_mode": "default"}, r"ppo.torch_compile_mode: not supported"),
+        ({"ppo.torch_compile_mode": "reduce-overhead"}, r"'ppo.torch_compile_mode' must be one of default, max-aut"),
         ({"ppo.algorithm.use_mixed_precision": True}, r"use_mixed_precision \(use ppo.precision\)"),
     ],
 )

@@ -107,9 +107,12 @@ def measure(task: str, num_envs: int, device: str, steps: int, iterations: int, 
     env.reset()
 
     trainer = Trainer(env, spec.ppo, device)
-    for _ in range(3):  # warm-up, CUDA-graph capture, first replay
+    warmup_s = []
+    for _ in range(3):  # warm-up (and torch.compile's compilation), CUDA-graph capture, first replay
+        begun = time.perf_counter()
         trainer.train_step()
-    _sync(dev)
+        _sync(dev)
+        warmup_s.append(time.perf_counter() - begun)
     started = time.perf_counter()
     rows = [trainer.train_step() for _ in range(iterations)]
     _sync(dev)
@@ -131,6 +134,7 @@ def measure(task: str, num_envs: int, device: str, steps: int, iterations: int, 
         "collect_s": sum(r["collect_s"] for r in rows) / len(rows),
         "update_s": sum(r["learn_s"] for r in rows) / len(rows),
         "build_s": build_s,
+        "warmup_iterations_s": warmup_s,
         "memory_per_env_bytes": (_used_memory(dev) - baseline) / num_envs,
         # everything in use on the GPU at the end (CUDA context, warp, torch's cache, which keeps its peak)
         "gpu_memory_bytes": _used_memory(dev),

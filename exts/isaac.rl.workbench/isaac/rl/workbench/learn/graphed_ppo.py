@@ -104,6 +104,8 @@ class GraphedPPO(PPO):
         # the update's mini-batch order
         self._perm = torch.zeros(self.num_mini_batches * self._mini_batch_size, dtype=torch.long, device=device)
         self._sums = torch.zeros(4, device=device)  # value loss, surrogate loss, entropy (sums), learning rate
+        self._losses = self._minibatch_losses  # both torch.compile'd by compile(mode)
+        self._policy = self._policy_outputs
 
     # rollout -----------------------------------------------------------------------------------------------------
 
@@ -147,6 +149,10 @@ class GraphedPPO(PPO):
         st.clear()
         return {"value": value / updates, "surrogate": surrogate / updates, "entropy": entropy / updates}
 
+    def action_std(self) -> torch.Tensor:
+        """(A,) the policy's current action standard deviation (the same for every state)."""
+        return _gaussian_std(self.actor.distribution).detach()
+
     # checkpoints -------------------------------------------------------------------------------------------------
 
     def save(self) -> dict:
@@ -178,9 +184,23 @@ class GraphedPPO(PPO):
         return result
 
     def compile(self, mode: str | None = None) -> None:
-        """Refuse ``torch.compile``: the graphed learner captures CUDA graphs instead."""
-        if mode is not None:
-            raise ValueError('ppo.torch_compile_mode needs ppo.learner = "rsl_rl"')
+        """``torch.compile`` the mini-batch losses (the actor's and critic's forward passes, the distribution, the
+        clipped losses and the learning-rate schedule) and the rollout step's policy outputs with ``mode`` (``"default"`` or
+        ``"max-autotune-no-cudagraphs"``; None: eager). Inductor fuses their elementwise work, and its backward,
+        into fewer kernels; the CUDA graphs then capture the compiled kernels. The first update pays the
+        compilation (tens of seconds; inductor caches it on disk for later processes)."""
+        if mode is None:
+            self._losses, self._policy = self._minibatch_losses, self._policy_outputs
+            return
+        if mode in ("reduce-overhead", "max-autotune"):
+            raise ValueError(
+                f"ppo.torch_compile_mode = {mode!r} captures CUDA graphs of its own, and the graphed learner "
+                "already captures the update: use 'default' or 'max-autotune-no-cudagraphs'"
+            )
+        self._losses = torch.compile(self._minibatch_losses, mode=mode, dynamic=False)
+        self._policy = torch.compile(self._policy_outputs, mode=mode, dynamic=False)
+        self._graphs.clear()
+        self._warmed.clear()
 
     # the captured bodies -----------------------------------------------------------------------------------------
 
@@ -190,13 +210,6 @@ class GraphedPPO(PPO):
         # no autocast weight cache: a captured graph must not hold casts made before it
         return torch.autocast(torch.device(self.device).type, dtype=self._autocast_dtype, cache_enabled=False)
 
-    def _distribution(self, obs: TensorDict) -> GaussianDistribution:
-        """The actor's distribution updated for ``obs`` (its network under autocast, the distribution in fp32)."""
-        with self._autocast():
-            mlp_output = self.actor.mlp(self.actor.get_latent(obs))
-        self.actor.distribution.update(mlp_output.float())
-        return self.actor.distribution
-
     def _values(self, obs: TensorDict) -> torch.Tensor:
         with self._autocast():
             return self.critic(obs).float()
@@ -204,16 +217,33 @@ class GraphedPPO(PPO):
     def _act_into_storage(self, step: int) -> None:
         st = self.storage
         obs = st.observations[step]
-        distribution = self._distribution(obs)
-        mean, std = distribution.params
-        noise = torch.randn_like(mean)
-        st.actions[step].copy_(mean + std * noise)
-        # log N(mean + std * noise; mean, std), summed over actions: Normal.log_prob with fewer kernels
-        log_prob = (-0.5 * noise.square() - torch.log(std) - _LOG_SQRT_2PI).sum(dim=-1, keepdim=True)
+        noise = torch.randn(st.actions.shape[1:], device=st.actions.device)
+        actions, log_prob, mean, std, values = self._policy(dict(obs.items()), noise)
+        st.actions[step].copy_(actions)
         st.actions_log_prob[step].copy_(log_prob)
         st.distribution_params[0][step].copy_(mean)
         st.distribution_params[1][step].copy_(std)
-        st.values[step].copy_(self._values(obs))
+        st.values[step].copy_(values)
+
+    def _policy_outputs(
+        self, observations: dict[str, torch.Tensor], noise: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One rollout step's policy outputs for N observation rows.
+
+        Args:
+            observations: group name -> (N, D).
+            noise: (N, A) standard normal draws.
+
+        Returns:
+            actions ``mean + std * noise`` (N, A), their log-probability (N, 1), the distribution's mean and std
+            (N, A) and the critic's values (N, 1).
+        """
+        with self._autocast():
+            mean = self.actor.mlp(self.actor.get_latent(observations)).float()
+        std = _gaussian_std(self.actor.distribution).expand_as(mean)
+        # log N(mean + std * noise; mean, std), summed over actions: Normal.log_prob with fewer kernels
+        log_prob = (-0.5 * noise.square() - torch.log(std) - _LOG_SQRT_2PI).sum(dim=-1, keepdim=True)
+        return mean + std * noise, log_prob, mean, std, self._values(observations)
 
     def _returns_into_storage(self) -> None:
         st = self.storage
@@ -253,7 +283,7 @@ class GraphedPPO(PPO):
                 rows = packed[self._perm[i * size : (i + 1) * size]].split(widths, dim=-1)
                 batch = dict(zip(fields, rows[len(groups) :], strict=True))
                 observations = dict(zip(groups, rows[: len(groups)], strict=True))
-                batch["observations"] = TensorDict(observations, batch_size=[size], device=self.device)
+                batch["observations"] = observations
                 self._minibatch_step(batch)
         self._sums[3] = self._lr
         observations = st.observations.flatten(0, 1)
@@ -264,32 +294,18 @@ class GraphedPPO(PPO):
 
     def _minibatch_step(self, batch: dict) -> None:
         """One gradient step of rsl-rl's PPO loss on ``batch`` (tensors of the mini-batch's rows)."""
-        advantages = batch["advantages"]
-        if self.normalize_advantage_per_mini_batch:
-            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-        distribution = self._distribution(batch["observations"])
-        log_prob = distribution.log_prob(batch["actions"])
-        entropy = distribution.entropy.mean()
-        values = self._values(batch["observations"])
-        if self.desired_kl is not None and self.schedule == "adaptive":
-            with torch.no_grad():
-                kl = self.actor.get_kl_divergence((batch["old_mean"], batch["old_std"]), distribution.params).mean()
-                lr = self._lr
-                raised = torch.where((kl < self.desired_kl / 2.0) & (kl > 0.0), (lr * 1.5).clamp(max=1e-2), lr)
-                lr.copy_(torch.where(kl > self.desired_kl * 2.0, (lr / 1.5).clamp(min=1e-5), raised))
-        ratio = torch.exp(log_prob - torch.squeeze(batch["old_log_prob"]))
-        advantages = torch.squeeze(advantages)
-        surrogate = -advantages * ratio
-        surrogate_clipped = -advantages * torch.clamp(ratio, 1.0 - self.clip_param, 1.0 + self.clip_param)
-        surrogate_loss = torch.max(surrogate, surrogate_clipped).mean()
-        returns, old_values = batch["returns"], batch["values"]
-        if self.use_clipped_value_loss:
-            value_clipped = old_values + (values - old_values).clamp(-self.clip_param, self.clip_param)
-            value_loss = torch.max((values - returns).pow(2), (value_clipped - returns).pow(2)).mean()
-        else:
-            value_loss = (returns - values).pow(2).mean()
-        loss = surrogate_loss + self.value_loss_coef * value_loss - self.entropy_coef * entropy
-
+        loss, lr, stats = self._losses(
+            batch["observations"],
+            batch["actions"],
+            batch["old_log_prob"],
+            batch["advantages"],
+            batch["returns"],
+            batch["values"],
+            batch["old_mean"],
+            batch["old_std"],
+            self._lr,
+        )
+        self._lr.copy_(lr)
         self.optimizer.zero_grad(set_to_none=True)
         if self._scaler is None:
             loss.backward()
@@ -303,7 +319,60 @@ class GraphedPPO(PPO):
         else:
             self._scaler.step(self.optimizer)
             self._scaler.update()
-        self._sums[:3] += torch.stack([value_loss, surrogate_loss, entropy]).detach()
+        self._sums[:3] += stats
+
+    def _minibatch_losses(
+        self,
+        observations: dict[str, torch.Tensor],
+        actions: torch.Tensor,
+        old_log_prob: torch.Tensor,
+        advantages: torch.Tensor,
+        returns: torch.Tensor,
+        old_values: torch.Tensor,
+        old_mean: torch.Tensor,
+        old_std: torch.Tensor,
+        lr: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """rsl-rl's PPO loss on one mini-batch of B rows, as a function of tensors only (what ``torch.compile``
+        traces in one graph).
+
+        Args:
+            observations: group name -> (B, D) observation rows.
+            actions, old_mean, old_std: (B, A) the stored actions and the distribution that drew them.
+            old_log_prob, advantages, returns, old_values: (B, 1).
+            lr: () the learning rate before this step.
+
+        Returns:
+            The loss (), the learning rate for this step () (the adaptive schedule's, from the KL between the stored
+            and the current distribution), and (3,) the value loss, surrogate loss and entropy, detached.
+        """
+        if self.normalize_advantage_per_mini_batch:
+            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+        with self._autocast():
+            mlp_output = self.actor.mlp(self.actor.get_latent(observations))
+        mean = mlp_output.float()
+        std = _gaussian_std(self.actor.distribution).expand_as(mean)
+        distribution = torch.distributions.Normal(mean, std, validate_args=False)
+        log_prob = distribution.log_prob(actions).sum(dim=-1)
+        entropy = distribution.entropy().sum(dim=-1).mean()
+        values = self._values(observations)
+        if self.desired_kl is not None and self.schedule == "adaptive":
+            with torch.no_grad():
+                kl = self.actor.get_kl_divergence((old_mean, old_std), (mean, std)).mean()
+                raised = torch.where((kl < self.desired_kl / 2.0) & (kl > 0.0), (lr * 1.5).clamp(max=1e-2), lr)
+                lr = torch.where(kl > self.desired_kl * 2.0, (lr / 1.5).clamp(min=1e-5), raised)
+        ratio = torch.exp(log_prob - torch.squeeze(old_log_prob))
+        advantages = torch.squeeze(advantages)
+        surrogate = -advantages * ratio
+        surrogate_clipped = -advantages * torch.clamp(ratio, 1.0 - self.clip_param, 1.0 + self.clip_param)
+        surrogate_loss = torch.max(surrogate, surrogate_clipped).mean()
+        if self.use_clipped_value_loss:
+            value_clipped = old_values + (values - old_values).clamp(-self.clip_param, self.clip_param)
+            value_loss = torch.max((values - returns).pow(2), (value_clipped - returns).pow(2)).mean()
+        else:
+            value_loss = (returns - values).pow(2).mean()
+        loss = surrogate_loss + self.value_loss_coef * value_loss - self.entropy_coef * entropy
+        return loss, lr, torch.stack([value_loss, surrogate_loss, entropy]).detach()
 
     def _run(self, key, body) -> None:
         """Run ``body``: eagerly on the CPU; on CUDA eagerly once on a side stream (warm-up), then captured into a
@@ -326,6 +395,14 @@ class GraphedPPO(PPO):
                 body()
             self._graphs[key] = graph
         graph.replay()
+
+
+def _gaussian_std(distribution: GaussianDistribution) -> torch.Tensor:
+    """(A,) the standard deviation ``GaussianDistribution.update`` gives its ``Normal``: the clamped scalar parameter,
+    or the exponential of the clamped log parameter."""
+    if distribution.std_type == "log":
+        return torch.exp(distribution.log_std_param.clamp(*distribution.log_std_range))
+    return distribution.std_param.clamp(*distribution.std_range)
 
 
 def _update_normalizer_in_place(normalizer: EmpiricalNormalization, inputs: torch.Tensor) -> None:

@@ -4,6 +4,9 @@ The ``[ppo]`` table of a task spec uses rsl-rl's key names: top-level runner key
 ``[ppo.critic]`` (``rsl_rl.models.MLPModel`` arguments), ``[ppo.algorithm]`` (``rsl_rl.algorithms.PPO``
 arguments). Keys are checked against those signatures, so a misspelt key fails when the spec loads.
 
+``torch_compile_mode`` is rsl-rl's key; under the graphed learner it compiles the update's mini-batch losses
+(:meth:`~.graphed_ppo.GraphedPPO.compile`).
+
 Two keys are the workbench's own: ``learner`` (``"graphed"``, the default: :class:`~.graphed_ppo.GraphedPPO`,
 rsl-rl's PPO run as CUDA graphs without host syncs; ``"rsl_rl"``: rsl-rl's ``PPO`` itself, step by step) and
 ``precision`` (``"fp32"``, ``"bf16"`` or ``"fp16"`` for the actor's and critic's networks).
@@ -163,6 +166,7 @@ def validate_ppo_config(cfg: dict[str, Any]) -> None:
 
 
 LEARNERS = ("graphed", "rsl_rl")
+COMPILE_MODES = ("default", "max-autotune-no-cudagraphs")
 
 
 def _check_learner(cfg: dict[str, Any]) -> None:
@@ -179,8 +183,12 @@ def _check_learner(cfg: dict[str, Any]) -> None:
             raise ValueError('\'ppo.precision\' = "fp16" needs ppo.learner = "graphed" (rsl-rl\'s PPO has bf16 only)')
         return
     bad = unsupported(cfg["algorithm"], cfg["actor"], cfg["critic"])
-    if cfg.get("torch_compile_mode"):
-        bad.append("ppo.torch_compile_mode")
+    mode = cfg.get("torch_compile_mode")
+    if mode is not None and mode not in COMPILE_MODES:
+        raise ValueError(
+            f"'ppo.torch_compile_mode' must be one of {', '.join(COMPILE_MODES)} with ppo.learner = \"graphed\" "
+            f"(it captures the update in CUDA graphs itself), got {mode!r}"
+        )
     if bad:
         raise ValueError(f'{", ".join(bad)}: not supported by ppo.learner = "graphed"; set ppo.learner = "rsl_rl"')
 

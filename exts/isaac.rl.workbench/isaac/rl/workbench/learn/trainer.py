@@ -20,6 +20,7 @@ from rsl_rl.runners import DistillationRunner, OnPolicyRunner
 
 from ..utils.atomic import write_atomically
 from .checkpoint import CheckpointError, check_fits, read_checkpoint
+from .graphed_ppo import GraphedPPO
 from .ppo_config import is_distillation, runner_config
 
 
@@ -109,7 +110,9 @@ class Trainer:
             total_env_steps=self.total_env_steps,
             learning_rate=self.alg.learning_rate,
         )
-        if self.actor.distribution is not None:
+        if isinstance(self.alg, GraphedPPO):
+            metrics["action_std"] = float(self.alg.action_std().mean())
+        elif self.actor.distribution is not None:
             metrics["action_std"] = float(self.actor.output_std.detach().mean())
         bad = [k for k, v in metrics.items() if isinstance(v, float) and not math.isfinite(v)]
         if bad:
