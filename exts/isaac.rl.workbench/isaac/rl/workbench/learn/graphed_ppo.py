@@ -185,10 +185,10 @@ class GraphedPPO(PPO):
 
     def compile(self, mode: str | None = None) -> None:
         """``torch.compile`` the mini-batch losses (the actor's and critic's forward passes, the distribution, the
-        clipped losses and the learning-rate schedule) and the rollout step's policy outputs with ``mode`` (``"default"`` or
-        ``"max-autotune-no-cudagraphs"``; None: eager). Inductor fuses their elementwise work, and its backward,
-        into fewer kernels; the CUDA graphs then capture the compiled kernels. The first update pays the
-        compilation (tens of seconds; inductor caches it on disk for later processes)."""
+        clipped losses and the learning-rate schedule) and the rollout step's policy outputs with ``mode``
+        (``"default"`` or ``"max-autotune-no-cudagraphs"``; None: eager). Inductor fuses their elementwise work, and
+        the backward's, into fewer kernels; the CUDA graphs then capture the compiled kernels. The first update pays
+        the compilation (tens of seconds; inductor caches it on disk for later processes)."""
         if mode is None:
             self._losses, self._policy = self._minibatch_losses, self._policy_outputs
             return
