@@ -4,6 +4,7 @@
         --configs graphed:fp32 graphed:bf16 graphed:fp16 rsl_rl:fp32 --threshold mean_episode_length=270 \
         --out cartpole_learners.json --plot cartpole_learners.png
 
+A config ``graphed:fp32:default`` also sets ``ppo.torch_compile_mode`` (``eager``: none).
 Each run (config x seed) re-seeds torch, resets every env, builds a fresh ``Trainer`` with ``ppo.learner`` and
 ``ppo.precision`` set, trains ``--iterations`` iterations and evaluates the deterministic policy. The env (and its
 CUDA graph) is shared by the runs, so start-up is paid once. Reported per run: the training seconds
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--num-envs", type=int, default=64)
     parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
-    parser.add_argument("--configs", nargs="+", default=["graphed:fp32", "rsl_rl:fp32"], help="LEARNER:PRECISION")
+    parser.add_argument("--configs", nargs="+", default=["graphed:fp32", "rsl_rl:fp32"], help="LEARNER:PRECISION[:COMPILE_MODE] (torch.compile mode, or eager)")
     parser.add_argument("--threshold", help="KEY=VALUE: report the training seconds when KEY first reaches VALUE")
     parser.add_argument("--eval-episodes", type=int, default=256)
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="spec overrides")
@@ -118,9 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, dict[int, dict]] = {}
     summaries = []
     for config in args.configs:
-        learner, precision = config.split(":")
+        learner, precision, *compile_mode = config.split(":")
         ppo = copy.deepcopy(spec.ppo)
         ppo.update(learner=learner, precision=precision)
+        if compile_mode:
+            ppo["torch_compile_mode"] = None if compile_mode[0] == "eager" else compile_mode[0]
         validate_ppo_config(ppo)
         for seed in args.seeds:
             run = run_one(env, ppo, args.device, seed, args.iterations, args.eval_episodes)

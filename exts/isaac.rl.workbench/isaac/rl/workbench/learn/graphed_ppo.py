@@ -104,8 +104,7 @@ class GraphedPPO(PPO):
         # the update's mini-batch order
         self._perm = torch.zeros(self.num_mini_batches * self._mini_batch_size, dtype=torch.long, device=device)
         self._sums = torch.zeros(4, device=device)  # value loss, surrogate loss, entropy (sums), learning rate
-        self._losses = self._minibatch_losses  # both torch.compile'd by compile(mode)
-        self._policy = self._policy_outputs
+        self.compile(None)  # the functions compile(mode) compiles, eager until it does
 
     # rollout -----------------------------------------------------------------------------------------------------
 
@@ -133,7 +132,7 @@ class GraphedPPO(PPO):
     def compute_returns(self, obs: TensorDict) -> None:
         """GAE returns and advantages (normalised over the batch unless per mini-batch), in place."""
         self._last_obs.copy_(obs)
-        self._run("returns", self._returns_into_storage)
+        self._run("returns", self._returns)
 
     # update ------------------------------------------------------------------------------------------------------
 
@@ -185,22 +184,30 @@ class GraphedPPO(PPO):
 
     def compile(self, mode: str | None = None) -> None:
         """``torch.compile`` the mini-batch losses (the actor's and critic's forward passes, the distribution, the
-        clipped losses and the learning-rate schedule) and the rollout step's policy outputs with ``mode``
-        (``"default"`` or ``"max-autotune-no-cudagraphs"``; None: eager). Inductor fuses their elementwise work, and
-        the backward's, into fewer kernels; the CUDA graphs then capture the compiled kernels. The first update pays
-        the compilation (tens of seconds; inductor caches it on disk for later processes)."""
+        clipped losses and the learning-rate schedule), the gradient clipping, the returns and the rollout step's
+        policy outputs with ``mode`` (``"default"`` or ``"max-autotune-no-cudagraphs"``; None: eager). Inductor fuses
+        their elementwise work, and the backward's, into fewer kernels; the CUDA graphs then capture the compiled
+        kernels. The first update pays the compilation (seconds to tens of seconds; inductor caches its kernels on
+        disk for later processes)."""
+        functions = {
+            "_losses": self._minibatch_losses,
+            "_policy": self._policy_outputs,
+            "_clip": self._clip_gradients,
+            "_returns": self._returns_into_storage,
+        }
+        self._graphs.clear()
+        self._warmed.clear()
         if mode is None:
-            self._losses, self._policy = self._minibatch_losses, self._policy_outputs
+            for name, function in functions.items():
+                setattr(self, name, function)
             return
         if mode in ("reduce-overhead", "max-autotune"):
             raise ValueError(
                 f"ppo.torch_compile_mode = {mode!r} captures CUDA graphs of its own, and the graphed learner "
                 "already captures the update: use 'default' or 'max-autotune-no-cudagraphs'"
             )
-        self._losses = torch.compile(self._minibatch_losses, mode=mode, dynamic=False)
-        self._policy = torch.compile(self._policy_outputs, mode=mode, dynamic=False)
-        self._graphs.clear()
-        self._warmed.clear()
+        for name, function in functions.items():
+            setattr(self, name, torch.compile(function, mode=mode, dynamic=False))
 
     # the captured bodies -----------------------------------------------------------------------------------------
 
@@ -312,14 +319,18 @@ class GraphedPPO(PPO):
         else:
             self._scaler.scale(loss).backward()
             self._scaler.unscale_(self.optimizer)
-        torch.nn.utils.clip_grad_norm_(self.actor.parameters(), self.max_grad_norm)
-        torch.nn.utils.clip_grad_norm_(self.critic.parameters(), self.max_grad_norm)
+        self._clip()
         if self._scaler is None:
             self.optimizer.step()
         else:
             self._scaler.step(self.optimizer)
             self._scaler.update()
         self._sums[:3] += stats
+
+    def _clip_gradients(self) -> None:
+        """rsl-rl's gradient clipping: each network's gradients scaled to a norm of at most ``max_grad_norm``."""
+        torch.nn.utils.clip_grad_norm_(self.actor.parameters(), self.max_grad_norm)
+        torch.nn.utils.clip_grad_norm_(self.critic.parameters(), self.max_grad_norm)
 
     def _minibatch_losses(
         self,
