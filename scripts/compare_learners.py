@@ -103,7 +103,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--num-envs", type=int, default=64)
     parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
-    parser.add_argument("--configs", nargs="+", default=["graphed:fp32", "rsl_rl:fp32"], help="LEARNER:PRECISION[:COMPILE_MODE] (torch.compile mode, or eager)")
+    parser.add_argument(
+        "--configs",
+        nargs="+",
+        default=["graphed:fp32", "rsl_rl:fp32"],
+        help="LEARNER:PRECISION[:COMPILE_MODE] (torch.compile mode, or eager)",
+    )
     parser.add_argument("--threshold", help="KEY=VALUE: report the training seconds when KEY first reaches VALUE")
     parser.add_argument("--eval-episodes", type=int, default=256)
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="spec overrides")

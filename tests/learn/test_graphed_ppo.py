@@ -138,16 +138,16 @@ def test_three_updates_in_a_row_match_rsl_rl():
         _assert_same(ref, graphed, ref_losses, losses)
 
 
-def test_compiled_losses_match_rsl_rl_with_one_compilation():
-    """``ppo.torch_compile_mode``: the mini-batch losses run through inductor (C++ kernels on the CPU) and three
-    updates still match rsl-rl; each compiled function (the losses, the clipping, the returns) is traced once,
-    whole, and every mini-batch and update reuses it."""
+def test_compiled_update_matches_rsl_rl_with_one_compilation_per_function():
+    """``use_compiled`` (what ``ppo.torch_compile_mode`` does on CUDA): the mini-batch losses run through inductor
+    (C++ kernels on the CPU) and three updates still match rsl-rl; each compiled function (the losses, the
+    clipping, the returns) is traced once, whole, and every mini-batch and update reuses it."""
     from torch._dynamo.utils import counters
 
     torch._dynamo.reset()
     counters.clear()
     ref, graphed, _ = _pair("cpu", num_mini_batches=2)
-    graphed.compile("default")
+    graphed.use_compiled("default")
     for seed in range(3):
         last_obs = _fill(ref, graphed, seed)
         ref_losses, losses = _update_both(ref, graphed, last_obs)
@@ -156,10 +156,18 @@ def test_compiled_losses_match_rsl_rl_with_one_compilation():
     assert not counters["graph_break"], dict(counters["graph_break"])
 
 
+def test_torch_compile_mode_compiles_on_cuda_only_and_refuses_cuda_graph_modes():
+    _, graphed, _ = _pair("cpu")
+    graphed.compile("default")
+    assert graphed.compile_mode is None and graphed._losses == graphed._minibatch_losses
+    with pytest.raises(ValueError, match="'reduce-overhead' captures CUDA graphs of its own"):
+        graphed.compile("reduce-overhead")
+
+
 @pytest.mark.parametrize("compile_mode", [None, "default"])
 def test_act_samples_from_the_policy_and_fills_the_storage(compile_mode):
     _, graphed, obs = _pair("cpu")
-    graphed.compile(compile_mode)
+    graphed.use_compiled(compile_mode)
     obs["policy"].normal_()
     torch.manual_seed(3)
     with torch.inference_mode():

@@ -169,6 +169,9 @@ def _train(args) -> int:
         print(f"run folder: {wb.run_dir}")
         print(f"building {wb.spec.env.num_envs} envs of {wb.spec.scene.name} on {args.device} ...", flush=True)
         wb.build(resume=bool(args.resume))
+        compiled = getattr(wb.trainer.alg, "compile_mode", None)
+        if compiled:
+            print(f"torch.compile ({compiled}) of the PPO update: the first iteration compiles it", flush=True)
     if args.resume:
         print(f"resuming at iteration {wb.iteration} of {wb.max_iterations}")
     max_len = wb.env.max_episode_length
@@ -256,7 +259,9 @@ def _spec(args) -> int:
         "[ppo.algorithm] (rsl_rl.algorithms.PPO); see tasks/cartpole.toml\n"
         'ppo.learner\n    "graphed" (default: rsl-rl\'s PPO without host syncs, as CUDA graphs on the GPU) or '
         '"rsl_rl" (rsl-rl\'s PPO itself)\n'
-        'ppo.precision\n    "fp32" (default), "bf16" or "fp16" for the actor and critic networks'
+        'ppo.precision\n    "fp32" (default), "bf16" or "fp16" for the actor and critic networks\n'
+        'ppo.torch_compile_mode\n    rsl-rl\'s key; with the graphed learner "default" or "max-autotune-no-cudagraphs" '
+        "compiles the update's losses, clipping, returns and policy step on CUDA (the CPU stays eager)"
     )
     return 0
 
