@@ -33,13 +33,25 @@ def test_rsl_rl_learner_keeps_rsl_rl_ppo_and_maps_bf16_to_its_mixed_precision():
         ({"ppo.precision": "fp8"}, r"'ppo.precision' must be one of fp32, bf16, fp16, got 'fp8'"),
         ({"ppo.learner": "rsl_rl", "ppo.precision": "fp16"}, r"fp16.*needs ppo.learner = \"graphed\""),
         ({"ppo.algorithm.optimizer": "sgd"}, r"ppo.algorithm.optimizer: not supported by ppo.learner = \"graphed\""),
-        ({"ppo.torch_compile_mode": "reduce-overhead"}, r"'ppo.torch_compile_mode' must be one of default, max-aut"),
+        (
+            {"ppo.torch_compile_mode": "reduce-overhead"},
+            r"'ppo.torch_compile_mode' must be one of none, default, max-aut",
+        ),
         ({"ppo.algorithm.use_mixed_precision": True}, r"use_mixed_precision \(use ppo.precision\)"),
     ],
 )
 def test_bad_learner_settings_name_the_key(overrides, message):
     with pytest.raises(SpecError, match=message):
         load_spec("cartpole", overrides)
+
+
+def test_torch_compile_mode_none_turns_a_tasks_compilation_off():
+    from isaac.rl.workbench.learn.ppo_config import runner_config
+
+    assert load_spec("ant").ppo["torch_compile_mode"] == "default"
+    off = load_spec("ant", {"ppo.torch_compile_mode": "none"}).ppo
+    assert "torch_compile_mode" not in runner_config(off, ["policy"])
+    assert runner_config(load_spec("ant").ppo, ["policy"])["torch_compile_mode"] == "default"
 
 
 def test_rsl_rl_learner_trains(tmp_path, capsys):

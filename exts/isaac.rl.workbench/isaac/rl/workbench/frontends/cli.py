@@ -261,7 +261,8 @@ def _spec(args) -> int:
         '"rsl_rl" (rsl-rl\'s PPO itself)\n'
         'ppo.precision\n    "fp32" (default), "bf16" or "fp16" for the actor and critic networks\n'
         'ppo.torch_compile_mode\n    rsl-rl\'s key; with the graphed learner "default" or "max-autotune-no-cudagraphs" '
-        "compiles the update's losses, clipping, returns and policy step on CUDA (the CPU stays eager)"
+        "compiles the update's losses, clipping, returns and policy step on CUDA (the CPU stays eager); "
+        '"none": off'
     )
     return 0
 

@@ -4,8 +4,8 @@ The ``[ppo]`` table of a task spec uses rsl-rl's key names: top-level runner key
 ``[ppo.critic]`` (``rsl_rl.models.MLPModel`` arguments), ``[ppo.algorithm]`` (``rsl_rl.algorithms.PPO``
 arguments). Keys are checked against those signatures, so a misspelt key fails when the spec loads.
 
-``torch_compile_mode`` is rsl-rl's key; under the graphed learner it compiles the update's mini-batch losses
-(:meth:`~.graphed_ppo.GraphedPPO.compile`).
+``torch_compile_mode`` is rsl-rl's key (``"none"`` turns it off); under the graphed learner it compiles the
+update on CUDA (:meth:`~.graphed_ppo.GraphedPPO.compile`).
 
 Two keys are the workbench's own: ``learner`` (``"graphed"``, the default: :class:`~.graphed_ppo.GraphedPPO`,
 rsl-rl's PPO run as CUDA graphs without host syncs; ``"rsl_rl"``: rsl-rl's ``PPO`` itself, step by step) and
@@ -166,7 +166,7 @@ def validate_ppo_config(cfg: dict[str, Any]) -> None:
 
 
 LEARNERS = ("graphed", "rsl_rl")
-COMPILE_MODES = ("default", "max-autotune-no-cudagraphs")
+COMPILE_MODES = ("none", "default", "max-autotune-no-cudagraphs")
 
 
 def _check_learner(cfg: dict[str, Any]) -> None:
@@ -203,6 +203,8 @@ def runner_config(cfg: dict[str, Any], obs_group_names: list[str]) -> dict[str, 
     out = copy.deepcopy(cfg)
     out.pop("max_iterations", None)
     learner, precision = out.pop("learner", "graphed"), out.pop("precision", "fp32")
+    if out.get("torch_compile_mode") == "none":  # TOML has no None: "none" turns a task's compilation off
+        del out["torch_compile_mode"]
     if learner == "graphed":
         out["algorithm"]["class_name"] = "isaac.rl.workbench.learn.graphed_ppo:GraphedPPO"
         out["algorithm"]["precision"] = precision
