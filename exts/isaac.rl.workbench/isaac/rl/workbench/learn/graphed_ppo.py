@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import warnings
 
 import torch
 from rsl_rl.algorithms import PPO
@@ -185,12 +186,20 @@ class GraphedPPO(PPO):
     def compile(self, mode: str | None = None) -> None:
         """``ppo.torch_compile_mode``: on CUDA, :meth:`use_compiled` with ``mode`` (``"default"`` or
         ``"max-autotune-no-cudagraphs"``); None, or on the CPU: eager. On the CPU the update is not bound by kernel
-        launches, so inductor's C++ build (8 s with its cache warm, a minute cold, on 2 cores) buys nothing."""
+        launches, so inductor's C++ build (8 s with its cache warm, a minute cold, on 2 cores) buys nothing. Without
+        Triton (inductor's GPU code generator) it warns and stays eager."""
         if mode in ("reduce-overhead", "max-autotune"):
             raise ValueError(
                 f"ppo.torch_compile_mode = {mode!r} captures CUDA graphs of its own, and the graphed learner "
                 "already captures the update: use 'default' or 'max-autotune-no-cudagraphs'"
             )
+        if mode is not None and torch.device(self.device).type == "cuda" and not _has_triton():
+            warnings.warn(
+                f"ppo.torch_compile_mode = {mode!r}: this Python's torch has no Triton to compile CUDA kernels "
+                "with; the update runs eagerly",
+                stacklevel=2,
+            )
+            mode = None
         self.use_compiled(mode if torch.device(self.device).type == "cuda" else None)
 
     def use_compiled(self, mode: str | None) -> None:
@@ -408,6 +417,12 @@ class GraphedPPO(PPO):
                 body()
             self._graphs[key] = graph
         graph.replay()
+
+
+def _has_triton() -> bool:
+    from torch.utils._triton import has_triton
+
+    return has_triton()
 
 
 def _gaussian_std(distribution: GaussianDistribution) -> torch.Tensor:
