@@ -217,3 +217,18 @@ def test_bf16_precision_still_balances(tmp_path, capsys):
     line = last_line(capsys)
     assert float(line.split("mean episode length ")[1].split(" /")[0]) >= BALANCED * 300, line
     assert 'precision = "bf16"' in (run_dir / "spec.toml").read_text()
+
+
+def test_compile_notice_names_the_mode_until_the_first_iteration(tmp_path):
+    """The line `train` and the panels show when the first iteration compiles the update (on CUDA). On the CPU the
+    learner stays eager, so the mode is set here as ``GraphedPPO.compile`` sets it on CUDA."""
+    from isaac.rl.workbench.workbench import Workbench
+
+    wb = Workbench.new("cartpole", {"env.num_envs": 4, "ppo.torch_compile_mode": "default"}, tmp_path / "run", "cpu")
+    wb.build()
+    assert wb.trainer.alg.compile_mode is None and wb.compile_notice is None  # the CPU stays eager
+    wb.trainer.alg.compile_mode = "default"
+    assert "torch.compile (default)" in wb.compile_notice and "first iteration" in wb.compile_notice
+    wb.train_step()
+    assert wb.compile_notice is None
+    wb.finish()

@@ -166,6 +166,10 @@ def test_torch_compile_mode_compiles_on_cuda_only_and_refuses_cuda_graph_modes()
 
 @pytest.mark.parametrize("compile_mode", [None, "default"])
 def test_act_samples_from_the_policy_and_fills_the_storage(compile_mode):
+    from torch._dynamo.utils import counters
+
+    torch._dynamo.reset()
+    counters.clear()
     _, graphed, obs = _pair("cpu")
     graphed.use_compiled(compile_mode)
     obs["policy"].normal_()
@@ -186,6 +190,14 @@ def test_act_samples_from_the_policy_and_fills_the_storage(compile_mode):
     assert st.step == 0  # process_env_step advances it
     graphed.process_env_step(obs, torch.ones(ENVS), torch.zeros(ENVS, dtype=torch.bool), {})
     assert st.step == 1
+    with torch.inference_mode():  # every step writes its own rows, through the one compiled graph
+        for step in range(1, STEPS):
+            actions = graphed.act(obs)
+            torch.testing.assert_close(st.distribution_params[0][step], mean)
+            assert torch.equal(st.actions[step], actions) and not torch.equal(actions, st.actions[step - 1])
+            graphed.process_env_step(obs, torch.ones(ENVS), torch.zeros(ENVS, dtype=torch.bool), {})
+    if compile_mode is not None:
+        assert counters["stats"]["unique_graphs"] == 1, dict(counters["stats"])
 
 
 def test_bf16_trains_the_networks_in_bf16_and_keeps_losses_close():

@@ -235,6 +235,15 @@ class Workbench:
         return self.trainer.train_seconds if self.trainer else 0.0
 
     @property
+    def compile_notice(self) -> str | None:
+        """A line for the user when the next iteration compiles the PPO update (``ppo.torch_compile_mode`` on
+        CUDA), else None."""
+        mode = getattr(self.trainer.alg, "compile_mode", None) if self.trainer else None
+        if mode is None or self.trainer.iteration > self.start_iteration:
+            return None
+        return f"torch.compile ({mode}) of the PPO update: the first iteration compiles it (seconds, once per process)"
+
+    @property
     def done(self) -> bool:
         """True once ``max_iterations`` iterations have run."""
         return self.iteration >= self.max_iterations

@@ -169,9 +169,8 @@ def _train(args) -> int:
         print(f"run folder: {wb.run_dir}")
         print(f"building {wb.spec.env.num_envs} envs of {wb.spec.scene.name} on {args.device} ...", flush=True)
         wb.build(resume=bool(args.resume))
-        compiled = getattr(wb.trainer.alg, "compile_mode", None)
-        if compiled:
-            print(f"torch.compile ({compiled}) of the PPO update: the first iteration compiles it", flush=True)
+        if wb.compile_notice:
+            print(wb.compile_notice, flush=True)
     if args.resume:
         print(f"resuming at iteration {wb.iteration} of {wb.max_iterations}")
     max_len = wb.env.max_episode_length

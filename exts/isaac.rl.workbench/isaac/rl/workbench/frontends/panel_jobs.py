@@ -68,6 +68,8 @@ def train(model: PanelModel, spec: TaskSpec | None = None, resume: Path | None =
 
     wb.add_listener(on_event)
     wb.build(resume=resume is not None, checkpoint=fork)
+    if wb.compile_notice:
+        model._say(wb.compile_notice)
     if fork is not None:
         wb.run.log_edit(wb.iteration, "forked_from", str(fork))
         model._say(f"forked {fork} into {wb.run_dir} at iteration {wb.iteration}")

@@ -210,7 +210,7 @@ class GraphedPPO(PPO):
         pays the compilation (3 s with inductor's on-disk cache warm, 20 s cold, for the ant on an H100)."""
         functions = {
             "_losses": self._minibatch_losses,
-            "_policy": self._policy_outputs,
+            "_policy": self._policy_into,
             "_clip": self._clip_gradients,
             "_returns": self._returns_into_storage,
         }
@@ -234,34 +234,38 @@ class GraphedPPO(PPO):
 
     def _act_into_storage(self, step: int) -> None:
         st = self.storage
-        obs = st.observations[step]
         noise = torch.randn(st.actions.shape[1:], device=st.actions.device)
-        actions, log_prob, mean, std, values = self._policy(dict(obs.items()), noise)
-        st.actions[step].copy_(actions)
-        st.actions_log_prob[step].copy_(log_prob)
-        st.distribution_params[0][step].copy_(mean)
-        st.distribution_params[1][step].copy_(std)
-        st.values[step].copy_(values)
+        outputs = (st.actions, st.actions_log_prob, *st.distribution_params, st.values)
+        self._policy(dict(st.observations[step].items()), noise, *(tensor[step] for tensor in outputs))
 
-    def _policy_outputs(
-        self, observations: dict[str, torch.Tensor], noise: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One rollout step's policy outputs for N observation rows.
+    def _policy_into(
+        self,
+        observations: dict[str, torch.Tensor],
+        noise: torch.Tensor,
+        actions: torch.Tensor,
+        log_prob: torch.Tensor,
+        mean: torch.Tensor,
+        std: torch.Tensor,
+        values: torch.Tensor,
+    ) -> None:
+        """One rollout step of the policy for N observation rows, written into the given tensors (the storage's
+        rows of the step, so that compiled, the kernels write there directly).
 
         Args:
             observations: group name -> (N, D).
             noise: (N, A) standard normal draws.
-
-        Returns:
-            actions ``mean + std * noise`` (N, A), their log-probability (N, 1), the distribution's mean and std
-            (N, A) and the critic's values (N, 1).
+            actions: (N, A) gets ``mean + std * noise``; log_prob (N, 1) their log-probability; mean, std (N, A)
+                the distribution's parameters; values (N, 1) the critic's values.
         """
         with self._autocast():
-            mean = self.actor.mlp(self.actor.get_latent(observations)).float()
-        std = _gaussian_std(self.actor.distribution).expand_as(mean)
+            policy_mean = self.actor.mlp(self.actor.get_latent(observations)).float()
+        policy_std = _gaussian_std(self.actor.distribution).expand_as(policy_mean)
+        actions.copy_(policy_mean + policy_std * noise)
         # log N(mean + std * noise; mean, std), summed over actions: Normal.log_prob with fewer kernels
-        log_prob = (-0.5 * noise.square() - torch.log(std) - _LOG_SQRT_2PI).sum(dim=-1, keepdim=True)
-        return mean + std * noise, log_prob, mean, std, self._values(observations)
+        log_prob.copy_((-0.5 * noise.square() - torch.log(policy_std) - _LOG_SQRT_2PI).sum(dim=-1, keepdim=True))
+        mean.copy_(policy_mean)
+        std.copy_(policy_std)
+        values.copy_(self._values(observations))
 
     def _returns_into_storage(self) -> None:
         st = self.storage
