@@ -140,8 +140,8 @@ def test_three_updates_in_a_row_match_rsl_rl():
 
 def test_compiled_update_matches_rsl_rl_with_one_compilation_per_function():
     """``use_compiled`` (what ``ppo.torch_compile_mode`` does on CUDA): the mini-batch losses run through inductor
-    (C++ kernels on the CPU) and three updates still match rsl-rl; each compiled function (the losses, the
-    clipping, the returns) is traced once, whole, and every mini-batch and update reuses it."""
+    (C++ kernels on the CPU) and three updates still match rsl-rl; each compiled function (the actor's losses,
+    the critic's, the clipping, the returns) is traced once, whole, and every mini-batch and update reuses it."""
     from torch._dynamo.utils import counters
 
     torch._dynamo.reset()
@@ -152,14 +152,14 @@ def test_compiled_update_matches_rsl_rl_with_one_compilation_per_function():
         last_obs = _fill(ref, graphed, seed)
         ref_losses, losses = _update_both(ref, graphed, last_obs)
         _assert_same(ref, graphed, ref_losses, losses)
-    assert counters["stats"]["unique_graphs"] == 3, dict(counters["stats"])
+    assert counters["stats"]["unique_graphs"] == 4, dict(counters["stats"])
     assert not counters["graph_break"], dict(counters["graph_break"])
 
 
 def test_torch_compile_mode_compiles_on_cuda_only_and_refuses_cuda_graph_modes():
     _, graphed, _ = _pair("cpu")
     graphed.compile("default")
-    assert graphed.compile_mode is None and graphed._losses == graphed._minibatch_losses
+    assert graphed.compile_mode is None and graphed._actor_losses == graphed._actor_loss_terms
     with pytest.raises(ValueError, match="'reduce-overhead' captures CUDA graphs of its own"):
         graphed.compile("reduce-overhead")
 

@@ -105,6 +105,7 @@ class GraphedPPO(PPO):
         # the update's mini-batch order
         self._perm = torch.zeros(self.num_mini_batches * self._mini_batch_size, dtype=torch.long, device=device)
         self._sums = torch.zeros(4, device=device)  # value loss, surrogate loss, entropy (sums), learning rate
+        self._critic_stream = torch.cuda.Stream(device) if device.type == "cuda" else None
         self.use_compiled(None)  # the functions compile(mode) compiles, eager until it does
 
     # rollout -----------------------------------------------------------------------------------------------------
@@ -209,7 +210,8 @@ class GraphedPPO(PPO):
         the backward's, into fewer kernels; the CUDA graphs then capture the compiled kernels. The first update
         pays the compilation (3 s with inductor's on-disk cache warm, 20 s cold, for the ant on an H100)."""
         functions = {
-            "_losses": self._minibatch_losses,
+            "_actor_losses": self._actor_loss_terms,
+            "_value_loss": self._value_loss_term,
             "_policy": self._policy_into,
             "_clip": self._clip_gradients,
             "_returns": self._returns_into_storage,
@@ -315,18 +317,26 @@ class GraphedPPO(PPO):
                 _update_normalizer_in_place(model.obs_normalizer, inputs)
 
     def _minibatch_step(self, batch: dict) -> None:
-        """One gradient step of rsl-rl's PPO loss on ``batch`` (tensors of the mini-batch's rows)."""
-        loss, lr, stats = self._losses(
-            batch["observations"],
+        """One gradient step of rsl-rl's PPO loss on ``batch`` (tensors of the mini-batch's rows). On CUDA the
+        critic's value loss runs on a second stream beside the actor's losses, and so does its backward (autograd
+        runs each backward op on its forward op's stream): the two networks' small kernels overlap."""
+        observations, critic = batch["observations"], self._critic_stream
+        if critic is not None:
+            critic.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(critic):  # no-op for None
+            value_loss = self._value_loss(observations, batch["returns"], batch["values"])
+        actor_loss, lr, surrogate_loss, entropy = self._actor_losses(
+            observations,
             batch["actions"],
             batch["old_log_prob"],
             batch["advantages"],
-            batch["returns"],
-            batch["values"],
             batch["old_mean"],
             batch["old_std"],
             self._lr,
         )
+        if critic is not None:
+            torch.cuda.current_stream().wait_stream(critic)
+        loss = actor_loss + self.value_loss_coef * value_loss
         self._lr.copy_(lr)
         self.optimizer.zero_grad(set_to_none=True)
         if self._scaler is None:
@@ -340,37 +350,36 @@ class GraphedPPO(PPO):
         else:
             self._scaler.step(self.optimizer)
             self._scaler.update()
-        self._sums[:3] += stats
+        self._sums[:3] += torch.stack([value_loss, surrogate_loss, entropy]).detach()
 
     def _clip_gradients(self) -> None:
         """rsl-rl's gradient clipping: each network's gradients scaled to a norm of at most ``max_grad_norm``."""
         torch.nn.utils.clip_grad_norm_(self.actor.parameters(), self.max_grad_norm)
         torch.nn.utils.clip_grad_norm_(self.critic.parameters(), self.max_grad_norm)
 
-    def _minibatch_losses(
+    def _actor_loss_terms(
         self,
         observations: dict[str, torch.Tensor],
         actions: torch.Tensor,
         old_log_prob: torch.Tensor,
         advantages: torch.Tensor,
-        returns: torch.Tensor,
-        old_values: torch.Tensor,
         old_mean: torch.Tensor,
         old_std: torch.Tensor,
         lr: torch.Tensor,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """rsl-rl's PPO loss on one mini-batch of B rows, as a function of tensors only (what ``torch.compile``
-        traces in one graph).
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The actor's part of rsl-rl's PPO loss on one mini-batch of B rows, as a function of tensors only (what
+        ``torch.compile`` traces in one graph).
 
         Args:
             observations: group name -> (B, D) observation rows.
             actions, old_mean, old_std: (B, A) the stored actions and the distribution that drew them.
-            old_log_prob, advantages, returns, old_values: (B, 1).
+            old_log_prob, advantages: (B, 1).
             lr: () the learning rate before this step.
 
         Returns:
-            The loss (), the learning rate for this step () (the adaptive schedule's, from the KL between the stored
-            and the current distribution), and (3,) the value loss, surrogate loss and entropy, detached.
+            The clipped surrogate loss minus the entropy bonus (), the learning rate for this step () (the adaptive
+            schedule's, from the KL between the stored and the current distribution), the surrogate loss () and the
+            mean entropy ().
         """
         if self.normalize_advantage_per_mini_batch:
             advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
@@ -381,7 +390,6 @@ class GraphedPPO(PPO):
         distribution = torch.distributions.Normal(mean, std, validate_args=False)
         log_prob = distribution.log_prob(actions).sum(dim=-1)
         entropy = distribution.entropy().sum(dim=-1).mean()
-        values = self._values(observations)
         if self.desired_kl is not None and self.schedule == "adaptive":
             with torch.no_grad():
                 kl = self.actor.get_kl_divergence((old_mean, old_std), (mean, std)).mean()
@@ -392,13 +400,19 @@ class GraphedPPO(PPO):
         surrogate = -advantages * ratio
         surrogate_clipped = -advantages * torch.clamp(ratio, 1.0 - self.clip_param, 1.0 + self.clip_param)
         surrogate_loss = torch.max(surrogate, surrogate_clipped).mean()
+        return surrogate_loss - self.entropy_coef * entropy, lr, surrogate_loss, entropy
+
+    def _value_loss_term(
+        self, observations: dict[str, torch.Tensor], returns: torch.Tensor, old_values: torch.Tensor
+    ) -> torch.Tensor:
+        """The critic's part of rsl-rl's PPO loss (), clipped around the stored values unless
+        ``use_clipped_value_loss`` is off, on one mini-batch: observations group name -> (B, D), returns and the
+        stored values (B, 1)."""
+        values = self._values(observations)
         if self.use_clipped_value_loss:
             value_clipped = old_values + (values - old_values).clamp(-self.clip_param, self.clip_param)
-            value_loss = torch.max((values - returns).pow(2), (value_clipped - returns).pow(2)).mean()
-        else:
-            value_loss = (returns - values).pow(2).mean()
-        loss = surrogate_loss + self.value_loss_coef * value_loss - self.entropy_coef * entropy
-        return loss, lr, torch.stack([value_loss, surrogate_loss, entropy]).detach()
+            return torch.max((values - returns).pow(2), (value_clipped - returns).pow(2)).mean()
+        return (returns - values).pow(2).mean()
 
     def _run(self, key, body) -> None:
         """Run ``body``: eagerly on the CPU; on CUDA eagerly once on a side stream (warm-up), then captured into a
