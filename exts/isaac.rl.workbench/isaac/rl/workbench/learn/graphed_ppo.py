@@ -13,6 +13,10 @@ wait on the GPU about 190 times per iteration, because it:
 - rebinds tensors a graph has recorded (``storage.advantages = ...``, the normaliser's ``_std = ...``); here they
   are written in place.
 
+On CUDA the critic's work (its values in the rollout step, its value loss and backward in the update) runs on a
+second stream beside the actor's, so the two networks' kernels overlap; ``ppo.torch_compile_mode`` additionally
+compiles the pieces with ``torch.compile`` (:meth:`GraphedPPO.compile`).
+
 On CUDA each piece runs eagerly once (warm-up, on a side stream), is captured the second time and replayed after:
 one graph per rollout step (it writes the actions, values, log-probabilities and distribution parameters straight
 into rsl-rl's ``RolloutStorage`` at that step), one for the returns and advantages, and one for the whole update
