@@ -201,14 +201,14 @@ class GraphedPPO(PPO):
                 f"ppo.torch_compile_mode = {mode!r} captures CUDA graphs of its own, and the graphed learner "
                 "already captures the update: use 'default' or 'max-autotune-no-cudagraphs'"
             )
-        if mode is not None and torch.device(self.device).type == "cuda" and not _has_triton():
+        on_cuda = torch.device(self.device).type == "cuda"
+        if mode is not None and on_cuda and not _has_triton():
             warnings.warn(
                 f"ppo.torch_compile_mode = {mode!r}: this Python's torch has no Triton to compile CUDA kernels "
                 "with; the update runs eagerly",
                 stacklevel=2,
             )
-            mode = None
-        self.use_compiled(mode if torch.device(self.device).type == "cuda" else None)
+        self.use_compiled(mode if on_cuda and _has_triton() else None)
 
     def use_compiled(self, mode: str | None) -> None:
         """``torch.compile`` (with ``mode``; None: eager) the mini-batch losses (the actor's and critic's forward
@@ -238,6 +238,21 @@ class GraphedPPO(PPO):
         # no autocast weight cache: a captured graph must not hold casts made before it
         return torch.autocast(torch.device(self.device).type, dtype=self._autocast_dtype, cache_enabled=False)
 
+    @contextlib.contextmanager
+    def _on_critic_stream(self):
+        """Run the block on the critic's CUDA stream, after the work queued so far; on the CPU, in place. The
+        current stream picks its results up after :meth:`_join_critic_stream`."""
+        critic = self._critic_stream
+        if critic is not None:
+            critic.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(critic):  # no-op for None
+            yield
+
+    def _join_critic_stream(self) -> None:
+        """Make the current stream wait for the work queued on the critic's stream."""
+        if self._critic_stream is not None:
+            torch.cuda.current_stream().wait_stream(self._critic_stream)
+
     def _values(self, obs: TensorDict) -> torch.Tensor:
         with self._autocast():
             return self.critic(obs).float()
@@ -246,15 +261,11 @@ class GraphedPPO(PPO):
         st = self.storage
         observations = dict(self._observation_rows[step])
         noise = torch.randn(st.actions.shape[1:], device=st.actions.device)
-        critic = self._critic_stream  # the critic's values beside the actor's step, as in the update
-        if critic is not None:
-            critic.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(critic):
+        with self._on_critic_stream():  # the critic's values beside the actor's step, as in the update
             self._critic_values(observations, st.values[step])
         outputs = (st.actions, st.actions_log_prob, *st.distribution_params)
         self._policy(observations, noise, *(tensor[step] for tensor in outputs))
-        if critic is not None:
-            torch.cuda.current_stream().wait_stream(critic)
+        self._join_critic_stream()
 
     def _policy_into(
         self,
@@ -338,10 +349,8 @@ class GraphedPPO(PPO):
         """One gradient step of rsl-rl's PPO loss on ``batch`` (tensors of the mini-batch's rows). On CUDA the
         critic's value loss runs on a second stream beside the actor's losses, and so does its backward (autograd
         runs each backward op on its forward op's stream): the two networks' small kernels overlap."""
-        observations, critic = batch["observations"], self._critic_stream
-        if critic is not None:
-            critic.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(critic):  # no-op for None
+        observations = batch["observations"]
+        with self._on_critic_stream():
             value_loss = self._value_loss(observations, batch["returns"], batch["values"])
         actor_loss, lr, surrogate_loss, entropy = self._actor_losses(
             observations,
@@ -352,8 +361,7 @@ class GraphedPPO(PPO):
             batch["old_std"],
             self._lr,
         )
-        if critic is not None:
-            torch.cuda.current_stream().wait_stream(critic)
+        self._join_critic_stream()
         loss = actor_loss + self.value_loss_coef * value_loss
         self._lr.copy_(lr)
         self.optimizer.zero_grad(set_to_none=True)
