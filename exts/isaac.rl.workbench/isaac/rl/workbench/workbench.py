@@ -25,9 +25,10 @@ import torch
 
 from .envs.spec import TaskSpec, load_spec, save_spec
 from .learn.ppo_config import is_distillation
-from .learn.run_dir import RunDir, RunError
+from .learn.run_dir import RunDir, RunError, RunWriteError, writing
 from .utils import startup_timer
 from .utils.atomic import write_atomically
+from .utils.writable import check_writable
 
 RUNS_DIR = Path("runs")
 RECORDING_MAX_SPACING = 4.0  # [m] recorded envs stand side by side, however far apart the physics keeps them
@@ -148,8 +149,11 @@ class Workbench:
 
     @classmethod
     def for_export(cls, run_dir: Path, device: str = "cpu", checkpoint: Path | None = None) -> Workbench:
-        """A trained run, built with ``EXPORT_ENVS`` envs to record the observations :meth:`export` checks on."""
+        """A trained run, built with ``EXPORT_ENVS`` envs to record the observations :meth:`export` checks on; its
+        ``export/`` folder is checked writable first (:class:`RunWriteError`)."""
         wb = cls.open(run_dir, {"env.num_envs": EXPORT_ENVS}, device)
+        with writing(wb.run.export_dir):
+            check_writable(wb.run.export_dir)
         wb.build(checkpoint=checkpoint or wb.run.latest_checkpoint())
         return wb
 
@@ -172,7 +176,40 @@ class Workbench:
         that never saved one (stopped in its first iterations) starts again from iteration 0. Any checkpoint file
         is checked before an env is built. A distillation started afresh loads its teacher from
         ``ppo.teacher_checkpoint`` (:func:`.learn.teacher.find_teacher`).
+
+        A run that will write (a new one, or ``resume``) first becomes the folder's only writer
+        (:meth:`.learn.run_dir.RunDir.lock`: another writer, a read-only folder or a full disk is refused before
+        anything is built), and after the build checks there is room for a checkpoint. The lock is held until
+        :meth:`finish`; a build that fails gives it back, and a new run's folder that it created goes again.
         """
+        writer = self._fresh or resume
+        if writer:
+            self._created_run_folder = self._fresh and not self.run_dir.exists()
+        try:
+            if writer:
+                notice = self.run.lock()
+                if notice:
+                    self._emit("warning", {"message": notice})
+            self._build(resume, checkpoint, writer)
+        except BaseException:
+            if writer:
+                self._take_back()
+            raise
+
+    def _take_back(self) -> None:
+        """Release the lock and remove what this run wrote when it wrote no metrics (a build that failed, a first
+        iteration that failed), and its folder when it created it: the same --run-dir works again."""
+        if self._wrote_spec and not self.run.metrics_file.exists():
+            for name in ("spec.toml", "randomization.json"):
+                with contextlib.suppress(OSError):
+                    (self.run_dir / name).unlink(missing_ok=True)
+            self._wrote_spec = False
+        self.run.unlock()
+        if self._created_run_folder:
+            with contextlib.suppress(OSError):
+                self.run_dir.rmdir()  # only when empty
+
+    def _build(self, resume: bool, checkpoint: Path | None, writer: bool) -> None:
         from .envs.workbench_env import WorkbenchEnv
         from .learn.checkpoint import read_checkpoint
         from .learn.teacher import find_teacher
@@ -199,14 +236,18 @@ class Workbench:
                 self._replay_edits()
         elif teacher is not None:
             self.trainer.load_teacher(*teacher)
+        if writer:  # room for the next checkpoint (written beside the last, then renamed) before training starts
+            with writing(self.run_dir):
+                check_writable(self.run_dir, 2 * self.trainer.checkpoint_bytes())
         if self._fresh:
-            self._created_run_folder = not self.run_dir.exists()
             RunDir.create(self.run_dir)
-            save_spec(self.spec, self.run.spec_file)
+            with writing(self.run.spec_file):
+                save_spec(self.spec, self.run.spec_file)
+            self._wrote_spec = True
             if self.env.applied_randomization:  # what the start-up events drew, per property and body or joint
                 text = json.dumps(self.env.applied_randomization, indent=1)
-                write_atomically(self.run_dir / "randomization.json", lambda tmp: tmp.write_text(text))
-            self._wrote_spec = True
+                with writing(self.run_dir / "randomization.json"):
+                    write_atomically(self.run_dir / "randomization.json", lambda tmp: tmp.write_text(text))
             self._fresh = False
         self.start_iteration = self.trainer.iteration
         self.state = "ready"
@@ -260,15 +301,12 @@ class Workbench:
             metrics = self.trainer.train_step()
             startup_timer.mark("iteration")
         except (PhysicsError, TrainingDiverged) as exc:
-            self.state = "failed"
-            try:
-                last = f"the last good checkpoint is {self.run.latest_checkpoint()}"
-            except RunError:
-                last = "no checkpoint was saved"
-            message = f"{self.run_dir}: training stopped at iteration {self.iteration + 1}: {exc}; {last}"
-            raise TrainingFailed(message) from exc
+            raise self._failed(f"training stopped at iteration {self.iteration + 1}: {exc}") from exc
         metrics["train_seconds"] = self.train_seconds
-        self.run.log(metrics)
+        try:
+            self.run.log(metrics)
+        except RunWriteError as exc:
+            raise self._failed(f"training stopped at iteration {self.iteration}: {exc}") from exc
         startup_timer.mark("log")
         self._emit("iteration", metrics)
         if self._pose_watch is not None:
@@ -277,6 +315,16 @@ class Workbench:
         if self.iteration % int(self.spec.ppo["save_interval"]) == 0:
             self.save_checkpoint()
         return metrics
+
+    def _failed(self, what: str) -> TrainingFailed:
+        """The run cannot go on: state "failed", and the error that says ``what`` and names the last good
+        checkpoint."""
+        self.state = "failed"
+        try:
+            last = f"the last good checkpoint is {self.run.latest_checkpoint()}"
+        except RunError:
+            last = "no checkpoint was saved"
+        return TrainingFailed(f"{self.run_dir}: {what}; {last}")
 
     def watch_poses(self, num_envs: int) -> None:
         """During training, hand the body poses of the first ``num_envs`` envs at every step of each iteration to
@@ -329,10 +377,19 @@ class Workbench:
         )
 
     def save_checkpoint(self) -> Path:
-        """Save the trainer's state as ``checkpoints/model_<iteration>.pt`` (atomically)."""
+        """Save the trainer's state as ``checkpoints/model_<iteration>.pt`` (atomically).
+
+        Raises:
+            TrainingFailed: the file could not be written (full disk, read-only folder); the error names the file,
+                the cause and the last good checkpoint (an earlier one: a failed save leaves nothing behind).
+        """
         self.saving = True
+        target = self.run.checkpoint_path(self.iteration)
         try:
-            path = self.trainer.save(self.run.checkpoint_path(self.iteration), {"task": self.spec.name})
+            with writing(target):
+                path = self.trainer.save(target, {"task": self.spec.name})
+        except RunWriteError as exc:
+            raise self._failed(f"the checkpoint of iteration {self.iteration} was not saved: {exc}") from exc
         finally:
             self.saving = False
         self._emit("checkpoint", {"path": str(path), "iteration": self.iteration})
@@ -341,24 +398,43 @@ class Workbench:
     def finish(self, evaluate_episodes: int = 0) -> dict | None:
         """Save the final checkpoint, draw ``curves.png`` and close the logs; then, when ``evaluate_episodes`` > 0,
         evaluate the policy deterministically over that many episodes and return :meth:`evaluate`'s result."""
-        from .learn.curves import write_curves
-
-        if self.trainer is not None and self.iteration > 0 and self.state != "failed":
-            self.save_checkpoint()
-        self.run.close()
-        if self.state == "failed" and self._wrote_spec and not self.run.metrics_file.exists():
-            # failed in its first iteration: take back what this run wrote, so the same --run-dir works again
-            self.run.spec_file.unlink(missing_ok=True)
-            if self._created_run_folder:
-                with contextlib.suppress(OSError):
-                    self.run_dir.rmdir()
+        try:
+            taken_back = self._close_run()
+        finally:
+            self.run.unlock()
+        if taken_back:
             self._emit("finished", {"iteration": 0, "run_dir": None})
             return None
-        if self.run.metrics_file.exists():
-            write_curves(self.run.metrics_file, self.run.curves_file, title=f"{self.spec.name} ({self.run_dir.name})")
         self.state = "failed" if self.state == "failed" else "finished"
         self._emit("finished", {"iteration": self.iteration, "run_dir": str(self.run_dir)})
         return self.evaluate(num_episodes=evaluate_episodes) if evaluate_episodes > 0 else None
+
+    def _close_run(self) -> bool:
+        """:meth:`finish`'s writes: the last checkpoint, the logs closed, ``curves.png``. A run that failed in its
+        first iteration takes back what it wrote (returns True). Raises :class:`TrainingFailed` when a write fails,
+        unless the run had failed already (that first error is the one to report)."""
+        from .learn.curves import write_curves
+
+        failed_already = self.state == "failed"
+        if self.trainer is not None and self.iteration > 0 and not failed_already:
+            self.save_checkpoint()
+        try:
+            self.run.close()
+        except RunWriteError as exc:
+            if not failed_already:
+                raise self._failed(f"the TensorBoard log was not written: {exc}") from exc
+        if self.state == "failed" and self._wrote_spec and not self.run.metrics_file.exists():
+            self._take_back()  # failed in its first iteration
+            return True
+        if self.run.metrics_file.exists():
+            title = f"{self.spec.name} ({self.run_dir.name})"
+            try:
+                with writing(self.run.curves_file):
+                    write_curves(self.run.metrics_file, self.run.curves_file, title=title)
+            except RunWriteError as exc:
+                if not failed_already:
+                    raise self._failed(f"the curves were not drawn: {exc}") from exc
+        return False
 
     # -- using the policy -----------------------------------------------------------------------------------------
     def evaluate(
@@ -389,7 +465,8 @@ class Workbench:
         self.trainer.alg.train_mode()
         self.trainer.reset_rollout()
         if recorder is not None:
-            result["recording"] = str(recorder.save(Path(record)))
+            with writing(Path(record)):
+                result["recording"] = str(recorder.save(Path(record)))
         self._emit("evaluated", {k: v for k, v in result.items() if k != "observations"})
         return result
 
@@ -416,18 +493,21 @@ class Workbench:
         from .learn.export import export_policy
 
         out = Path(out_dir or self.run.export_dir)
+        with writing(out):
+            check_writable(out)
         manifest = None
         if deploy:
             from .envs.deploy_manifest import deploy_manifest
 
             manifest = deploy_manifest(self.env, self.spec, {"onnx": "policy.onnx", "torchscript": "policy.pt"})
         rollout = self.evaluate(num_episodes=self.env.num_envs, keep_observations=4096)
-        report = export_policy(self.trainer.actor, rollout["observations"], out)
-        if manifest is not None:
-            from .deploy.bundle import bundle_json, load_bundle
-            from .deploy.latency import static_onnx
+        with writing(out):
+            report = export_policy(self.trainer.actor, rollout["observations"], out)
+            if manifest is not None:
+                from .deploy.bundle import bundle_json, load_bundle
+                from .deploy.latency import static_onnx
 
-            text = bundle_json(manifest)
-            report["deploy"] = str(write_atomically(out / "deploy.json", lambda tmp: tmp.write_text(text)))
-            report["static_onnx"] = str(static_onnx(load_bundle(out), out / "policy_static.onnx")[0])
+                text = bundle_json(manifest)
+                report["deploy"] = str(write_atomically(out / "deploy.json", lambda tmp: tmp.write_text(text)))
+                report["static_onnx"] = str(static_onnx(load_bundle(out), out / "policy_static.onnx")[0])
         return report

@@ -8,23 +8,46 @@ Layout::
     checkpoints/            model_<iteration, 6 digits>.pt (rsl-rl's format)
     curves.png              return, episode length and reward terms against iteration
     export/                 policy.onnx, policy.pt, parity.json
+    .lock                   while a run writes here: its process (see :meth:`RunDir.lock`)
+
+A write that fails (a full disk, a read-only folder, no permission) raises :class:`RunWriteError`, one line naming the
+file and the cause.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..utils.atomic import write_atomically
+from ..utils.folder_lock import FolderLock, FolderLocked
+from ..utils.writable import check_writable, write_error
 
 CHECKPOINT_PATTERN = re.compile(r"model_(\d+)\.pt$")
 ORPHAN_MIN_AGE_S = 60.0  # [s] a temporary file untouched this long is no save in progress (a play beside a training)
+MIN_FREE_BYTES = 16 * 2**20  # [bytes] free space a run needs before its env is built (logs and a first checkpoint)
 
 
 class RunError(RuntimeError):
     """A run folder that cannot be created, resumed, played or exported; the message names the folder."""
+
+
+class RunWriteError(RunError):
+    """A file of the run folder could not be written (full disk, read-only folder, no permission); the message names
+    the file and the cause."""
+
+
+@contextlib.contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Turn an ``OSError`` of the writes inside into a :class:`RunWriteError` naming ``path`` and the cause."""
+    try:
+        yield
+    except OSError as exc:
+        raise RunWriteError(write_error(path, exc)) from exc
 
 
 class RunDir:
@@ -46,6 +69,7 @@ class RunDir:
         self.curves_file = self.path / "curves.png"
         self.export_dir = self.path / "export"
         self._writer = None
+        self._lock = FolderLock(self.path)
 
     @classmethod
     def create(cls, path: Path) -> RunDir:
@@ -53,7 +77,8 @@ class RunDir:
         run = cls(path)
         if run.metrics_file.exists():
             raise RunError(f"{run.path}: already holds a run; use --resume {run.path} or another --run-dir")
-        run.path.mkdir(parents=True, exist_ok=True)
+        with writing(run.path):
+            run.path.mkdir(parents=True, exist_ok=True)
         return run
 
     @classmethod
@@ -65,6 +90,47 @@ class RunDir:
             raise RunError(f"{run.path}: not a run folder (no spec.toml)")
         run.remove_orphan_temp_files()
         return run
+
+    # -- the writer's lock ---------------------------------------------------------------------------------------
+    def lock(self, free_bytes: int = MIN_FREE_BYTES) -> str | None:
+        """Become this folder's only writer, before any long work: create the folder when missing, take its lock
+        (``.lock``, released by :meth:`unlock` or when the process ends, however it ends) and check that it takes
+        files and has ``free_bytes`` free.
+
+        Returns:
+            A notice when the lock of a process that ended without releasing it was taken over, else None.
+
+        Raises:
+            RunError: another process writes this run (it is named), or the folder cannot be written.
+        """
+        with writing(self.path):
+            self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            with writing(self._lock.path):
+                left = self._lock.acquire()
+        except FolderLocked as exc:
+            raise RunError(
+                f"{self.path}: another run writes here ({exc.holder.describe()}); wait for it to end, or choose "
+                f"another --run-dir"
+            ) from None
+        try:
+            with writing(self.path):
+                check_writable(self.path, free_bytes)
+        except RunError:
+            self.unlock()
+            raise
+        if left is None:
+            return None
+        return f"{self.path}: took over the lock of {left.describe()}, which ended without releasing it"
+
+    def unlock(self) -> None:
+        """Give up the writer's lock (idempotent)."""
+        self._lock.release()
+
+    @property
+    def locked(self) -> bool:
+        """True while this object holds the folder's writer lock."""
+        return self._lock.held
 
     def remove_orphan_temp_files(self, min_age_s: float = ORPHAN_MIN_AGE_S) -> list[Path]:
         """Delete the temporary files of atomic writes that a kill interrupted: ``checkpoints/.model_*.pt`` and
@@ -120,20 +186,25 @@ class RunDir:
 
     # -- metrics --------------------------------------------------------------------------------------------------
     def log(self, metrics: dict) -> None:
-        """Append one iteration's metrics (must hold ``iteration``) to ``metrics.jsonl`` and TensorBoard."""
-        with open(self.metrics_file, "a") as f:
+        """Append one iteration's metrics (must hold ``iteration``) to ``metrics.jsonl`` and TensorBoard.
+
+        Raises:
+            RunWriteError: a file could not be written.
+        """
+        with writing(self.metrics_file), open(self.metrics_file, "a") as f:
             f.write(json.dumps(metrics) + "\n")
         if self._writer is None:
             from torch.utils.tensorboard import SummaryWriter
 
-            self._writer = SummaryWriter(log_dir=str(self.path), flush_secs=10)
+            with writing(self.path):
+                self._writer = SummaryWriter(log_dir=str(self.path), flush_secs=10)
         for key, value in metrics.items():
             if key != "iteration" and isinstance(value, int | float):
                 self._writer.add_scalar(key if "/" in key else f"train/{key}", value, metrics["iteration"])
 
     def log_edit(self, iteration: int, key: str, value: float | str) -> None:
         """Append a row saying that spec key ``key`` took ``value`` after ``iteration`` iterations (a live edit)."""
-        with open(self.metrics_file, "a") as f:
+        with writing(self.metrics_file), open(self.metrics_file, "a") as f:
             f.write(json.dumps({"iteration": int(iteration), "edit": key, "value": value}) + "\n")
 
     def read_metrics(self) -> list[dict]:
@@ -167,10 +238,12 @@ class RunDir:
         if self.metrics_file.exists():
             rows = [row for row in self.read_metrics() if row["iteration"] <= iteration]
             text = "".join(json.dumps(row) + "\n" for row in rows)
-            write_atomically(self.metrics_file, lambda tmp: tmp.write_text(text))
+            with writing(self.metrics_file):
+                write_atomically(self.metrics_file, lambda tmp: tmp.write_text(text))
 
     def close(self) -> None:
         """Flush and close the TensorBoard writer."""
         if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+            writer, self._writer = self._writer, None
+            with writing(self.path):
+                writer.close()

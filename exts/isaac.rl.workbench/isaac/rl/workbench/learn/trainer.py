@@ -167,7 +167,15 @@ class Trainer:
         state["iter"] = int(self.iteration)
         state["infos"] = {"total_env_steps": int(self.total_env_steps), "train_seconds": float(self.train_seconds)}
         state["infos"].update(infos or {})
-        return write_atomically(path, lambda tmp: torch.save(state, tmp))
+        data = io.BytesIO()  # serialised first, so a full disk is an OSError of the write (torch.save's is not)
+        torch.save(state, data)
+        return write_atomically(path, lambda tmp: tmp.write_bytes(data.getbuffer()))
+
+    def checkpoint_bytes(self) -> int:
+        """[bytes] an upper estimate of what :meth:`save` writes: four times the trained weights (the weights, the
+        optimiser's two moments, and room for normalisers and a distillation's teacher)."""
+        params = [p for group in self.alg.optimizer.param_groups for p in group["params"]]
+        return 4 * sum(p.numel() * p.element_size() for p in params)
 
     def load(self, path: Path, state: dict | None = None) -> None:
         """Restore networks, optimiser (and its learning rate), normaliser, the iteration count, ``total_env_steps``
