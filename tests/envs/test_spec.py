@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from pathlib import Path
 
 import pytest
+from isaac.rl.workbench.envs.overrides import parse_overrides
 from isaac.rl.workbench.envs.spec import SpecError, load_spec, save_spec
 
 
@@ -115,6 +117,37 @@ def expect_error(path, *fragments):
             "",
             ["observations.policy.terms[0].noise", "[min, max]"],
         ),
+        # a joint selection that is not a regular expression: the key, the pattern and what re says
+        ({'joints = ["slider"]\nscale': 'joints = ["hip_("]\nscale'}, "", ["'actions.joints'", "'hip_('", "missing )"]),
+        ({'joints = ["hinge"], target': 'joints = ["[h"], target'}, "", ["'rewards.pole_pos.params.joints'", "'[h'"]),
+        ({"hold_kd = { slider = 20.0 }": 'hold_kd = { "sl(" = 20.0 }'}, "", ["'deploy.hold_kd.sl('", "'sl('"]),
+        ({}, '[robot]\njoint_pos = { "*" = 0.0 }\n', ["'robot.joint_pos.*'", "not a regular expression"]),
+        # no number of any key may be infinite or NaN: the dotted key and the value
+        (
+            {'["joint_pos", "joint_vel"]': '[{ func = "joint_pos", noise = [-inf, inf] }, "joint_vel"]'},
+            "",
+            ["'observations.policy.terms[0].noise'", "finite numbers, got -inf at index 0"],
+        ),
+        ({}, "[ppo.algorithm]\nlearning_rate = inf\n", ["'ppo.algorithm.learning_rate'", "finite", "inf"]),
+        ({}, "[ppo.algorithm]\nlearning_rate = nan\n", ["'ppo.algorithm.learning_rate'", "finite", "nan"]),
+        ({"limit = 0.4 }": "limit = -inf }"}, "", ["'terminations.pole_fell.params.limit'", "-inf"]),
+        ({"weight = -0.01": "weight = nan"}, "", ["'rewards.cart_vel.weight'", "nan"]),
+        ({"spacing = 4.0": "spacing = inf"}, "", ["'env.spacing'", "inf"]),
+        (
+            {"velocity_range = [-0.5, 0.5]": "velocity_range = [-0.5, nan]"},
+            "",
+            ["events.reset_cart.params.velocity_range"],
+        ),
+        ({}, "[ppo.actor.distribution_cfg]\ninit_std = inf\n", ["'ppo.actor.distribution_cfg.init_std'"]),
+        (
+            {},
+            '[commands.goal]\ntype = "position"\nresample_s = [1.0, inf]\n',
+            ["commands.goal.resample_s", "[inf, inf]"],
+        ),
+        ({}, '[commands.goal]\ntype = "position"\nranges = { x = [nan, 1] }\n', ["commands.goal.ranges.x", "nan"]),
+        # a name is a folder name and a plot title: a sane length, one line
+        ({'name = "cartpole"': f'name = "{"a" * 101}"'}, "", ["key 'name'", "at most 100 characters", "101"]),
+        ({'name = "cartpole"': 'name = "cart\\npole"'}, "", ["key 'name'", "printable"]),
     ],
 )
 def test_bad_spec_names_file_key_and_expectation(write_spec, replace, append, fragments):
@@ -136,6 +169,39 @@ def test_not_toml(tmp_path):
     path = tmp_path / "broken.toml"
     path.write_text("name = \n[env\n")
     expect_error(path, "not valid TOML")
+
+
+def test_arrays_nested_too_deeply_for_the_toml_reader_are_not_valid_toml(tmp_path):
+    path = tmp_path / "deep.toml"
+    path.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
+    expect_error(path, "not valid TOML", "nested too deeply")
+
+
+def test_arrays_nested_deeper_than_any_spec_needs_are_refused_by_name(write_spec):
+    message = expect_error(write_spec(append="[rewards.alive.params]\nx = " + "[" * 40 + "]" * 40 + "\n"))
+    assert "key 'rewards.alive.params.x'" in message and "nested more than 32" in message
+
+
+def test_an_override_nested_too_deeply_names_its_key():
+    with pytest.raises(SpecError, match="override 'x': arrays or tables nested too deeply"):
+        parse_overrides(["x=" + "[" * 3000 + "]" * 3000])
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan])
+def test_an_infinite_override_is_refused_by_its_key(value):
+    with pytest.raises(SpecError) as info:
+        load_spec("cartpole", {"ppo.algorithm.clip_param": value})
+    assert info.value.key == "ppo.algorithm.clip_param" and "finite" in str(info.value)
+
+
+def test_a_command_drawn_once_per_episode_may_say_so_with_inf(write_spec):
+    spec = load_spec(write_spec(append='[commands.goal]\ntype = "position"\nresample_s = [inf, inf]\n'))
+    assert spec.commands["goal"].resample_s == (math.inf, math.inf)
+
+
+def test_a_long_file_name_is_cut_to_a_task_name(write_spec):
+    spec = load_spec(write_spec({'name = "cartpole"\n': ""}, name="b" * 150 + ".toml"))
+    assert spec.name == "b" * 100
 
 
 def test_unknown_task_lists_known_tasks():

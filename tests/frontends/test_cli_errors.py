@@ -90,6 +90,31 @@ def test_bad_arguments_are_one_line_exit_2_and_leave_nothing(argv, expected, tmp
     assert not run_dir.exists()
 
 
+@pytest.mark.parametrize(
+    ("replace", "append", "key", "value"),
+    [
+        ({'joints = ["slider"]\nscale': 'joints = ["hip_("]\nscale'}, "", "'actions.joints'", "'hip_('"),
+        ({'["joint_pos", "joint_vel"]': '[{ func = "joint_pos", noise = [-inf, inf] }]'}, "", "terms[0].noise'", "inf"),
+        ({}, "[ppo.algorithm]\nlearning_rate = inf\n", "'ppo.algorithm.learning_rate'", "inf"),
+        ({}, "[ppo.algorithm]\nlearning_rate = nan\n", "'ppo.algorithm.learning_rate'", "nan"),
+        ({'name = "cartpole"': f'name = "{"n" * 300}"'}, "", "key 'name'", "300"),
+        ({'name = "cartpole"': f'name = "{"n" * 5_000_000}"'}, "", "key 'name'", "5000000"),
+        ({}, "x = " + "[" * 5000 + "]" * 5000 + "\n", "not valid TOML", "nested too deeply"),
+    ],
+)
+def test_a_bad_spec_value_is_one_line_exit_2_before_any_run_folder(
+    write_spec, replace, append, key, value, tmp_path, monkeypatch, capsys, no_env_is_built
+):
+    """No --run-dir: the default run folder (runs/<name>/...) is not made either."""
+    spec = write_spec(replace, append)
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", str(spec)]) == 2
+    line = error_line(capsys)
+    assert str(spec) in line and key in line and value in line, line[:300]
+    assert len(line) < 400, "the value is named, not repeated whole"
+    assert not (tmp_path / RUNS_DIR).exists()
+
+
 @pytest.mark.parametrize("command", ["play", "export"])
 def test_a_missing_checkpoint_is_reported_before_any_env_is_built(fake_run, command, capsys, no_env_is_built):
     missing = fake_run / "checkpoints" / "model_000099.pt"

@@ -16,7 +16,7 @@ import pytest
 import tomli_w
 from isaac.rl.workbench.envs.spec import SpecError, load_spec
 from isaac.rl.workbench.frontends.allowed_paths import AllowedFolders
-from isaac.rl.workbench.frontends.page_policy import check_page_spec
+from isaac.rl.workbench.frontends.page_policy import check_page_spec, named_functions
 from isaac.rl.workbench.frontends.panel import PanelModel
 
 from ..conftest import CARTPOLE_SPEC, REPO
@@ -139,9 +139,63 @@ def _observation_table(raw):
     return "observations.policy.terms[2]", ["'shutil:disk_usage'"]
 
 
+def _metric(raw):
+    raw["metrics"] = {"x": {"func": "torch:save", "params": {"f": "/tmp/written_by_the_page.pt"}}}
+    return "metrics.x.func", ["'torch:save'", "no torch.py there"]
+
+
+def _metric_named_like_a_function(raw):
+    raw["metrics"] = {"torch:save": {"params": {"f": "/tmp/written_by_the_page.pt"}}}
+    return "metrics.torch:save.func", ["'torch:save'"]
+
+
+def _command(raw):
+    raw["commands"] = {"target": {"func": "os:getcwd"}}
+    return "commands.target.func", ["'os:getcwd'"]
+
+
+def _actuator(raw):
+    raw["actuators"] = {"legs": {"joints": [".*"], "model": "subprocess:run"}}
+    return "actuators.legs.model", ["'subprocess:run'", "no subprocess.py there"]
+
+
+def _param(raw):
+    raw["rewards"]["alive"]["params"] = {"callback": "shutil:rmtree"}
+    return "rewards.alive.params.callback", ["'shutil:rmtree'"]
+
+
+def _ppo_class_colon(raw):
+    raw["ppo"].setdefault("actor", {})["class_name"] = "subprocess:Popen"
+    return "ppo.actor.class_name", ["'subprocess:Popen'"]
+
+
+def _ppo_class_dotted(raw):
+    raw["ppo"].setdefault("algorithm", {})["class_name"] = "subprocess.Popen"
+    return "ppo.algorithm.class_name", ["'subprocess.Popen'", "no subprocess.py there"]
+
+
+def _future_nested_table(raw):
+    raw["sensors"] = {"camera": {"hooks": [{"name": "a"}, {"func": "os.path:join"}]}}
+    return "sensors.camera.hooks[1]", ["'os.path:join'", "no os.py there"]
+
+
+def _future_nested_value(raw):
+    raw["terrain"] = {"generator": {"rough": {"make": " shutil:rmtree"}}}
+    return "terrain.generator.rough.make", ["' shutil:rmtree'", "no shutil.py there"]
+
+
 @pytest.mark.parametrize(
     "edit",
     [
+        _metric,
+        _metric_named_like_a_function,
+        _command,
+        _actuator,
+        _param,
+        _ppo_class_colon,
+        _ppo_class_dotted,
+        _future_nested_table,
+        _future_nested_value,
         _outside_scene,
         _dotdot_scene,
         _outside_scene_fallback,
@@ -163,6 +217,39 @@ def test_a_spec_that_reaches_outside_is_refused_naming_the_key_and_value(allowed
     assert error.key == key, error
     for fragment in [str(allowed / "task.toml"), f"key '{key}'", *fragments]:
         assert fragment in str(error), error
+
+
+def test_named_functions_walks_every_table_and_list():
+    raw = {
+        "scene": "a:b.usda",  # a path, checked as one
+        "rewards": {"r": {"func": "m:f", "params": {"k": "pkg.sub:g", "n": 1}}, "m:named": {"weight": 1.0}},
+        "observations": {"policy": {"terms": ["joint_pos", "m:obs", {"func": "m:obs2", "params": {"x": "m:p"}}]}},
+        "future": {"a": {"b": [[{"deep": "m:deep"}]]}},
+        "ppo": {"actor": {"class_name": "MLPModel"}, "critic": {"class_name": "pkg.Net"}},
+        "events": {"e": {"func": "antigravity:/not a name"}},  # the loader imports the module before the rest
+        "text": ["http://example.com", "C:/robots", "10:30", "joints .*:", "(?:a)", ":f", "a b:f", "note: a:b"],
+    }
+    assert named_functions(raw) == [
+        ("rewards.r.func", "m:f", "m"),
+        ("rewards.r.params.k", "pkg.sub:g", "pkg.sub"),
+        ("rewards.m:named.func", "m:named", "m"),
+        ("observations.policy.terms[1]", "m:obs", "m"),
+        ("observations.policy.terms[2]", "m:obs2", "m"),
+        ("observations.policy.terms[2].params.x", "m:p", "m"),
+        ("future.a.b[0][0].deep", "m:deep", "m"),
+        ("ppo.critic.class_name", "pkg.Net", "pkg"),
+        ("events.e.func", "antigravity:/not a name", "antigravity"),
+    ]
+
+
+def test_no_shipped_task_names_a_function_from_elsewhere():
+    """A task copied beside its own modules opens in the page: the walk finds no function of a shipped task that is
+    not beside it (what it finds is refused, so a false find would lock a task out of the page)."""
+    for spec_file in sorted((REPO / "tasks").glob("*.toml")):
+        raw = tomllib.loads(spec_file.read_text())
+        for key, func, module in named_functions(raw):
+            top = module.split(".")[0]
+            assert (spec_file.parent / f"{top}.py").is_file(), f"{spec_file.name}: {key} = {func!r}"
 
 
 def test_a_module_elsewhere_is_refused_without_being_imported(allowed, sentinel):
@@ -242,6 +329,19 @@ def test_the_page_refuses_edits_that_reach_outside(page, action, key, fragment):
     assert not action(page)
     assert fragment in page.field_errors[key], page.field_errors
     assert json.dumps(page.raw, sort_keys=True) == before, "the spec is unchanged"
+
+
+def test_the_page_refuses_to_open_a_spec_whose_metric_is_torch_save(page, allowed, tmp_path):
+    written = tmp_path / "outside" / "written.pt"
+    spec = allowed / "metric.toml"
+    metric = f'\n[metrics.x]\nfunc = "torch:save"\nparams = {{ f = "{written}" }}\n'
+    spec.write_text((allowed / "task.toml").read_text() + metric)
+    assert not page.open_spec(spec)
+    assert "key 'metrics.x.func': 'torch:save'" in page.messages[-1] and "no torch.py there" in page.messages[-1]
+    assert page.spec_file == (allowed / "task.toml").resolve(), "the open spec stays"
+    assert not written.exists()
+    assert not page.set_field("metrics.x", {"func": "torch:save", "params": {"f": str(written)}})
+    assert "'torch:save'" in page.field_errors["metrics.x.func"] and "metrics" not in page.raw
 
 
 def test_the_page_refuses_a_term_module_elsewhere_before_importing_it(page, sentinel):

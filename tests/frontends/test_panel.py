@@ -296,6 +296,46 @@ def test_save_spec_returns_the_path_and_says_how_to_repeat_the_run(panel, tmp_pa
     assert panel.messages[-1] == f"saved {target}; repeat the run with: isaac-rl-workbench train {target} --device cpu"
 
 
+def test_saving_over_a_file_asks_first_and_leaves_it_byte_identical(panel, tmp_path):
+    target = tmp_path / "mine.toml"
+    original = b"# my own notes\nname = 'keep me'\n"
+    target.write_bytes(original)
+    heard = []
+    panel.add_listener(lambda what, _model: heard.append(what))
+    panel.set_field("env.num_envs", 16)
+    assert panel.save_spec(target) is None
+    assert target.read_bytes() == original, "the existing file is untouched"
+    assert panel.save_conflict == target and "save" in heard
+    assert panel.messages[-1] == f"{target}: already exists; press Overwrite to replace it, or save under another name"
+    assert panel.save_spec(target) is None and target.read_bytes() == original, "a second plain Save asks again"
+    assert panel.save_spec(panel.save_conflict, overwrite=True) == target
+    assert load_spec(target).env.num_envs == 16, "confirmed, the edited spec replaced it"
+    assert panel.save_conflict is None
+    assert panel.messages[-1].startswith(f"saved {target}; repeat the run with")
+
+
+def test_a_declined_overwrite_keeps_the_file_and_drops_the_question(panel, tmp_path):
+    target = tmp_path / "mine.toml"
+    target.write_text("name = 'keep me'\n")
+    assert panel.save_spec(target) is None and panel.save_conflict == target
+    heard = []
+    panel.add_listener(lambda what, _model: heard.append(what))
+    panel.cancel_save()
+    assert panel.save_conflict is None and heard == ["save"]
+    assert target.read_text() == "name = 'keep me'\n"
+    other = tmp_path / "new.toml"
+    assert panel.save_spec(target) is None and panel.save_spec(other) == other, "another name saves at once"
+    assert panel.save_conflict is None and target.read_text() == "name = 'keep me'\n"
+
+
+def test_saving_onto_a_folder_is_refused(panel, tmp_path):
+    (tmp_path / "folder.toml").mkdir()
+    assert panel.save_spec(tmp_path / "folder.toml", overwrite=True) is None
+    folder = tmp_path / "folder.toml"
+    assert panel.messages[-1] == f"error: {folder}: is a folder; give a file name such as my_task.toml"
+    assert panel.save_conflict is None
+
+
 def test_without_a_spec_edits_and_training_are_refused(tmp_path):
     model = PanelModel(runs_dir=tmp_path / "runs")
     try:
@@ -460,6 +500,16 @@ def test_saving_inside_the_folders_writes_there(fenced):
     assert model.save_spec("saved.toml") == allowed / "saved.toml"
     assert load_spec(allowed / "saved.toml").scene == (allowed / "cartpole.usda").resolve()
     assert f"isaac-rl-workbench train {allowed / 'saved.toml'} --device cpu" in model.messages[-1]
+
+
+def test_saving_over_the_open_spec_asks_first(fenced):
+    model, allowed, _ = fenced
+    before = (allowed / "task.toml").read_bytes()
+    assert model.set_field("env.num_envs", 12)
+    assert model.save_spec("task.toml") is None and (allowed / "task.toml").read_bytes() == before
+    assert model.save_conflict == allowed / "task.toml"
+    assert model.save_spec(model.save_conflict, overwrite=True) == allowed / "task.toml"
+    assert load_spec(allowed / "task.toml").env.num_envs == 12
 
 
 def test_a_scene_outside_the_folders_is_refused(fenced):

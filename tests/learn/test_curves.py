@@ -59,3 +59,11 @@ def test_curves_from_jsonl_file(tmp_path: Path) -> None:
 def test_curves_with_little_data(tmp_path: Path, rows: list[dict]) -> None:
     out = write_curves(rows, tmp_path / "curves.png")
     assert _png_size(out)[0] >= 800
+
+
+def test_titles_and_labels_are_drawn_as_plain_text_and_cut_to_a_sane_length(tmp_path):
+    """A task, term or metric name with dollar signs is text, not matplotlib math (bad math failed the drawing at
+    the end of training); a huge title is cut, not laid out for minutes."""
+    rows = [{"iteration": 1, "mean_reward": 1.0, "reward/$\\frac{": 0.5, "metric/$x$": 1.0}]
+    assert write_curves(rows, tmp_path / "dollars.png", title="cart$\\frac{$pole").read_bytes()[:8] == PNG_SIGNATURE
+    assert write_curves(rows, tmp_path / "long.png", title="x" * 5_000_000).read_bytes()[:8] == PNG_SIGNATURE

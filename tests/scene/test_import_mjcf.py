@@ -192,8 +192,37 @@ def test_a_missing_mesh_gets_one_line_and_exit_2_and_nothing_is_written(tmp_path
             "conversion failed: XML Error: Schema violation: unrecognized element; Element 'gizmo', line 5",
         ),
         ("robot.xml", WALKER.replace("</mujoco>", ""), "robot.xml: not an MJCF or URDF (not XML: no element found"),
+        (
+            "robot.xml",
+            MISSING_MESH.replace('file="link.stl"', 'file="/etc/passwd"'),
+            "<mesh name='link'>: file '/etc/passwd' is outside the robot's folder",
+        ),
+        (
+            "robot.xml",
+            MISSING_MESH.replace('meshdir="meshes"', 'meshdir="../../../../../../../../etc"'),
+            "<mesh name='link'>: file 'link.stl' is outside the robot's folder",
+        ),
+        (
+            "robot.xml",
+            WALKER.replace("<worldbody>", '<include file="/etc/hosts"/><worldbody>'),
+            "<include>: file '/etc/hosts' is outside the robot's folder",
+        ),
+        (
+            "robot.xml",
+            '<mujoco model="brick"><worldbody><body><geom type="box" size="0.1 0.1 0.1"/></body></worldbody></mujoco>',
+            "robot.xml: converted, but not a robot to train: no articulation root",
+        ),
     ],
-    ids=["collada mesh", "not .xml", "unknown element", "broken xml"],
+    ids=[
+        "collada mesh",
+        "not .xml",
+        "unknown element",
+        "broken xml",
+        "mesh outside",
+        "meshdir outside",
+        "include",
+        "no joint",
+    ],
 )
 def test_other_bad_input_is_named_in_one_line_and_nothing_is_written(tmp_path, name, content, says):
     (tmp_path / "meshes").mkdir()

@@ -76,6 +76,79 @@ def test_bad_input_gets_one_line_and_exit_2_and_writes_nothing(tmp_path, content
     assert not out.exists() and not list(tmp_path.glob(".*importing")), "nothing is left behind"
 
 
+INERTIAL = '<inertial><mass value="1"/><inertia ixx="0.01" iyy="0.01" izz="0.01" ixy="0" ixz="0" iyz="0"/></inertial>'
+
+
+def _arm(mesh: str = "", texture: str = "") -> str:
+    """A two-link URDF whose second link 'arm' shows ``mesh``, coloured with ``texture`` (each left out when empty)."""
+    material = f'<material name="skin"><texture filename="{texture}"/></material>' if texture else ""
+    visual = f'<visual><geometry><mesh filename="{mesh}"/></geometry>{material}</visual>' if mesh else ""
+    return (
+        f'<robot name="bot"><link name="base">{INERTIAL}</link><link name="arm">{INERTIAL}{visual}</link>'
+        '<joint name="j" type="revolute"><parent link="base"/><child link="arm"/><axis xyz="0 0 1"/>'
+        '<limit lower="-1" upper="1" effort="1" velocity="1"/></joint></robot>'
+    )
+
+
+@pytest.mark.parametrize(
+    ("mesh", "texture", "says"),
+    [
+        ("/etc/passwd", "", "link 'arm': mesh '/etc/passwd' is outside the robot's folder"),
+        ("../../../../../../../../etc/shadow", "", "mesh '../../../../../../../../etc/shadow' is outside"),
+        ("file:///etc/passwd", "", "link 'arm': mesh 'file:///etc/passwd' is outside the robot's folder"),
+        ("package://bot/../../../../../../../../etc/passwd", "", "does not name a file inside its package"),
+        ("package://secret/secret.stl", "", "resolves to {tmp}/secret.stl, which is outside the robot's folder"),
+        ("http://example.com/arm.stl", "", "mesh 'http://example.com/arm.stl' uses http://"),
+        ("meshes/arm.stl", "/etc/hostname", "material 'skin': texture '/etc/hostname' is outside the robot's folder"),
+    ],
+    ids=["absolute", "dot-dot", "file uri", "package dot-dot", "package outside", "http", "texture"],
+)
+def test_a_file_outside_the_robot_is_refused_in_one_line_naming_it(tmp_path, mesh, texture, says):
+    """The URDF's files must lie in its folder (or package): a description cannot pull /etc/passwd into the USD."""
+    robot = tmp_path / "bot"
+    robot.mkdir()
+    (tmp_path / "secret.stl").write_text("solid secret\nendsolid secret\n")  # beside the robot's folder, no package
+    (robot / "bot.urdf").write_text(_arm(mesh, texture))
+    out = tmp_path / "out"
+    done = _cli(str(robot / "bot.urdf"), "-o", str(out))
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and says.format(tmp=tmp_path.resolve()) in lines[0], done.stderr
+    assert f"expected a file inside the robot's folder {robot.resolve()}" in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bot", "secret.stl"], "nothing is written"
+
+
+def test_a_ros_package_names_its_meshes_beside_its_urdf_folder(tmp_path):
+    """``<package>/urdf/robot.urdf`` naming ``../meshes/arm.stl``: inside the robot's folder (here: missing)."""
+    (tmp_path / "bot" / "urdf").mkdir(parents=True)
+    (tmp_path / "bot" / "urdf" / "bot.urdf").write_text(_arm("../meshes/arm.stl"))
+    done = _cli(str(tmp_path / "bot" / "urdf" / "bot.urdf"), "-o", str(tmp_path / "out"))
+    assert done.returncode == 2 and "mesh ../meshes/arm.stl cannot be read: no such file" in done.stderr, done.stderr
+
+
+def test_a_robot_without_joints_is_refused_and_its_converted_files_are_removed(tmp_path):
+    (tmp_path / "robot.urdf").write_text(f'<robot name="brick"><link name="base">{INERTIAL}</link></robot>')
+    out = tmp_path / "new" / "folders" / "out"
+    done = _cli(str(tmp_path / "robot.urdf"), "-o", str(out))
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "robot.urdf: converted, but not a robot to train: no articulation root" in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["robot.urdf"], "neither the output nor its folders stay"
+
+
+@pytest.mark.parametrize("out", ["a_file", "a_file/sub"])
+def test_an_output_that_is_a_file_is_refused_in_one_line(tmp_path, out):
+    (tmp_path / "robot.urdf").write_text(_arm())
+    (tmp_path / "a_file").write_text("the user's own file\n")
+    done = _cli(str(tmp_path / "robot.urdf"), "-o", str(tmp_path / out))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'a_file'}: is a file; -o expects a folder (new, or empty)"
+    ]
+    assert (tmp_path / "a_file").read_text() == "the user's own file\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "robot.urdf"]
+
+
 def _env(scene: Path, root: str, robot: dict, stiffness: float, num_envs: int = 2):
     from isaac.rl.workbench.envs.spec import spec_from_table
     from isaac.rl.workbench.envs.workbench_env import WorkbenchEnv

@@ -186,3 +186,29 @@ def test_physx_backend_maps_joint_columns_and_env_origins(kit, write_spec):
     assert backend.get_property("dof_stiffness")[0].tolist() == [10.0, 20.0]
     backend.step()
     assert fake_kit.PHYSX.calls.count("simulate") == 2 + spec.env.decimation
+
+
+def test_save_over_a_file_asks_and_overwrites_only_when_confirmed(kit, tmp_path):
+    async def body():
+        ext = open_window(kit)
+        model, window = ext.window.model, ext.window
+        await update()
+        target = tmp_path / "mine.toml"
+        target.write_bytes(b"name = 'mine'\n")
+        window.spec.save_path.model.set_value(str(target))
+        button("Save spec").click()
+        await update()
+        overwrite = window.spec.overwrite_button
+        assert overwrite.visible and overwrite.text == "Overwrite mine.toml" and window.spec.save_question.visible
+        assert target.read_bytes() == b"name = 'mine'\n", "Save alone left the existing file as it was"
+        button("Keep the file").click()
+        await update()
+        assert not overwrite.visible and model.save_conflict is None and target.read_bytes() == b"name = 'mine'\n"
+        button("Save spec").click()
+        await update()
+        button("Overwrite mine.toml").click()
+        await update()
+        assert not overwrite.visible and b"cartpole" in target.read_bytes()
+        ext.on_shutdown()
+
+    asyncio.run(body())

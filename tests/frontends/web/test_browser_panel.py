@@ -204,3 +204,52 @@ def _drive(page, app, model) -> None:
     assert (run_dir / "export" / "policy.onnx").is_file() and (run_dir / "export" / "policy.pt").is_file()
     assert model.run.export["max_abs_diff_onnx"] <= 1e-5
     page.screenshot(path=str(ARTIFACTS / "panel_export.png"))
+
+
+@pytest.mark.slow
+def test_save_asks_before_overwriting_a_file_in_a_real_browser(tmp_path):
+    """The page is served to the browser's own Origin and Host (the guard lets it in), and Save over an existing
+    file leaves it byte-identical until Overwrite is pressed."""
+    sync_playwright = _browser_or_fail()
+    from isaac.rl.workbench.envs.spec import load_spec
+    from isaac.rl.workbench.frontends.web.app import serve
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    target = folder / "mine.toml"
+    original = b"# the user's own spec\nname = 'mine'\n"
+    target.write_bytes(original)
+    app, url = serve("cartpole", port=0, runs_dir=tmp_path / "runs", scenes=[folder], block=False)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
+            )
+            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            page.goto(url)
+            try:
+                save_as = _row_input(page, "save as")
+                save_as.fill(str(target))
+                save_as.press("Enter")
+                page.get_by_role("button", name="Save spec").click()
+                overwrite = page.get_by_role("button", name="Overwrite mine.toml")
+                overwrite.wait_for(timeout=10000)
+                assert page.get_by_text(f"{target} already exists.").count() == 1
+                assert target.read_bytes() == original, "Save alone leaves the existing file as it was"
+                page.get_by_role("button", name="Keep the file").click()
+                overwrite.wait_for(state="hidden", timeout=10000)
+                assert target.read_bytes() == original and app.model.save_conflict is None
+                page.get_by_role("button", name="Save spec").click()
+                overwrite.click()
+                _until(lambda: target.read_bytes() != original, 10, "the overwrite")
+                overwrite.wait_for(state="hidden", timeout=10000)
+                assert load_spec(target).name == "cartpole"
+            except Exception:
+                page.screenshot(path=str(ARTIFACTS / "panel_save_failure.png"))
+                raise
+            browser.close()
+    finally:
+        app.model.close()
+        app.close()
+        app.server.stop()

@@ -7,10 +7,14 @@ Format ``isaac-rl-workbench-log/1``, T control steps, M motors in the robot's mo
 - ``joint_pos``, ``joint_vel``: (T, M) [rad, rad/s] measured at t
 - ``cmd_q``, ``cmd_dq``, ``cmd_kp``, ``cmd_kd``, ``cmd_tau``: (T, M) the command written right after the reading at t
 - ``base_quat_xyzw``: (T, 4); ``base_ang_vel_b``: (T, 3) [rad/s]
+
+``control_dt`` is a finite number > 0 and ``t`` finite and increasing. The other arrays hold finite numbers, or NaN
+for a value not recorded (a reading the robot did not give, a command a joint did not get); never infinity.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 import zipfile
@@ -30,6 +34,9 @@ PER_MOTOR_KEYS = ("joint_pos", "joint_vel", "cmd_q", "cmd_dq", "cmd_kp", "cmd_kd
 
 KEYS = ("format", "control_dt", "joint_names", "t", *PER_MOTOR_KEYS, "base_quat_xyzw", "base_ang_vel_b")
 """Every key of a log."""
+
+NUMBER_KEYS = ("control_dt", "t", *PER_MOTOR_KEYS, "base_quat_xyzw", "base_ang_vel_b")
+"""Keys of the arrays of numbers; :func:`check_values` checks them."""
 
 
 class LogError(ValueError):
@@ -120,11 +127,45 @@ def load_npz(path: Path) -> dict[str, np.ndarray]:
         raise LogError(f"{path}: not a readable .npz robot log ({exc})") from None
 
 
+def check_values(path: Path | str, data: dict[str, np.ndarray]) -> None:
+    """Check the numbers of the arrays of ``data`` that are keys of :data:`NUMBER_KEYS` (others are skipped, so a
+    log with only some of its keys is checked too): real numbers, ``control_dt`` one finite number > 0, ``t``
+    finite and increasing, and no infinity anywhere (NaN marks a value not recorded).
+
+    Raises:
+        LogError: naming the file, the key, the first bad value and its index.
+    """
+    for key in NUMBER_KEYS:
+        if key not in data:
+            continue
+        value = np.asarray(data[key])
+        if not (np.issubdtype(value.dtype, np.integer) or np.issubdtype(value.dtype, np.floating)):
+            raise LogError(f"{path}: '{key}' holds {value.dtype} values, expected real numbers")
+        if key == "control_dt" and (value.shape != () or not math.isfinite(value) or not value > 0):
+            raise LogError(f"{path}: 'control_dt' is {value.tolist()}; expected one finite number > 0 [s]")
+        bad = ~np.isfinite(value) if key == "t" else np.isinf(value)
+        if bad.any():
+            index = tuple(int(i) for i in np.argwhere(bad)[0])
+            expected = "finite times [s]" if key == "t" else "finite numbers, or NaN where none was recorded"
+            raise LogError(
+                f"{path}: '{key}' holds {value[index]} at index {', '.join(map(str, index))}; expected {expected}"
+            )
+    if "t" in data and np.ndim(data["t"]) == 1:
+        steps = np.flatnonzero(np.diff(data["t"]) <= 0)
+        if steps.size:
+            i = int(steps[0])
+            raise LogError(
+                f"{path}: 't' does not increase at index {i + 1} ({data['t'][i]} then {data['t'][i + 1]}); "
+                "expected one reading per control step, in order"
+            )
+
+
 def read_log(path: Path | str) -> dict[str, np.ndarray]:
     """Read and check a robot log; returns its arrays by key (``format`` and ``control_dt`` as 0-d arrays).
 
     Raises:
-        LogError: not a readable ``.npz``, another format, a missing key, or arrays whose shapes disagree.
+        LogError: not a readable ``.npz``, another format, a missing key, arrays whose shapes disagree, or values
+            :func:`check_values` refuses.
     """
     path = Path(path)
     data = load_npz(path)
@@ -139,4 +180,5 @@ def read_log(path: Path | str) -> dict[str, np.ndarray]:
     for key, shape in expected.items():
         if data[key].shape != shape:
             raise LogError(f"{path}: '{key}' has shape {data[key].shape}, expected {shape} (T={steps}, M={motors})")
+    check_values(path, data)
     return data

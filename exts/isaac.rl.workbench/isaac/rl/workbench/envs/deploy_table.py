@@ -4,10 +4,9 @@ validated when it loads (``export --deploy`` turns it into ``deploy.json``, :mod
 from __future__ import annotations
 
 import math
-import re
 
 from .spec_schema import DeploySpec
-from .spec_table import SpecTable
+from .spec_table import SpecTable, matching_names
 
 SAFE_STOPS = ("hold", "damp")
 _PER_JOINT = ("joint_vel_limits", "hold_kp", "hold_kd")
@@ -82,7 +81,7 @@ def _per_joint(t: SpecTable, key: str, joint_names: list[str], root: str, positi
     out: dict[str, float] = {}
     for pattern in value:
         number = table.number(pattern, 0.0, minimum=minimum, positive=positive)
-        matches = [n for n in joint_names if n == pattern or re.fullmatch(pattern, n)]
+        matches = matching_names(table, pattern, pattern, joint_names)
         if not matches:
             raise table.error(
                 pattern, f"joint '{pattern}' is not in articulation {root}; its joints: {', '.join(joint_names)}"

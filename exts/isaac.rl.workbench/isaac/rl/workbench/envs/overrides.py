@@ -41,4 +41,6 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
             out[key] = tomllib.loads(f"v = {value}")["v"]
         except tomllib.TOMLDecodeError:
             out[key] = value  # a bare word is a string
+        except RecursionError:
+            raise SpecError(f"override '{key}': arrays or tables nested too deeply to read") from None
     return out

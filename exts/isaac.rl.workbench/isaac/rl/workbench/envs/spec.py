@@ -12,6 +12,7 @@ import copy
 import math
 import os
 import posixpath
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,7 @@ from .spec_schema import (
     TaskSpec,
     TermSpec,
 )
-from .spec_table import SpecTable, check_bodies, check_joints
+from .spec_table import SpecTable, check_bodies, check_joints, check_values
 from .task_files import TaskNotFoundError, find_task
 from .terms import TermLookupError, TermSignatureError, check_term_signature, resolve_term
 
@@ -59,9 +60,16 @@ def load_spec(name_or_path: str | Path, overrides: dict[str, Any] | None = None)
         raw = tomllib.loads(file.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SpecError(f"{file}: not valid TOML: {exc}") from exc
+    except RecursionError:
+        raise SpecError(f"{file}: not valid TOML: arrays or tables nested too deeply to read") from None
     apply_overrides(raw, overrides or {})
     return spec_from_table(raw, file, set(overrides or {}))
 
+
+MAX_NAME_LENGTH = 100
+"""Longest task name (key ``name``): it names run folders and titles plots."""
+_INFINITY_ALLOWED = re.compile(r"commands\.[^.]+\.resample_s")
+"""Keys where ``inf`` means something: ``resample_s = [inf, inf]``, a command never redrawn within an episode."""
 
 _ROBOTS_HINT = " (the example robots are converted at set-up: bash scripts/setup.sh, or make_assets.py --robots)"
 
@@ -79,6 +87,7 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
         SpecError: with the file, the key (also as ``.key``) and what was expected.
     """
     file = Path(file).resolve()
+    check_values(raw, file, lambda key: _INFINITY_ALLOWED.fullmatch(key) is not None)
     raw = copy.deepcopy(raw)
     top = SpecTable(raw, file, "")
     top.check_keys(
@@ -104,6 +113,7 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
             "ppo",
         ]
     )
+    name = _load_name(top, file)
     scene_path = (file.parent / top.get("scene", str, required=True)).resolve()
     scene_fallback = top.get("scene_fallback", str)
     if not scene_path.is_file() and scene_fallback and "scene" not in overridden:
@@ -164,7 +174,7 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
     resolved["env"] = {k: getattr(env, k) for k in EnvSpec.__dataclass_fields__}
     resolved["ppo"] = ppo
     return TaskSpec(
-        name=top.get("name", str, file.stem),
+        name=name,
         source=file,
         scene=scene_path,
         python_path=python_path,
@@ -229,6 +239,16 @@ def _relative(path: Path, folder: Path) -> str:
         return Path(os.path.relpath(path, folder)).as_posix()
     except ValueError:
         return str(path)
+
+
+def _load_name(top: SpecTable, file: Path) -> str:
+    """Key ``name``: at most :data:`MAX_NAME_LENGTH` printable characters; default the file's stem (cut to that)."""
+    name = top.get("name", str, file.stem[:MAX_NAME_LENGTH])
+    if len(name) > MAX_NAME_LENGTH:
+        raise top.error("name", f"expected at most {MAX_NAME_LENGTH} characters, got {len(name)}")
+    if not name.isprintable():
+        raise top.error("name", f"expected printable characters (no line breaks or tabs), got {name!r}")
+    return name
 
 
 def _load_python_path(top: SpecTable, file: Path, use_fallback: bool) -> list[Path]:
@@ -328,7 +348,8 @@ def _term(t: SpecTable, name: str, kind: str, names: _Names) -> TermSpec:
         term.time_out = t.get("time_out", bool, func_name == "time_out")
     if kind == "observations" and "noise" in t.data:
         noise = t.get("noise", list)
-        if len(noise) != 2 or not all(isinstance(v, (int, float)) for v in noise) or not noise[0] <= noise[1]:
+        numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in noise)
+        if len(noise) != 2 or not numbers or not noise[0] <= noise[1]:
             raise t.error("noise", f"expected [min, max] with min <= max, got {noise}")
         term.noise = (float(noise[0]), float(noise[1]))
     if kind == "metrics":
@@ -375,9 +396,12 @@ def _load_command(t: SpecTable, body_names: list[str], root: str) -> CommandSpec
     if frame not in COMMAND_FRAMES:
         raise t.error("frame", f"expected one of {', '.join(COMMAND_FRAMES)}, got '{frame}'")
     resample = t.get("resample_s", list, [math.inf, math.inf])
-    numbers = all(isinstance(v, (int, float)) for v in resample)
-    if len(resample) != 2 or not numbers or not 0 < resample[0] <= resample[1]:
-        raise t.error("resample_s", f"expected [min, max] seconds with 0 < min <= max, got {resample}")
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in resample)
+    never = numbers and resample == [math.inf, math.inf]
+    if len(resample) != 2 or not numbers or not (never or 0 < resample[0] <= resample[1] < math.inf):
+        raise t.error(
+            "resample_s", f"expected [min, max] seconds with 0 < min <= max, or [inf, inf] for never, got {resample}"
+        )
     standing = t.number("standing_share", 0.0, minimum=0.0)
     if standing > 1.0 or (standing > 0 and kind != "velocity"):
         raise t.error("standing_share", f"expected a share in [0, 1] of a velocity command, got {standing}")

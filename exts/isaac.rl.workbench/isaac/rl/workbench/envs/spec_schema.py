@@ -127,7 +127,8 @@ class CommandSpec:
     target in front of an arm), ``env`` in the env's frame, relative to its origin (a goal on the floor). The
     point then stays fixed in the env until the next draw."""
     resample_s: tuple[float, float] = (math.inf, math.inf)
-    """[min, max] seconds between two draws within an episode, drawn per env; default: once per episode."""
+    """[min, max] seconds between two draws within an episode, drawn per env; default ``[inf, inf]``: once per
+    episode (the only ``inf`` a spec takes; every other number of a spec is finite)."""
     standing_share: float = 0.0
     """``velocity`` only: share of draws, in [0, 1], that command standing still (all three components 0)."""
     clear_of: list[str] = field(default_factory=list)
@@ -245,7 +246,8 @@ class TaskSpec:
     """A validated task spec. ``raw`` is the resolved TOML table that :func:`save_spec` writes back."""
 
     name: str
-    """Key ``name``: the task's name, used for the default run folder ``runs/<name>/``; default the file's stem."""
+    """Key ``name``: the task's name, used for the default run folder ``runs/<name>/`` and the curves' title; at
+    most 100 printable characters; default the file's stem."""
     source: Path
     """The spec file this was loaded from."""
     scene: Path

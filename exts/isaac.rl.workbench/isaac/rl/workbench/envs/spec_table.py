@@ -6,10 +6,14 @@ from __future__ import annotations
 import copy
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .spec_schema import SpecError
+
+MAX_NESTING = 32
+"""Deepest nesting of tables and arrays in a spec (the shipped tasks nest 5 levels deep)."""
 
 
 class SpecTable:
@@ -60,6 +64,52 @@ class SpecTable:
         return SpecTable(data, self.file, f"{self.key}.{key}" if self.key else key)
 
 
+def check_values(raw: dict[str, Any], file: Path, infinity_allowed: Callable[[str], bool]) -> None:
+    """Every number of a spec table finite, and its tables and arrays nested at most :data:`MAX_NESTING` deep.
+
+    Checked over the whole table before any key is read, so that no key (a term's parameter, a PPO setting, a
+    noise range) can pass ``inf`` or ``nan`` on to the physics or the learner.
+
+    Args:
+        raw: the TOML table.
+        file: the spec file, for the message.
+        infinity_allowed: takes a dotted key (``commands.goal.resample_s``); True where ``+inf`` means something
+            there (never NaN, never ``-inf``).
+
+    Raises:
+        SpecError: naming the dotted key (``observations.policy.terms[0].noise``) and the value.
+    """
+    pending: list[tuple[Any, str, int]] = [(raw, "", 0)]
+    while pending:
+        value, key, depth = pending.pop()
+        if depth > MAX_NESTING:
+            top = re.sub(r"(\[\d+\])+$", "", key)
+            raise SpecError(
+                f"{file}: key '{top}': tables and arrays nested more than {MAX_NESTING} levels deep", key=top
+            )
+        if isinstance(value, dict):
+            children = [(item, f"{key}.{name}" if key else name, depth + 1) for name, item in value.items()]
+            pending += reversed(children)  # popped in file order: the first bad key is named
+        elif isinstance(value, list | tuple):
+            for i, item in enumerate(value):
+                if _not_finite(item, key, infinity_allowed):
+                    raise SpecError(f"{file}: key '{key}': expected finite numbers, got {item!r} at index {i}", key=key)
+            nested = [
+                (item, f"{key}[{i}]", depth + 1)
+                for i, item in enumerate(value)
+                if isinstance(item, dict | list | tuple)
+            ]
+            pending += reversed(nested)
+        elif _not_finite(value, key, infinity_allowed):
+            raise SpecError(f"{file}: key '{key}': expected a finite number, got {value!r}", key=key)
+
+
+def _not_finite(value: Any, key: str, infinity_allowed: Callable[[str], bool]) -> bool:
+    if not isinstance(value, float) or math.isfinite(value):
+        return False
+    return not (value == math.inf and infinity_allowed(key))
+
+
 def check_joints(t: SpecTable, key: str, patterns: list, joint_names: list[str], root: str) -> list[str]:
     """Resolve joint names or full-match regex patterns against the articulation's 1-DOF joints, in scene order."""
     return _check_names(t, key, patterns, joint_names, "joint", root)
@@ -73,13 +123,28 @@ def check_bodies(t: SpecTable, key: str, patterns: list, body_names: list[str], 
     return _check_names(t, key, patterns, body_names, "body", root)
 
 
+def matching_names(t: SpecTable, key: str, pattern: str, names: list[str], kind: str = "joint") -> list[str]:
+    """The names equal to ``pattern`` or fully matched by it as a regular expression, in ``names`` order.
+
+    Raises:
+        SpecError: ``pattern`` is not a regular expression; the message names ``key`` and the pattern.
+    """
+    try:
+        regex = re.compile(pattern)
+    except re.error as exc:
+        raise t.error(
+            key, f"'{pattern}' is not a regular expression ({exc}); expected {kind} names or full-match regexes"
+        ) from None
+    return [n for n in names if n == pattern or regex.fullmatch(n)]
+
+
 def _check_names(t: SpecTable, key: str, patterns: list, names: list[str], kind: str, root: str) -> list[str]:
     selected: list[str] = []
     plural = "bodies" if kind == "body" else f"{kind}s"
     for pattern in patterns:
         if not isinstance(pattern, str):
             raise t.error(key, f"expected {kind} names (strings), got {pattern!r}")
-        matches = [n for n in names if n == pattern or re.fullmatch(pattern, n)]
+        matches = matching_names(t, key, pattern, names, kind)
         if not matches:
             raise t.error(key, f"{kind} '{pattern}' is not in articulation {root}; its {plural}: {', '.join(names)}")
         selected += [m for m in matches if m not in selected]

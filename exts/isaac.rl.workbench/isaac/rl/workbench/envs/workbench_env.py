@@ -20,6 +20,7 @@ from ..utils import startup_timer
 from . import applied_randomization
 from .actuators import explicit_actuators, initial_joint_positions, joint_overrides
 from .commands import Commands
+from .env_size import check_num_envs
 from .episode_stats import EpisodeStats
 from .health import HealthCheck
 from .observation_history import ObservationHistory
@@ -47,31 +48,37 @@ def make_backend(spec: TaskSpec, device: str = "cpu") -> Backend:
     """The physics backend for ``spec``: ``spec.env.num_envs`` clones of its articulation on ``device``.
 
     Newton is the only backend outside Isaac Sim; it is imported here, on first use, so that loading a spec or a
-    checkpoint never pays for warp's start-up.
+    checkpoint never pays for warp's start-up. Too many envs for the device are refused first
+    (:func:`.env_size.check_num_envs`).
     """
     if _backend_factory is not None:
         return _backend_factory(spec, device)
     from ..backend.newton_backend import NewtonBackend
+    from ..backend.newton_memory import bytes_per_env
 
-    return NewtonBackend(
-        load_root=spec.robot_prim,
-        scene=spec.scene,
-        articulation=spec.articulation,
-        joint_names=spec.joint_names,
-        num_envs=spec.env.num_envs,
-        spacing=spec.env.spacing,
-        physics_dt=spec.env.physics_dt,
-        substeps=spec.env.decimation,
-        device=device,
-        position_control=spec.actions.type == "joint_position",
-        joint_overrides=joint_overrides(spec.actuators, spec.joint_names, solver_only=True),
-        explicit_actuators=explicit_actuators(spec.actuators, spec.joint_names),
-        base=spec.robot.base,
-        root_height=spec.robot.root_height,
-        initial_joint_positions=initial_joint_positions(spec.robot, spec.joint_names),
-        self_collisions=spec.robot.self_collisions,
-        phase_done=startup_timer.mark,
-    )
+    def build(num_envs: int, phase_done: Callable[[str], None] = lambda phase: None) -> NewtonBackend:
+        return NewtonBackend(
+            load_root=spec.robot_prim,
+            scene=spec.scene,
+            articulation=spec.articulation,
+            joint_names=spec.joint_names,
+            num_envs=num_envs,
+            spacing=spec.env.spacing,
+            physics_dt=spec.env.physics_dt,
+            substeps=spec.env.decimation,
+            device=device,
+            position_control=spec.actions.type == "joint_position",
+            joint_overrides=joint_overrides(spec.actuators, spec.joint_names, solver_only=True),
+            explicit_actuators=explicit_actuators(spec.actuators, spec.joint_names),
+            base=spec.robot.base,
+            root_height=spec.robot.root_height,
+            initial_joint_positions=initial_joint_positions(spec.robot, spec.joint_names),
+            self_collisions=spec.robot.self_collisions,
+            phase_done=phase_done,
+        )
+
+    check_num_envs(spec.env.num_envs, device, lambda: bytes_per_env(build))
+    return build(spec.env.num_envs, startup_timer.mark)
 
 
 class WorkbenchEnv(TermState, VecEnv):

@@ -222,8 +222,13 @@ def _speed(wb, result: dict) -> str:
 def _play(args) -> int:
     checkpoint = Path(args.checkpoint) if args.checkpoint else None
     with _start_up(args):
+        from ..learn.run_dir import writing
+        from ..utils.writable import check_writable
         from ..workbench import Workbench
 
+        if args.record:  # before the rollout, not after it
+            with writing(Path(args.record)):
+                check_writable(Path(args.record).resolve().parent)
         _set_threads(args)
         wb = Workbench.for_play(Path(args.run_dir), args.episodes, _overrides(args), args.device, checkpoint)
     result = wb.evaluate(num_episodes=args.episodes, record=Path(args.record) if args.record else None)
@@ -369,11 +374,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--runs", default="runs", metavar="DIR", help="folder for runs (default ./runs)")
     p.add_argument("--view-envs", type=_positive, default=4, help="envs shown in the 3D view")
+    p.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        type=_allowed_origin,
+        metavar="ORIGIN",
+        help="another origin whose pages may open the panel (repeatable), e.g. https://lab.example.com behind a "
+        "reverse proxy; '*' turns the Origin and Host checks off",
+    )
     _add_threads(p)
     p.set_defaults(func=_serve)
     for module in _command_modules():
         module.add_parsers(sub)
     return parser
+
+
+def _allowed_origin(text: str) -> str:
+    """An argparse type: an origin for serve --allow-origin (scheme://host[:port]), or '*'."""
+    from .web.own_origins import parse_origin
+
+    try:
+        return parse_origin(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _serve(args) -> int:
@@ -382,7 +406,16 @@ def _serve(args) -> int:
 
     _set_threads(args)
     check_device(args.device)
-    serve(args.task, args.host, args.port, args.device, args.scenes, Path(args.runs), args.view_envs)
+    serve(
+        args.task,
+        args.host,
+        args.port,
+        args.device,
+        args.scenes,
+        Path(args.runs),
+        args.view_envs,
+        allow_origins=args.allow_origin,
+    )
     if getattr(args, "own_process", False):
         # everything is saved and the server is down; a native thread a panel job left running (USD, torch) can
         # abort the interpreter's own teardown ("terminate called without an active exception"), so end here

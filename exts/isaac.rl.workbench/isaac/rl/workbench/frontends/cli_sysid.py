@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -52,7 +53,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--state-topic", default="/joint_states", help="ROS 2 bag: the JointState readings' topic")
     p.add_argument("--command-topic", default="/joint_commands", help="ROS 2 bag: the JointState commands' topic")
     p.add_argument("--fixed-base", action="store_true", help="replay with the root fixed (a robot on a stand)")
-    p.add_argument("--velocity-weight", type=float, default=0.05, help="weight of velocity errors [s] (default 0.05)")
+    p.add_argument("--velocity-weight", type=_weight, default=0.05, help="weight of velocity errors [s] (default 0.05)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=_positive, default=1, help="CPU threads for torch (default 1)")
     p.set_defaults(func=handle_sysid)
@@ -76,7 +77,20 @@ def parse_bounds(items: list[str]) -> dict[str, tuple[float, float]]:
             raise SysidError(
                 f"--bounds '{item}': expected NAME=LO:HI with numbers, e.g. joint_friction=0.01:2"
             ) from None
+        if not all(math.isfinite(v) for v in out[name.strip()]):
+            raise SysidError(f"--bounds '{item}': expected finite numbers, e.g. joint_friction=0.01:2")
     return out
+
+
+def _weight(text: str) -> float:
+    """An argparse type: a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got '{text}'") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {value}")
+    return value
 
 
 def handle_sysid(args) -> int:

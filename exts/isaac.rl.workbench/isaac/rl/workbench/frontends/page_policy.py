@@ -1,11 +1,16 @@
 """What a spec opened or edited through the browser page may reach: nothing outside the allowed folders.
 
 The page is a remote client, so a spec it opens is held to stricter rules than one on the command line: its scene
-must lie in the allowed folders, its ``python_path`` may only be its own folder, and its ``package.module:function``
-terms must come from modules in its own folder (not from any installed module, whose functions the env would call).
-These checks run on the raw TOML table, before :func:`~..envs.spec.spec_from_table` imports any term module.
-A known task (a spec file in a task folder, which the page did not write) keeps its own scene, python_path and term
-functions wherever they point.
+must lie in the allowed folders, its ``python_path`` may only be its own folder, and every function it names must
+come from a module in its own folder (not from any installed module, which the env or the learner would import and
+call). These checks run on the raw TOML table, before :func:`~..envs.spec.spec_from_table` imports any module.
+
+What names a function is found by walking the whole table, every table and list at any depth (terms of
+observations, rewards, terminations, events and metrics, commands, actuators, PPO settings, and any table added
+later), not a list of tables: any string ``package.module:function`` (rsl-rl's ``class_name`` also takes
+``package.module.Class``), and a table named ``package.module:function`` (a term without ``func`` is named after its
+function). A known task (a spec file in a task folder, which the page did not write) keeps its own scene,
+python_path and functions wherever they point.
 """
 
 from __future__ import annotations
@@ -16,15 +21,19 @@ from typing import Any
 from ..envs.spec import SpecError
 from .allowed_paths import AllowedFolders, PathRefused
 
-TERM_TABLES = ("rewards", "terminations", "events")
+PATH_KEYS = ("scene", "scene_fallback", "python_path", "python_path_fallback")
+"""Top-level keys that hold paths, checked as paths (never imported as modules)."""
+FUNCTION_KEYS = ("func", "terms", "class_name")
+"""Keys whose values the loader (or rsl-rl) imports: a term's function, an observation group's terms, a class."""
 
 
 def check_page_spec(
     raw: dict[str, Any], spec_file: Path, folders: AllowedFolders, trusted: dict[str, Any] | None = None
 ) -> None:
     """Raise :class:`SpecError` (with ``.key``) when ``raw``, a spec table whose file is ``spec_file``, reaches
-    outside ``folders``: its scene, its python_path, or a ``module:function`` term from outside its folder.
-    ``trusted``: the table of a known task as its file holds it; a value ``raw`` keeps unchanged from it is allowed."""
+    outside ``folders``: its scene, its python_path, or a function (anywhere in the table) from a module outside its
+    folder. ``trusted``: the table of a known task as its file holds it; a value ``raw`` keeps unchanged from it is
+    allowed."""
     trusted = trusted or {}
     own = spec_file.resolve().parent
     for key in ("scene", "scene_fallback"):
@@ -41,28 +50,64 @@ def check_page_spec(
                     f"({own}) for its term modules",
                     key=key,
                 )
-    kept = set(_term_functions(trusted))
-    for key, func in _term_functions(raw):
-        if (key, func) in kept:
+    kept = set(named_functions(trusted))
+    for key, func, module in named_functions(raw):
+        if (key, func, module) in kept:
             continue
-        module = func.partition(":")[0].split(".")[0]
-        if ":" in func and not ((own / f"{module}.py").is_file() or (own / module / "__init__.py").is_file()):
+        top = module.lstrip(".").split(".")[0]
+        if not ((own / f"{top}.py").is_file() or (own / top / "__init__.py").is_file()):
             raise SpecError(
-                f"{spec_file}: key '{key}': '{func}': a spec opened in the panel may only use term functions from "
-                f"modules in its own folder ({own}); no {module}.py there",
+                f"{spec_file}: key '{key}': '{func}': a spec opened in the panel may only use functions from "
+                f"modules in its own folder ({own}); no {top}.py there",
                 key=key,
             )
 
 
-def _term_functions(raw: dict[str, Any]) -> list[tuple[str, str]]:
-    """(dotted key, func) of every term of the table that names a function."""
-    found = []
-    for kind in TERM_TABLES:
-        for name, table in (raw.get(kind) or {}).items():
-            if isinstance(table, dict):
-                found.append((f"{kind}.{name}.func", str(table.get("func", name))))
-    for group, table in (raw.get("observations") or {}).items():
-        for i, term in enumerate(table.get("terms", []) if isinstance(table, dict) else []):
-            func = term.get("func") if isinstance(term, dict) else term
-            found.append((f"observations.{group}.terms[{i}]", str(func)))
+def named_functions(raw: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(dotted key, value, module) of every function the table names, at any depth (see the module doc).
+
+    A list's items are keyed ``key[i]``; a table in a list (an observation term ``{ func = ... }``) is reported at
+    its item's key. A table named after a function, with no ``func`` of its own, is reported at ``<key>.func``.
+    """
+    found: list[tuple[str, str, str]] = []
+
+    def walk(value: Any, key: str, item_key: str | None) -> None:
+        if isinstance(value, dict):
+            for name, child in value.items():
+                child_key = f"{key}.{name}" if key else str(name)
+                if not key and name in PATH_KEYS:
+                    continue
+                module = _module_of(str(name), "func")
+                if module is not None and isinstance(child, dict) and "func" not in child:
+                    found.append((f"{child_key}.func", str(name), module))
+                walk(child, child_key, item_key if name == "func" else None)
+        elif isinstance(value, list):
+            for i, child in enumerate(value):
+                walk(child, f"{key}[{i}]", f"{key}[{i}]")
+        elif isinstance(value, str):
+            module = _module_of(value, key.rpartition(".")[2])
+            if module is not None:
+                found.append((item_key or key, value, module))
+
+    walk(raw, "", None)
     return found
+
+
+def _module_of(value: str, key_name: str) -> str | None:
+    """The module ``value`` names when it names a function, else None: ``package.module:function`` anywhere; under a
+    key the loader resolves (:data:`FUNCTION_KEYS`, a table's name) any ``package.module:...`` (the module is imported
+    before the rest is looked at), and under ``class_name`` also rsl-rl's ``package.module.Class``."""
+    head, colon, tail = value.partition(":")
+    resolved = key_name.partition("[")[0] in FUNCTION_KEYS
+    if not colon:
+        if key_name != "class_name" or "." not in value:
+            return None
+        head, tail = value.rpartition(".")[0], "Class"
+    if not _dotted(head.strip().lstrip(".")) or not (resolved or _dotted(tail.strip())):
+        return None
+    return head.strip()
+
+
+def _dotted(text: str) -> bool:
+    """``a.b.c``: Python identifiers joined by dots."""
+    return all(part.isidentifier() for part in text.split("."))

@@ -12,7 +12,10 @@ A reward term's weight, or switching a reward term off or on, reaches a run that
 Threads: every action returns at once. Training, playing, recording and exporting run on one worker thread that
 owns the Workbench (:mod:`.panel_jobs`), so all torch and CUDA work happens on one thread; :meth:`PanelModel.stop`
 is answered after the iteration in flight. Renderers subscribe with :meth:`PanelModel.add_listener` and are called,
-from either thread, with what changed: "spec", "run", "progress", "poses" or "messages".
+from either thread, with what changed: "spec", "run", "progress", "poses", "messages" or "save".
+
+Saving never replaces a file silently: :meth:`PanelModel.save_spec` over an existing file asks first
+(:attr:`PanelModel.save_conflict`), and both panels show an "Overwrite" confirmation.
 
 With ``folders`` given (the browser page), every path an action receives must lie in those folders or the runs
 folder, and a spec is held to :func:`~.page_policy.check_page_spec`.
@@ -78,6 +81,9 @@ class PanelModel:
         self.policy_checkpoint: Path | None = None
         """The checkpoint play, record, evaluate, export and fork use (:meth:`choose_checkpoint`); None: the latest."""
         self.messages: list[str] = []
+        self.save_conflict: Path | None = None
+        """An existing file :meth:`save_spec` left as it was; a panel asks whether to overwrite it (None: no
+        question pending)."""
         self._listeners: list[Callable[[str, PanelModel], Any]] = []
         self._lock = threading.RLock()
         self._stop = threading.Event()
@@ -90,7 +96,7 @@ class PanelModel:
 
     # -- listeners ------------------------------------------------------------------------------------------------
     def add_listener(self, listener: Callable[[str, PanelModel], Any]) -> None:
-        """Call ``listener(what, model)`` on every change ("spec", "run", "progress", "poses", "messages")."""
+        """Call ``listener(what, model)`` on every change ("spec", "run", "progress", "poses", "messages", "save")."""
         self._listeners.append(listener)
 
     def _changed(self, what: str) -> None:
@@ -237,17 +243,40 @@ class PanelModel:
             raise SpecError("no spec is open")
         return spec_from_table(self.raw, self.spec_file)
 
-    def save_spec(self, path: str | Path) -> Path | None:
+    def save_spec(self, path: str | Path, overwrite: bool = False) -> Path | None:
         """Write the edited spec (resolved, with paths relative to its new folder) to ``path``; None (and a
-        message) when the path is refused or the spec is invalid."""
+        message) when the path is refused or the spec is invalid.
+
+        An existing file is replaced only with ``overwrite``: without it the file is left as it is, the message asks
+        for confirmation and :attr:`save_conflict` holds the path (listeners hear "save"), for a panel to offer
+        "Overwrite", which calls ``save_spec(model.save_conflict, overwrite=True)``."""
         try:
             target = self.resolve(path, must_exist=False)
-            save_spec(self.spec(), target)
+            spec = self.spec()
+            if target.is_dir():
+                raise OSError(f"{target}: is a folder; give a file name such as my_task.toml")
+            if target.exists() and not overwrite:
+                self._ask_overwrite(target)
+                self._say(f"{target}: already exists; press Overwrite to replace it, or save under another name")
+                return None
+            save_spec(spec, target)
         except (PathRefused, SpecError, OSError) as exc:
+            self._ask_overwrite(None)
             self._say(f"error: {exc}")
             return None
+        self._ask_overwrite(None)
         self._say(f"saved {target}; repeat the run with: {self.command_line(target)}")
         return target
+
+    def cancel_save(self) -> None:
+        """Drop the question :meth:`save_spec` asked: the existing file stays as it is."""
+        self._ask_overwrite(None)
+
+    def _ask_overwrite(self, target: Path | None) -> None:
+        with self._lock:
+            changed, self.save_conflict = self.save_conflict != target, target
+        if changed:
+            self._changed("save")
 
     def command_line(self, saved_spec: Path) -> str:
         """The command that repeats a run of the spec saved at ``saved_spec``."""

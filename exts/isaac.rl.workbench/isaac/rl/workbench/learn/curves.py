@@ -21,6 +21,8 @@ from ..utils.atomic import write_atomically
 
 _REWARD_PREFIX = "reward/"
 _METRIC_PREFIX = "metric/"
+_MAX_LABEL = 160
+"""Longest title or legend label drawn [characters]; longer ones are cut (drawing a huge one takes minutes)."""
 
 
 def write_curves(metrics: list[dict] | Path, out_png: Path, title: str = "") -> Path:
@@ -30,7 +32,7 @@ def write_curves(metrics: list[dict] | Path, out_png: Path, title: str = "") -> 
     Args:
         metrics: The rows, or the path of a ``metrics.jsonl`` file holding them (blank lines are ignored).
         out_png: Where to write the PNG; its folder is created when missing.
-        title: Figure title; empty for none.
+        title: Figure title, drawn as plain text (no math) and cut to 160 characters; empty for none.
 
     Returns:
         ``out_png``.
@@ -47,19 +49,27 @@ def write_curves(metrics: list[dict] | Path, out_png: Path, title: str = "") -> 
     _plot(axes_length, rows, "mean_episode_length", color="tab:orange")
     axes_length.set(title="Mean episode length", xlabel="iteration", ylabel="steps")
     for term in terms:
-        _plot(axes_terms, rows, term, label=term[len(_REWARD_PREFIX) :])
+        _plot(axes_terms, rows, term, label=_plain(term[len(_REWARD_PREFIX) :]))
     axes_terms.set(title="Reward terms", xlabel="iteration", ylabel="reward")
     if terms:
         axes_terms.legend(fontsize="small")
     for axes, metric in zip(axes_metrics, metrics, strict=True):
         _plot(axes, rows, metric, color="tab:green")
-        axes.set(title=f"Metric: {metric[len(_METRIC_PREFIX) :]}", xlabel="iteration")
+        axes.set(title=_plain(f"Metric: {metric[len(_METRIC_PREFIX) :]}"), xlabel="iteration")
     for axes in (axes_return, axes_length, axes_terms, *axes_metrics):
         axes.grid(alpha=0.3)
     if title:
-        figure.suptitle(title)
+        figure.suptitle(_plain(title))
 
     return write_atomically(Path(out_png), lambda tmp: figure.savefig(tmp, format="png", dpi=100))
+
+
+def _plain(text: str) -> str:
+    """``text`` drawn as it is: dollar signs escaped (matplotlib reads ``$...$`` as math, and fails on bad math),
+    cut to :data:`_MAX_LABEL` characters."""
+    if len(text) > _MAX_LABEL:
+        text = text[: _MAX_LABEL - 1] + "…"
+    return text.replace("$", r"\$")
 
 
 def _read_rows(path: Path) -> list[dict]:

@@ -5,13 +5,18 @@ The converters depend on ``usd-exchange``, whose bundled OpenUSD crashes the int
 the workbench and Newton use) is installed beside it, and ``mujoco-usd-converter`` wants an older ``mujoco`` than
 Newton. So they live in a venv of their own (``.venv-convert``, made by ``scripts/setup.sh``) and run as a
 subprocess; their output is plain USD that ``usd-core`` reads. The result is written to a temporary folder and moved
-into place only when the conversion succeeded, with every mesh found.
+into place only when the conversion succeeded, with every mesh found and an articulation to train.
+
+Every file the description names (meshes, textures, MJCF includes) must lie inside the robot's folder (the
+description's folder, or the package folder above a ROS ``urdf/`` folder) or, for ``package://`` paths, inside
+its package: a description cannot pull other files of the machine into the output.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import posixpath
 import re
 import shutil
 import subprocess
@@ -20,7 +25,7 @@ from pathlib import Path
 
 from pxr import Usd
 
-from .inspect import ArticulationInfo, inspect_scene
+from .inspect import ArticulationInfo, SceneError, inspect_scene
 
 CONVERTERS = {  # root element (URDF, MJCF) -> (PyPI package, console script, env var that names another script)
     "robot": ("urdf-usd-converter", "urdf_usd_converter", "ISAAC_RL_WORKBENCH_URDF_CONVERTER"),
@@ -79,14 +84,18 @@ def import_robot(source: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
             read, a conversion failure, or an ``out_dir`` that holds files; nothing is written then.
     """
     source, out_dir = Path(source), Path(out_dir)
-    root = _root_element(source)
+    description = _read_description(source)
+    _check_files(source, description)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise RobotImportError(f"{out_dir}: is a file; -o expects a folder (new, or empty)")
     if out_dir.exists() and any(out_dir.iterdir()):
         raise RobotImportError(f"{out_dir}: already holds files; choose another -o folder")
-    converter = find_converter(root)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    converter = find_converter(description.tag)
+    made = _make_folder(out_dir.parent)
     staging = out_dir.parent / f".{out_dir.name}.importing"
     shutil.rmtree(staging, ignore_errors=True)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "PXR_PLUGINPATH_NAME")}
+    moved = False
     try:
         done = subprocess.run(
             [str(converter), str(source.resolve()), str(staging)], capture_output=True, text=True, env=env, timeout=600
@@ -108,26 +117,62 @@ def import_robot(source: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
         main = sorted(staging.glob("*.usd*"))
         if len(main) != 1:
             raise RobotImportError(f"{source}: the converter wrote {len(main)} top-level USD files; expected one")
+        try:
+            inspect_scene(main[0])
+        except SceneError as exc:
+            reason = str(exc).removeprefix(f"{main[0]}: ")
+            raise RobotImportError(f"{source}: converted, but not a robot to train: {reason}") from None
         if out_dir.exists():
             out_dir.rmdir()
         staging.rename(out_dir)
+        moved = True
         return out_dir / main[0].name
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if not moved and made is not None:
+            _remove_empty_folders(out_dir.parent, made)
 
 
 import_urdf = import_robot  # the name from before MJCF import; it converts both
 
 
-def _root_element(source: Path) -> str:
-    """``robot`` (URDF) or ``mujoco`` (MJCF): the root element of ``source``, which must be one of them."""
+def _make_folder(folder: Path) -> Path | None:
+    """Create ``folder`` with its parents; returns the topmost folder created (None when it existed).
+
+    Raises:
+        RobotImportError: a file stands where a folder is needed, or the folder cannot be created.
+    """
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise RobotImportError(f"{existing}: is a file; -o expects a folder (new, or empty)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RobotImportError(f"{folder}: cannot create the output folder ({exc.strerror or exc})") from None
+    return missing[-1] if missing else None
+
+
+def _remove_empty_folders(folder: Path, top: Path) -> None:
+    """Remove ``folder`` and its parents up to ``top``, each only while empty (what :func:`_make_folder` made)."""
+    for path in (folder, *folder.parents):
+        try:
+            path.rmdir()
+        except OSError:
+            return
+        if path == top:
+            return
+
+
+def _read_description(source: Path) -> ElementTree.Element:
+    """The root element of ``source``: ``<robot>`` (URDF) or ``<mujoco>`` (MJCF), which it must be."""
     if not source.exists():
         raise RobotImportError(f"{source}: no such file")
     if not source.is_file():
         raise RobotImportError(f"{source}: is a directory, not a URDF or MJCF file")
     try:
         root = ElementTree.parse(source).getroot()
-    except ElementTree.ParseError as exc:
+    except (ElementTree.ParseError, RecursionError) as exc:
         kind = "an MJCF or URDF" if source.suffix.lower() == ".xml" else "a URDF"
         raise RobotImportError(f"{source}: not {kind} (not XML: {exc})") from None
     if root.tag not in CONVERTERS:
@@ -136,7 +181,98 @@ def _root_element(source: Path) -> str:
         )
     if root.tag == "mujoco" and source.suffix.lower() != ".xml":
         raise RobotImportError(f"{source}: an MJCF file must end in .xml for mujoco-usd-converter; rename it")
-    return root.tag
+    return root
+
+
+_EXPECTED_FILE = (
+    "expected a file inside the robot's folder {folder}, or a package://<package>/<path> that resolves inside the "
+    "package"
+)
+
+
+def _robot_folder(source: Path) -> Path:
+    """The folder whose files a robot description may name: the description's folder, or its parent when that
+    folder is a ROS package's ``urdf/`` (meshes in ``<package>/meshes``, named ``../meshes/...``)."""
+    folder = source.resolve().parent  # where the converter, given the resolved file, resolves relative paths from
+    return folder.parent if folder.name == "urdf" else folder
+
+
+def _check_files(source: Path, description: ElementTree.Element) -> None:
+    """Every file that the URDF or MJCF ``description`` (read from ``source``) names lies inside
+    :func:`_robot_folder` or, for a ``package://`` path, inside its package. Paths are compared as written
+    (``..`` resolved, symbolic links not followed).
+
+    Raises:
+        RobotImportError: naming the file as written, the link (or material, or MJCF element) that names it, and
+            what was expected.
+    """
+    folder = _robot_folder(source)
+    named = _urdf_files(description) if description.tag == "robot" else _mjcf_files(description)
+    for owner, kind, filename, base in named:
+        problem = _outside(filename, source.resolve().parent / base, folder)
+        if problem:
+            expected = _EXPECTED_FILE.format(folder=folder)
+            raise RobotImportError(f"{source}: {owner}: {kind} '{filename}' {problem}; {expected}")
+
+
+def _urdf_files(robot: ElementTree.Element) -> list[tuple[str, str, str, str]]:
+    """(owner, kind, filename, base folder relative to the URDF's) of every mesh and texture of a URDF."""
+    out = []
+    for link in robot.iter("link"):
+        for mesh in link.iterfind("./*/geometry/mesh"):
+            out.append((f"link '{link.get('name')}'", "mesh", mesh.get("filename", ""), "."))
+    for material in robot.iter("material"):
+        for texture in material.iterfind("texture"):
+            out.append((f"material '{material.get('name')}'", "texture", texture.get("filename", ""), "."))
+    return out
+
+
+def _mjcf_files(mujoco: ElementTree.Element) -> list[tuple[str, str, str, str]]:
+    """(owner, kind, file, base folder relative to the MJCF's) of every file an MJCF names: meshes and skins
+    (under ``meshdir``), textures and height fields (under ``texturedir``), includes and models (the MJCF's
+    folder); ``assetdir`` sets both folders, as in MuJoCo."""
+    compiler = {k: v for element in mujoco.iter("compiler") for k, v in element.attrib.items()}
+    asset_dir = compiler.get("assetdir", ".")
+    folders = {
+        "mesh": compiler.get("meshdir", asset_dir),
+        "skin": compiler.get("meshdir", asset_dir),
+        "texture": compiler.get("texturedir", asset_dir),
+        "hfield": compiler.get("texturedir", asset_dir),
+    }
+    out = []
+    for element in mujoco.iter():
+        if "file" in element.attrib and element.tag != "compiler":
+            owner = f"<{element.tag}{' name=' + repr(element.get('name')) if element.get('name') else ''}>"
+            out.append((owner, "file", element.get("file", ""), folders.get(element.tag, ".")))
+    return out
+
+
+def _outside(filename: str, base: Path, folder: Path) -> str | None:
+    """Why ``filename``, resolved from ``base`` as the converters do, is not a file the robot may name (see
+    :func:`_check_files`); None where it is one. A ``package://<package>/<path>`` resolves, as urdf-usd-converter
+    does, in the first of ``base`` and its parents that holds ``<path>``: that folder is the package."""
+    if filename.startswith("package://"):
+        inner = filename.removeprefix("package://").partition("/")[2]
+        inner = posixpath.normpath(inner) if inner else ""
+        if inner in ("", ".", "..") or inner.startswith(("/", "../")):
+            return "does not name a file inside its package"
+        package = next((p for p in (base, *base.parents) if (p / inner).exists()), None)
+        if package is None or _inside(package / inner, folder) or (package / "package.xml").is_file():
+            return None  # not found: the converter reports the missing file
+        return f"resolves to {package / inner}, which is outside the robot's folder and not in a ROS package"
+    scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", filename)
+    if scheme and scheme[1] != "file":
+        return f"uses {scheme[1]}://, which the converters do not read"
+    path = "/" + filename.removeprefix("file:///") if filename.startswith("file:///") else filename
+    path = path.removeprefix("file://")
+    if not path:
+        return "names no file"
+    return None if _inside(base / path, folder) else "is outside the robot's folder"
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """``path`` is ``folder`` or lies under it, compared as written: ``..`` resolved, symbolic links not followed."""
+    return Path(os.path.normpath(path)).is_relative_to(os.path.normpath(folder))
 
 
 def spec_fragment(usd_file: Path, spec_folder: Path, floating_base: bool | None = None) -> str:

@@ -13,13 +13,16 @@ Shapes: T control steps, M joints. Units: rad, rad/s, N·m (m, m/s, N for prisma
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
+import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from ..deploy.robot_log import LOG_FORMAT, LogError, load_npz
+from ..deploy.robot_log import LOG_FORMAT, LogError, check_values, load_npz
 
 COMMAND_KEYS = ("cmd_q", "cmd_dq", "cmd_kp", "cmd_kd", "cmd_tau")
 """The command arrays a log may carry: position target, target velocity, PD gains, effort."""
@@ -107,6 +110,10 @@ def read_npz_log(path: Path | str) -> JointLog:
         missing.append("t (or control_dt)")
     if missing:
         raise RobotDataError(f"{path}: missing key(s) {', '.join(missing)}")
+    try:
+        check_values(path, data)
+    except LogError as exc:
+        raise RobotDataError(str(exc)) from None
     names = [str(n) for n in np.atleast_1d(data["joint_names"])]
     pos = np.asarray(data["joint_pos"], dtype=np.float64)
     if pos.ndim != 2 or pos.shape[1] != len(names):
@@ -119,8 +126,6 @@ def read_npz_log(path: Path | str) -> JointLog:
             raise RobotDataError(f"{path}: '{key}' has shape {value.shape}, expected {pos.shape} like joint_pos")
     if t.shape != (steps,):
         raise RobotDataError(f"{path}: 't' has shape {t.shape}, expected ({steps},)")
-    if (np.diff(t) <= 0).any():
-        raise RobotDataError(f"{path}: 't' must increase from row to row (one reading per control step)")
     vel = arrays.pop("joint_vel", np.full_like(pos, np.nan))
     return JointLog(names, t - t[0] if steps else t, pos, vel, t - t[0] if steps else t, arrays, str(path))
 
@@ -131,15 +136,14 @@ def read_ros2_bag(
     """A ROS 2 bag in MCAP with ``sensor_msgs/msg/JointState`` readings on ``state_topic`` and commands on
     ``command_topic``; each message is placed at its header stamp (its log time where the stamp is zero). Joints
     are the readings' (the union over messages); commands for other joints are dropped."""
-    from mcap.exceptions import McapError
     from mcap.reader import make_reader
     from mcap_ros2.decoder import DecoderFactory
 
     path = Path(path)
     messages: dict[str, list[tuple[float, object]]] = {state_topic: [], command_topic: []}
     try:
-        with path.open("rb") as file:
-            reader = make_reader(file, decoder_factories=[DecoderFactory()])
+        with path.open("rb") as file, contextlib.redirect_stderr(io.StringIO()) as decoder_output:
+            reader = make_reader(file, validate_crcs=True, decoder_factories=[DecoderFactory()])
             summary = reader.get_summary()  # None for a bag whose recording was cut off: then scan it
             channels = summary.channels.values() if summary else (c for _, c, _ in reader.iter_messages())
             topics = {channel.topic for channel in channels}
@@ -155,10 +159,19 @@ def read_ros2_bag(
                     raise RobotDataError(
                         f"{path}: topic {channel.topic} holds {found}, expected sensor_msgs/JointState"
                     )
+                lacking = [name for name in ("name", "position", "velocity", "effort") if not hasattr(msg, name)]
+                if lacking:
+                    raise RobotDataError(
+                        f"{path}: topic {channel.topic}: its sensor_msgs/JointState definition lacks the field(s) "
+                        f"{', '.join(lacking)} (a damaged bag?)"
+                    )
                 stamp = msg.header.stamp.sec + 1e-9 * msg.header.stamp.nanosec
                 messages[channel.topic].append((stamp if stamp > 0 else message.log_time * 1e-9, msg))
-    except McapError as exc:
-        raise RobotDataError(f"{path}: not a readable MCAP file ({exc})") from None
+    except RobotDataError:
+        raise
+    except Exception as exc:  # a damaged bag fails anywhere in mcap, its decompressors or the ROS 2 decoder
+        raise RobotDataError(f"{path}: not a readable MCAP file, or damaged ({type(exc).__name__}: {exc})") from None
+    sys.stderr.write(decoder_output.getvalue())  # held back above: the ROS 2 decoder prints a line on bad schemas
     if not messages[state_topic]:
         raise RobotDataError(f"{path}: topic {state_topic} has no messages")
     names = list(dict.fromkeys(n for _, msg in messages[state_topic] for n in msg.name))
@@ -171,6 +184,10 @@ def read_ros2_bag(
         raise RobotDataError(f"{path}: topic {state_topic} has no position of joint(s) {', '.join(empty)}")
     start = t[0]
     commands = {k: v for k, v in commands.items() if not np.isnan(v).all()}
+    try:
+        check_values(path, {**readings, **commands})
+    except LogError as exc:
+        raise RobotDataError(str(exc)) from None
     return JointLog(
         names, t - start, readings["joint_pos"], readings["joint_vel"], command_t - start, commands, str(path)
     )
@@ -260,7 +277,8 @@ def resample(log: JointLog, dt: float, min_steps: int = MIN_STEPS) -> JointLog:
     ``t_k`` (the first one before it). Then ``command_t`` equals ``t``.
 
     Raises:
-        RobotDataError: fewer than ``min_steps`` grid steps, or no command at all.
+        RobotDataError: fewer than ``min_steps`` grid steps, no command at all, or a joint with fewer than two
+            position readings.
     """
     steps = int(np.floor(log.duration / dt + 1e-9)) + 1 if len(log.t) else 0
     if len(log.t) < 2 or steps < min_steps:
@@ -270,6 +288,11 @@ def resample(log: JointLog, dt: float, min_steps: int = MIN_STEPS) -> JointLog:
         )
     if not log.commands or len(log.command_t) == 0:
         raise RobotDataError(f"{log.source}: no commands recorded (position targets or efforts)")
+    unread = [
+        name for name, column in zip(log.joint_names, log.joint_pos.T, strict=True) if np.isfinite(column).sum() < 2
+    ]
+    if unread:
+        raise RobotDataError(f"{log.source}: fewer than 2 position readings (not NaN) of joint(s) {', '.join(unread)}")
     grid = np.arange(steps) * dt
     pos = _interpolate(log.t, log.joint_pos, grid)
     vel = _interpolate(log.t, log.joint_vel, grid)

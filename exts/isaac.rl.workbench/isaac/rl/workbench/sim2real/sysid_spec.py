@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..envs.spec import TaskSpec, save_spec, spec_from_table
+from ..envs.spec import MAX_NAME_LENGTH, TaskSpec, save_spec, spec_from_table
 
 if TYPE_CHECKING:
     from .sysid import SysidResult
@@ -27,7 +27,7 @@ def fitted_spec_table(spec: TaskSpec, result: SysidResult) -> dict:
     ``actions.delay_steps = [r, r + w]`` (w: the width of the spec's own delay range, so its randomisation above
     the measured latency is kept)."""
     raw = copy.deepcopy(spec.raw)
-    raw["name"] = f"{spec.name}_sysid"
+    raw["name"] = f"{spec.name[: MAX_NAME_LENGTH - len('_sysid')]}_sysid"
     per_joint: dict[str, dict[str, float]] = {}
     for p, value in zip(result.parameters, result.fitted, strict=True):
         for joint in p.joints:

@@ -160,6 +160,8 @@ class WorkbenchWindow(ui.Window):
             isaacsim.show_poses(self.grid, view.body_paths, view.poses[-1])
         if "messages" in dirty:
             self.messages.text = "\n".join(reversed(self.model.messages[-MESSAGES_SHOWN:])) or "none"
+        if "save" in dirty:
+            self.spec.refresh_save()
 
     def _refresh_progress(self) -> None:
         run = self.model.run

@@ -88,6 +88,11 @@ class SpecSections:
                 self.save_path = ui.StringField()
                 self.save_path.model.set_value("my_task.toml")
                 ui.Button("Save spec", width=90, clicked_fn=lambda: model.save_spec(self._text(self.save_path)))
+            self.save_question = ui.Label("", word_wrap=True, visible=False)
+            with ui.HStack(height=0):
+                self.overwrite_button = ui.Button("Overwrite", visible=False, clicked_fn=self._overwrite)
+                self.keep_button = ui.Button("Keep the file", visible=False, clicked_fn=model.cancel_save)
+        self.refresh_save()
         if model.spec_file is None:
             return
         groups = sorted(model.raw.get("observations", {}))
@@ -141,6 +146,20 @@ class SpecSections:
         if kind == "events":
             table["mode"] = "reset"
         self.model.add_term(kind, self._text(name_field) or func, table)
+
+    def _overwrite(self) -> None:
+        """Save over the file the model asked about (the one shown, whatever the field holds now)."""
+        target = self.model.save_conflict
+        if target is not None:
+            self.model.save_spec(target, overwrite=True)
+
+    def refresh_save(self) -> None:
+        """Show or hide the question "overwrite the existing file?" (:attr:`PanelModel.save_conflict`)."""
+        target = self.model.save_conflict
+        self.save_question.text = f"{target} already exists." if target is not None else ""
+        self.overwrite_button.text = f"Overwrite {target.name}" if target is not None else "Overwrite"
+        for widget in (self.save_question, self.overwrite_button, self.keep_button):
+            widget.visible = target is not None
 
     @staticmethod
     def _picked(combo) -> int:

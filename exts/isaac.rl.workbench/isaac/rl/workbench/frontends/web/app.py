@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from ...envs.task_files import SHIPPED_TASKS_DIR, task_dirs
 from ..panel import PanelModel
 from .access import is_loopback, new_token, page_url, start_server
+from .own_origins import OwnOrigins
 from .run_sections import RunSections
 from .scene_view import SceneView
 from .spec_sections import SpecSections
@@ -74,6 +76,8 @@ class PanelApp:
                 self.run.refresh_progress()
             if "messages" in dirty:
                 self.run.refresh_messages()
+            if "save" in dirty:
+                self.spec.refresh_save()
         except Exception as exc:  # a rendering bug must not end the UI thread; say it in the messages
             self.model.messages.append(f"error: panel: {type(exc).__name__}: {exc}")
             self._mark("messages")
@@ -92,13 +96,18 @@ def serve(
     runs_dir: Path = Path("runs"),
     view_envs: int = 4,
     block: bool = True,
+    allow_origins: Sequence[str] = (),
 ) -> tuple[PanelApp, str]:
     """Start the panel; returns the app and the page's URL (with the token on a non-loopback host). With ``block``,
-    serve until Ctrl-C, then stop training (saving a checkpoint) and return."""
+    serve until Ctrl-C, then stop training (saving a checkpoint) and return.
+
+    ``allow_origins``: origins besides the panel's own whose pages may open it (a reverse proxy's
+    ``https://lab.example.com``), or ``"*"`` for any (see :mod:`.own_origins`)."""
     token = None if is_loopback(host) else new_token()
+    own = OwnOrigins.for_bind(host, allow_origins)  # a malformed origin is refused before anything starts
     folders = [Path(f) for f in scenes] if scenes else default_folders()
     model = PanelModel(runs_dir=runs_dir, device=device, folders=folders, view_envs=view_envs)
-    server = start_server(host, port, token)
+    server = start_server(host, port, token, allow_origins)
     app = PanelApp(server, model)
     if task_or_spec:
         model.open_spec(task_or_spec)
@@ -106,6 +115,8 @@ def serve(
     if not block:
         return app, url
     print(f"Isaac RL Workbench panel: {url}", flush=True)
+    if own.any_origin:
+        print("warning: --allow-origin '*': any web page this browser opens can read and drive the panel", flush=True)
     print(f"scenes and specs from: {', '.join(str(f) for f in model.folders.roots)}; runs in {runs_dir}", flush=True)
     try:
         while True:

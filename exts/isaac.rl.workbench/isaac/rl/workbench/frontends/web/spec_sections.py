@@ -4,6 +4,7 @@ terminations and events, PPO settings. Every edit goes through the panel model, 
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 import viser
 
@@ -51,16 +52,38 @@ class SpecSections:
             self.scene_error = gui.add_markdown("", visible=False)
             self.summary = gui.add_markdown("")
             self.save_path = gui.add_text("save as", "my_task.toml", hint="a path in the allowed folders")
-            save = gui.add_button("Save spec", hint="write the edited spec as TOML")
+            self.save_button = gui.add_button("Save spec", hint="write the edited spec as TOML (asks before replacing)")
+            self.save_question = gui.add_markdown("", visible=False)
+            self.overwrite_button = gui.add_button(
+                "Overwrite", color="red", visible=False, hint="replace the existing file with the edited spec"
+            )
+            self.keep_button = gui.add_button("Keep the file", visible=False, hint="save nothing; the file stays")
             self.command = gui.add_markdown("")
         open_spec.on_click(lambda _: model.open_spec(self.spec_pick.value))
         open_scene.on_click(lambda _: model.open_scene(self.scene_pick.value))
-        save.on_click(lambda _: self._save())
+        self.save_button.on_click(lambda _: self._save(self.save_path.value))
+        self.overwrite_button.on_click(lambda _: self._overwrite())
+        self.keep_button.on_click(lambda _: model.cancel_save())
+        self.save_path.on_update(lambda event: event.client and model.cancel_save())
 
-    def _save(self) -> None:
-        saved = self.model.save_spec(self.save_path.value)
+    def _save(self, path: str | Path, overwrite: bool = False) -> None:
+        saved = self.model.save_spec(path, overwrite=overwrite)
         if saved is not None:
             self.command.content = f"Repeat the run with:\n```\n{self.model.command_line(saved)}\n```"
+
+    def _overwrite(self) -> None:
+        """Save over the file the model asked about (the one shown, whatever "save as" holds now)."""
+        target = self.model.save_conflict
+        if target is not None:
+            self._save(target, overwrite=True)
+
+    def refresh_save(self) -> None:
+        """Show or hide the question "overwrite the existing file?" (:attr:`PanelModel.save_conflict`)."""
+        target = self.model.save_conflict
+        self.save_question.content = f"`{target}` already exists." if target is not None else ""
+        self.overwrite_button.label = f"Overwrite {target.name}" if target is not None else "Overwrite"
+        for widget in (self.save_question, self.overwrite_button, self.keep_button):
+            widget.visible = target is not None
 
     # -- forms ----------------------------------------------------------------------------------------------------
     def _build_forms(self) -> None:
