@@ -5,14 +5,14 @@ export.py does (ONNX through the dynamo exporter, opset 18, dynamic batch; Torch
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import warnings
 from pathlib import Path
 
 import numpy as np
+import onnx
 import torch
-from isaac.rl.workbench.deploy.bundle import FORMAT, Bundle, bundle_from_dict, load_bundle
+from isaac.rl.workbench.deploy.bundle import FORMAT, Bundle, bundle_from_dict, bundle_json, load_bundle
 
 NAMES = ["hip", "knee", "ankle"]
 MOTOR_ORDER = ["knee", "ankle", "hip"]
@@ -94,11 +94,38 @@ def state_in_policy_order(joint_pos=DEFAULT_POS, joint_vel=(0.0, 0.0, 0.0), quat
     )
 
 
+class RecordingDriver:
+    """A robot standing still at ``pose`` (motor order: knee, ankle, hip) that keeps every command written to it."""
+
+    motor_names = MOTOR_ORDER
+
+    def __init__(self, pose=(-0.8, 0.0, 0.1)):
+        self.pose = np.asarray(pose, dtype=np.float64)
+        self.commands: list = []
+
+    def read_state(self):
+        from isaac.rl.workbench.deploy.driver import RobotState
+
+        return RobotState(joint_pos=self.pose.copy(), joint_vel=np.zeros(3))
+
+    def write_command(self, command) -> None:
+        self.commands.append(command)
+
+    def close(self) -> None:
+        pass
+
+
 def write_bundle(folder: Path, **changes) -> Bundle:
     """Export a tiny normalised MLP to ``folder/policy.onnx`` and ``policy.pt``, write ``deploy.json`` through
-    ``Bundle.to_dict()``, and load the bundle back."""
+    ``Bundle.to_dict()`` and ``bundle_json`` (as ``export --deploy`` writes it), and load the bundle back."""
     data = bundle_dict(**changes)
-    obs_dim, num_actions = data["policy"]["obs_dim"], data["policy"]["num_actions"]
+    export_models(folder, data["policy"]["obs_dim"], data["policy"]["num_actions"])
+    (folder / "deploy.json").write_text(bundle_json(bundle_from_dict(data).to_dict()))
+    return load_bundle(folder)
+
+
+def export_models(folder: Path, obs_dim: int, num_actions: int) -> None:
+    """Export a tiny normalised MLP (obs_dim -> num_actions) to ``folder/policy.onnx`` and ``folder/policy.pt``."""
     torch.manual_seed(0)
     model = NormalisedMlp(obs_dim, num_actions).eval()
     folder.mkdir(parents=True, exist_ok=True)
@@ -120,9 +147,6 @@ def write_bundle(folder: Path, **changes) -> Bundle:
         )
         (folder / "policy.onnx").write_bytes(program.model_proto.SerializeToString())
         torch.jit.save(torch.jit.script(model), str(folder / "policy.pt"))
-    manifest = bundle_from_dict(data).to_dict()
-    (folder / "deploy.json").write_text(json.dumps(manifest, indent=2))
-    return load_bundle(folder)
 
 
 class NormalisedMlp(torch.nn.Module):
@@ -136,3 +160,21 @@ class NormalisedMlp(torch.nn.Module):
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         return self.net((obs - self.mean) / self.std)
+
+
+def linear_onnx(obs_dim: int | str, num_actions: int, weight: float = 0.1) -> bytes:
+    """An ONNX model obs (batch, obs_dim) -> obs @ W, W (obs_dim, num_actions) filled with ``weight``; ``obs_dim`` may
+    be a symbolic name (the model's input size unknown until it runs), W then has 16 rows."""
+    rows = obs_dim if isinstance(obs_dim, int) else 16
+    weights = onnx.helper.make_tensor("W", onnx.TensorProto.FLOAT, [rows, num_actions], [weight] * (rows * num_actions))
+    graph = onnx.helper.make_graph(
+        [onnx.helper.make_node("MatMul", ["obs", "W"], ["actions"])],
+        "linear",
+        [onnx.helper.make_tensor_value_info("obs", onnx.TensorProto.FLOAT, ["batch", obs_dim])],
+        [onnx.helper.make_tensor_value_info("actions", onnx.TensorProto.FLOAT, ["batch", num_actions])],
+        [weights],
+    )
+    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 18)])
+    model.ir_version = 9
+    onnx.checker.check_model(model)
+    return model.SerializeToString()

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 from isaac.rl.workbench.deploy.bundle import BundleError
-from isaac.rl.workbench.deploy.observations import SUPPORTED_TERMS, MissingStateError, ObservationBuilder
+from isaac.rl.workbench.deploy.observation_terms import SUPPORTED_TERMS
+from isaac.rl.workbench.deploy.observations import MissingStateError, ObservationBuilder
 from isaac.rl.workbench.envs.terms import observations as terms
 from isaac.rl.workbench.utils.quaternions import quat_rotate_inverse
 
@@ -109,13 +110,11 @@ def test_history_is_oldest_first_term_by_term_and_starts_filled_with_the_first_r
     assert builder.build(reading(4), {}, np.zeros(2)).tolist() == [4, 4, 4] + [4, 40, 400] * 3
 
 
-def test_an_unsupported_term_is_rejected_with_the_supported_list():
-    bundle = make_bundle(
-        **{"observation.terms": [{"name": "range_scan", "size": 16, "params": {}}], "policy.obs_dim": 16}
-    )
+def test_an_unsupported_term_is_rejected_with_the_supported_list_when_the_bundle_loads():
     with pytest.raises(BundleError, match="range_scan") as error:
-        ObservationBuilder(bundle)
+        make_bundle(**{"observation.terms": [{"name": "range_scan", "size": 16, "params": {}}], "policy.obs_dim": 16})
     assert all(name in str(error.value) for name in SUPPORTED_TERMS)
+    assert error.value.key == "observation.terms[0].name"
 
 
 def test_unknown_joints_and_wrong_sizes_are_rejected():

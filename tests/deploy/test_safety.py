@@ -104,17 +104,18 @@ def test_state_within_margins_does_not_latch():
     assert base_tilt(np.array(tilted(0.7))) == pytest.approx(0.7)
 
 
-def test_latched_stop_stays_until_reset_and_holds_the_pose_measured_when_it_latched():
+def test_latched_stop_stays_until_reset_and_holds_the_pose_measured_when_it_latched_within_the_limits():
     safety = SafetyLayer(make_bundle())
     safety.command(np.zeros(2), state_in_policy_order())
     bad = state_in_policy_order(joint_pos=[0.2, -0.3, 1.5])  # ankle beyond 1.0 + 0.1
     safety.command(np.zeros(2), bad)
     reason = safety.reason
     assert safety.latched and "ankle" in reason and safety.latch_step == 1
+    assert reason.endswith("safe stop: hold the last finite pose (hold_kp, hold_kd)")
     for _ in range(3):
         command = safety.command(np.array([1.0, 1.0]), state_in_policy_order(joint_pos=[0.0, 0.0, 0.0]))
     assert safety.latched and safety.reason == reason
-    assert command.q == pytest.approx([0.2, -0.3, 1.5])
+    assert command.q == pytest.approx([0.2, -0.3, 1.0])  # the ankle's 1.5 rad clipped into its limits [-1, 1]
     assert command.kp == pytest.approx(HOLD_KP) and command.kd == pytest.approx(HOLD_KD)
     assert not command.tau.any() and not command.dq.any()
     safety.reset()

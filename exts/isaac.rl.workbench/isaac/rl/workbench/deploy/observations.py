@@ -12,20 +12,9 @@ from collections import deque
 
 import numpy as np
 
-from .bundle import Bundle, BundleError
+from .bundle import Bundle
 from .driver import RobotState
-
-SUPPORTED_TERMS = (
-    "joint_pos",
-    "joint_pos_rel",
-    "joint_vel",
-    "last_action",
-    "root_lin_vel_b",
-    "root_ang_vel_b",
-    "projected_gravity_b",
-    "generated_commands",
-)
-"""Observation terms the robot runtime can compute."""
+from .observation_terms import check_observation
 
 
 class MissingStateError(ValueError):
@@ -49,49 +38,17 @@ class ObservationBuilder:
     """Builds the observation (obs_dim,) float32 from readings, the operator's commands and the last action.
 
     Args:
-        bundle: the deployment bundle; its terms are checked here.
+        bundle: the deployment bundle; its terms are checked here (:func:`check_observation`).
 
     Raises:
-        BundleError: a term the runtime cannot compute (the message lists the supported ones), a ``joints``
-            parameter naming an unknown joint, a command missing from ``commands``, or a size that does not match.
+        BundleError: see :func:`check_observation`.
     """
 
     def __init__(self, bundle: Bundle):
         self.bundle = bundle
         self.history_length = bundle.history_length
-        names = list(bundle.joints["names"])
         self._default_pos = np.asarray(bundle.joints["default_pos"], dtype=np.float64)
-        self._terms: list[tuple[str, np.ndarray | str | None]] = []
-        for i, term in enumerate(bundle.observation):
-            where = f"deploy.json: 'observation.terms[{i}]'"
-            if term.name not in SUPPORTED_TERMS:
-                raise BundleError(
-                    f"{where} is '{term.name}', which the robot runtime cannot compute; "
-                    f"supported terms: {', '.join(SUPPORTED_TERMS)}"
-                )
-            selector: np.ndarray | str | None = None
-            if term.name.startswith("joint_"):
-                joints = term.params.get("joints", names)
-                unknown = [j for j in joints if j not in names]
-                if unknown:
-                    raise BundleError(f"{where} ({term.name}) names unknown joints {unknown}; joints: {names}")
-                selector = np.array([names.index(j) for j in joints], dtype=np.int64)
-                expected = len(joints)
-            elif term.name == "last_action":
-                expected = int(bundle.policy["num_actions"])
-            elif term.name == "generated_commands":
-                selector = term.params.get("command")
-                if selector not in bundle.commands:
-                    raise BundleError(
-                        f"{where} (generated_commands) reads command {selector!r}, which 'commands' lacks "
-                        f"(commands: {sorted(bundle.commands)})"
-                    )
-                expected = int(bundle.commands[selector].get("size", 3))
-            else:
-                expected = 3
-            if term.size != expected:
-                raise BundleError(f"{where} ({term.name}) has size {term.size}, expected {expected}")
-            self._terms.append((term.name, selector))
+        self._terms = check_observation(bundle)
         self._sizes = [t.size for t in bundle.observation]
         self._history: list[deque] = []
 
@@ -116,8 +73,8 @@ class ObservationBuilder:
                 ``action.clip``, before scaling.
 
         Raises:
-            MissingStateError: the state lacks ``base_lin_vel_b`` for ``root_lin_vel_b``, or a command is missing
-                or of the wrong size.
+            MissingStateError: the state lacks ``base_lin_vel_b`` for ``root_lin_vel_b``, or a command is missing,
+                of the wrong size or not finite.
         """
         values = [self._term_value(name, selector, state, commands, last_action) for name, selector in self._terms]
         if not self._history:
@@ -148,13 +105,36 @@ class ObservationBuilder:
             return np.asarray(state.base_ang_vel_b, dtype=np.float64).reshape(3)
         if name == "projected_gravity_b":
             return projected_gravity(state.base_quat_xyzw)
-        size = int(self.bundle.commands[selector].get("size", 3))
-        if selector not in commands:
+        return self.command_value(selector, commands)
+
+    def command_value(self, name: str, commands: dict) -> np.ndarray:
+        """The operator's command ``name`` (size,) float64 from ``commands``.
+
+        Raises:
+            MissingStateError: the command is missing, of the wrong size, or not finite numbers.
+        """
+        size = int(self.bundle.commands[name].get("size", 3))
+        if name not in commands:
             raise MissingStateError(
-                f"the policy observes command '{selector}' ({size} values), but the operator's commands have only "
+                f"the policy observes command '{name}' ({size} values), but the operator's commands have only "
                 f"{sorted(commands)}"
             )
-        value = np.asarray(commands[selector], dtype=np.float64).reshape(-1)
+        try:
+            value = np.asarray(commands[name], dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            raise MissingStateError(f"command '{name}' is {commands[name]!r}, expected {size} numbers") from None
         if value.shape != (size,):
-            raise MissingStateError(f"command '{selector}' has {value.size} values, expected {size}")
+            raise MissingStateError(f"command '{name}' has {value.size} values, expected {size}")
+        if not np.all(np.isfinite(value)):
+            raise MissingStateError(f"command '{name}' is {value.tolist()}, expected {size} finite numbers")
         return value
+
+    def check_commands(self, commands: dict) -> None:
+        """Check that ``commands`` gives every command the policy observes, as :meth:`build` reads it.
+
+        Raises:
+            MissingStateError: as :meth:`command_value`.
+        """
+        for name, selector in self._terms:
+            if name == "generated_commands":
+                self.command_value(selector, commands)

@@ -48,13 +48,17 @@ def onnx_session(model: Path | str | bytes, threads: int = 1):
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
-    options.log_severity_level = 3
+    options.log_severity_level = 4  # fatal only: its errors reach the caller as exceptions
     source = model if isinstance(model, bytes) else str(model)
     return onnxruntime.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
 
 def load_policy(bundle: Bundle, backend: str = "onnxruntime", threads: int | None = 1) -> Policy:
-    """Load ``bundle``'s model for ``backend``.
+    """Load ``bundle``'s model for ``backend`` and check it fits the bundle, before the runtime sends a command.
+
+    The model must load (an empty, random or foreign file is refused), take one observation input of
+    ``policy.obs_dim`` values and give ``policy.num_actions`` actions (ONNX: from the model's input and output
+    shapes, whose batch dimension may be symbolic), and answer a zero observation with finite actions (one dry run).
 
     Args:
         bundle: the deployment bundle (``policy.onnx`` / ``policy.pt`` under ``bundle.root``).
@@ -63,33 +67,93 @@ def load_policy(bundle: Bundle, backend: str = "onnxruntime", threads: int | Non
             ``torch.set_num_threads``, which holds for the whole process); None leaves the library's default.
 
     Raises:
-        BundleError: an unknown back end, or the model file is missing.
+        BundleError: an unknown back end, a missing or unreadable model file, or a model that does not fit the
+            bundle (the message names the file, the key of ``deploy.json`` and both sizes).
     """
     if backend not in BACKENDS:
         raise BundleError(f"unknown policy back end {backend!r}; expected one of {', '.join(BACKENDS)}")
+    key = "policy.onnx" if backend == "onnxruntime" else "policy.torchscript"
     path = bundle.onnx_path if backend == "onnxruntime" else bundle.torchscript_path
     if not path.is_file():
-        raise BundleError(f"{path}: the bundle has no {backend} model file here")
+        raise BundleError(f"{path}: the bundle has no {backend} model file here ('{key}' in {bundle.source})", key)
     obs_dim, num_actions = int(bundle.policy["obs_dim"]), int(bundle.policy["num_actions"])
-    if backend == "onnxruntime":
+    run = _onnx_run(bundle, path, threads) if backend == "onnxruntime" else _torchscript_run(path, threads)
+    try:
+        action = np.asarray(run(np.zeros((1, obs_dim), dtype=np.float32)), dtype=np.float32).reshape(-1)
+    except Exception as exc:  # the model's own error for an input it cannot take
+        raise BundleError(
+            f"{path}: does not run on an observation of {obs_dim} values ('policy.obs_dim' in {bundle.source}): "
+            f"{_first_line(exc)}",
+            "policy.obs_dim",
+        ) from None
+    if action.size != num_actions:
+        raise BundleError(
+            f"{path}: gives {action.size} actions for one observation, but 'policy.num_actions' in {bundle.source} "
+            f"is {num_actions}",
+            "policy.num_actions",
+        )
+    if not np.all(np.isfinite(action)):
+        raise BundleError(f"{path}: gives non-finite actions {action.tolist()} for a zero observation", key)
+    return Policy(backend, path, obs_dim, num_actions, run)
+
+
+def _first_line(exc: BaseException) -> str:
+    """``exc``'s message cut to one line: ONNX Runtime's without its ``[ONNXRuntimeError] : 7 : NAME :`` and ``Load
+    model from ... failed:`` prefixes, another library's to its first sentence."""
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if text.startswith("[ONNXRuntimeError]"):
+        text = text.split(" : ", 3)[-1]
+        return text.split("failed:", 1)[-1].strip() if text.startswith("Load model from") else text
+    return text.split(". ", 1)[0]
+
+
+def _onnx_run(bundle: Bundle, path: Path, threads: int | None):
+    """The ONNX model's run function (obs (1, obs_dim) float32 -> actions); its input and output shapes checked."""
+    try:
         session = onnx_session(path, threads or 0)
-        input_name = session.get_inputs()[0].name
+    except Exception as exc:  # ONNX Runtime's InvalidProtobuf, InvalidArgument, ... (its own exception classes)
+        raise BundleError(f"{path}: not a readable ONNX model ({_first_line(exc)})", "policy.onnx") from None
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    if len(inputs) != 1:
+        names = [i.name for i in inputs]
+        raise BundleError(f"{path}: has {len(inputs)} inputs {names}, expected one (the observation)", "policy.onnx")
+    if inputs[0].type != "tensor(float)":
+        raise BundleError(
+            f"{path}: its input '{inputs[0].name}' is {inputs[0].type}, expected tensor(float)", "policy.onnx"
+        )
+    for what, value, key in (("input", inputs[0], "policy.obs_dim"), ("output", outputs[0], "policy.num_actions")):
+        size, shape = int(bundle.policy[key.split(".")[1]]), list(value.shape)
+        if len(shape) != 2 or (isinstance(shape[1], int) and shape[1] != size):
+            raise BundleError(
+                f"{path}: its {what} '{value.name}' has shape {shape}, but '{key}' in {bundle.source} is {size}: "
+                f"expected [batch, {size}]",
+                key,
+            )
+    input_name = inputs[0].name
 
-        def run(obs: np.ndarray) -> np.ndarray:
-            return session.run(None, {input_name: obs})[0]
+    def run(obs: np.ndarray) -> np.ndarray:
+        return session.run(None, {input_name: obs})[0]
 
-        return Policy(backend, path, obs_dim, num_actions, run)
+    return run
 
+
+def _torchscript_run(path: Path, threads: int | None):
+    """The TorchScript model's run function (obs (1, obs_dim) float32 -> actions); torch is imported here."""
     import torch
 
     if threads is not None:
         torch.set_num_threads(threads)
-    with warnings.catch_warnings():  # torch 2.10+ marks TorchScript deprecated; it still loads and runs
-        warnings.simplefilter("ignore", DeprecationWarning)
-        model = torch.jit.load(str(path), map_location="cpu").eval()
+    try:
+        with warnings.catch_warnings():  # torch 2.10+ marks TorchScript deprecated; it still loads and runs
+            warnings.simplefilter("ignore", DeprecationWarning)
+            model = torch.jit.load(str(path), map_location="cpu").eval()
+    except Exception as exc:  # RuntimeError, ValueError, ... for a file that is not a TorchScript archive
+        raise BundleError(
+            f"{path}: not a readable TorchScript model ({_first_line(exc)})", "policy.torchscript"
+        ) from None
 
     def run(obs: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
             return model(torch.from_numpy(obs)).numpy()
 
-    return Policy(backend, path, obs_dim, num_actions, run)
+    return run

@@ -2,6 +2,8 @@
 
 Shapes: M motors in the robot's motor order (``joints.motor_order``), N = M joints in the policy's order
 (``joints.names``), A actions. Drivers speak motor order; observations, policy and safety layer speak policy order.
+Every command reaches the driver through :meth:`Runtime.write`, which sends only a finite command with gains >= 0 and
+otherwise latches the safe stop and sends the stop's command instead.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from .driver import JointCommand, RobotDriver, RobotState
 from .observations import ObservationBuilder
 from .policy import load_policy
 from .robot_log import RobotLog
-from .safety import SafetyLayer
+from .safety import SafetyLayer, command_problem
 
 Commands = dict | Callable[[float], dict]
 """The operator's commands: name -> array of the command's size, or a function of the run's time [s] giving them."""
@@ -125,6 +127,17 @@ class Runtime:
         command = self.safety.command(action, policy_state)
         return self.order.command_to_motors(command), self.safety.latched
 
+    def write(self, driver: RobotDriver, command: JointCommand) -> JointCommand:
+        """Send ``command`` (motor order) to ``driver``: the one way a command leaves the runtime. A command that is
+        not M finite values per field with gains >= 0 is never sent: the safe stop latches (naming the joint and the
+        field) and the stop's command, always finite, is sent instead. Returns the command sent."""
+        problem = command_problem(command, self.order.motor_order)
+        if problem is not None:
+            self.safety.latch(f"a command was not sent: {problem}", step=max(self.safety.commands_made - 1, 0))
+            command = self.order.command_to_motors(self.safety.stop_command())
+        driver.write_command(command)
+        return command
+
     def run(
         self,
         driver: RobotDriver,
@@ -142,16 +155,21 @@ class Runtime:
         reading with ``fresh`` False. ``max_consecutive_misses`` in a row latch the safe stop, whose command is then
         written until the time is up. Without ``realtime`` round(seconds / control_dt) steps run back to back (a
         simulator stepped in lockstep by its driver). ``on_step(step, state, command)`` is called after each write.
-        If the loop is interrupted (an exception, Ctrl-C), the stop latches and its command is written once.
+        If the loop is interrupted (an exception, Ctrl-C), the stop latches and its command is written once. Every
+        command goes through :meth:`write`.
 
         Raises:
             BundleError: ``driver.motor_names`` differ from the bundle's ``joints.motor_order``.
+            MissingStateError: ``commands`` (a dict) lacks a command the policy observes, or it is not finite
+                numbers of its size; raised before any command is sent.
         """
         if list(driver.motor_names) != self.order.motor_order:
             raise BundleError(
                 f"the driver's motors {list(driver.motor_names)} are not the bundle's joints.motor_order "
                 f"{self.order.motor_order}"
             )
+        if not callable(commands):
+            self.observations.check_commands(commands)
         self.reset()
         dt = self.bundle.control_dt
         log = RobotLog(self.order.motor_order, dt) if (log_path is not None or keep_log) else None
@@ -173,7 +191,7 @@ class Runtime:
                 computing = time.perf_counter()
                 command, _ = self.command_for(state, operator)
                 compute_s.append(time.perf_counter() - computing)
-                driver.write_command(command)
+                command = self.write(driver, command)
                 if log is not None:
                     log.append(began - start if realtime else t_command, state, command)
                 if on_step is not None:
@@ -191,8 +209,9 @@ class Runtime:
             self.safety.latch(f"the control loop stopped on {type(exc).__name__}: {exc}")
             if state is not None:
                 with contextlib.suppress(Exception):
-                    stop = self.safety.command(None, self.order.state_to_policy(state))
-                    driver.write_command(self.order.command_to_motors(stop))
+                    self.safety.check(self.order.state_to_policy(state))  # its finite positions join the hold
+            with contextlib.suppress(Exception):
+                self.write(driver, self.order.command_to_motors(self.safety.stop_command()))
             raise
         times_us = np.array(compute_s) * 1e6
         arrays = log.arrays() if log is not None else None

@@ -262,7 +262,8 @@ class Go2DdsDriver:
         """Publish ``command`` (12 motors, motor order) as one ``LowCmd_`` with its CRC.
 
         Raises:
-            ValueError: an array of another shape, or a value that is not finite.
+            ValueError: an array of another shape, a value that is not finite or a negative gain (see
+                :func:`fill_lowcmd`; the runtime sends none).
         """
         if self.link.participant is None:
             raise RuntimeError("this Go2DdsDriver is closed")
@@ -296,8 +297,12 @@ def lowcmd_template(sdk: SimpleNamespace):
 def fill_lowcmd(cmd, command: JointCommand, crc) -> None:
     """Write ``command`` (12 motors, motor order) into the ``LowCmd_`` ``cmd`` (slots 0-11 enabled) and its CRC.
 
+    Every value is checked before ``cmd`` is touched, so a refused command leaves it as it was. The runtime's
+    commands pass these checks by construction (``Runtime.write`` sends no other), its safe stop included: a
+    damping stop is mode 0x01 with kp 0 and kd > 0, Unitree's damping mode.
+
     Raises:
-        ValueError: an array that is not (12,), or a value that is not finite.
+        ValueError: an array that is not (12,), a value that is not finite, or a negative gain.
     """
     n = len(GO2_MOTOR_NAMES)
     columns = []
@@ -307,6 +312,8 @@ def fill_lowcmd(cmd, command: JointCommand, crc) -> None:
             raise ValueError(f"JointCommand.{key} has shape {value.shape}, expected ({n},) for the Go2's motors")
         if not np.all(np.isfinite(value)):
             raise ValueError(f"JointCommand.{key} is not finite: {value.tolist()}")
+        if key in ("kp", "kd") and np.any(value < 0):
+            raise ValueError(f"JointCommand.{key} has a negative gain: {value.tolist()}")
         columns.append(value.tolist())
     for i, (q, dq, kp, kd, tau) in enumerate(zip(*columns, strict=True)):
         motor = cmd.motor_cmd[i]

@@ -13,7 +13,7 @@ import math
 from typing import TYPE_CHECKING
 
 from ..deploy.bundle import FORMAT, bundle_from_dict
-from ..deploy.observations import SUPPORTED_TERMS
+from ..deploy.observation_terms import SUPPORTED_TERMS
 from ..learn.ppo_config import policy_groups
 from ..scene.inspect import inspect_scene
 from ..scene.joint_velocity_limits import joint_velocity_limits

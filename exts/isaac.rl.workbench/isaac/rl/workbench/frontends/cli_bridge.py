@@ -8,6 +8,7 @@ is printed), 2 on bad input (a bundle, an argument, no robot answering, the ``go
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from ..sim2real.go2_bridge_args import add_bridge_arguments, serve_from_args
 from .cli import _seconds
 
 USER_ERRORS = (  # bad input: exit 2
-    "isaac.rl.workbench.deploy.bundle.BundleError",
+    "isaac.rl.workbench.deploy.bundle_error.BundleError",
     "isaac.rl.workbench.deploy.unitree_go2.MissingExtraError",
     "isaac.rl.workbench.deploy.unitree_go2.RobotNotFoundError",
     "isaac.rl.workbench.deploy.observations.MissingStateError",
@@ -28,8 +29,8 @@ def _velocity(text: str) -> list[float]:
         values = [float(v) for v in text.split(",")]
     except ValueError:
         values = []
-    if len(values) != 3:
-        raise argparse.ArgumentTypeError(f"'{text}': expected vx,vy,wz (m/s, m/s, rad/s), e.g. 0.5,0,0")
+    if len(values) != 3 or not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(f"'{text}': expected vx,vy,wz (finite m/s, m/s, rad/s), e.g. 0.5,0,0")
     return values
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 USER_ERRORS = (  # bad input: exit 2
     "isaac.rl.workbench.envs.deploy_manifest.DeployError",
-    "isaac.rl.workbench.deploy.bundle.BundleError",
+    "isaac.rl.workbench.deploy.bundle_error.BundleError",
 )
 
 

@@ -21,7 +21,7 @@ USER_ERRORS = (
     "isaac.rl.workbench.envs.spec_schema.SpecError",
     "isaac.rl.workbench.learn.run_dir.RunError",
     "isaac.rl.workbench.learn.checkpoint.CheckpointError",
-    "isaac.rl.workbench.deploy.bundle.BundleError",
+    "isaac.rl.workbench.deploy.bundle_error.BundleError",
 )
 """Errors that mean bad input (exit 2): a parameter name, a reality file, a run folder, a checkpoint, a bundle."""
 
