@@ -22,12 +22,12 @@ import sys
 from pathlib import Path
 
 import torch
-from isaac.rl.workbench.envs.overrides import parse_overrides
-from isaac.rl.workbench.envs.spec import load_spec
 from isaac.rl.workbench.envs.workbench_env import WorkbenchEnv, make_backend
 from isaac.rl.workbench.learn.ppo_config import validate_ppo_config
 from isaac.rl.workbench.learn.rollout import evaluate
 from isaac.rl.workbench.learn.trainer import Trainer
+from isaac.rl.workbench.specs.loader import load_spec
+from isaac.rl.workbench.specs.overrides import parse_overrides
 
 
 def run_one(env, ppo: dict, device: str, seed: int, iterations: int, eval_episodes: int) -> dict:

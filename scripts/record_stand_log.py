@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 from isaac.rl.workbench.deploy.driver import JointCommand
 from isaac.rl.workbench.deploy.robot_log import RobotLog
-from isaac.rl.workbench.envs.deploy_manifest import trained_gains
-from isaac.rl.workbench.envs.spec import spec_from_table
+from isaac.rl.workbench.deploy_manifest import trained_gains
 from isaac.rl.workbench.sim2real.reality import load_reality, reality_driver
+from isaac.rl.workbench.specs.loader import spec_from_table
 
 FREQUENCIES_HZ = (0.5, 1.3, 2.9, 4.7)
 """The sines every joint's target sums; incommensurate, so the log excites a band of frequencies."""

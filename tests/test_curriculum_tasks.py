@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from isaac.rl.workbench.envs.spec import load_spec
 from isaac.rl.workbench.envs.workbench_env import WorkbenchEnv
+from isaac.rl.workbench.specs.loader import load_spec
 
 from .conftest import robot_or_fail
 

@@ -59,7 +59,7 @@ def student_spec(write_spec, teacher_hidden: str = "[32, 32]") -> Path:
 @pytest.fixture(scope="module")
 def teacher_run(tmp_path_factory):
     """A cart-pole teacher of 30 PPO iterations whose actor reads the policy and privileged groups."""
-    from isaac.rl.workbench.envs.spec import load_spec
+    from isaac.rl.workbench.specs.loader import load_spec
 
     folder = tmp_path_factory.mktemp("teacher")
     text = Path(load_spec("cartpole").source).read_text()
@@ -164,8 +164,8 @@ def test_go2_teacher_and_student_train_an_iteration_each(tmp_path):
 
 
 def test_go2_student_shares_the_teachers_env_and_its_teacher_groups_give_the_teachers_actor_input():
-    from isaac.rl.workbench.envs.spec import load_spec
     from isaac.rl.workbench.learn.teacher import teacher_mismatch
+    from isaac.rl.workbench.specs.loader import load_spec
 
     robot_or_fail("go2")
     teacher, student = load_spec("go2_flat_teacher").raw, load_spec("go2_flat_student").raw

@@ -55,7 +55,7 @@ def test_inspect_a_shipped_scene(installed):
         [
             bin_dir / "python",
             "-c",
-            "from isaac.rl.workbench.envs.task_files import shipped_tasks_dir as d; "
+            "from isaac.rl.workbench.specs.task_files import shipped_tasks_dir as d; "
             "print(d().parent / 'assets' / 'usd' / 'cartpole.usda')",
         ],
         work,

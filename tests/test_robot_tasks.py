@@ -72,7 +72,7 @@ def test_go2_stands_on_its_stance_for_the_whole_episode(tmp_path):
 
 
 def test_a_missing_robot_scene_says_that_set_up_makes_it():
-    from isaac.rl.workbench.envs.spec import SpecError, load_spec
+    from isaac.rl.workbench.specs.loader import SpecError, load_spec
 
     with pytest.raises(SpecError, match=r"go3\.usda: no such file \(the example robots are converted at set-up"):
         load_spec("go2_stand", {"scene": "../assets/usd/robots/go3/go3.usda"})

@@ -92,7 +92,7 @@ def test_resume_continues_iterations_optimizer_and_normaliser(tmp_path, capsys):
     # 256 envs: the normalised cart-pole balances by then whatever the random stream (64 envs: on some seeds only)
     common = ["--run-dir", str(run_dir), "--num-envs", "256"]
     spec_args = ["train", "cartpole", *common, "--max-iterations", str(FIRST)]
-    from isaac.rl.workbench.envs.spec import load_spec
+    from isaac.rl.workbench.specs.loader import load_spec
 
     # the observation normaliser is part of what must survive a resume
     spec_path = tmp_path / "cartpole_norm.toml"

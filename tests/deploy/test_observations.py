@@ -11,7 +11,7 @@ import torch
 from isaac.rl.workbench.deploy.bundle import BundleError
 from isaac.rl.workbench.deploy.observation_terms import SUPPORTED_TERMS
 from isaac.rl.workbench.deploy.observations import MissingStateError, ObservationBuilder
-from isaac.rl.workbench.envs.terms import observations as terms
+from isaac.rl.workbench.terms import observations as terms
 from isaac.rl.workbench.utils.quaternions import quat_rotate_inverse
 
 from .synthetic_bundle import DEFAULT_POS, make_bundle, state_in_policy_order

@@ -7,8 +7,8 @@ import pytest
 from isaac.rl.workbench.backend.newton_memory import bytes_per_env, warp_bytes
 from isaac.rl.workbench.envs import workbench_env
 from isaac.rl.workbench.envs.env_size import CPU_MAX_ENVS, GPU_CHECK_ABOVE, check_num_envs
-from isaac.rl.workbench.envs.spec import SpecError, load_spec
 from isaac.rl.workbench.frontends.cli import main
+from isaac.rl.workbench.specs.loader import SpecError, load_spec
 
 
 def never_measured():

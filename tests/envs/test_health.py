@@ -8,9 +8,9 @@ import json
 
 import pytest
 import torch
-from isaac.rl.workbench.envs.spec import load_spec
 from isaac.rl.workbench.envs.workbench_env import WorkbenchEnv
 from isaac.rl.workbench.frontends.cli import main
+from isaac.rl.workbench.specs.loader import load_spec
 
 from . import blowup_terms
 

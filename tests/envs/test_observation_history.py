@@ -10,9 +10,9 @@ from isaac.rl.workbench.deploy.bundle import FORMAT, bundle_from_dict
 from isaac.rl.workbench.deploy.driver import RobotState
 from isaac.rl.workbench.deploy.observations import ObservationBuilder
 from isaac.rl.workbench.envs.observation_history import ObservationHistory
-from isaac.rl.workbench.envs.spec import load_spec
-from isaac.rl.workbench.envs.spec_schema import SpecError
 from isaac.rl.workbench.envs.workbench_env import WorkbenchEnv
+from isaac.rl.workbench.specs.loader import load_spec
+from isaac.rl.workbench.specs.schema import SpecError
 
 from ..cartpole_text import MASS_EVENTS, POLICY, PRIVILEGED
 

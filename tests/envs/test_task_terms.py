@@ -11,8 +11,8 @@ import torch
 from isaac.rl.workbench.envs.commands import Commands
 from isaac.rl.workbench.envs.contact_time import ContactTime
 from isaac.rl.workbench.envs.episode_stats import EpisodeStats
-from isaac.rl.workbench.envs.spec_schema import CommandSpec
-from isaac.rl.workbench.envs.terms import events, metrics, observations, rewards, terminations
+from isaac.rl.workbench.specs.schema import CommandSpec
+from isaac.rl.workbench.terms import events, metrics, observations, rewards, terminations
 from isaac.rl.workbench.utils.quaternions import quat_rotate, quat_rotate_inverse, yaw_quat
 
 IDENTITY = torch.tensor([0.0, 0.0, 0.0, 1.0])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from isaac.rl.workbench.envs.spec import load_spec
 from isaac.rl.workbench.envs.workbench_env import WorkbenchEnv
+from isaac.rl.workbench.specs.loader import load_spec
 
 pytestmark = pytest.mark.slow  # builds Newton models (compiles warp kernels on the first run)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import sys
 
-from isaac.rl.workbench.envs.spec import load_spec
 from isaac.rl.workbench.envs.workbench_env import WorkbenchEnv
+from isaac.rl.workbench.specs.loader import load_spec
 
 from ..conftest import REPO
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 import tomli_w
-from isaac.rl.workbench.envs.spec import SpecError, load_spec
 from isaac.rl.workbench.frontends.allowed_paths import AllowedFolders
 from isaac.rl.workbench.frontends.page_policy import check_page_spec, named_functions
 from isaac.rl.workbench.frontends.panel import PanelModel
+from isaac.rl.workbench.specs.loader import SpecError, load_spec
 
 from ..conftest import CARTPOLE_SPEC, REPO
 
@@ -120,8 +120,8 @@ def _event(raw):
 
 
 def _installed_package(raw):
-    raw["rewards"]["lib"] = {"func": "isaac.rl.workbench.envs.terms.rewards:is_alive"}
-    return "rewards.lib.func", ["'isaac.rl.workbench.envs.terms.rewards:is_alive'", "no isaac.py there"]
+    raw["rewards"]["lib"] = {"func": "isaac.rl.workbench.terms.rewards:is_alive"}
+    return "rewards.lib.func", ["'isaac.rl.workbench.terms.rewards:is_alive'", "no isaac.py there"]
 
 
 def _term_named_like_a_function(raw):

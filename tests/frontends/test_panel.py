@@ -15,9 +15,9 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from isaac.rl.workbench.envs.spec import load_spec, save_spec
 from isaac.rl.workbench.frontends import panel_jobs
 from isaac.rl.workbench.frontends.panel import PanelModel
+from isaac.rl.workbench.specs.loader import load_spec, save_spec
 from pxr import Usd, UsdGeom, UsdPhysics
 
 from ..conftest import CARTPOLE_SPEC, REPO

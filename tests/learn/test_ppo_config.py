@@ -4,9 +4,9 @@ the graphed learner does not run (each naming the key), and a short run with rsl
 from __future__ import annotations
 
 import pytest
-from isaac.rl.workbench.envs.spec import SpecError, load_spec
 from isaac.rl.workbench.frontends.cli import main
 from isaac.rl.workbench.learn.ppo_config import default_ppo_config, runner_config
+from isaac.rl.workbench.specs.loader import SpecError, load_spec
 
 
 def test_graphed_learner_is_the_default_and_carries_the_precision():

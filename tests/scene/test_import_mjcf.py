@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 import trimesh
-from isaac.rl.workbench.scene.doctor import check_robot
+from isaac.rl.workbench.doctor.usd_checks import check_robot
 from isaac.rl.workbench.scene.import_robot import RobotImportError, import_robot, spec_fragment
 from isaac.rl.workbench.scene.inspect import inspect_scene
 
@@ -105,8 +105,8 @@ def test_the_suggested_spec_carries_the_position_actuators_gains(imported):
 def _env(usd: Path, spec: dict, robot: dict, seconds: float):
     """The spec ``import`` suggests with ``robot`` merged into ``[robot]``, run on the CPU for ``seconds`` of zero
     actions (joint targets at the start pose)."""
-    from isaac.rl.workbench.envs.spec import spec_from_table
     from isaac.rl.workbench.envs.workbench_env import WorkbenchEnv
+    from isaac.rl.workbench.specs.loader import spec_from_table
 
     raw = spec | {
         "robot": spec["robot"] | robot,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from isaac.rl.workbench.scene.doctor import check_robot
+from isaac.rl.workbench.doctor.usd_checks import check_robot
 from isaac.rl.workbench.scene.import_robot import example_robot, import_urdf
 from isaac.rl.workbench.scene.inspect import inspect_scene
 
@@ -150,8 +150,8 @@ def test_an_output_that_is_a_file_is_refused_in_one_line(tmp_path, out):
 
 
 def _env(scene: Path, root: str, robot: dict, stiffness: float, num_envs: int = 2):
-    from isaac.rl.workbench.envs.spec import spec_from_table
     from isaac.rl.workbench.envs.workbench_env import WorkbenchEnv
+    from isaac.rl.workbench.specs.loader import spec_from_table
 
     raw = {
         "scene": str(scene),
@@ -191,7 +191,7 @@ def test_an_arm_holds_its_posture_under_gravity(imported, name, stiffness):
 
 
 def _so101_spec(scene: Path, stiffness: float):
-    from isaac.rl.workbench.envs.spec import spec_from_table
+    from isaac.rl.workbench.specs.loader import spec_from_table
 
     raw = {
         "scene": str(scene),
@@ -207,7 +207,7 @@ def _so101_spec(scene: Path, stiffness: float):
 
 @pytest.mark.slow
 def test_doctor_drives_each_joint_and_flags_gains_too_weak_for_the_load(imported):
-    from isaac.rl.workbench.envs.robot_checks import physics_checks
+    from isaac.rl.workbench.doctor.physics_checks import physics_checks
 
     sound = physics_checks(_so101_spec(imported["so101"], 20.0))
     assert [f.level for f in sound] == ["ok", "ok"], sound
@@ -221,8 +221,8 @@ def test_doctor_drives_each_joint_and_flags_gains_too_weak_for_the_load(imported
 
 @pytest.mark.slow
 def test_doctor_finds_a_floating_robot_that_sinks_through_the_ground(tmp_path):
-    from isaac.rl.workbench.envs.robot_checks import physics_checks
-    from isaac.rl.workbench.envs.spec import spec_from_table
+    from isaac.rl.workbench.doctor.physics_checks import physics_checks
+    from isaac.rl.workbench.specs.loader import spec_from_table
     from pxr import Gf, Usd, UsdGeom, UsdPhysics
 
     stage = Usd.Stage.CreateNew(str(tmp_path / "ghost.usda"))

@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import numpy as np
 import torch
-from isaac.rl.workbench.envs.spec import TaskSpec
 from isaac.rl.workbench.envs.workbench_env import make_backend
 from isaac.rl.workbench.sim2real.robot_data import JointLog
 from isaac.rl.workbench.sim2real.sysid import JOINT_PROPERTY
+from isaac.rl.workbench.specs.loader import TaskSpec
 
 
 def multisine(t: np.ndarray, amplitude: float, frequencies=(0.4, 0.9, 1.7, 2.9, 4.3), seed: int = 0) -> np.ndarray:

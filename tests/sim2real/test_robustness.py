@@ -9,7 +9,6 @@ import math
 
 import pytest
 import torch
-from isaac.rl.workbench.envs.spec import load_spec
 from isaac.rl.workbench.frontends.cli_sim2real import add_parsers
 from isaac.rl.workbench.sim2real.robustness import RobustnessSweep
 from isaac.rl.workbench.sim2real.robustness_params import (
@@ -18,6 +17,7 @@ from isaac.rl.workbench.sim2real.robustness_params import (
     sweep_grid,
     swept_parameters,
 )
+from isaac.rl.workbench.specs.loader import load_spec
 
 from ..conftest import robot_or_fail
 from .trained_cartpole import POLE_MASS, cartpole_teacher, trained_cartpole  # noqa: F401 (fixtures)

@@ -191,9 +191,9 @@ def test_readings_can_be_late_and_noisy(cartpole_overrides):
 def test_the_robot_keeps_only_the_groups_the_deployed_policy_reads():
     """A student's teacher groups observe the randomised values, which a fixed world (no start-up events) no longer
     draws: the simulated robot keeps the student's own group, so the student runs there."""
-    from isaac.rl.workbench.envs.spec import load_spec
     from isaac.rl.workbench.sim2real.reality import fixed_world_overrides
     from isaac.rl.workbench.sim2real.sim_driver import robot_spec
+    from isaac.rl.workbench.specs.loader import load_spec
 
     robot_or_fail("go2")
     student = load_spec(REPO / "tasks" / "go2_flat_student.toml")

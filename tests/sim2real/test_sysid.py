@@ -21,7 +21,6 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from isaac.rl.workbench.envs.spec import load_spec, spec_from_table
 from isaac.rl.workbench.frontends.cli_sysid import add_parsers, main
 from isaac.rl.workbench.sim2real.robot_data import (
     JointLog,
@@ -39,6 +38,7 @@ from isaac.rl.workbench.sim2real.sysid import (
     define_parameters,
 )
 from isaac.rl.workbench.sim2real.sysid_spec import fitted_spec_table
+from isaac.rl.workbench.specs.loader import load_spec, spec_from_table
 
 from .recording import multisine, record
 

@@ -158,8 +158,8 @@ def test_disable_and_enable_leave_nothing_behind(kit):
 
 
 def test_physx_backend_maps_joint_columns_and_env_origins(kit, write_spec):
-    from isaac.rl.workbench.envs.spec import load_spec
     from isaac.rl.workbench.frontends.kit.physx_backend import physx_backend_factory
+    from isaac.rl.workbench.specs.loader import load_spec
 
     spec = load_spec(write_spec({"num_envs = 64": "num_envs = 3"}))
     links = [[f"/World/envs/env_{i}/Robot/{b}" for b in ("cart", "pole")] for i in range(3)]

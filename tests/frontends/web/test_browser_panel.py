@@ -211,8 +211,8 @@ def test_save_asks_before_overwriting_a_file_in_a_real_browser(tmp_path):
     """The page is served to the browser's own Origin and Host (the guard lets it in), and Save over an existing
     file leaves it byte-identical until Overwrite is pressed."""
     sync_playwright = _browser_or_fail()
-    from isaac.rl.workbench.envs.spec import load_spec
     from isaac.rl.workbench.frontends.web.app import serve
+    from isaac.rl.workbench.specs.loader import load_spec
 
     ARTIFACTS.mkdir(exist_ok=True)
     folder = tmp_path / "specs"

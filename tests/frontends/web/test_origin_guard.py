@@ -13,9 +13,9 @@ import pytest
 import viser
 import websockets.sync.client
 import zstandard
-from isaac.rl.workbench.envs.spec import load_spec
 from isaac.rl.workbench.frontends.web.access import new_token, start_server
 from isaac.rl.workbench.frontends.web.app import serve
+from isaac.rl.workbench.specs.loader import load_spec
 from viser._messages import GuiUpdateMessage, ViewerCameraMessage
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin, Subprotocol

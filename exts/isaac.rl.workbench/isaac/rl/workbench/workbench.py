@@ -23,9 +23,9 @@ from typing import Any
 
 import torch
 
-from .envs.spec import TaskSpec, load_spec, save_spec
 from .learn.ppo_config import is_distillation
 from .learn.run_dir import RunDir, RunError, RunWriteError, writing
+from .specs.loader import TaskSpec, load_spec, save_spec
 from .utils import startup_timer
 from .utils.atomic import write_atomically
 from .utils.writable import check_writable
@@ -497,7 +497,7 @@ class Workbench:
             check_writable(out)
         manifest = None
         if deploy:
-            from .envs.deploy_manifest import deploy_manifest
+            from .deploy_manifest import deploy_manifest
 
             manifest = deploy_manifest(self.env, self.spec, {"onnx": "policy.onnx", "torchscript": "policy.pt"})
         rollout = self.evaluate(num_episodes=self.env.num_envs, keep_observations=4096)

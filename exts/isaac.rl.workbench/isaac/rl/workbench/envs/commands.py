@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from ..specs.schema import CommandSpec
 from ..utils.quaternions import quat_rotate, yaw_angle
-from .spec_schema import CommandSpec
 
 if TYPE_CHECKING:
     from .workbench_env import WorkbenchEnv

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import torch
 
-from .spec_schema import SpecError
+from ..specs.schema import SpecError
 
 CPU_MAX_ENVS = 4096
 """The most envs the CPU's single MuJoCo world takes, unless ``ISAAC_RL_WORKBENCH_CPU_MAX_ENVS`` says otherwise."""

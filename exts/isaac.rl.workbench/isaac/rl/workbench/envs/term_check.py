@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from .spec_schema import SpecError, TermSpec
-from .terms import TermSignatureError, check_term_signature, term_location
+from ..specs.schema import SpecError, TermSpec
+from ..terms import TermSignatureError, check_term_signature, term_location
 
 if TYPE_CHECKING:
     from .workbench_env import WorkbenchEnv

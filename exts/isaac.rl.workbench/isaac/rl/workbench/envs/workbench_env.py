@@ -16,16 +16,17 @@ from rsl_rl.env import VecEnv
 from tensordict import TensorDict
 
 from ..backend.base import Backend
+from ..specs.loader import TaskSpec, TermSpec
+from ..specs.robot_tables import initial_joint_positions, joint_overrides
 from ..utils import startup_timer
 from . import applied_randomization
-from .actuators import explicit_actuators, initial_joint_positions, joint_overrides
+from .backend_request import explicit_actuators
 from .commands import Commands
 from .env_size import check_num_envs
 from .episode_stats import EpisodeStats
 from .health import HealthCheck
 from .observation_history import ObservationHistory
 from .pose_watch import PoseWatch
-from .spec import TaskSpec, TermSpec
 from .term_check import check_terms
 from .term_state import TermState
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from ..envs.overrides import parse_overrides
+from ..specs.overrides import parse_overrides
 
 
 def _sync(device: torch.device) -> None:
@@ -52,9 +52,9 @@ def _rate(fn, count: int, device: torch.device) -> float:
 
 def measure(task: str, num_envs: int, device: str, steps: int, iterations: int, overrides: dict) -> dict:
     """Measure raw, env and training throughput of ``task`` at ``num_envs`` envs in this process."""
-    from ..envs.spec import load_spec
     from ..envs.workbench_env import WorkbenchEnv, make_backend
     from ..learn.trainer import Trainer
+    from ..specs.loader import load_spec
 
     dev = torch.device(device)
     spec = load_spec(task, {**overrides, "env.num_envs": num_envs})
@@ -257,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(json.dumps(result))
         return 0
-    from ..envs.spec import load_spec
+    from ..specs.loader import load_spec
     from ..workbench import check_device
 
     check_device(args.device)

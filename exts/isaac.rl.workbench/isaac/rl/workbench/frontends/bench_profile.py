@@ -87,9 +87,9 @@ def profile(task: str, num_envs: int, device: str, iterations: int, overrides: d
         with every section synchronised), ``plain_iteration_s`` (one without), ``syncs_per_iteration`` (None on
         the CPU) and ``sync_sites`` (the code lines that synchronise, with their counts per iteration).
     """
-    from ..envs.spec import load_spec
     from ..envs.workbench_env import WorkbenchEnv, make_backend
     from ..learn.trainer import Trainer
+    from ..specs.loader import load_spec
 
     dev = torch.device(device)
     spec = load_spec(task, {**overrides, "env.num_envs": num_envs})

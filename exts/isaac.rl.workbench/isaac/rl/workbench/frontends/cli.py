@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..envs.overrides import parse_overrides
+from ..specs.overrides import parse_overrides
 from ..utils import startup_timer
 from ..utils.gc_pause import gc_paused
 from .ctrl_c import StopOnCtrlC
@@ -25,7 +25,7 @@ from .ctrl_c import StopOnCtrlC
 # pull in torch, pxr or ONNX, which ``--help``, ``spec`` or ``inspect`` do not need (seconds of start-up).
 USER_ERRORS = (  # bad input: exit 2
     "isaac.rl.workbench.scene.inspect.SceneError",
-    "isaac.rl.workbench.envs.spec_schema.SpecError",
+    "isaac.rl.workbench.specs.schema.SpecError",
     "isaac.rl.workbench.learn.checkpoint.CheckpointError",
     "isaac.rl.workbench.backend.base.BackendError",
     "isaac.rl.workbench.scene.import_robot.RobotImportError",
@@ -46,7 +46,7 @@ FAILURES = ("isaac.rl.workbench.workbench.TrainingFailed", "isaac.rl.workbench.l
 
 def _doctor(args) -> int:
     """Exit 0 when the robot is ready to train, 1 when a check found a problem."""
-    from ..scene.doctor import Finding, check_robot, format_findings
+    from ..doctor.usd_checks import Finding, check_robot, format_findings
 
     suggested = ""
     if Path(args.target).suffix.lower() in (".usd", ".usda", ".usdc"):
@@ -57,7 +57,7 @@ def _doctor(args) -> int:
             suggested = spec_fragment(Path(args.target), Path.cwd())
     else:
         with _start_up(args):  # a short command: its checks build envs, and are part of the start-up
-            from ..envs.spec import load_spec
+            from ..specs.loader import load_spec
 
             spec = load_spec(args.target)
             actuated = {joint for group in spec.actuators.values() for joint in group.joints}
@@ -65,7 +65,7 @@ def _doctor(args) -> int:
             if spec.robot.base:
                 findings.append(Finding("ok", "base", f"the spec makes the base {spec.robot.base} ([robot] base)"))
             if not any(f.level == "problem" for f in findings):
-                from ..envs.robot_checks import gain_checks, newton_mass_checks, physics_checks
+                from ..doctor.physics_checks import gain_checks, newton_mass_checks, physics_checks
 
                 gains, suggested = gain_checks(spec)
                 findings += newton_mass_checks(spec) + gains + physics_checks(spec)
@@ -78,7 +78,7 @@ def _doctor(args) -> int:
 
 
 def _import(args) -> int:
-    from ..scene.doctor import check_robot, format_findings
+    from ..doctor.usd_checks import check_robot, format_findings
     from ..scene.import_robot import example_robot, import_robot, spec_fragment
     from ..scene.inspect import format_scene, inspect_scene
 
@@ -246,14 +246,14 @@ def _play(args) -> int:
 
 def _terms(args) -> int:
     with _start_up(args):  # imports torch and the env for their docstrings
-        from ..envs.term_docs import terms_markdown
+        from .term_docs import terms_markdown
 
     print(terms_markdown(), end="")
     return 0
 
 
 def _spec(args) -> int:
-    from ..envs.spec_schema import spec_key_docs
+    from ..specs.schema import spec_key_docs
 
     for item in spec_key_docs():
         default = "" if item.default is None else f" (default {item.default!r})"

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 USER_ERRORS = (  # bad input: exit 2
-    "isaac.rl.workbench.envs.deploy_manifest.DeployError",
+    "isaac.rl.workbench.deploy_manifest.DeployError",
     "isaac.rl.workbench.deploy.bundle_error.BundleError",
 )
 

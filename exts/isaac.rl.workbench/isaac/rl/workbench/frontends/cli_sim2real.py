@@ -11,14 +11,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..envs.overrides import parse_overrides
+from ..specs.overrides import parse_overrides
 from .cli import _positive, _seconds
 
 USER_ERRORS = (
     "isaac.rl.workbench.sim2real.robustness_params.ParameterError",
     "isaac.rl.workbench.sim2real.reality.RealityError",
     "isaac.rl.workbench.sim2real.transfer.TransferError",
-    "isaac.rl.workbench.envs.spec_schema.SpecError",
+    "isaac.rl.workbench.specs.schema.SpecError",
     "isaac.rl.workbench.learn.run_dir.RunError",
     "isaac.rl.workbench.learn.checkpoint.CheckpointError",
     "isaac.rl.workbench.deploy.bundle_error.BundleError",
@@ -110,11 +110,11 @@ def _row_errors() -> tuple[type[Exception], ...]:
     observes what a robot cannot measure), its bundle, checkpoint or spec is bad, or its robot is not the
     reality's."""
     from ..deploy.bundle import BundleError
-    from ..envs.deploy_manifest import DeployError
-    from ..envs.spec_schema import SpecError
+    from ..deploy_manifest import DeployError
     from ..learn.checkpoint import CheckpointError
     from ..learn.export import ExportError
     from ..learn.run_dir import RunError
+    from ..specs.schema import SpecError
 
     return (BundleError, CheckpointError, DeployError, ExportError, RunError, SpecError)
 

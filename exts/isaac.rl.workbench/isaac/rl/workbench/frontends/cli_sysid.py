@@ -97,11 +97,11 @@ def handle_sysid(args) -> int:
     """Run the fit and write sysid.json, sysid.png and the fitted spec; 0 when done."""
     import torch
 
-    from ..envs.spec import load_spec
     from ..sim2real.robot_data import read_joint_log
     from ..sim2real.sysid import PARAMETERS, SysidError, SysidSettings, identify
     from ..sim2real.sysid_plot import plot_sysid
     from ..sim2real.sysid_spec import write_fitted_spec
+    from ..specs.loader import load_spec
     from ..workbench import check_device, safe_name
 
     torch.set_num_threads(args.threads)
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except Exception as exc:
         names = {f"{cls.__module__}.{cls.__qualname__}" for cls in type(exc).__mro__}
-        user_errors = {*USER_ERRORS, "isaac.rl.workbench.envs.spec_schema.SpecError"}
+        user_errors = {*USER_ERRORS, "isaac.rl.workbench.specs.schema.SpecError"}
         if not names & {*user_errors, "isaac.rl.workbench.learn.run_dir.RunError"}:
             raise
         print(f"error: {exc}", file=sys.stderr)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..envs.spec import SpecError
+from ..specs.loader import SpecError
 from .allowed_paths import AllowedFolders, PathRefused
 
 PATH_KEYS = ("scene", "scene_fallback", "python_path", "python_path_fallback")

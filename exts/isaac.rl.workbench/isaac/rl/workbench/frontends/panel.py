@@ -32,11 +32,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..envs.overrides import apply_overrides
-from ..envs.spec import SpecError, save_spec, spec_from_table
-from ..envs.spec_schema import TaskSpec
-from ..envs.task_files import find_task, list_tasks
 from ..scene.inspect import ArticulationInfo, SceneError, format_scene, inspect_scene
+from ..specs.loader import SpecError, save_spec, spec_from_table
+from ..specs.overrides import apply_overrides
+from ..specs.schema import TaskSpec
+from ..specs.task_files import find_task, list_tasks
 from ..workbench import RUNS_DIR
 from . import panel_jobs
 from .allowed_paths import AllowedFolders, PathRefused

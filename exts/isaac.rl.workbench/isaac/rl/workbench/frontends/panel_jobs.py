@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..envs.spec_schema import TaskSpec
 from ..learn.run_dir import RunDir, RunError
 from ..scene.read_recording import read_recording
+from ..specs.schema import TaskSpec
 from ..workbench import Workbench
 from .panel_state import PLOTTED, PoseFrames, RunState
 

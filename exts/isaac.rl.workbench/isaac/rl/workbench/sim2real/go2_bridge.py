@@ -57,9 +57,9 @@ from ..deploy.unitree_go2 import (
     DdsLink,
     latest,
 )
-from ..envs.actuators import explicit_actuators
-from ..envs.spec_schema import TaskSpec
+from ..envs.backend_request import explicit_actuators
 from ..envs.workbench_env import make_backend
+from ..specs.schema import TaskSpec
 from .fixed_rate import LoopTiming, run_at_fixed_rate
 from .sim_driver import robot_spec
 

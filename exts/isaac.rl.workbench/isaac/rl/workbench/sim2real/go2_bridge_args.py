@@ -19,7 +19,7 @@ def add_bridge_arguments(parser: argparse.ArgumentParser, seconds: Callable[[str
 
 def serve_from_args(args: argparse.Namespace) -> int:
     """Serve the bridge with parsed ``args`` (:func:`add_bridge_arguments`) until it stops; 0."""
-    from ..envs.overrides import parse_overrides
+    from ..specs.overrides import parse_overrides
     from .go2_bridge import serve_until_stopped
 
     serve_until_stopped(

@@ -33,11 +33,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..envs.spec import load_spec
-from ..envs.spec_schema import SpecError, TaskSpec
-from ..envs.spec_table import SpecTable, check_bodies
-from ..envs.task_files import TaskNotFoundError, find_task
 from ..scene.inspect import inspect_scene
+from ..specs.loader import load_spec
+from ..specs.schema import SpecError, TaskSpec
+from ..specs.tables import SpecTable, check_bodies
+from ..specs.task_files import TaskNotFoundError, find_task
 from .sim_driver import STATE_NOISE_KEYS, SimDriver
 
 KEYS = (

@@ -27,10 +27,10 @@ import numpy as np
 import torch
 
 from ..envs.applied_randomization import RandomizedParams
-from ..envs.spec import load_spec, spec_from_table
 from ..envs.workbench_env import PhysicsError, WorkbenchEnv, make_backend
 from ..learn.run_dir import RunDir
 from ..learn.trainer import Trainer
+from ..specs.loader import load_spec, spec_from_table
 from ..workbench import PLAY_MAX_ENVS, check_device
 from .robustness_params import SweptParameter, is_range, resolve_params, select_parameters, swept_parameters
 

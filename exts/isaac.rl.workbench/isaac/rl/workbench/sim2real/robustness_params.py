@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..envs.spec import TaskSpec
+from ..specs.loader import TaskSpec
 
 NOISE_SCALE = "observations.noise_scale"
 DELAY = "actions.delay_steps"

@@ -35,11 +35,11 @@ import numpy as np
 import torch
 
 from ..deploy.driver import JointCommand, RobotState
-from ..envs.deploy_manifest import actor_groups, trained_gains
-from ..envs.overrides import apply_overrides
-from ..envs.spec import load_spec, spec_from_table
-from ..envs.spec_schema import TaskSpec
+from ..deploy_manifest import actor_groups, trained_gains
 from ..envs.workbench_env import WorkbenchEnv
+from ..specs.loader import load_spec, spec_from_table
+from ..specs.overrides import apply_overrides
+from ..specs.schema import TaskSpec
 
 NEVER_S = 1.0e9
 """[s] the episode length the simulated robot runs with: it never times out."""

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
-from ..envs.spec import TaskSpec
 from ..envs.workbench_env import make_backend
+from ..specs.loader import TaskSpec
 from .robot_data import JointLog, command_median, joints_matching, task_log
 from .sysid_search import CrossEntropySearch
 

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..envs.spec import MAX_NAME_LENGTH, TaskSpec, save_spec, spec_from_table
+from ..specs.loader import MAX_NAME_LENGTH, TaskSpec, save_spec, spec_from_table
 
 if TYPE_CHECKING:
     from .sysid import SysidResult

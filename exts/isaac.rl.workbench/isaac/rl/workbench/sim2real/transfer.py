@@ -29,9 +29,9 @@ import numpy as np
 
 from ..deploy.bundle import load_bundle
 from ..deploy.runtime import Runtime
-from ..envs.spec import load_spec
-from ..envs.spec_schema import TaskSpec
 from ..learn.run_dir import RunDir
+from ..specs.loader import load_spec
+from ..specs.schema import TaskSpec
 from ..utils.atomic import write_atomically
 from .reality import Reality, fixed_world_overrides, reality_driver
 from .robustness_params import resolve_params

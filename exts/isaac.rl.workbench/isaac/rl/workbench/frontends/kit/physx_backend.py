@@ -18,9 +18,10 @@ from collections.abc import Callable
 import torch
 
 from ...backend.base import Backend, BackendError
-from ...envs.actuators import explicit_actuators, initial_joint_positions, joint_overrides
-from ...envs.spec_schema import TaskSpec
+from ...envs.backend_request import explicit_actuators
 from ...scene.inspect import inspect_scene
+from ...specs.robot_tables import initial_joint_positions, joint_overrides
+from ...specs.schema import TaskSpec
 from . import isaacsim_adapter as isaacsim
 
 # the view's per-DOF property setters, by the name of the spec's actuator key

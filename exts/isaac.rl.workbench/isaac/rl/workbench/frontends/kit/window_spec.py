@@ -10,8 +10,8 @@ from typing import Any
 
 import omni.ui as ui
 
-from ...envs.spec_schema import spec_key_docs
-from ...envs.terms import REGISTRIES
+from ...specs.schema import spec_key_docs
+from ...terms import REGISTRIES
 from ..panel import PanelModel
 from ..panel_layout import ACTION_KEYS, ENV_KEYS, PPO_KEYS, from_toml, to_toml
 

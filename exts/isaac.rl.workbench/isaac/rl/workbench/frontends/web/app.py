@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ...envs.task_files import SHIPPED_TASKS_DIR, task_dirs
+from ...specs.task_files import SHIPPED_TASKS_DIR, task_dirs
 from ..panel import PanelModel
 from .access import is_loopback, new_token, page_url, start_server
 from .own_origins import OwnOrigins

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import viser
 
-from ...envs.spec_schema import spec_key_docs
-from ...envs.terms import REGISTRIES
+from ...specs.schema import spec_key_docs
+from ...terms import REGISTRIES
 from ..panel import PanelModel
 from ..panel_layout import ACTION_KEYS, ENV_KEYS, PPO_KEYS, from_toml, to_toml
 from .fields import Field, field_form

@@ -17,11 +17,12 @@ import math
 
 import torch
 
-from ..scene.doctor import Finding
+from ..envs.backend_request import explicit_actuators
 from ..scene.inspect import inspect_scene
-from .actuators import explicit_actuators, per_joint
+from ..specs.robot_tables import per_joint
+from ..specs.schema import TaskSpec
 from .gain_check import JointGains, check_gains, suggested_actuators
-from .spec_schema import TaskSpec
+from .usd_checks import Finding
 
 DROP_SECONDS = 2.0
 DRIVE_SECONDS = 1.0
@@ -33,7 +34,7 @@ def physics_checks(spec: TaskSpec) -> list[Finding]:
     """The drop test, then (for ``joint_position`` actions) the drive test, each as findings."""
     from dataclasses import replace
 
-    from .workbench_env import WorkbenchEnv
+    from ..envs.workbench_env import WorkbenchEnv
 
     # no resets hiding a fall: no events, no terminations, episodes longer than the tests
     seconds = max(spec.env.episode_seconds, 2 * (DROP_SECONDS + DRIVE_SECONDS))
@@ -58,7 +59,7 @@ def gain_checks(spec: TaskSpec) -> tuple[list[Finding], str]:
     """The gain check at the robot's start pose, and the suggested ``[actuators]`` keys ("" when none)."""
     from dataclasses import replace
 
-    from .workbench_env import WorkbenchEnv
+    from ..envs.workbench_env import WorkbenchEnv
 
     env = WorkbenchEnv(replace(spec, env=replace(spec.env, num_envs=1), events={}), "cpu", health_check=False)
     inertias = env.backend.joint_inertias()[0].tolist()

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from ...utils.quaternions import quat_rotate_inverse
+from ..utils.quaternions import quat_rotate_inverse
 
 __all__ = [
     "joint_pos",

@@ -8,8 +8,8 @@ from __future__ import annotations
 import inspect
 import re
 
-from .terms import REGISTRIES
-from .workbench_env import WorkbenchEnv
+from ..envs.workbench_env import WorkbenchEnv
+from ..terms import REGISTRIES
 
 SIGNATURES = {
     "observations": (

@@ -12,15 +12,15 @@ import pytest
 from isaac.rl.workbench.deploy.bundle import bundle_from_dict
 from isaac.rl.workbench.deploy.driver import RobotState
 from isaac.rl.workbench.deploy.runtime import JointOrder
-from isaac.rl.workbench.envs.deploy_manifest import DeployError, deploy_manifest
-from isaac.rl.workbench.envs.spec import load_spec
-from isaac.rl.workbench.envs.spec_schema import SpecError, spec_key_docs
+from isaac.rl.workbench.deploy_manifest import DeployError, deploy_manifest
 from isaac.rl.workbench.envs.workbench_env import WorkbenchEnv
 from isaac.rl.workbench.scene.inspect import inspect_scene
 from isaac.rl.workbench.scene.joint_velocity_limits import joint_velocity_limits
+from isaac.rl.workbench.specs.loader import load_spec
+from isaac.rl.workbench.specs.schema import SpecError, spec_key_docs
 from isaac.rl.workbench.workbench import Workbench
 
-from ..conftest import robot_or_fail
+from .conftest import robot_or_fail
 
 FILES = {"onnx": "policy.onnx", "torchscript": "policy.pt"}
 UNITREE_ORDER = [f"{leg}_{part}_joint" for leg in ("FR", "FL", "RR", "RL") for part in ("hip", "thigh", "calf")]

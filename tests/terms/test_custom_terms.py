@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from isaac.rl.workbench.envs.spec import SpecError, load_spec, save_spec
-from isaac.rl.workbench.envs.spec_schema import spec_key_docs
 from isaac.rl.workbench.envs.term_check import check_terms
 from isaac.rl.workbench.envs.workbench_env import WorkbenchEnv
 from isaac.rl.workbench.frontends.cli import main
+from isaac.rl.workbench.specs.loader import SpecError, load_spec, save_spec
+from isaac.rl.workbench.specs.schema import spec_key_docs
 
 from ..conftest import CARTPOLE_SPEC, REPO
 
@@ -85,7 +85,7 @@ def test_python_path_key_names_other_folders_and_is_documented(write_spec, tmp_p
 
 
 def test_installed_module_resolves_after_the_spec_folder(write_spec):
-    spec = load_spec(write_spec(append=REWARD.format(func="isaac.rl.workbench.envs.terms.rewards:is_alive")))
+    spec = load_spec(write_spec(append=REWARD.format(func="isaac.rl.workbench.terms.rewards:is_alive")))
     assert spec.rewards["mine"].func.__name__ == "is_alive"
 
 

@@ -20,11 +20,12 @@ from typing import Any
 
 from ..learn.ppo_config import PPO_TOP_KEYS, algorithm_name, default_ppo_config, validate_ppo_config
 from ..scene.inspect import SceneError, inspect_scene
+from ..terms import TermLookupError, TermSignatureError, check_term_signature, resolve_term
 from ..utils.atomic import write_atomically
-from .actuators import load_actuators, load_robot, per_joint
 from .deploy_table import load_deploy
 from .overrides import apply_overrides
-from .spec_schema import (
+from .robot_tables import load_actuators, load_robot, per_joint
+from .schema import (
     ACTION_TYPES,
     COMMAND_FRAMES,
     COMMAND_TYPES,
@@ -37,9 +38,8 @@ from .spec_schema import (
     TaskSpec,
     TermSpec,
 )
-from .spec_table import SpecTable, check_bodies, check_joints, check_values
+from .tables import SpecTable, check_bodies, check_joints, check_values
 from .task_files import TaskNotFoundError, find_task
-from .terms import TermLookupError, TermSignatureError, check_term_signature, resolve_term
 
 
 def load_spec(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> TaskSpec:

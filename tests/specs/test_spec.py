@@ -7,8 +7,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from isaac.rl.workbench.envs.overrides import parse_overrides
-from isaac.rl.workbench.envs.spec import SpecError, load_spec, save_spec
+from isaac.rl.workbench.specs.loader import SpecError, load_spec, save_spec
+from isaac.rl.workbench.specs.overrides import parse_overrides
 
 
 def test_cartpole_spec_resolves():

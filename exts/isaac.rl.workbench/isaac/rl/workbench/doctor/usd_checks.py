@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from pxr import Usd, UsdPhysics
 
-from .inspect import ArticulationInfo, SceneError, inspect_scene
+from ..scene.inspect import ArticulationInfo, SceneError, inspect_scene
 
 LEVELS = ("problem", "warning", "ok")
 HEAVY_BODY_KG = 1000.0  # a link heavier than this is more likely a unit mistake (grams, or a density) than a robot

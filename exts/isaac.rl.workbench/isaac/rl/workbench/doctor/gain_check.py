@@ -20,7 +20,7 @@ import cmath
 import math
 from dataclasses import dataclass
 
-from ..scene.doctor import Finding
+from .usd_checks import Finding
 
 RATE_FRACTION = 12
 """An underdamped PD's natural frequency may be at most the physics rate divided by this."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import math
 
-from .spec_schema import DeploySpec
-from .spec_table import SpecTable, matching_names
+from .schema import DeploySpec
+from .tables import SpecTable, matching_names
 
 SAFE_STOPS = ("hold", "damp")
 _PER_JOINT = ("joint_vel_limits", "hold_kp", "hold_kd")

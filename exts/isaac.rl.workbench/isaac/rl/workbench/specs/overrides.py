@@ -8,7 +8,7 @@ from __future__ import annotations
 import tomllib
 from typing import Any
 
-from .spec_schema import SpecError
+from .schema import SpecError
 
 
 def apply_overrides(raw: dict, overrides: dict[str, Any]) -> None:

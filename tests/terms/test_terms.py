@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from isaac.rl.workbench.envs.terms import (
+from isaac.rl.workbench.terms import (
     REGISTRIES,
     TermLookupError,
     events,
@@ -98,7 +98,7 @@ def test_reset_event_writes_selected_joints_within_ranges():
 
 def test_registry_lookup():
     assert resolve_term("rewards", "joint_vel_l1") is rewards.joint_vel_l1
-    assert resolve_term("rewards", "isaac.rl.workbench.envs.terms.rewards:upright") is rewards.upright
+    assert resolve_term("rewards", "isaac.rl.workbench.terms.rewards:upright") is rewards.upright
     with pytest.raises(TermLookupError, match="known: .*is_alive"):
         resolve_term("rewards", "alive")
     with pytest.raises(TermLookupError, match="cannot import module 'no_such_module'"):

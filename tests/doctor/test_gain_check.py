@@ -7,8 +7,8 @@ import math
 
 import pytest
 import torch
-from isaac.rl.workbench.envs.gain_check import JointGains, check_gains, step_growth, suggested_actuators
-from isaac.rl.workbench.envs.spec import load_spec
+from isaac.rl.workbench.doctor.gain_check import JointGains, check_gains, step_growth, suggested_actuators
+from isaac.rl.workbench.specs.loader import load_spec
 
 PHYSICS_DT = 0.005
 
@@ -67,7 +67,7 @@ def test_suggestions_become_actuator_tables_that_say_which_group_to_leave():
 
 @pytest.mark.slow
 def test_the_inertias_come_from_the_physics_and_a_diverging_verdict_blows_up_there():
-    from isaac.rl.workbench.envs.robot_checks import gain_checks
+    from isaac.rl.workbench.doctor.physics_checks import gain_checks
     from isaac.rl.workbench.envs.workbench_env import WorkbenchEnv
 
     position = {"actions.type": "joint_position", "actions.joints": ["slider", "hinge"], "events": {}}

@@ -12,16 +12,16 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from ..deploy.bundle import FORMAT, bundle_from_dict
-from ..deploy.observation_terms import SUPPORTED_TERMS
-from ..learn.ppo_config import policy_groups
-from ..scene.inspect import inspect_scene
-from ..scene.joint_velocity_limits import joint_velocity_limits
-from .actuators import joint_overrides, per_joint
-from .spec_schema import TaskSpec
+from .deploy.bundle import FORMAT, bundle_from_dict
+from .deploy.observation_terms import SUPPORTED_TERMS
+from .learn.ppo_config import policy_groups
+from .scene.inspect import inspect_scene
+from .scene.joint_velocity_limits import joint_velocity_limits
+from .specs.robot_tables import joint_overrides, per_joint
+from .specs.schema import TaskSpec
 
 if TYPE_CHECKING:
-    from .workbench_env import WorkbenchEnv
+    from .envs.workbench_env import WorkbenchEnv
 
 FLOATING_SOFT_START_S = 1.0
 """[s] default soft start of a floating-base robot (a fixed base gets none)."""

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from isaac.rl.workbench.scene.doctor import check_robot
+from isaac.rl.workbench.doctor.usd_checks import check_robot
 from pxr import Gf, Usd, UsdGeom, UsdPhysics
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "usd"

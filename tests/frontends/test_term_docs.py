@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import fields
 
 import pytest
-from isaac.rl.workbench.envs.spec_schema import ActionSpec, EnvSpec, TaskSpec, TermSpec, spec_key_docs
-from isaac.rl.workbench.envs.term_docs import terms_markdown
-from isaac.rl.workbench.envs.terms import REGISTRIES
 from isaac.rl.workbench.frontends.cli import main
+from isaac.rl.workbench.frontends.term_docs import terms_markdown
+from isaac.rl.workbench.specs.schema import ActionSpec, EnvSpec, TaskSpec, TermSpec, spec_key_docs
+from isaac.rl.workbench.terms import REGISTRIES
 from isaac.rl.workbench.utils.field_docs import field_docs
 
 from ..conftest import REPO

@@ -1,15 +1,14 @@
 """``[actuators.<group>]`` and ``[robot]``: what the spec overrides of the robot the scene authors (per-joint PD
 gains and limits, explicit motor models; the base type, root height, initial joint positions, self-collisions),
-read from the spec and turned into per-joint values for the physics backend."""
+read from the spec and turned into per-joint values."""
 
 from __future__ import annotations
 
 import math
 import re
 
-from ..backend.base import ExplicitActuator
-from .spec_schema import ACTUATOR_GAINS, ACTUATOR_MODELS, ROBOT_BASES, ActuatorSpec, RobotSpec
-from .spec_table import SpecTable, check_joints
+from .schema import ACTUATOR_GAINS, ACTUATOR_MODELS, ROBOT_BASES, ActuatorSpec, RobotSpec
+from .tables import SpecTable, check_joints
 
 # the others must be > 0
 _MINIMUM = {"stiffness": 0.0, "damping": 0.0, "armature": 0.0, "friction": 0.0, "viscous_friction": 0.0}
@@ -85,26 +84,6 @@ def per_joint(
     ``from_drive`` of the scene's drive for it (``drives``: joint name -> ``DriveInfo``, None or absent without)."""
     given = joint_overrides(actuators, joint_names).get(key, [math.nan] * len(joint_names))
     return [v if not math.isnan(v) else from_drive(drives.get(n)) for n, v in zip(joint_names, given, strict=True)]
-
-
-def explicit_actuators(actuators: dict[str, ActuatorSpec], joint_names: list[str]) -> list[ExplicitActuator | None]:
-    """Each joint's explicit motor model (``model = "pd"`` or ``"dc_motor"``) in ``joint_names`` order, None where
-    the solver's implicit drive acts."""
-    out: list[ExplicitActuator | None] = [None] * len(joint_names)
-    for group in actuators.values():
-        if group.model == "implicit":
-            continue
-        model = ExplicitActuator(
-            stiffness=float(group.stiffness),
-            damping=float(group.damping),
-            effort_limit=math.inf if group.effort_limit is None else group.effort_limit,
-            saturation_effort=group.saturation_effort,
-            velocity_limit=group.velocity_limit if group.model == "dc_motor" else math.inf,
-            delay_steps=group.delay_steps,
-        )
-        for joint in group.joints:
-            out[joint_names.index(joint)] = model
-    return out
 
 
 def load_robot(t: SpecTable, joint_names: list[str], root: str) -> RobotSpec:

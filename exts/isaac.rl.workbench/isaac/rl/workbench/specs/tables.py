@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .spec_schema import SpecError
+from .schema import SpecError
 
 MAX_NESTING = 32
 """Deepest nesting of tables and arrays in a spec (the shipped tasks nest 5 levels deep)."""
