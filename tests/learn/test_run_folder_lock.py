@@ -120,3 +120,12 @@ def test_write_errors_name_the_file_and_the_cause(tmp_path, code, cause):
         raise OSError(code, os.strerror(code), str(target))
     assert str(info.value) == f"{target}: cannot write ({cause}: {os.strerror(code)})"
     assert write_error(target, OSError(code, os.strerror(code))) == str(info.value)
+
+
+def test_a_second_writer_in_this_process_is_told_to_finish_or_close_the_first(tmp_path):
+    first = RunDir(tmp_path / "run")
+    first.lock(free_bytes=0)
+    with pytest.raises(RunError, match="this process writes this run already .* call finish\\(\\) or close\\(\\)"):
+        RunDir(tmp_path / "run").lock(free_bytes=0)
+    del first  # a dropped lock object gives its lock back
+    assert RunDir(tmp_path / "run").lock(free_bytes=0) is None

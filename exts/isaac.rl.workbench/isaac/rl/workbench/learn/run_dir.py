@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -109,6 +110,11 @@ class RunDir:
             with writing(self._lock.path):
                 left = self._lock.acquire()
         except FolderLocked as exc:
+            if exc.holder.pid == os.getpid():
+                raise RunError(
+                    f"{self.path}: this process writes this run already (a Workbench built for it and not yet "
+                    f"finished or closed); call finish() or close() on it first"
+                ) from None
             raise RunError(
                 f"{self.path}: another run writes here ({exc.holder.describe()}); wait for it to end, or choose "
                 f"another --run-dir"

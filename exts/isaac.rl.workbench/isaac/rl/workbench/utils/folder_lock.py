@@ -100,8 +100,11 @@ class FolderLock:
             self._fd = fd
             return _parse(left) if left.strip() else None
 
+    def __del__(self) -> None:
+        self.release()
+
     def release(self) -> None:
-        """Give the lock up and remove its file (idempotent)."""
+        """Give the lock up and remove its file (idempotent; also when the lock object is collected)."""
         if self._fd is None:
             return
         with contextlib.suppress(OSError):
