@@ -76,6 +76,7 @@ def teacher_run(tmp_path_factory):
     return folder / "run"
 
 
+@pytest.mark.slow
 def test_a_student_learns_the_teachers_actions_from_a_history_and_plays_and_exports_alone(
     teacher_run, write_spec, tmp_path
 ):
@@ -117,6 +118,7 @@ def test_a_student_learns_the_teachers_actions_from_a_history_and_plays_and_expo
     assert student_weights <= weights < student_weights + 2 * HISTORY * 4 + 16, "the student's network, no teacher"
 
 
+@pytest.mark.slow
 def test_a_student_run_resumes_from_its_own_checkpoint(teacher_run, write_spec, tmp_path, capsys):
     run = tmp_path / "student"
     spec = student_spec(write_spec)
@@ -129,6 +131,7 @@ def test_a_student_run_resumes_from_its_own_checkpoint(teacher_run, write_spec, 
     assert [r["iteration"] for r in rows] == [1, 2, 3, 4]
 
 
+@pytest.mark.slow
 def test_a_teacher_the_student_cannot_rebuild_is_refused_before_the_env_is_built(teacher_run, write_spec, tmp_path):
     wb = Workbench.new(
         student_spec(write_spec, teacher_hidden="[64, 64]"),

@@ -123,6 +123,7 @@ def test_resume_continues_iterations_optimizer_and_normaliser(tmp_path, capsys):
     for index, state in saved_opt["state"].items():
         assert torch.equal(loaded_opt["state"][index]["exp_avg"], state["exp_avg"])
         assert float(loaded_opt["state"][index]["step"]) == float(state["step"]) > 0
+    wb.close()  # gives the run folder back: the resume below is its only writer
     del wb
 
     assert main(["train", "--resume", str(run_dir), "--max-iterations", str(FIRST + 25)]) == 0

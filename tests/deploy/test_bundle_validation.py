@@ -228,3 +228,14 @@ def test_unreadable_or_odd_json_is_one_line(tmp_path, text, words):
     with pytest.raises(BundleError) as caught:
         load_bundle(tmp_path)
     assert words in str(caught.value) and str(manifest) in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_the_checks_know_every_safety_field_the_bundle_has():
+    """deploy.json's checks list the safety keys apart from the dataclass (they cannot import it): a field added to
+    one and not the other would be refused on export or silently ignored on load."""
+    from dataclasses import fields
+
+    from isaac.rl.workbench.deploy.bundle import SafetyLimits
+    from isaac.rl.workbench.deploy.bundle_checks import SAFETY_KEYS
+
+    assert tuple(SAFETY_KEYS) == tuple(f.name for f in fields(SafetyLimits))

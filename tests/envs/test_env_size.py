@@ -1,5 +1,6 @@
 """Too many envs for the device are refused in seconds, before the build, naming env.num_envs and what fits: the
-CPU's stated cap (with its override), and on CUDA the physics' memory per env measured on two small builds."""
+CPU's stated cap (with its override), and on CUDA the physics' memory per env measured on two small builds by an
+engine that can measure it."""
 
 from __future__ import annotations
 
@@ -41,6 +42,12 @@ def test_a_gpu_run_that_does_not_fit_is_refused_with_the_number_that_does():
     assert message.endswith(f"80.0 GiB are free; at most about {fits} envs fit")
 
 
+def test_an_engine_that_cannot_measure_its_memory_builds_a_large_gpu_run_unchecked():
+    check_num_envs(10**9, "cuda", None, free_bytes=lambda device: 0)
+    with pytest.raises(SpecError):  # the CPU's stated cap holds for every engine
+        check_num_envs(10**9, "cpu", None)
+
+
 def test_the_physics_memory_per_env_is_measured_on_small_builds():
     spec = load_spec("cartpole")
     sizes = []
@@ -66,7 +73,7 @@ def test_a_billion_envs_is_one_line_before_anything_is_built(tmp_path, capsys, m
     from isaac.rl.workbench.backend import newton_backend
 
     built = []
-    monkeypatch.setattr(newton_backend, "NewtonBackend", lambda **kwargs: built.append(kwargs["num_envs"]))
+    monkeypatch.setattr(newton_backend, "NewtonBackend", lambda request, *args: built.append(request.num_envs))
     assert main(["train", "cartpole", "--num-envs", str(10**9), "--run-dir", str(tmp_path / "run")]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: key 'env.num_envs': {10**9} envs on the CPU"), lines

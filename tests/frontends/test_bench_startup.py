@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import time
 
 import pytest
 from isaac.rl.workbench.frontends.bench import main as bench_main
@@ -54,7 +56,6 @@ def test_imports_are_split_from_the_phases_they_happen_in():
     assert list(result["phases"]) == list(PHASES)
     assert result["phases"] == pytest.approx(expected)
     assert result["total_s"] == pytest.approx(6.25)
-    assert sum(result["phases"].values()) == pytest.approx(result["total_s"])
     assert result["imports"] == pytest.approx({"newton": 2.0, "torch": 0.5})  # each package's own modules
 
 
@@ -83,7 +84,9 @@ def test_the_timer_is_silent_unless_asked_and_reports_once(monkeypatch, capsys):
 @pytest.mark.slow
 def test_the_startup_mode_reports_every_phase_of_a_real_train_command(tmp_path, capsys):
     out = tmp_path / "startup.json"
+    began = time.time()
     assert bench_main(["cartpole", "--startup", "--num-envs", "8", "--out", str(out)]) == 0
+    elapsed = time.time() - began
     line = capsys.readouterr().out.strip().splitlines()[-1]
     assert line.startswith("cartpole 8 envs on cpu: imports ") and "| total " in line, line
     result = json.loads(out.read_text())["results"][0]
@@ -92,9 +95,11 @@ def test_the_startup_mode_reports_every_phase_of_a_real_train_command(tmp_path, 
     cpu_phases = [name for name in PHASES if name != "kernels"]  # kernels: the first CUDA physics step
     assert all(phases[name] > 0 for name in cpu_phases), phases
     assert phases["kernels"] == 0.0
-    # every second of the start-up in exactly one phase; each phase (bar imports) leaves its imports out
-    assert sum(phases.values()) <= result["total_s"] + 1e-6
-    assert sum(phases.values()) == pytest.approx(result["total_s"])
+    # the train path marks the end of each phase once, in the order it runs them (kernels, and the eager steps and
+    # graph capture of the env, on CUDA only), at increasing times within the child's life as this test timed it
+    marks = result["marks"]
+    assert list(marks) == ["main", "spec", "scene", "solver", "env", "trainer", "iteration", "log"], marks
+    assert all(a < b for a, b in itertools.pairwise(marks.values())), marks
+    assert 0 < marks["main"] and marks["log"] <= result["process_s"] <= elapsed
     assert phases["imports"] > phases["scene"], "torch, Newton and warp take longer to import than 8 clones to build"
     assert {"torch", "newton", "warp"} <= set(result["imports"]), result["imports"]
-    assert result["process_s"] >= result["total_s"]

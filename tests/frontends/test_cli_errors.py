@@ -10,15 +10,18 @@ from pathlib import Path
 
 import pytest
 from isaac.rl.workbench.envs import workbench_env
-from isaac.rl.workbench.frontends.cli import FAILURES, USER_ERRORS, main
+from isaac.rl.workbench.frontends.cli import COMMAND_MODULES, FAILURES, USER_ERRORS, main
 from isaac.rl.workbench.frontends.ctrl_c import StopOnCtrlC
-from isaac.rl.workbench.workbench import RUNS_DIR, Workbench, safe_name
+from isaac.rl.workbench.learn.run_args import safe_name
+from isaac.rl.workbench.workbench import RUNS_DIR, Workbench
 from pxr import Gf, Usd, UsdGeom, UsdPhysics
 
 from ..conftest import CARTPOLE_SPEC, REPO
 
+NAMED_ERRORS = sorted({*USER_ERRORS, *FAILURES, *(name for module in COMMAND_MODULES for name in module.USER_ERRORS)})
 
-@pytest.mark.parametrize("name", USER_ERRORS + FAILURES)
+
+@pytest.mark.parametrize("name", NAMED_ERRORS)
 def test_every_error_the_cli_names_is_an_exception_class_where_it_says(name):
     """The CLI names the errors it reports (to import nothing heavy): a renamed or moved class would otherwise
     turn a one-line error into a traceback."""
@@ -181,13 +184,13 @@ class _FakeWorkbench:
 def test_a_second_ctrl_c_waits_for_a_checkpoint_being_written(capsys):
     workbench = _FakeWorkbench()
     with StopOnCtrlC(workbench) as stop:
-        stop._handle(signal.SIGINT, None)
+        signal.raise_signal(signal.SIGINT)  # the handler StopOnCtrlC installed runs, as on a real Ctrl-C
         assert stop.requested
         workbench.saving = True
-        stop._handle(signal.SIGINT, None)  # during a save: no interrupt
+        signal.raise_signal(signal.SIGINT)  # during a save: no interrupt
         workbench.saving = False
         with pytest.raises(KeyboardInterrupt):
-            stop._handle(signal.SIGINT, None)
+            signal.raise_signal(signal.SIGINT)
     assert "being written" in capsys.readouterr().out
 
 

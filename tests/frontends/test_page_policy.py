@@ -19,7 +19,7 @@ from isaac.rl.workbench.frontends.page_policy import check_page_spec, named_func
 from isaac.rl.workbench.frontends.panel import PanelModel
 from isaac.rl.workbench.specs.loader import SpecError, load_spec
 
-from ..conftest import CARTPOLE_SPEC, REPO
+from ..conftest import CARTPOLE_SPEC, REPO, robot_or_fail
 
 SHIPPED_SCENE = REPO / "assets" / "usd" / "cartpole.usda"
 MY_TERMS = "def cart_pos(env):\n    return env.dof_pos[:, 0]\n\n\ndef joint_state(env):\n    return env.dof_pos\n"
@@ -372,5 +372,53 @@ def test_the_page_opens_a_known_task_and_keeps_it_to_the_folders(tmp_path, allow
         assert not model.add_term("rewards", "evil", {"func": "os:getcwd"})
         assert model.open_scene(allowed / "cartpole.usda"), model.field_errors
         assert model.spec().scene == (allowed / "cartpole.usda").resolve()
+    finally:
+        model.close()
+
+
+# -- specs that extend another -----------------------------------------------------------------------------------------
+def test_the_page_opens_a_spec_that_extends_one_in_its_folder_and_edits_the_merged_table(page, allowed):
+    (allowed / "child.toml").write_text('extends = "task.toml"\n[env]\nnum_envs = 4\n')
+    assert page.open_spec(allowed / "child.toml"), page.messages
+    assert "extends" not in page.raw and page.raw["env"]["num_envs"] == 4 and "alive" in page.raw["rewards"]
+    assert page.spec().name == "child"
+    assert page.enable_term("rewards", "alive", False) and "alive" not in page.spec().rewards, "an inherited term"
+    assert not page.set_field("extends", "task.toml")
+    assert "cannot be set by --set or an edit" in page.field_errors["extends"]
+
+
+@pytest.mark.parametrize("extends", ["../outside/parent.toml", "OUTSIDE", "link.toml", "cartpole"])
+def test_the_page_refuses_a_parent_outside_its_folders_before_reading_it(page, allowed, tmp_path, extends):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "parent.toml").write_text("[not toml\n")  # read, it would be reported as not valid TOML
+    (allowed / "link.toml").symlink_to(outside / "parent.toml")
+    value = str(outside / "parent.toml") if extends == "OUTSIDE" else extends
+    (allowed / "child.toml").write_text(f'extends = "{value}"\n')
+    assert not page.open_spec(allowed / "child.toml")
+    assert page.messages[-1].startswith(f"error: {(allowed / 'child.toml').resolve()}: key 'extends': ")
+    assert "outside the allowed folders" in page.messages[-1]
+    assert page.spec_file == (allowed / "task.toml").resolve(), "the open spec stays"
+
+
+def test_a_parent_is_held_to_the_page_policy_as_the_merged_spec(page, allowed, sentinel):
+    name, marker = sentinel
+    (allowed / "parent.toml").write_text((allowed / "task.toml").read_text() + f'\n[rewards.evil]\nfunc = "{name}:f"\n')
+    (allowed / "child.toml").write_text('extends = "parent.toml"\n')
+    assert not page.open_spec(allowed / "child.toml")
+    assert f"key 'rewards.evil.func': '{name}:f'" in page.messages[-1]
+    assert name not in sys.modules and not marker.exists()
+    (allowed / "sub").mkdir()
+    (allowed / "sub" / "child.toml").write_text('extends = "../task.toml"\n')
+    assert not page.open_spec(allowed / "sub" / "child.toml"), "a parent in another folder brings its python_path"
+    assert "key 'python_path'" in page.messages[-1]
+
+
+def test_the_page_opens_a_known_task_that_extends_another(tmp_path, allowed):
+    robot_or_fail("go2")
+    model = PanelModel(runs_dir=tmp_path / "runs", folders=[allowed])
+    try:
+        assert model.open_spec("go2_flat_student"), model.messages
+        assert "extends" not in model.raw and model.spec().raw == load_spec("go2_flat_student").raw
     finally:
         model.close()

@@ -5,8 +5,27 @@ from __future__ import annotations
 
 import pytest
 from isaac.rl.workbench.frontends.cli import main
-from isaac.rl.workbench.learn.ppo_config import default_ppo_config, runner_config
+from isaac.rl.workbench.learn.ppo_config import PPO_DEFAULTS, default_ppo_config, runner_config
 from isaac.rl.workbench.specs.loader import SpecError, load_spec
+
+
+def test_a_specs_edits_never_reach_the_defaults_the_next_spec_starts_from():
+    """The defaults are handed out as deep copies, PPO's and distillation's (whose teacher is PPO's default actor)."""
+    cfg = default_ppo_config()
+    cfg["actor"]["hidden_dims"].append(64)
+    cfg["actor"]["distribution_cfg"]["init_std"] = 0.5
+    cfg["algorithm"]["learning_rate"] = 0.5
+    student = default_ppo_config("Distillation")
+    student["teacher"]["hidden_dims"].append(64)
+    student["student"]["distribution_cfg"]["std_type"] = "log"
+    assert default_ppo_config() == PPO_DEFAULTS
+    assert PPO_DEFAULTS["actor"]["hidden_dims"] == [32, 32] and PPO_DEFAULTS["algorithm"]["learning_rate"] == 1.0e-3
+    assert PPO_DEFAULTS["actor"]["distribution_cfg"] == {
+        "class_name": "GaussianDistribution",
+        "init_std": 1.0,
+        "std_type": "scalar",
+    }
+    assert default_ppo_config("Distillation")["teacher"] == PPO_DEFAULTS["actor"]
 
 
 def test_graphed_learner_is_the_default_and_carries_the_precision():
@@ -54,6 +73,7 @@ def test_torch_compile_mode_none_turns_a_tasks_compilation_off():
     assert runner_config(load_spec("ant").ppo, ["policy"])["torch_compile_mode"] == "default"
 
 
+@pytest.mark.slow
 def test_rsl_rl_learner_trains(tmp_path, capsys):
     """rsl-rl's own PPO (ppo.learner = "rsl_rl") still runs end to end."""
     run_dir = tmp_path / "rsl_rl"

@@ -71,18 +71,40 @@ def test_the_lock_is_exclusive_within_one_process_too(tmp_path):
     second.release()
 
 
+RACER = (
+    "import sys; from pathlib import Path\n"
+    "from isaac.rl.workbench.utils.folder_lock import FolderLock, FolderLocked\n"
+    "lock = FolderLock(Path(sys.argv[1]))\n"
+    "print('ready', flush=True); sys.stdin.readline()\n"  # the start signal
+    "try:\n    lock.acquire()\nexcept FolderLocked:\n    sys.exit(1)\n"
+    "sys.stdin.readline()\n"  # the winner holds the lock until told to let go
+)
+
+
 def test_a_race_of_many_lockers_has_one_winner(tmp_path):
-    code = (
-        "import sys, time; from pathlib import Path\n"
-        "from isaac.rl.workbench.utils.folder_lock import FolderLock, FolderLocked\n"
-        "lock = FolderLock(Path(sys.argv[1]))\n"
-        "time.sleep(max(0.0, float(sys.argv[2]) - time.time()))\n"
-        "try:\n    lock.acquire()\nexcept FolderLocked:\n    sys.exit(1)\n"
-        "time.sleep(2.0)\n"
-    )
-    start = time.time() + 3.0
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path), str(start)]) for _ in range(6)]
-    codes = sorted(proc.wait() for proc in procs)
+    """Six processes, each started and ready, are let go at once; the winner holds the lock until every loser has
+    given up, so that however slowly a busy machine runs them, no loser can come after the winner let go."""
+    procs = [
+        subprocess.Popen([sys.executable, "-c", RACER, str(tmp_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        for _ in range(6)
+    ]
+    try:
+        assert all(proc.stdout.readline() == b"ready\n" for proc in procs)
+        for proc in procs:
+            proc.stdin.write(b"go\n")
+            proc.stdin.flush()
+        deadline = time.monotonic() + 120
+        while sum(proc.poll() is not None for proc in procs) < 5:  # the losers
+            assert time.monotonic() < deadline, [proc.poll() for proc in procs]
+            time.sleep(0.05)
+        assert [proc.poll() for proc in procs].count(None) == 1, "one holds the lock"
+        for proc in procs:
+            proc.stdin.close()  # the winner lets go
+        codes = sorted(proc.wait(timeout=60) for proc in procs)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
     assert codes == [0, 1, 1, 1, 1, 1]
 
 

@@ -83,7 +83,7 @@ def test_sweep_sets_each_value_on_every_env_and_the_others_at_nominal(trained_ca
     sweep.configure(delay, 2)
     nominal_mass = POLE_MASS * (0.8 + 1.25) / 2  # the mass range's middle while the delay is swept
     assert torch.allclose(sweep.env.physics_property("body_mass")[:, pole], torch.tensor(nominal_mass))
-    assert sweep.env.spec.actions.delay_steps == (2, 2)
+    assert sweep.env.action_delay_range == (2, 2)
     # two ways of asking for the nominal world (the mass range's middle, the trained delay) simulate the same
     at_mid_mass, at_trained_delay = sweep.point(mass, 1.025), sweep.point(delay, 0)
     assert at_mid_mass.metric_mean == at_trained_delay.metric_mean

@@ -111,7 +111,7 @@ def test_deployed_go2_policy_matches_play_in_unitree_motor_order(tmp_path):
     damp = JointCommand(q=state.joint_pos, dq=np.zeros(12), kp=np.zeros(12), kd=np.full(12, 0.5), tau=np.zeros(12))
     for _ in range(25):
         driver.write_command(damp)
-    assert driver.env.backend.get_property("dof_stiffness").abs().max() == 0.0
+    assert driver.env.physics_property("dof_stiffness").abs().max() == 0.0
     assert float(driver.env.root_pos_w[0, 2]) < height - 0.05
 
 

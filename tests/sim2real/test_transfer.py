@@ -180,5 +180,5 @@ def test_the_realitys_motors_deliver_their_strength_of_each_command(tmp_path):
     robot = reality_driver(weak)
     zeros = np.zeros(2)
     robot.write_command(JointCommand(q=zeros, dq=zeros, kp=np.full(2, 4.0), kd=np.full(2, 2.0), tau=np.array([6.0, 0])))
-    delivered = {key: robot.env.joint_command[key][0].tolist() for key in ("kp", "kd", "tau")}
+    delivered = {key: getattr(robot.env.motor_command, key)[0].tolist() for key in ("kp", "kd", "tau")}
     assert delivered == {"kp": [2.0, 2.0], "kd": [1.0, 1.0], "tau": [3.0, 0.0]}

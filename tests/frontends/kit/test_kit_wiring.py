@@ -1,9 +1,11 @@
 """The Kit layer's wiring, driven against the FAKE omni/carb/isaacsim modules of ``fakes/`` (not Kit): the menu
 item opens the window; the window's fields and buttons reach the panel model; Train runs real PPO iterations on
-Newton's CPU backend, one per (fake) app update, and fills the plots; Stop ends the run within an iteration; the
-PhysX backend maps its columns and env origins through a fake articulation view; shutdown leaves no menu item,
-window, coroutine, worker thread or backend factory, and the extension starts again. None of this shows that the
-real omni.ui, omni.physx or Isaac Sim's cloner behave as the fakes do."""
+Newton's CPU backend, one per (fake) app update, with the app's own physics stepping held meanwhile, and fills the
+plots; Stop ends the run within an iteration; the ``physics`` setting reaches the specs as ``env.physics`` and
+switches nothing else; a spec's ``physx`` engine, found through the registry, maps its columns and env origins
+through a fake articulation view; shutdown leaves no menu item, window, coroutine or worker thread, and the
+extension starts again. None of this shows that the real omni.ui, omni.physx or Isaac Sim's cloner behave as the
+fakes do."""
 
 from __future__ import annotations
 
@@ -20,6 +22,9 @@ from .fakes import fake_kit, fake_ui, install
 EXT_ID = "isaac.rl.workbench-0.1.0"
 
 
+APP_STEPS_PHYSICS = "/app/player/playSimulations"
+
+
 @pytest.fixture
 def kit(monkeypatch, tmp_path, write_spec):
     """Fakes installed; settings for a small CPU run of the cart-pole spec; yields the extension module."""
@@ -34,10 +39,7 @@ def kit(monkeypatch, tmp_path, write_spec):
     fake_kit.SETTINGS.update(
         {f"{root}/device": "cpu", f"{root}/task": str(spec), f"{root}/runs_dir": str(tmp_path / "runs")}
     )
-    yield importlib.import_module("isaac.rl.workbench.frontends.kit.extension")
-    from isaac.rl.workbench.envs import workbench_env
-
-    workbench_env.use_backend_factory(None)
+    return importlib.import_module("isaac.rl.workbench.frontends.kit.extension")
 
 
 def button(text: str) -> fake_ui.Button:
@@ -90,6 +92,8 @@ def test_train_runs_one_iteration_per_app_update_fills_the_plots_and_stops(kit):
         window, model = ext.window, ext.window.model
         assert model.spec().env.num_envs == 4
         button("Train").click()
+        await update()
+        assert fake_kit.SETTINGS[APP_STEPS_PHYSICS] is False, "the app steps no physics of its own during a job"
         counts = []
         while model.run.iteration < 3:
             await fake_kit.APP.next_update_async()  # one pass of the window's coroutine at most
@@ -108,8 +112,10 @@ def test_train_runs_one_iteration_per_app_update_fills_the_plots_and_stops(kit):
         assert model.run.iteration <= stopped_at + 1, "Stop answers within one iteration"
         assert (model.run.run_dir / "metrics.jsonl").exists() and model.run.checkpoints
         await updates_until(lambda: window.status.text.startswith("finished"))
+        await update()
+        assert fake_kit.SETTINGS[APP_STEPS_PHYSICS] is True, "the app steps its physics again once the job ended"
         ext.on_shutdown()
-        assert fake_kit.MENU["Window"] == [] and window.destroyed and not model._worker.is_alive()
+        assert fake_kit.MENU["Window"] == [] and window.destroyed and model.closed
         await updates_until(window._task.done)
         assert window._task.cancelled()
         assert threads_end(threads_before), "no thread outlives the extension"
@@ -138,37 +144,54 @@ def test_fields_reach_the_model_and_its_errors_come_back(kit):
     asyncio.run(body())
 
 
-def test_disable_and_enable_leave_nothing_behind(kit):
-    async def body():
-        from isaac.rl.workbench.envs import workbench_env
+def test_the_physics_setting_is_the_specs_engine_and_switches_nothing_else(kit, write_spec):
+    from isaac.rl.workbench.backend.newton_backend import NewtonBackend
+    from isaac.rl.workbench.envs.workbench_env import make_backend
+    from isaac.rl.workbench.frontends.kit.headless import overrides
+    from isaac.rl.workbench.specs.loader import load_spec
 
+    async def body():
         fake_kit.SETTINGS["/exts/isaac.rl.workbench/physics"] = "physx"
         threads_before = set(threading.enumerate())
         for _ in range(2):
             ext = open_window(kit)
-            assert workbench_env._backend_factory is not None
+            model = ext.window.model
+            assert model.spec().env.physics == "physx", "the window's spec takes the setting"
+            await update()  # the spec opened: the window builds its sections
+            picker = ext.window.spec.spec_pick
+            picker.model.get_item_value_model().set_value(picker.items.index("cartpole"))
+            button("Open spec").click()
+            assert model.spec().name == "cartpole" and model.spec().env.physics == "physx", "and every spec opened"
+            assert overrides(ext.settings)["env.physics"] == "physx", "so does the autostart run's"
+            elsewhere = make_backend(load_spec(write_spec({"num_envs = 64": "num_envs = 1"}, name="other.toml")))
+            assert isinstance(elsewhere, NewtonBackend), "a spec of its own builds on its own engine"
+            elsewhere.close()
             await update()
             ext.on_shutdown()
             await asyncio.sleep(0)
             assert fake_kit.MENU["Window"] == [] and ext.window is None
-            assert workbench_env._backend_factory is None
         assert threads_end(threads_before)
 
     asyncio.run(body())
+    settings = {"num_envs": 0, "max_iterations": 0, "physics": ""}
+    assert overrides(settings) == {}, "no physics setting: the spec's engine"
 
 
-def test_physx_backend_maps_joint_columns_and_env_origins(kit, write_spec):
-    from isaac.rl.workbench.frontends.kit.physx_backend import physx_backend_factory
+def test_a_physx_spec_builds_through_the_registry_and_maps_joint_columns_and_env_origins(kit, write_spec):
+    from isaac.rl.workbench.backend.physx_backend import PhysxBackend
+    from isaac.rl.workbench.envs.workbench_env import make_backend
     from isaac.rl.workbench.specs.loader import load_spec
 
-    spec = load_spec(write_spec({"num_envs = 64": "num_envs = 3"}))
+    spec = load_spec(write_spec({"num_envs = 64": "num_envs = 3"}), {"env.physics": "physx"})
     links = [[f"/World/envs/env_{i}/Robot/{b}" for b in ("cart", "pole")] for i in range(3)]
     view = fake_kit.FakeArticulationView(3, ["hinge", "slider"], links)  # the view's DOF order differs
     view.state["root_transforms"][:, 0] = torch.arange(3) * spec.env.spacing  # each root stands at its env's origin
     view.state["root_transforms"][:, 2] = 0.5
     fake_kit.TENSORS.articulation = view
-    backend = physx_backend_factory()(spec, "cpu")
+    backend = make_backend(spec, "cpu")
+    assert isinstance(backend, PhysxBackend)
     assert fake_kit.TENSORS.patterns[-1] == "/World/envs/env_*/Robot"
+    assert not fake_kit.USD.stage.GetPrimAtPath("/World/ground"), "the cart-pole's rail is fixed to the world"
     assert backend.joint_names == ["slider", "hinge"] and backend.body_paths == ["/cartpole/cart", "/cartpole/pole"]
     assert backend.env_origins[:, 0].tolist() == [0.0, spec.env.spacing, 2 * spec.env.spacing]
     view.state["dof_positions"][:] = torch.tensor([0.5, 0.25])  # hinge, slider
@@ -186,6 +209,9 @@ def test_physx_backend_maps_joint_columns_and_env_origins(kit, write_spec):
     assert backend.get_property("dof_stiffness")[0].tolist() == [10.0, 20.0]
     backend.step()
     assert fake_kit.PHYSX.calls.count("simulate") == 2 + spec.env.decimation
+    assert "release_physics_objects" not in fake_kit.PHYSX.calls
+    make_backend(spec, "cpu")
+    assert fake_kit.PHYSX.calls.count("release_physics_objects") == 1, "the stage's simulation before is closed"
 
 
 def test_save_over_a_file_asks_and_overwrites_only_when_confirmed(kit, tmp_path):

@@ -23,9 +23,11 @@ PACKAGE = EXT / "isaac" / "rl" / "workbench"
 KIT = PACKAGE / "frontends" / "kit"
 MANIFEST = tomllib.loads((EXT / "config" / "extension.toml").read_text())
 KIT_MODULES = sorted(p for p in KIT.glob("*.py"))
-# which Kit-layer module may import which outside module (the adapter holds every Kit and Isaac Sim call)
+PHYSX_MODULES = sorted((PACKAGE / "backend").glob("physx_*.py"))  # the PhysX engine, which Kit runs too
+# which Kit-layer module may import which outside module (the adapter holds every Kit app call; PhysX, the stage's
+# clones and the cloner are the backend's)
 OUTSIDE_IMPORTS = {
-    "isaacsim_adapter.py": ("omni.", "carb", "pxr", "isaacsim"),
+    "isaacsim_adapter.py": ("omni.kit", "carb", "pxr"),
     "window.py": ("omni.ui",),
     "window_spec.py": ("omni.ui",),
     "extension.py": ("omni.ext",),
@@ -86,15 +88,16 @@ def test_the_python_modules_exist_and_the_kit_one_exports_an_extension():
 
 def test_every_kit_extension_imported_is_a_dependency():
     declared = set(MANIFEST["dependencies"])
-    imported = {n for p in KIT_MODULES for n in imports_of(p) if n.split(".")[0] in ("omni", "isaacsim")}
+    modules = KIT_MODULES + PHYSX_MODULES
+    imported = {n for p in modules for n in imports_of(p) if n.split(".")[0] in ("omni", "isaacsim")}
     needs = {"omni.ui", "omni.kit.menu.utils", "omni.usd", "omni.physx", "omni.physics.tensors"}
     assert needs <= imported and needs <= declared
-    cloners = {m for m, _ in load_adapter_names("CLONER")}
-    assert cloners & declared, "one of the cloner extensions the adapter tries is a dependency"
+    cloners = {m for m, _ in load_stage_names("CLONER")}
+    assert cloners & declared, "one of the cloner extensions the PhysX stage tries is a dependency"
 
 
-def load_adapter_names(name: str):
-    tree = ast.parse((KIT / "isaacsim_adapter.py").read_text())
+def load_stage_names(name: str):
+    tree = ast.parse((PACKAGE / "backend" / "physx_stage.py").read_text())
     node = next(n for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == name)
     return ast.literal_eval(node.value)
 

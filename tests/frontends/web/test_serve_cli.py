@@ -9,90 +9,101 @@ import os
 import signal
 import subprocess
 import sys
-import urllib.error
-import urllib.request
+import threading
+import time
 
 import pytest
 
+STARTUP_LIMIT_S = 600.0  # [s] serve not ready by then has failed, however busy the machine
 
-def _status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
+
+class Serving:
+    """``isaac-rl-workbench serve ARGS`` in a process of its own, as a user starts it; :meth:`interrupt` is Ctrl-C.
+
+    Every wait is scaled by how long this process took to start (``patience_s``): what takes a second on an idle
+    machine may take ten on a busy one, and a start-up slowed as much shows how busy it is."""
+
+    def __init__(self, args: list[str]):
+        command = [sys.executable, "-m", "isaac.rl.workbench.frontends.cli", "serve", *args]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}  # SIGABRT prints every thread
+        began = time.monotonic()
+        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        self.lines: list[str] = []
+        watchdog = threading.Timer(STARTUP_LIMIT_S, self.proc.kill)  # a serve that never gets there ends the read
+        watchdog.start()
+        for line in self.proc.stdout:  # up to the line printed just before serve waits for Ctrl-C
+            self.lines.append(line)
+            if line.startswith("scenes and specs from: "):
+                break
+        watchdog.cancel()
+        urls = [line.split("panel: ")[1].strip() for line in self.lines if "panel: " in line]
+        if not urls:
+            self.proc.wait(timeout=60)
+            pytest.fail("serve printed no URL:\n" + "".join(self.lines))
+        self.url = urls[0]
+        self.port = self.url.split(":")[2].split("/")[0]
+        self.startup_s = time.monotonic() - began
+        self.patience_s = max(60.0, 10.0 * self.startup_s)
+
+    def status(self, path: str, host: str | None = None) -> int:
+        """The HTTP status of ``GET path`` on 127.0.0.1 (with ``host`` as the Host header if given)."""
+        connection = http.client.HTTPConnection("127.0.0.1", int(self.port), timeout=self.patience_s)
+        try:
+            connection.request("GET", path, headers={"Host": host} if host else {})
+            return connection.getresponse().status
+        finally:
+            connection.close()
+
+    def interrupt(self) -> str:
+        """Ctrl-C; returns what serve printed after it. Fails, with where each of its threads was, if serve has not
+        ended within ``patience_s``."""
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.communicate(timeout=self.patience_s)[0]
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGABRT)
+            try:
+                stacks = self.proc.communicate(timeout=30)[0]
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                stacks = self.proc.communicate()[0]
+            pytest.fail(
+                f"serve did not end within {self.patience_s:.0f} s of Ctrl-C (it started in {self.startup_s:.1f} s); "
+                f"its threads:\n{stacks[-6000:]}"
+            )
+
+    def __enter__(self) -> Serving:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.proc.poll() is None:  # the test failed before its Ctrl-C
+            self.proc.kill()
+            self.proc.communicate()
 
 
 def test_serve_on_a_public_address_needs_the_printed_token(tmp_path):
-    command = [sys.executable, "-m", "isaac.rl.workbench.frontends.cli", "serve", "cartpole"]
-    command += ["--host", "0.0.0.0", "--port", "0", "--runs", str(tmp_path / "runs")]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    try:
-        lines = []
-        for line in proc.stdout:
-            lines.append(line)
-            if "panel:" in line:
-                break
-        url = next((line.split("panel: ")[1].strip() for line in lines if "panel: " in line), None)
-        assert url, "".join(lines)
-        port, token = url.split(":")[2].split("/")[0], url.rstrip("/").split("/")[-1]
+    with Serving(["cartpole", "--host", "0.0.0.0", "--port", "0", "--runs", str(tmp_path / "runs")]) as serve:
+        token = serve.url.rstrip("/").split("/")[-1]
         assert len(token) >= 16
-        local = f"http://127.0.0.1:{port}"
-        assert _status(f"{local}/{token}/") == 200
-        assert _status(f"{local}/") == 403
+        assert serve.status(f"/{token}/") == 200
+        assert serve.status("/") == 403
         wrong = token[:-1] + ("y" if token.endswith("x") else "x")  # differs from the token in its last character
-        assert _status(f"{local}/{wrong}/") == 403
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            rest, _ = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            pytest.fail("serve did not end on Ctrl-C")
-    assert proc.returncode == 0, rest
+        assert serve.status(f"/{wrong}/") == 403
+        rest = serve.interrupt()
+    assert serve.proc.returncode == 0, rest
     assert "stopping" in rest
 
 
-def _start(args: list[str]) -> tuple[subprocess.Popen, str]:
-    """``serve`` in a process of its own; returns it and the URL it printed."""
-    command = [sys.executable, "-m", "isaac.rl.workbench.frontends.cli", "serve", *args]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    lines = []
-    for line in proc.stdout:
-        lines.append(line)
-        if "panel:" in line:
-            return proc, line.split("panel: ")[1].strip()
-    proc.wait(timeout=60)
-    pytest.fail("".join(lines))
-
-
-def _page_status(port: str, host: str) -> int:
-    connection = http.client.HTTPConnection("127.0.0.1", int(port), timeout=10)
-    try:
-        connection.request("GET", "/", headers={"Host": host})
-        return connection.getresponse().status
-    finally:
-        connection.close()
-
-
 def test_serve_on_loopback_refuses_foreign_hosts_and_admits_allow_origin(tmp_path):
-    proc, url = _start(["--port", "0", "--runs", str(tmp_path / "runs"), "--allow-origin", "https://lab.example.com"])
-    try:
-        port = url.split(":")[2].split("/")[0]
-        assert url == f"http://127.0.0.1:{port}/"
-        assert _page_status(port, f"127.0.0.1:{port}") == 200
-        assert _page_status(port, f"evil.example:{port}") == 403
-        assert _page_status(port, "lab.example.com") == 200
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            rest, _ = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            pytest.fail("serve did not end on Ctrl-C")
-    assert proc.returncode == 0, rest
+    args = ["--port", "0", "--runs", str(tmp_path / "runs"), "--allow-origin", "https://lab.example.com"]
+    with Serving(args) as serve:
+        port = serve.port
+        assert serve.url == f"http://127.0.0.1:{port}/"
+        assert serve.status("/", f"127.0.0.1:{port}") == 200
+        assert serve.status("/", f"evil.example:{port}") == 403
+        assert serve.status("/", "lab.example.com") == 200
+        rest = serve.interrupt()
+    assert serve.proc.returncode == 0, rest
     assert f"serve: refused a request: Host 'evil.example:{port}' is not this panel's address" in rest
 
 

@@ -1,9 +1,10 @@
 """FAKES of the Kit and Isaac Sim modules the extension imports, written from their documented signatures.
 
 They are NOT Kit. They exist so CI can drive the extension's wiring (menu -> window -> panel model -> worker ->
-plots; shutdown) without Isaac Sim, which cannot be installed here. Passing tests against them proves that wiring
-only; it proves nothing about how the real omni.ui, omni.physx or the cloner behave. :func:`install` puts them
-into ``sys.modules`` (through pytest's ``monkeypatch``, so each test gets them back out); nothing else imports them.
+plots; shutdown) and the PhysX engine of ``backend/`` through the engine registry without Isaac Sim, which cannot
+be installed here. Passing tests against them proves that wiring only; it proves nothing about how the real
+omni.ui, omni.physx or the cloner behave. :func:`install` puts them into ``sys.modules`` (through pytest's
+``monkeypatch``, so each test gets them back out); nothing else imports them.
 """
 
 from __future__ import annotations
@@ -31,12 +32,13 @@ MODULES = {
     "isaacsim.core": None,
     "isaacsim.core.cloner": fake_kit.cloner,
 }
-KIT_PACKAGE = "isaac.rl.workbench.frontends.kit"
+IMPORTING_THEM = ("isaac.rl.workbench.frontends.kit", "isaac.rl.workbench.backend.physx")
+"""The package modules that import the fakes: the Kit layer, and the PhysX engine of ``backend/``."""
 
 
 def install(monkeypatch) -> None:
-    """Put the fakes into ``sys.modules`` (parents as empty packages) and forget any Kit-layer module imported
-    against earlier fakes; ``monkeypatch`` undoes all of it after the test."""
+    """Put the fakes into ``sys.modules`` (parents as empty packages) and forget any module that imported earlier
+    fakes (:data:`IMPORTING_THEM`); ``monkeypatch`` undoes all of it after the test."""
     for name, module in MODULES.items():
         if module is None:
             module = types.ModuleType(name)
@@ -45,7 +47,7 @@ def install(monkeypatch) -> None:
         parent, _, child = name.rpartition(".")
         if parent:
             monkeypatch.setattr(sys.modules[parent], child, module, raising=False)
-    for name in [n for n in sys.modules if n.startswith(KIT_PACKAGE)]:
+    for name in [n for n in sys.modules if n.startswith(IMPORTING_THEM)]:
         monkeypatch.delitem(sys.modules, name)
     fake_kit.reset()
     fake_ui.reset()

@@ -1,6 +1,7 @@
 """FAKES of ``omni.ext``, ``omni.kit.app``, ``omni.kit.menu.utils``, ``omni.usd``, ``omni.physx``,
 ``omni.physics.tensors``, ``carb.settings`` and ``isaacsim.core.cloner``: each a namespace with the few names the
-extension calls, written from their documented signatures. The stage is a real in-memory ``pxr`` stage (usd-core).
+extension (Kit's app calls) and the PhysX backend (the stage, the cloner, PhysX) call, written from their
+documented signatures. The stage is a real in-memory ``pxr`` stage (usd-core).
 Not Kit: see the package docstring."""
 
 from __future__ import annotations

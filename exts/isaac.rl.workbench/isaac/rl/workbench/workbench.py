@@ -12,9 +12,6 @@ many envs play and export build, and the evaluation after training.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import re
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -24,48 +21,26 @@ from typing import Any
 import torch
 
 from .learn.ppo_config import is_distillation
+from .learn.run_args import check_device, safe_name
 from .learn.run_dir import RunDir, RunError, RunWriteError, writing
-from .specs.loader import TaskSpec, load_spec, save_spec
+from .run_writer import RunWriter, check_unused
+from .specs.loader import TaskSpec, load_spec
+from .trained_policy import TrainedPolicy
 from .utils import startup_timer
-from .utils.atomic import write_atomically
 from .utils.writable import check_writable
 
 RUNS_DIR = Path("runs")
-RECORDING_MAX_SPACING = 4.0  # [m] recorded envs stand side by side, however far apart the physics keeps them
 PLAY_MAX_ENVS = 1024  # play builds one env per episode, up to this many (not the thousands a GPU run trained with)
 EXPORT_ENVS = 64  # envs whose deterministic rollout gives the observations an export is checked on
 EVAL_EPISODES = 64  # deterministic episodes evaluated after training
 UNSTABLE_WARNING_SHARE = 0.05  # warn once when more than this share of an iteration's ended episodes blew up
-# what a run folder holds
-RUN_FILES = ("spec.toml", "metrics.jsonl", "checkpoints", "curves.png", "export", "randomization.json")
 
-__all__ = ["EVAL_EPISODES", "EXPORT_ENVS", "PLAY_MAX_ENVS", "RunError", "TrainingFailed", "Workbench", "check_device"]
+__all__ = ["EVAL_EPISODES", "EXPORT_ENVS", "PLAY_MAX_ENVS", "RunError", "TrainingFailed", "Workbench"]
 
 
 class TrainingFailed(RuntimeError):
     """Training cannot go on (the physics failed for every env, or NaN in the policy or its loss); the message says
     why and which checkpoint is the last good one."""
-
-
-def check_device(device: str) -> str:
-    """``device`` if it names a usable torch device ("cpu", "cuda", "cuda:<i>"), else a :class:`RunError` that
-    says what exists; checked before any file is written or any env is built."""
-    if device == "cpu":
-        return device
-    if not re.fullmatch(r"cuda(:\d+)?", device):
-        raise RunError(f"--device '{device}': expected cpu, cuda or cuda:<index>")
-    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    index = int(device.partition(":")[2] or 0)
-    if index >= count:
-        found = f"{count} CUDA device(s)" if count else "no CUDA device (or a PyTorch without CUDA)"
-        raise RunError(f"--device '{device}': this machine has {found}; use --device cpu")
-    return device
-
-
-def safe_name(name: str) -> str:
-    """``name`` as one safe folder name: letters, digits, '_', '-' and inner dots; never empty, '.' or '..'."""
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip(".-")
-    return slug or "task"
 
 
 class Workbench:
@@ -77,22 +52,22 @@ class Workbench:
 
     def __init__(self, spec: TaskSpec, run: RunDir, device: str = "cpu", fresh: bool = False):
         self.spec = spec
+        self.cuda_graph = True  # the env steps as one CUDA graph on a GPU (off: eager steps, see for_play)
         self.run = run
         self.run_dir = run.path
         self.device = check_device(device)
         self._fresh = fresh  # the run folder is created (and the spec written) once build() succeeds
-        self._created_run_folder = False
-        self._wrote_spec = False
+        self._writer = RunWriter(run)
         self.saving = False  # True while a checkpoint is written (a front end defers an abort until it is done)
         self._warned_unstable = False
         self.state = "created"
         self.env = None
         self.trainer = None
+        self.trained_policy: TrainedPolicy | None = None  # evaluate, play, export, once built
         self.max_iterations = int(spec.ppo["max_iterations"])
         self._listeners: list[Callable[[str, dict], Any]] = []
         self.start_iteration = 0
         self._pose_watch = None  # envs whose body poses each iteration hands to listeners ("poses")
-        self._play: tuple[Callable, Any] | None = None  # (policy, observations) of play_step
 
     # -- construction ---------------------------------------------------------------------------------------------
     @classmethod
@@ -117,10 +92,7 @@ class Workbench:
         if run_dir is None:
             run_dir = Path(runs_dir) / safe_name(spec.name) / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
         run_dir = Path(run_dir)
-        taken = [name for name in RUN_FILES if (run_dir / name).exists()]
-        if taken:
-            hint = f"use --resume {run_dir} or " if (run_dir / "metrics.jsonl").exists() else ""
-            raise RunError(f"{run_dir}: already holds {', '.join(taken)}; {hint}choose another --run-dir")
+        check_unused(run_dir)
         return cls(spec, RunDir(run_dir), device, fresh=True)
 
     @classmethod
@@ -138,12 +110,15 @@ class Workbench:
         overrides: dict | None = None,
         device: str = "cpu",
         checkpoint: Path | None = None,
+        cuda_graph: bool = True,
     ) -> Workbench:
         """A trained run, built to play ``episodes`` episodes: one env per episode up to ``PLAY_MAX_ENVS``, with the
-        latest checkpoint (or ``checkpoint``) loaded. ``overrides`` win (``env.num_envs`` included)."""
+        latest checkpoint (or ``checkpoint``) loaded. ``overrides`` win (``env.num_envs`` included).
+        ``cuda_graph=False``: eager env steps, for a caller that changes the env between steps (a sweep)."""
         if episodes < 1:
             raise RunError(f"--episodes {episodes}: expected at least 1 episode")
         wb = cls.open(run_dir, {"env.num_envs": min(episodes, PLAY_MAX_ENVS), **(overrides or {})}, device)
+        wb.cuda_graph = cuda_graph
         wb.build(checkpoint=checkpoint or wb.run.latest_checkpoint())
         return wb
 
@@ -183,31 +158,16 @@ class Workbench:
         :meth:`finish`; a build that fails gives it back, and a new run's folder that it created goes again.
         """
         writer = self._fresh or resume
-        if writer:
-            self._created_run_folder = self._fresh and not self.run_dir.exists()
         try:
             if writer:
-                notice = self.run.lock()
+                notice = self._writer.lock(self._fresh)
                 if notice:
                     self._emit("warning", {"message": notice})
             self._build(resume, checkpoint, writer)
         except BaseException:
             if writer:
-                self._take_back()
+                self._writer.take_back()
             raise
-
-    def _take_back(self) -> None:
-        """Release the lock and remove what this run wrote when it wrote no metrics (a build that failed, a first
-        iteration that failed), and its folder when it created it: the same --run-dir works again."""
-        if self._wrote_spec and not self.run.metrics_file.exists():
-            for name in ("spec.toml", "randomization.json"):
-                with contextlib.suppress(OSError):
-                    (self.run_dir / name).unlink(missing_ok=True)
-            self._wrote_spec = False
-        self.run.unlock()
-        if self._created_run_folder:
-            with contextlib.suppress(OSError):
-                self.run_dir.rmdir()  # only when empty
 
     def _build(self, resume: bool, checkpoint: Path | None, writer: bool) -> None:
         from .envs.workbench_env import WorkbenchEnv
@@ -217,14 +177,14 @@ class Workbench:
 
         path = checkpoint
         if resume and path is None:
-            path = self._latest_checkpoint_or_restart()
+            path = self._writer.resume_checkpoint(lambda message: self._emit("warning", {"message": message}))
         # missing, empty, corrupt, not a checkpoint: fail now, not after the build
         state = read_checkpoint(Path(path)) if path is not None else None
         fresh_distillation = path is None and is_distillation(self.spec.ppo)
         teacher = find_teacher(self.spec.raw, self.spec.source) if fresh_distillation else None
         torch.manual_seed(self.spec.seed)
         started = time.perf_counter()
-        self.env = WorkbenchEnv(self.spec, self.device)
+        self.env = WorkbenchEnv(self.spec, self.device, cuda_graph=self.cuda_graph)
         startup_timer.mark("env")
         self.trainer = Trainer(self.env, self.spec.ppo, self.device)
         startup_timer.mark("trainer")
@@ -236,33 +196,15 @@ class Workbench:
                 self._replay_edits()
         elif teacher is not None:
             self.trainer.load_teacher(*teacher)
-        if writer:  # room for the next checkpoint (written beside the last, then renamed) before training starts
-            with writing(self.run_dir):
-                check_writable(self.run_dir, 2 * self.trainer.checkpoint_bytes())
+        if writer:
+            self._writer.check_room(self.trainer.checkpoint_bytes())
         if self._fresh:
-            RunDir.create(self.run_dir)
-            with writing(self.run.spec_file):
-                save_spec(self.spec, self.run.spec_file)
-            self._wrote_spec = True
-            if self.env.applied_randomization:  # what the start-up events drew, per property and body or joint
-                text = json.dumps(self.env.applied_randomization, indent=1)
-                with writing(self.run_dir / "randomization.json"):
-                    write_atomically(self.run_dir / "randomization.json", lambda tmp: tmp.write_text(text))
+            self._writer.write_start(self.spec, self.env.applied_randomization)
             self._fresh = False
+        self.trained_policy = TrainedPolicy(self.env, self.trainer, self.spec, self._emit)
         self.start_iteration = self.trainer.iteration
         self.state = "ready"
         self._emit("built", {"seconds": time.perf_counter() - started, "iteration": self.trainer.iteration})
-
-    def _latest_checkpoint_or_restart(self) -> Path | None:
-        try:
-            return self.run.latest_checkpoint()
-        except RunError:
-            if not self.run.read_metrics():
-                raise
-            message = f"{self.run_dir}: no checkpoint was saved; starting again at iteration 0"
-            self._emit("warning", {"message": message})
-            self.run.truncate_metrics(0)
-            return None
 
     # -- training -------------------------------------------------------------------------------------------------
     @property
@@ -279,7 +221,7 @@ class Workbench:
     def compile_notice(self) -> str | None:
         """A line for the user when the next iteration compiles the PPO update (``ppo.torch_compile_mode`` on
         CUDA), else None."""
-        mode = getattr(self.trainer.alg, "compile_mode", None) if self.trainer else None
+        mode = self.trainer.compile_mode if self.trainer else None
         if mode is None or self.trainer.iteration > self.start_iteration:
             return None
         return f"torch.compile ({mode}) of the PPO update: the first iteration compiles it (seconds, once per process)"
@@ -395,6 +337,11 @@ class Workbench:
         self._emit("checkpoint", {"path": str(path), "iteration": self.iteration})
         return path
 
+    def close(self) -> None:
+        """Give up the run folder without finishing the run (no checkpoint, no curves): its writer lock is released,
+        so another Workbench (in this process or another) may resume it. :meth:`finish` does this itself."""
+        self.run.unlock()
+
     def finish(self, evaluate_episodes: int = 0) -> dict | None:
         """Save the final checkpoint, draw ``curves.png`` and close the logs; then, when ``evaluate_episodes`` > 0,
         evaluate the policy deterministically over that many episodes and return :meth:`evaluate`'s result."""
@@ -413,8 +360,6 @@ class Workbench:
         """:meth:`finish`'s writes: the last checkpoint, the logs closed, ``curves.png``. A run that failed in its
         first iteration takes back what it wrote (returns True). Raises :class:`TrainingFailed` when a write fails,
         unless the run had failed already (that first error is the one to report)."""
-        from .learn.curves import write_curves
-
         failed_already = self.state == "failed"
         if self.trainer is not None and self.iteration > 0 and not failed_already:
             self.save_checkpoint()
@@ -423,20 +368,19 @@ class Workbench:
         except RunWriteError as exc:
             if not failed_already:
                 raise self._failed(f"the TensorBoard log was not written: {exc}") from exc
-        if self.state == "failed" and self._wrote_spec and not self.run.metrics_file.exists():
-            self._take_back()  # failed in its first iteration
+        if self.state == "failed" and self._writer.wrote_no_metrics:
+            self._writer.take_back()  # failed in its first iteration
             return True
         if self.run.metrics_file.exists():
             title = f"{self.spec.name} ({self.run_dir.name})"
             try:
-                with writing(self.run.curves_file):
-                    write_curves(self.run.metrics_file, self.run.curves_file, title=title)
+                self._writer.draw_curves(title)
             except RunWriteError as exc:
                 if not failed_already:
                     raise self._failed(f"the curves were not drawn: {exc}") from exc
         return False
 
-    # -- using the policy -----------------------------------------------------------------------------------------
+    # -- using the policy (:class:`~.trained_policy.TrainedPolicy`) -----------------------------------------------
     def evaluate(
         self,
         num_episodes: int | None = None,
@@ -444,70 +388,18 @@ class Workbench:
         record_envs: int = 4,
         keep_observations: int = 0,
     ) -> dict:
-        """Roll the policy out deterministically; optionally write a USD animation of the first envs to ``record``."""
-        from .learn.rollout import evaluate
-
-        recorder = None
-        if record is not None:
-            from .scene.record import UsdRecorder
-
-            count = min(record_envs, self.env.num_envs)
-            recorder = UsdRecorder(
-                self.spec.scene,
-                self.spec.articulation,
-                self.env.body_paths,
-                count,
-                min(self.spec.env.spacing, RECORDING_MAX_SPACING),
-                1.0 / self.spec.env.step_dt,
-            )
-        policy = self.trainer.runner.get_inference_policy(self.device)
-        result = evaluate(self.env, policy, num_episodes or self.env.num_envs, recorder, keep_observations)
-        self.trainer.alg.train_mode()
-        self.trainer.reset_rollout()
-        if recorder is not None:
-            with writing(Path(record)):
-                result["recording"] = str(recorder.save(Path(record)))
-        self._emit("evaluated", {k: v for k, v in result.items() if k != "observations"})
-        return result
+        """Roll the policy out deterministically over ``num_episodes`` episodes (default: one per env); optionally
+        write a USD animation of the first envs to ``record`` (:meth:`.trained_policy.TrainedPolicy.evaluate`)."""
+        episodes = num_episodes or self.env.num_envs
+        return self.trained_policy.evaluate(episodes, record, record_envs, keep_observations)
 
     def play_step(self) -> dict:
         """Step every env once with the deterministic policy (a live view of :meth:`for_play`'s envs); envs whose
         episode ends start a new one. Returns ``poses`` (N, B, 7) env-relative body poses, ``rewards`` (N,) and
         ``dones`` (N,), as CPU tensors."""
-        if self._play is None:
-            self._play = (self.trainer.runner.get_inference_policy(self.device), self.env.reset())
-        policy, obs = self._play
-        with torch.inference_mode():
-            obs, rewards, dones, _ = self.env.step(policy(obs))
-        self._play = (policy, obs)
-        return {"poses": self.env.body_poses_env.cpu(), "rewards": rewards.cpu(), "dones": dones.cpu()}
+        return self.trained_policy.play_step()
 
     def export(self, out_dir: Path | None = None, deploy: bool = False) -> dict:
-        """Write ``export/policy.onnx`` and ``export/policy.pt`` and check them against the training policy.
-
-        ``deploy``: also write the deployment bundle's ``deploy.json`` (:mod:`.envs.deploy_manifest`) and
-        ``policy_static.onnx`` (batch fixed to 1, for TensorRT) beside them; a policy that observes what a robot
-        cannot measure is refused (``DeployError``) before anything is written. The report then adds ``deploy``
-        (the ``deploy.json`` path) and ``static_onnx``.
-        """
-        from .learn.export import export_policy
-
-        out = Path(out_dir or self.run.export_dir)
-        with writing(out):
-            check_writable(out)
-        manifest = None
-        if deploy:
-            from .deploy_manifest import deploy_manifest
-
-            manifest = deploy_manifest(self.env, self.spec, {"onnx": "policy.onnx", "torchscript": "policy.pt"})
-        rollout = self.evaluate(num_episodes=self.env.num_envs, keep_observations=4096)
-        with writing(out):
-            report = export_policy(self.trainer.actor, rollout["observations"], out)
-            if manifest is not None:
-                from .deploy.bundle import bundle_json, load_bundle
-                from .deploy.latency import static_onnx
-
-                text = bundle_json(manifest)
-                report["deploy"] = str(write_atomically(out / "deploy.json", lambda tmp: tmp.write_text(text)))
-                report["static_onnx"] = str(static_onnx(load_bundle(out), out / "policy_static.onnx")[0])
-        return report
+        """Write ``export/policy.onnx`` and ``export/policy.pt`` (or into ``out_dir``) and check them against the
+        training policy; ``deploy``: with the deployment bundle (:meth:`.trained_policy.TrainedPolicy.export`)."""
+        return self.trained_policy.export(Path(out_dir or self.run.export_dir), deploy)

@@ -1,7 +1,10 @@
-"""The physics backend contract: what the env reads from and writes to the simulation, with shapes and units.
+"""The physics backend contract: what a backend is asked to build (:class:`BackendRequest`), what the env reads from
+and writes to the simulation (:class:`Backend`), with shapes and units, and what an engine module offers the
+registry (:class:`PhysicsEngine`).
 
-The env (``envs/workbench_env.py``) talks to physics only through this Protocol. Newton (``newton_backend.py``)
-implements it on the CPU and the GPU; an Isaac Sim backend (PhysX tensor views) implements the same names.
+The env (``envs/workbench_env.py``) talks to physics only through these. Newton (``newton_backend.py``) implements
+them on the CPU and the GPU; Isaac Sim's PhysX (``physx_backend.py``, tensor views of envs cloned on the stage)
+implements the same names inside Isaac Sim. ``registry.py`` finds an engine by name.
 
 Shapes: N = num_envs, D = the selected 1-DOF joints (the spec's ``joint_names``, in that column order),
 B = rigid bodies per env (``body_paths`` order). Every tensor lives on ``device``. Masks are bool tensors (N,);
@@ -12,8 +15,10 @@ Poses are (x, y, z, qx, qy, qz, qw) [m]; velocities are linear [m/s] then angula
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import torch
@@ -41,8 +46,55 @@ class ExplicitActuator:
     """[physics steps]"""
 
 
+@dataclass(frozen=True, kw_only=True)
+class BackendRequest:
+    """What a backend builds: ``num_envs`` clones of one articulation of a USD scene, set up as a task spec asks, as
+    plain data (``envs/backend_request.py`` makes one from a spec). D = the selected joints; every per-joint value
+    is a tuple of D in ``joint_names`` order, NaN where the scene's value stays. Units: per radian for revolute
+    joints, per metre for prismatic ones."""
+
+    scene: Path
+    """USD file holding the robot."""
+    articulation: str
+    """Prim path of the articulation root in ``scene``."""
+    load_root: str
+    """The prim loaded from ``scene``: the articulation root, or an ancestor that also holds its joints (URDF
+    converters put the joints in a scope beside the bodies)."""
+    joint_names: tuple[str, ...]
+    """The D 1-DOF joints exposed, in the column order of every DOF tensor."""
+    num_envs: int
+    """Number of clones, N >= 1."""
+    spacing: float
+    """Distance between neighbouring clones where they share one world (Newton on the CPU, PhysX) [m]."""
+    physics_dt: float
+    """Physics time step [s]."""
+    substeps: int
+    """Physics steps per :meth:`Backend.step` (the env's decimation), >= 1."""
+    device: str = "cpu"
+    """"cpu" or "cuda[:i]": where the physics state and every tensor live."""
+    position_control: bool = False
+    """Drive the joints to position targets through the solver's PD (True) or by efforts (False)."""
+    joint_overrides: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    """Drive values that replace the scene's, by key: ``stiffness`` [N·m/rad or N/m], ``damping`` [N·m·s/rad or
+    N·s/m], ``effort_limit`` [N·m or N], ``velocity_limit`` [rad/s or m/s], ``armature`` [kg·m² or kg],
+    ``friction`` [N·m or N], ``viscous_friction`` [N·m·s/rad or N·s/m]; each D values (per radian: an importer's
+    per-degree USD gains are already converted)."""
+    explicit_actuators: tuple[ExplicitActuator | None, ...] = ()
+    """Each joint's motor model, None where the solver's implicit drive acts; D entries, or empty for none."""
+    base: str | None = None
+    """"floating" (a free root; a root the scene welds to the world is released), "fixed", or None: as the scene
+    authors it."""
+    root_height: float | None = None
+    """A floating root's height at reset [m]; None keeps the scene's."""
+    initial_joint_positions: tuple[float, ...] = ()
+    """Each joint's position at reset [rad or m], D values (NaN keeps the scene's), or empty for the scene's."""
+    self_collisions: bool = False
+    """Whether the robot's links collide with each other."""
+
+
 class BackendError(RuntimeError):
-    """The scene cannot be simulated as asked (a joint the engine did not load, a bad device, ...)."""
+    """The scene cannot be simulated as asked (a joint the engine did not load, a bad device, an engine whose
+    libraries are absent, ...)."""
 
 
 class Backend(Protocol):
@@ -159,3 +211,24 @@ class Backend(Protocol):
     def graph_capture(self) -> AbstractContextManager[None]:
         """A context inside which this backend's work is recorded into the CUDA graph torch is capturing."""
         ...
+
+    def close(self) -> None:
+        """Release what the backend holds (its model, solver state, device memory, the stage's simulation); the
+        backend cannot be used afterwards."""
+        ...
+
+
+class PhysicsEngine(Protocol):
+    """A physics engine as ``registry.py`` finds it by name: a module of this package offering these names."""
+
+    def build(self, request: BackendRequest, phase_done: Callable[[str], None] = ...) -> Backend:
+        """The backend ``request`` asks for; ``phase_done`` is called with the name of each start-up phase as it ends
+        (start-up timing). Raises :class:`BackendError` when the scene cannot be simulated as asked."""
+        ...
+
+    bytes_per_env: Callable[[BackendRequest], tuple[float, float]] | None
+    """([bytes] per env, [bytes] fixed) of the physics ``request`` asks for on its device, measured on small builds
+    (the env-size check before a large GPU build); None where the engine cannot measure it."""
+    inertia_corrections: Callable[[BackendRequest], list[str]] | None
+    """What the engine's own mass and inertia validation corrects in the robot of ``request``, one message per body
+    (``doctor``); None where the engine validates nothing."""

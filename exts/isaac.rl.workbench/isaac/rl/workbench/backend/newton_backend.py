@@ -16,14 +16,17 @@ import contextlib
 import math
 import sys
 from collections.abc import Callable
-from pathlib import Path
+from dataclasses import replace
 
 import mujoco
 import newton
 import torch
 import warp as wp
 
-from .base import Backend, BackendError, ExplicitActuator
+from . import newton_memory, newton_robot
+from .base import Backend, BackendError, BackendRequest
+from .newton_actuator_states import ExplicitActuatorStates
+from .newton_blowups import SolverRecovery, UnstableEnvCheck
 from .newton_contacts import ContactSensing
 from .newton_properties import NewtonProperties
 from .newton_robot import (
@@ -47,70 +50,33 @@ class NewtonBackend(NewtonProperties, Backend):
     """``num_envs`` copies of an articulation stepped together (the :class:`~.base.Backend` contract).
 
     Args:
-        scene: USD file holding the articulation.
-        articulation: prim path of the articulation root.
-        joint_names: names of the 1-DOF joints to expose, in the column order of the DOF tensors.
-        num_envs: number of clones.
-        spacing: distance between clones on the CPU's merged world [m] (on CUDA clones overlap in separate worlds).
-        physics_dt: physics time step [s].
-        substeps: physics steps per :meth:`step` call (the env's decimation).
-        device: "cpu" or "cuda[:i]".
-        position_control: drive the joints to position targets (True) or by efforts (False).
-        joint_overrides: per-joint drive values that replace the scene's, keyed ``stiffness`` [N·m/rad or N/m],
-            ``damping`` [N·m·s/rad or N·s/m], ``effort_limit`` [N·m or N], ``velocity_limit`` [rad/s or m/s],
-            ``armature`` [kg·m² or kg], ``friction`` [N·m or N]; each a list in ``joint_names`` order, NaN to keep
-            the scene's value. Newton's importer has already turned USD's per-degree gains into per-radian ones,
-            so these are set as given.
-        base: "floating" (a free root; a root the scene welds to the world is released), "fixed", or None (as
-            the scene authors it).
-        root_height: a floating root's height at reset [m]; None keeps the scene's.
-        initial_joint_positions: each joint's position at reset [rad or m] in ``joint_names`` order, NaN to keep
-            the scene's.
-        self_collisions: whether the robot's links collide with each other.
-        load_root: the prim loaded from the scene (the articulation root, or an ancestor that also holds its
-            joints); default the articulation root.
-        explicit_actuators: each joint's motor model in ``joint_names`` order, None where the solver's implicit
-            drive acts. Those joints get Newton actuators evaluated every physics step into ``joint_f`` (inside
-            the CUDA graph on the GPU); their implicit gains are zeroed.
+        request: what to build (:class:`~.base.BackendRequest`). On CUDA the clones overlap in separate worlds
+            (``spacing`` applies on the CPU's merged world only). Joints with an explicit actuator get Newton
+            actuators evaluated every physics step into ``joint_f`` (inside the CUDA graph on the GPU); their
+            implicit gains are zeroed. Newton's importer has already turned USD's per-degree gains into per-radian
+            ones, so ``joint_overrides`` are set as given.
         phase_done: called with the name of each start-up phase as it ends (start-up timing): "scene" (the robot
             loaded from USD, cloned and finalized), "solver" (MuJoCo's model converted) and, on CUDA, "kernels"
             (the solver's kernel modules loaded by a first physics step).
     """
 
-    def __init__(
-        self,
-        scene: Path,
-        articulation: str,
-        joint_names: list[str],
-        num_envs: int,
-        spacing: float,
-        physics_dt: float,
-        substeps: int,
-        device: str = "cpu",
-        position_control: bool = False,
-        joint_overrides: dict[str, list[float]] | None = None,
-        base: str | None = None,
-        root_height: float | None = None,
-        initial_joint_positions: list[float] | None = None,
-        self_collisions: bool = False,
-        load_root: str | None = None,
-        explicit_actuators: list[ExplicitActuator | None] | None = None,
-        phase_done: Callable[[str], None] = lambda phase: None,
-    ):
+    def __init__(self, request: BackendRequest, phase_done: Callable[[str], None] = lambda phase: None):
+        device, num_envs, spacing = request.device, request.num_envs, request.spacing
+        joint_names, self_collisions = list(request.joint_names), request.self_collisions
         self.device = torch.device(device)
         if self.device.type == "cuda" and not wp.is_cuda_available():
             raise BackendError(f"device '{device}' asked for, but warp finds no CUDA device")
-        self.num_envs, self.physics_dt, self.substeps = num_envs, physics_dt, substeps
+        self.num_envs, self.physics_dt, self.substeps = num_envs, request.physics_dt, request.substeps
         self.on_cpu = self.device.type == "cpu"
         wp_device = "cpu" if self.on_cpu else f"cuda:{self.device.index or 0}"
 
         mujoco.set_mju_user_warning(_print_mujoco_warning)
-        robot = load_robot(scene, load_root or articulation, base, self_collisions)
-        self._find_joints(robot, articulation, joint_names)
-        override_drives(robot, self._dof_index.tolist(), joint_overrides or {})
-        models = explicit_actuators or [None] * len(joint_names)
+        robot = load_robot(request.scene, request.load_root, request.base, self_collisions)
+        self._find_joints(robot, request.articulation, joint_names)
+        override_drives(robot, self._dof_index.tolist(), dict(request.joint_overrides))
+        models = request.explicit_actuators or [None] * len(joint_names)
         self._explicit_dofs = add_explicit_actuators(robot, self._dof_index.tolist(), self._coords, models)
-        set_initial_state(robot, self._coords, root_height, initial_joint_positions)
+        set_initial_state(robot, self._coords, request.root_height, list(request.initial_joint_positions))
         world = newton.ModelBuilder()
         newton.solvers.SolverMuJoCo.register_custom_attributes(world)  # geom priorities, below
         if self.on_cpu:
@@ -131,7 +97,7 @@ class NewtonBackend(NewtonProperties, Backend):
         robot_shape = self.model.shape_body.numpy() >= 0
         self.model.mujoco.geom_priority.assign(robot_shape.astype("int32"))
         phase_done("scene")
-        self._set_target_modes(position_control)
+        self._set_target_modes(request.position_control)
         # contacts with the ground (a floating base) or between the robot's own links; an arm alone needs none
         has_contacts = any(robot.shape_flags) and (self._has_free_root or self_collisions)
         # a Go2 on its feet makes about 60 contacts with its meshes: room for 128 per env (the CPU's merged world
@@ -150,9 +116,12 @@ class NewtonBackend(NewtonProperties, Backend):
         self.state = self.model.state()
         self.control = self.model.control()
         newton.eval_fk(self.model, self.model.joint_q, self.model.joint_qd, self.state)
-        self._make_actuator_states()
+        self._actuator_states = ExplicitActuatorStates(self.model, self.control, self.dofs_per_env, self.device)
         self._make_views()
-        self._make_solver_reset_buffers()
+        self._unstable_check = UnstableEnvCheck(
+            self.state, self._q, self._qd, self.env_origins, self.bodies_per_env, self.root_body, self._has_free_root
+        )
+        self._solver_recovery = SolverRecovery(self.solver, self.num_envs, self.dofs_per_env, self.device)
         self.graph = None
         self._contact_sensing: ContactSensing | None = None
         self.supports_cuda_graph = not self.on_cpu
@@ -202,22 +171,11 @@ class NewtonBackend(NewtonProperties, Backend):
         mode[:, self._explicit_dofs] = int(newton.JointTargetMode.EFFORT)
         self.model.joint_target_mode.assign(mode.reshape(-1))
 
-    def _make_actuator_states(self) -> None:
-        """Newton's actuators with their two states each (read, then written; the written one is copied back after
-        each physics step, so a captured graph always reads the same buffers), each actuator's env per entry, and
-        the effort commands that ``joint_f`` starts every physics step from (actuators add theirs to it)."""
-        self._actuators = []
-        for actuator in self.model.actuators:
-            env_of = torch.tensor(actuator.indices.numpy().astype("int64") // self.dofs_per_env, device=self.device)
-            mask = torch.zeros(actuator.num_actuators, dtype=torch.bool, device=self.device)
-            self._actuators.append((actuator, actuator.state(), actuator.state(), env_of, mask, wp.from_torch(mask)))
-        self._effort_commands = wp.clone(self.control.joint_f) if self._actuators else self.control.joint_f
-
     def _make_views(self) -> None:
         n = self.num_envs
         self._q = wp.to_torch(self.state.joint_q).view(n, self.coords_per_env)
         self._qd = wp.to_torch(self.state.joint_qd).view(n, self.dofs_per_env)
-        self._f = wp.to_torch(self._effort_commands).view(n, self.dofs_per_env)
+        self._f = wp.to_torch(self._actuator_states.effort_commands).view(n, self.dofs_per_env)
         self._target = wp.to_torch(self.control.joint_target_q).view(n, self.coords_per_env)
         self._body_q = wp.to_torch(self.state.body_q).view(n, self.bodies_per_env, 7)
         self._body_qd = wp.to_torch(self.state.body_qd).view(n, self.bodies_per_env, 6)
@@ -228,11 +186,6 @@ class NewtonBackend(NewtonProperties, Backend):
             self.env_origins[:] = torch.tensor([[x.p[0], x.p[1], 0.0] for x in self._xforms], device=self.device)
         self._reset_mask = torch.zeros(n, dtype=torch.bool, device=self.device)
         self._wp_reset_mask = wp.from_torch(self._reset_mask)
-        self._unstable = torch.zeros(n, dtype=torch.bool, device=self.device)
-        self._wp_unstable = wp.from_torch(self._unstable)
-        self._wp_q = wp.from_torch(self._q)
-        self._wp_qd = wp.from_torch(self._qd)
-        self._wp_env_origins = wp.from_torch(self.env_origins, dtype=wp.vec3)
         # views that stay valid: the state arrays are never reallocated
         self.default_dof_positions = self.default_q[:, self._coord_sel]
         self.body_poses, self.body_velocities = self._body_q, self._body_qd
@@ -259,8 +212,7 @@ class NewtonBackend(NewtonProperties, Backend):
     # -- stepping and resets --------------------------------------------------------------------------------------
     def _simulate(self) -> None:
         for _ in range(self.substeps):
-            if self._actuators:
-                self._apply_actuators()
+            self._actuator_states.apply(self.state, self.control, self.physics_dt)
             sensing = self._contact_sensing
             contacts, observables = (sensing.contacts, sensing.observables) if sensing else (None, None)
             self.solver.step(self.state, self.state, self.control, contacts, self.physics_dt, observables=observables)
@@ -279,14 +231,6 @@ class NewtonBackend(NewtonProperties, Backend):
                     self._simulate()
                 self.graph = capture.graph
         return self._contact_sensing.forces
-
-    def _apply_actuators(self) -> None:
-        """``joint_f`` = the effort commands plus every explicit actuator's effort for this physics step."""
-        wp.copy(self.control.joint_f, self._effort_commands)
-        for actuator, current, following, *_ in self._actuators:
-            actuator.step(self.state, self.control, current, following, dt=self.physics_dt)
-            if current is not None:
-                current.assign(following)
 
     def step(self) -> None:
         """Advance every env by ``substeps`` physics steps."""
@@ -333,15 +277,7 @@ class NewtonBackend(NewtonProperties, Backend):
         self._q.copy_(torch.where(mask, q, self._q))
         self._qd.copy_(torch.where(mask, qd, self._qd))
         self._update_bodies(env_mask)
-        self._reset_actuators(env_mask)
-
-    def _reset_actuators(self, env_mask: torch.Tensor) -> None:
-        """Empty the delay buffers of the reset envs' actuators: a new episode acts on its own first targets."""
-        for _, current, following, env_of, mask, wp_mask in self._actuators:
-            if current is not None:
-                mask.copy_(env_mask[env_of])
-                current.reset(wp_mask)
-                following.reset(wp_mask)
+        self._actuator_states.reset(env_mask)
 
     def write_dof_state(
         self, env_mask: torch.Tensor, dof_positions: torch.Tensor, dof_velocities: torch.Tensor
@@ -358,22 +294,9 @@ class NewtonBackend(NewtonProperties, Backend):
             self._qd[:, :6] += torch.where(env_mask.view(-1, 1), delta, torch.zeros_like(delta))
 
     def clear_solver_state(self, env_mask: torch.Tensor) -> None:
-        """Forget the solver's warm start, applied forces and controls of the envs where ``env_mask`` is True.
-
-        After a blow-up these buffers still hold NaN or huge values and would poison the env's next steps even from
-        a fresh joint state. On CUDA one masked kernel (Newton's ``SolverMuJoCo.reset`` with no joint state) clears
-        the selected worlds; on the CPU's shared MuJoCo world the rows of the selected envs' DOFs are zeroed.
-        """
-        if not self.on_cpu:
-            self._solver_reset_mask[: self.num_envs].copy_(env_mask)
-            self.solver.reset(self.state, world_mask=self._wp_solver_reset_mask, flags=0)
-            return
-        if not bool(env_mask.any()):
-            return
-        data = self.solver.mj_data
-        rows = env_mask.nonzero().flatten().tolist()
-        for buffer in (data.qacc_warmstart, data.qfrc_applied):
-            buffer.reshape(self.num_envs, -1)[rows] = 0.0
+        """Forget the solver's warm start, applied forces and controls of the envs where ``env_mask`` is True
+        (:meth:`.newton_blowups.SolverRecovery.clear`)."""
+        self._solver_recovery.clear(self.solver, self.state, env_mask)
 
     def joint_inertias(self) -> torch.Tensor:
         """The inertia each selected joint's drive moves at the current pose [kg·m² or kg], shape (N, D):
@@ -387,52 +310,19 @@ class NewtonBackend(NewtonProperties, Backend):
         return (1.0 / inverse_diagonal).float()
 
     def find_unstable(self, max_joint_speed: float, max_root_speed: float, max_root_distance: float) -> torch.Tensor:
-        """Envs whose joint state is not finite, a joint moves faster than ``max_joint_speed`` [rad/s or m/s], or the
-        root moves faster than ``max_root_speed`` [m/s] (linear; angular against ``max_joint_speed`` [rad/s]) or
-        lies more than ``max_root_distance`` [m] from the env origin; BoolTensor (N,), one warp kernel."""
-        wp.launch(
-            _find_unstable_kernel,
-            dim=self.num_envs,
-            inputs=[
-                self._wp_q,
-                self._wp_qd,
-                self.state.body_q,
-                self.state.body_qd,
-                self._wp_env_origins,
-                self.bodies_per_env,
-                self.root_body,
-                6 if self._has_free_root else 0,
-                max_joint_speed,
-                max_root_speed,
-                max_root_distance,
-            ],
-            outputs=[self._wp_unstable],
-            device=self.model.device,
-        )
-        return self._unstable
+        """See :meth:`.base.Backend.find_unstable`: BoolTensor (N,), one warp kernel
+        (:class:`.newton_blowups.UnstableEnvCheck`)."""
+        return self._unstable_check(max_joint_speed, max_root_speed, max_root_distance)
 
     def shared_world_failure(self) -> str | None:
-        """On the CPU's shared MuJoCo world: why MuJoCo reset every env at once (after a NaN or a value over 1e10
-        in one env's positions, velocities or accelerations), or None. Always None on CUDA, where each env is its
-        own world. Reads host memory only; never waits for the GPU."""
-        if not self.on_cpu:
-            return None
-        counts = [self.solver.mj_data.warning[int(w)].number for w in _MUJOCO_RESET_WARNINGS]
-        if sum(counts) == 0:
-            return None
-        names = [w.name.removeprefix("mjWARN_BAD") for w, c in zip(_MUJOCO_RESET_WARNINGS, counts, strict=True) if c]
-        return f"MuJoCo found bad {'/'.join(names)} values and reset all {self.num_envs} envs of the shared world"
+        """On the CPU's shared MuJoCo world: why MuJoCo reset every env at once, or None (always None on CUDA).
+        Reads host memory only; never waits for the GPU."""
+        return self._solver_recovery.shared_world_failure(self.solver)
 
-    def _make_solver_reset_buffers(self) -> None:
-        """The world mask (N + 1,) that :meth:`clear_solver_state` hands Newton on CUDA (the last entry is the
-        global world, never reset); on the CPU, a check that MuJoCo's DOFs are laid out env by env."""
-        if self.on_cpu:
-            nv = self.solver.mj_model.nv
-            if nv != self.num_envs * self.dofs_per_env:
-                raise BackendError(f"MuJoCo has {nv} DOFs for {self.num_envs} envs of {self.dofs_per_env}")
-            return
-        self._solver_reset_mask = torch.zeros(self.num_envs + 1, dtype=torch.bool, device=self.device)
-        self._wp_solver_reset_mask = wp.from_torch(self._solver_reset_mask)
+    def close(self) -> None:
+        """Release the model, the solver, the state, the CUDA graph and every tensor view of them (warp frees their
+        memory once nothing else holds it); the backend cannot be used afterwards."""
+        vars(self).clear()
 
     def reset_all_to_default(self) -> None:
         """Put every env in the scene's default state."""
@@ -447,52 +337,10 @@ class NewtonBackend(NewtonProperties, Backend):
             newton.eval_fk(self.model, self.state.joint_q, self.state.joint_qd, self.state, mask=self._wp_reset_mask)
 
 
-@wp.kernel
-def _find_unstable_kernel(
-    joint_q: wp.array2d[float],
-    joint_qd: wp.array2d[float],
-    body_q: wp.array[wp.transform],
-    body_qd: wp.array[wp.spatial_vector],
-    env_origins: wp.array[wp.vec3],
-    bodies_per_env: int,
-    root_body: int,
-    first_joint_dof: int,
-    max_joint_speed: float,
-    max_root_speed: float,
-    max_root_distance: float,
-    unstable: wp.array[bool],
-):
-    """One thread per env: see :meth:`NewtonBackend.find_unstable` (NaN fails every comparison: unstable)."""
-    env = wp.tid()
-    bad = int(0)  # noqa: UP018 (warp: a variable the loops may change, not a constant)
-    for i in range(joint_q.shape[1]):
-        if not wp.isfinite(joint_q[env, i]):
-            bad = 1
-    for i in range(first_joint_dof, joint_qd.shape[1]):
-        if not (wp.abs(joint_qd[env, i]) <= max_joint_speed):
-            bad = 1
-    root = env * bodies_per_env + root_body
-    if not (wp.length(wp.transform_get_translation(body_q[root]) - env_origins[env]) <= max_root_distance):
-        bad = 1
-    v = body_qd[root]  # linear [m/s], then angular [rad/s]
-    if not (wp.length(wp.vec3(v[0], v[1], v[2])) <= max_root_speed):
-        bad = 1
-    if not (wp.length(wp.vec3(v[3], v[4], v[5])) <= max_joint_speed):
-        bad = 1
-    unstable[env] = bad != 0
-
-
 def _print_mujoco_warning(message: str) -> None:
     """MuJoCo's warnings go to stderr only; its default handler also appends them to MUJOCO_LOG.TXT in the
     current folder, a file the user did not ask for."""
     print(f"MuJoCo warning: {message}", file=sys.stderr, flush=True)
-
-
-_MUJOCO_RESET_WARNINGS = (
-    mujoco.mjtWarning.mjWARN_BADQPOS,
-    mujoco.mjtWarning.mjWARN_BADQVEL,
-    mujoco.mjtWarning.mjWARN_BADQACC,
-)
 
 
 def _as_slice(indices: list[int], device: torch.device) -> slice | torch.Tensor:
@@ -501,3 +349,20 @@ def _as_slice(indices: list[int], device: torch.device) -> slice | torch.Tensor:
     if indices and indices == list(range(indices[0], indices[0] + len(indices))):
         return slice(indices[0], indices[0] + len(indices))
     return torch.tensor(indices, dtype=torch.long, device=device)
+
+
+# -- the engine, as the registry finds it (base.PhysicsEngine) --------------------------------------------------------
+def build(request: BackendRequest, phase_done: Callable[[str], None] = lambda phase: None) -> NewtonBackend:
+    """Newton's backend for ``request``."""
+    return NewtonBackend(request, phase_done)
+
+
+def bytes_per_env(request: BackendRequest) -> tuple[float, float]:
+    """([bytes] per env, [bytes] fixed) of ``request``'s warp arrays, from builds of 8 and 16 envs."""
+    return newton_memory.bytes_per_env(lambda num_envs: NewtonBackend(replace(request, num_envs=num_envs)))
+
+
+def inertia_corrections(request: BackendRequest) -> list[str]:
+    """What Newton's detailed mass and inertia validation corrects in the robot ``request`` loads, one message per
+    body."""
+    return newton_robot.inertia_corrections(request.scene, request.load_root)

@@ -1,28 +1,26 @@
-"""Isaac Sim's PhysX behind the physics backend contract (:class:`~...backend.base.Backend`), through an
-``omni.physics.tensors`` ArticulationView of the envs cloned on the stage.
+"""Isaac Sim's PhysX behind the physics backend contract (:class:`~.base.Backend`), through an
+``omni.physics.tensors`` ArticulationView of the envs cloned on the stage (``physx_stage.py``). The engine
+``"physx"`` of ``registry.py``: importable only inside Isaac Sim.
 
-Shapes: N = num_envs, D = the spec's joints, F = every DOF of the articulation, B = bodies. The view's transforms
+Shapes: N = num_envs, D = the request's joints, F = every DOF of the articulation, B = bodies. The view's transforms
 are (x, y, z, qx, qy, qz, qw) and its velocities linear then angular, in world axes: the contract's layout. Not run:
 no Isaac Sim here; the view's method names are those of Isaac Sim 5.1 / 6.x (Isaac Lab calls the same ones).
 
-Not supported (refused when the spec asks for them): explicit actuator models, changing the asset's base type.
-``clear_solver_state`` has nothing to clear (PhysX exposes no solver warm start).
+Not supported (refused when the request asks for them): explicit actuator models, viscous joint friction,
+changing the asset's base type. ``clear_solver_state`` has nothing to clear (PhysX exposes no solver warm start).
+Nothing is measured before the build (``bytes_per_env``) and no inertia is validated (``inertia_corrections``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import torch
 
-from ...backend.base import Backend, BackendError
-from ...envs.backend_request import explicit_actuators
-from ...scene.inspect import inspect_scene
-from ...specs.robot_tables import initial_joint_positions, joint_overrides
-from ...specs.schema import TaskSpec
-from . import isaacsim_adapter as isaacsim
+from . import physx_stage
+from .base import Backend, BackendError, BackendRequest
 
 # the view's per-DOF property setters, by the name of the spec's actuator key
 DRIVE_SETTERS = {
@@ -36,47 +34,54 @@ DRIVE_SETTERS = {
 
 
 class PhysxBackend(Backend):
-    """``spec.env.num_envs`` clones of the spec's articulation on the stage, stepped by PhysX."""
+    """``request.num_envs`` clones of the request's articulation on the stage, stepped by PhysX; building one closes
+    the simulation open on the stage before (the stage holds one set of clones and one simulation at a time).
+    ``phase_done``: called with "scene" once the envs are cloned, "solver" once PhysX runs them."""
 
     supports_cuda_graph = False
 
-    def __init__(self, spec: TaskSpec, device: str):
-        if any(a is not None for a in explicit_actuators(spec.actuators, spec.joint_names)):
+    def __init__(self, request: BackendRequest, phase_done: Callable[[str], None] = lambda phase: None):
+        if any(a is not None for a in request.explicit_actuators):
             raise BackendError("PhysX in Isaac Sim: explicit actuator models (pd, dc_motor) are Newton-only")
-        self.device, self.num_envs = torch.device(device), spec.env.num_envs
-        floating = spec.robot.base == "floating" or (
-            spec.robot.base is None and not inspect_scene(spec.scene).find(spec.articulation).fixed_base
-        )
-        self.grid = isaacsim.clone_envs(spec.scene, spec.robot_prim, self.num_envs, spec.env.spacing, floating)
-        self.sim = isaacsim.PhysxSimulation(device, spec.env.physics_dt)
-        self.substeps = spec.env.decimation
-        self.view = self.sim.articulations(self.grid.stage_path(0, spec.articulation).replace("env_0", "env_*"))
+        unsupported = [key for key in request.joint_overrides if key not in DRIVE_SETTERS]
+        if unsupported:
+            raise BackendError(f"PhysX in Isaac Sim: [actuators] {', '.join(unsupported)} is Newton-only")
+        self.device, self.num_envs = torch.device(request.device), request.num_envs
+        physx_stage.close_simulation()
+        ground = None if request.base is None else request.base == "floating"  # None: the scene's base decides
+        load_root, spacing = request.load_root, request.spacing
+        self.grid = physx_stage.clone_envs(request.scene, load_root, self.num_envs, spacing, ground)
+        phase_done("scene")
+        self.sim = physx_stage.PhysxSimulation(request.device, request.physics_dt)
+        phase_done("solver")
+        self.substeps = request.substeps
+        self.view = self.sim.articulations(self.grid.stage_path(0, request.articulation).replace("env_0", "env_*"))
         meta = self.view.shared_metatype
         self.floating_base = not meta.fixed_base
-        if spec.robot.base is not None and self.floating_base != (spec.robot.base == "floating"):
-            raise BackendError(f"PhysX in Isaac Sim: [robot] base = '{spec.robot.base}' differs from the asset's")
-        missing = [j for j in spec.joint_names if j not in meta.dof_names]
+        if request.base is not None and self.floating_base != (request.base == "floating"):
+            raise BackendError(f"PhysX in Isaac Sim: [robot] base = '{request.base}' differs from the asset's")
+        missing = [j for j in request.joint_names if j not in meta.dof_names]
         if missing:
             raise BackendError(f"PhysX found no DOF named {', '.join(missing)} (it has {', '.join(meta.dof_names)})")
-        self.joint_names = list(spec.joint_names)
+        self.joint_names = list(request.joint_names)
         self._dofs = torch.tensor([meta.dof_names.index(j) for j in self.joint_names], device=self.device)
         prefix = self.grid.robot_paths[0]
-        self.body_paths = [spec.robot_prim.rstrip("/") + p[len(prefix) :] for p in self.view.link_paths[0]]
+        self.body_paths = [load_root.rstrip("/") + p[len(prefix) :] for p in self.view.link_paths[0]]
         self.env_origins = torch.as_tensor(self.grid.origins, dtype=torch.float32, device=self.device)
         self._all = torch.arange(self.num_envs, dtype=torch.int32, device=self.device)
-        self._set_drives(joint_overrides(spec.actuators, spec.joint_names, solver_only=True))
+        self._set_drives(request.joint_overrides)
         self.default_dof_positions = self.dof_positions.clone()
-        for col, value in enumerate(initial_joint_positions(spec.robot, spec.joint_names)):
+        for col, value in enumerate(request.initial_joint_positions):
             if not math.isnan(value):
                 self.default_dof_positions[:, col] = value
         self._default_root = self.root_pose.clone()
         self._default_root[:, :3] -= self.env_origins
-        if spec.robot.root_height is not None:
-            self._default_root[:, 2] = spec.robot.root_height
-        self._position_control = spec.actions.type == "joint_position"
+        if request.root_height is not None:
+            self._default_root[:, 2] = request.root_height
+        self._position_control = request.position_control
         self.reset(torch.ones(self.num_envs, dtype=torch.bool, device=self.device))
 
-    def _set_drives(self, overrides: dict[str, list[float]]) -> None:
+    def _set_drives(self, overrides: Mapping[str, tuple[float, ...]]) -> None:
         """Write the spec's drive values (NaN: keep the asset's) through the view's CPU setters."""
         cpu_all = self._all.cpu()
         for key, values in overrides.items():
@@ -219,15 +224,13 @@ class PhysxBackend(Backend):
         self.sim.close()
 
 
-def physx_backend_factory() -> Callable[[TaskSpec, str], PhysxBackend]:
-    """The env's backend factory inside Isaac Sim (``envs.workbench_env.use_backend_factory``): each backend it
-    makes first closes the one before (the stage holds one set of clones and one simulation view at a time)."""
-    made: list[PhysxBackend] = []
+# -- the engine, as the registry finds it (base.PhysicsEngine) --------------------------------------------------------
+def build(request: BackendRequest, phase_done: Callable[[str], None] = lambda phase: None) -> PhysxBackend:
+    """PhysX's backend for ``request``, on the open stage."""
+    return PhysxBackend(request, phase_done)
 
-    def make(spec: TaskSpec, device: str) -> PhysxBackend:
-        while made:
-            made.pop().close()
-        made.append(PhysxBackend(spec, device))
-        return made[-1]
 
-    return make
+bytes_per_env = None
+"""PhysX's memory is not measured before the build."""
+inertia_corrections = None
+"""PhysX offers no inertia validation to report."""

@@ -20,17 +20,17 @@
 The file is strict JSON: a limit the robot does not have (an unlimited joint, speed or effort) is ``null`` there
 (:func:`bundle_json` writes it so) and ``inf`` (``-inf`` for a lower position limit) in the loaded :class:`Bundle`.
 :func:`load_bundle` refuses the tokens ``NaN`` and ``Infinity``, and :func:`bundle_from_dict` checks every key before
-the runtime sends a command: types, ranges, one entry per joint, distinct joint names.
+the runtime sends a command (:mod:`.bundle_checks`: types, ranges, one entry per joint, distinct joint names).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import NoReturn
 
+from .bundle_checks import JsonToken, check_deploy_dict
 from .bundle_error import BundleError
 from .observation_terms import check_observation
 
@@ -140,383 +140,33 @@ def bundle_json(data: dict) -> str:
     return json.dumps(finite(data), indent=2, allow_nan=False) + "\n"
 
 
-TOP_KEYS = ("format", "task", "control_dt", "policy", "observation", "commands", "joints", "action", "safety")
-"""The keys of ``deploy.json``."""
-POLICY_KEYS = ("onnx", "torchscript", "obs_dim", "num_actions")
-OBSERVATION_KEYS = ("terms", "history_length")
-TERM_KEYS = ("name", "size", "params")
-COMMAND_KEYS = ("type", "size", "ranges")
-JOINT_KEYS = ("names", "default_pos", "stiffness", "damping", "effort_limit", "motor_order")
-ACTION_KEYS = ("type", "joints", "scale", "offset", "clip")
-ACTION_TYPES = ("joint_position", "joint_effort")
-SAFE_STOPS = ("hold", "damp")
-NO_LIMIT = ", or null for no limit"
-
-
-class JsonToken:
-    """A ``NaN``, ``Infinity`` or ``-Infinity`` token in a JSON text (what :func:`load_bundle` reads in place of the
-    number, through ``json.loads``' ``parse_constant``), so that :func:`bundle_from_dict` refuses it by its key."""
-
-    def __init__(self, text: str):
-        self.text = text
-
-    def __repr__(self) -> str:
-        return self.text
-
-
-def _shown(value) -> str:
-    """``value`` as deploy.json spells it (``NaN``, ``Infinity``, ``"text"``, ``true``), cut to 80 characters."""
-    if isinstance(value, JsonToken):
-        return value.text
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    text = json.dumps(value, default=repr)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _non_finite_tokens(value, source: str, key: str = "") -> None:
-    """Raise :class:`BundleError` naming the first key (dotted, list items as ``[i]``) under ``value`` that holds a
-    JSON ``NaN``/``Infinity`` token or a NaN."""
-    if isinstance(value, JsonToken) or (isinstance(value, float) and math.isnan(value)):
-        raise BundleError(
-            f"{source}: '{key}' is {_shown(value)}; deploy.json is strict JSON without NaN or Infinity: write a finite "
-            "number (null where a limit is unlimited)",
-            key,
-        )
-    if isinstance(value, dict):
-        for name, item in value.items():
-            _non_finite_tokens(item, source, f"{key}.{name}" if key else str(name))
-    elif isinstance(value, list | tuple):
-        for i, item in enumerate(value):
-            _non_finite_tokens(item, source, f"{key}[{i}]")
-
-
-class _Checker:
-    """Typed reads of deploy.json's keys; every refusal is one :class:`BundleError` line naming ``source``, the
-    dotted key, its value and what was expected."""
-
-    def __init__(self, source: str):
-        self.source = source
-
-    def fail(self, key: str, value, expected: str) -> NoReturn:
-        raise BundleError(f"{self.source}: '{key}' is {_shown(value)}, expected {expected}", key)
-
-    def need(self, table: dict, key: str, where: str):
-        """``table[key]``; ``where`` is the table's dotted key ("" at the top)."""
-        if key not in table:
-            raise BundleError(f"{self.source}: missing key '{where}{key}'", f"{where}{key}")
-        return table[key]
-
-    def table(self, value, key: str, known: tuple[str, ...]) -> dict:
-        """``value`` as a table of some of the ``known`` keys."""
-        if not isinstance(value, dict):
-            self.fail(key, value, f"a table with keys {', '.join(known)}")
-        unknown = [name for name in value if name not in known]
-        if unknown:
-            where = f"{key}.{unknown[0]}" if key else str(unknown[0])
-            raise BundleError(f"{self.source}: unknown key '{where}'; expected one of {', '.join(known)}", where)
-        return value
-
-    def text(self, value, key: str, expected: str = "a non-empty string") -> str:
-        if not isinstance(value, str) or not value:
-            self.fail(key, value, expected)
-        return value
-
-    def integer(self, value, key: str, minimum: int) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            self.fail(key, value, f"an integer >= {minimum}")
-        return value
-
-    def number(self, value, key: str, expected: str, ok=lambda v: True, unlimited: float | None = None) -> float:
-        """``value`` as a finite float for which ``ok`` holds; with ``unlimited`` (inf or -inf), null (or that
-        infinity itself, as a loaded :class:`Bundle` holds it) means no limit and gives ``unlimited``."""
-        if value is None and unlimited is not None:
-            return unlimited
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self.fail(key, value, expected)
-        try:
-            value = float(value)
-        except OverflowError:  # an integer of hundreds of digits
-            self.fail(key, value, expected)
-        if unlimited is not None and value == unlimited:
-            return value
-        if not math.isfinite(value) or not ok(value):
-            self.fail(key, value, expected)
-        return value
-
-    def optional(self, value, key: str, expected: str, ok) -> float | None:
-        """``value`` as a finite float for which ``ok`` holds, or None for null."""
-        return None if value is None else self.number(value, key, expected + ", or null for none", ok)
-
-    def numbers(self, value, key: str, count: int, expected: str, ok=lambda v: True, unlimited=None) -> list[float]:
-        """``value`` as a list of ``count`` numbers, each read by :meth:`number`."""
-        if not isinstance(value, list) or len(value) != count:
-            self.fail(key, value, f"a list of {count} numbers, one per joint")
-        return [self.number(v, f"{key}[{i}]", expected, ok, unlimited) for i, v in enumerate(value)]
-
-    def names(self, value, key: str) -> list[str]:
-        """``value`` as a non-empty list of distinct joint names."""
-        if not isinstance(value, list) or not value:
-            self.fail(key, value, "a non-empty list of joint names")
-        for i, name in enumerate(value):
-            self.text(name, f"{key}[{i}]", "a joint name (a non-empty string)")
-            if name in value[:i]:
-                self.fail(
-                    f"{key}[{i}]", name, f"a joint name not already in the list (it is {key}[{value.index(name)}])"
-                )
-        return list(value)
-
-
 def bundle_from_dict(data: dict, source: str = "deploy.json", root: Path = Path(".")) -> Bundle:
     """Validate ``data`` (a ``deploy.json``) in full and return the :class:`Bundle`; ``source`` names it in errors.
 
-    Every number is finite and in its range (limits may be null: no limit), every count an integer (a bool is not a
-    number here), joint names are distinct, every per-joint list has one entry per joint, position limits are
-    ordered and hold the default pose, and the observation terms are ones the runtime computes with their sizes.
+    Every key is checked by :func:`.bundle_checks.check_deploy_dict` (types, ranges, one entry per joint, distinct
+    names, position limits ordered and holding the default pose), and the observation terms are ones the runtime
+    computes with their sizes (:func:`.observation_terms.check_observation`).
 
     Raises:
         BundleError: the first problem, one line naming ``source``, the dotted key (``safety.joint_pos_limits[3][0]``),
             the value and what was expected; ``error.key`` is that key.
     """
-    check = _Checker(source)
-    if not isinstance(data, dict):
-        raise BundleError(f"{source}: holds {_shown(data)}, expected a JSON object with keys {', '.join(TOP_KEYS)}")
-    _non_finite_tokens(data, source)
-    if data.get("format") != FORMAT:
-        check.fail("format", data.get("format"), repr(FORMAT).replace("'", '"'))
-    check.table(data, "", TOP_KEYS)
-    task = data.get("task", "")
-    if not isinstance(task, str):
-        check.fail("task", task, "the task's name (a string)")
-    control_dt = check.number(check.need(data, "control_dt", ""), "control_dt", "a number of seconds > 0", _positive)
-
-    policy = check.table(check.need(data, "policy", ""), "policy", POLICY_KEYS)
-    for key in ("onnx", "torchscript"):
-        check.text(check.need(policy, key, "policy."), f"policy.{key}", "a model file name (a non-empty string)")
-    obs_dim = check.integer(check.need(policy, "obs_dim", "policy."), "policy.obs_dim", 1)
-    num_actions = check.integer(check.need(policy, "num_actions", "policy."), "policy.num_actions", 1)
-
-    terms, history = _observation(check, check.need(data, "observation", ""))
-    if sum(t.size for t in terms) * history != obs_dim:
-        check.fail(
-            "policy.obs_dim",
-            obs_dim,
-            f"{sum(t.size for t in terms) * history} (the observation terms' sizes x history)",
-        )
-    commands = _commands(check, data.get("commands") if data.get("commands") is not None else {})
-
-    joints = check.table(check.need(data, "joints", ""), "joints", JOINT_KEYS)
-    names = check.names(check.need(joints, "names", "joints."), "joints.names")
-    count = len(names)
-
-    def per_joint(key: str, expected: str, ok=lambda v: True, unlimited=None) -> list[float]:
-        return check.numbers(check.need(joints, key, "joints."), f"joints.{key}", count, expected, ok, unlimited)
-
-    default_pos = per_joint("default_pos", "a finite number [rad or m]")
-    stiffness = per_joint("stiffness", "a number >= 0 [N m/rad]", _non_negative)
-    damping = per_joint("damping", "a number >= 0 [N m s/rad]", _non_negative)
-    effort_limit = per_joint("effort_limit", "a number > 0 [N m]" + NO_LIMIT, _positive, math.inf)
-    motor_order = check.names(check.need(joints, "motor_order", "joints."), "joints.motor_order")
-    if sorted(motor_order) != sorted(names):
-        missing, extra = sorted(set(names) - set(motor_order)), sorted(set(motor_order) - set(names))
-        check.fail(
-            "joints.motor_order", motor_order, f"the joints of 'joints.names' (missing {missing}, extra {extra})"
-        )
-    action = _action(check, check.need(data, "action", ""), names, num_actions)
-    safety = _safety(check, check.need(data, "safety", ""), count)
-    for i, (position, (low, high)) in enumerate(zip(default_pos, safety.joint_pos_limits, strict=True)):
-        if not low <= position <= high:
-            check.fail(
-                f"joints.default_pos[{i}]",
-                position,
-                f"a position within safety.joint_pos_limits[{i}] [{low:g}, {high:g}]",
-            )
-    joints = {
-        "names": names,
-        "default_pos": default_pos,
-        "stiffness": stiffness,
-        "damping": damping,
-        "effort_limit": effort_limit,
-        "motor_order": motor_order,
-    }
+    checked = check_deploy_dict(data, source, FORMAT)
     bundle = Bundle(
-        task=task,
-        control_dt=control_dt,
-        policy={
-            "onnx": policy["onnx"],
-            "torchscript": policy["torchscript"],
-            "obs_dim": obs_dim,
-            "num_actions": num_actions,
-        },
-        observation=terms,
-        history_length=history,
-        commands=commands,
-        joints=joints,
-        action=action,
-        safety=safety,
+        task=checked["task"],
+        control_dt=checked["control_dt"],
+        policy=checked["policy"],
+        observation=[ObservationTerm(**term) for term in checked["observation"]["terms"]],
+        history_length=checked["observation"]["history_length"],
+        commands=checked["commands"],
+        joints=checked["joints"],
+        action=checked["action"],
+        safety=SafetyLimits(**checked["safety"]),
         root=root,
         source=source,
     )
     check_observation(bundle)
     return bundle
-
-
-def _positive(value: float) -> bool:
-    return value > 0
-
-
-def _non_negative(value: float) -> bool:
-    return value >= 0
-
-
-def _observation(check: _Checker, data) -> tuple[list[ObservationTerm], int]:
-    """The ``observation`` table: its terms and history length."""
-    observation = check.table(data, "observation", OBSERVATION_KEYS)
-    terms_data = check.need(observation, "terms", "observation.")
-    if not isinstance(terms_data, list) or not terms_data:
-        check.fail("observation.terms", terms_data, "a non-empty list of {name, size, params}")
-    terms = []
-    for i, term in enumerate(terms_data):
-        where = f"observation.terms[{i}]"
-        term = check.table(term, where, TERM_KEYS)
-        name = check.text(check.need(term, "name", f"{where}."), f"{where}.name", "an observation term's name")
-        size = check.integer(check.need(term, "size", f"{where}."), f"{where}.size", 1)
-        params = term.get("params", {})
-        if not isinstance(params, dict):
-            check.fail(f"{where}.params", params, "a table of the term's parameters")
-        joints = params.get("joints")
-        if joints is not None:
-            check.names(joints, f"{where}.params.joints")
-        if "command" in params:
-            check.text(params["command"], f"{where}.params.command", "a command's name")
-        terms.append(ObservationTerm(name=name, size=size, params=dict(params)))
-    history = check.integer(observation.get("history_length", 1), "observation.history_length", 1)
-    return terms, history
-
-
-def _commands(check: _Checker, data) -> dict:
-    """The ``commands`` table: name -> {type, size, ranges: {component: [low, high]}}."""
-    if not isinstance(data, dict):
-        check.fail("commands", data, "a table of the commands the policy observes")
-    commands = {}
-    for name, table in data.items():
-        where = f"commands.{name}"
-        table = check.table(table, where, COMMAND_KEYS)
-        kind = check.text(check.need(table, "type", f"{where}."), f"{where}.type", "a command type (a string)")
-        size = check.integer(check.need(table, "size", f"{where}."), f"{where}.size", 1)
-        ranges = table.get("ranges", {})
-        if not isinstance(ranges, dict):
-            check.fail(f"{where}.ranges", ranges, "a table of [min, max] per component")
-        bounds = {}
-        for component, pair in ranges.items():
-            key = f"{where}.ranges.{component}"
-            if not isinstance(pair, list) or len(pair) != 2:
-                check.fail(key, pair, "[min, max]")
-            low = check.number(pair[0], f"{key}[0]", "a finite number")
-            bounds[component] = [
-                low,
-                check.number(pair[1], f"{key}[1]", f"a number >= the range's min {low:g}", lambda v, low=low: v >= low),
-            ]
-        commands[name] = {"type": kind, "size": size, "ranges": bounds}
-    return commands
-
-
-def _action(check: _Checker, data, names: list[str], num_actions: int) -> dict:
-    """The ``action`` table: type, the driven joints (``policy.num_actions`` of ``joints.names``), scale, offset,
-    clip."""
-    action = check.table(data, "action", ACTION_KEYS)
-    kind = check.need(action, "type", "action.")
-    if kind not in ACTION_TYPES:
-        check.fail("action.type", kind, " or ".join(ACTION_TYPES))
-    joints = check.names(check.need(action, "joints", "action."), "action.joints")
-    for i, joint in enumerate(joints):
-        if joint not in names:
-            check.fail(f"action.joints[{i}]", joint, f"one of joints.names {names}")
-    if len(joints) != num_actions:
-        check.fail("action.joints", joints, f"{num_actions} joints (policy.num_actions)")
-    scale = check.need(action, "scale", "action.")
-    expected = "a finite number other than 0 [rad or N m per unit action]"
-    if isinstance(scale, list):
-        scale = check.numbers(scale, "action.scale", num_actions, expected, lambda v: v != 0)
-    else:
-        scale = check.number(scale, "action.scale", expected + ", or a list of one per action", lambda v: v != 0)
-    offset = check.numbers(check.need(action, "offset", "action."), "action.offset", num_actions, "a finite number")
-    clip = check.optional(action.get("clip"), "action.clip", "a number > 0", _positive)
-    return {"type": kind, "joints": joints, "scale": scale, "offset": offset, "clip": clip}
-
-
-def _safety(check: _Checker, data, count: int) -> SafetyLimits:
-    """The ``safety`` table as :class:`SafetyLimits` (null limits as infinities), for ``count`` joints."""
-    known = tuple(f.name for f in fields(SafetyLimits))
-    safety = check.table(data, "safety", known)
-    pairs = check.need(safety, "joint_pos_limits", "safety.")
-    if not isinstance(pairs, list) or len(pairs) != count:
-        check.fail("safety.joint_pos_limits", pairs, f"a list of {count} [lower, upper] pairs, one per joint")
-    pos_limits = []
-    for i, pair in enumerate(pairs):
-        key = f"safety.joint_pos_limits[{i}]"
-        if not isinstance(pair, list) or len(pair) != 2:
-            check.fail(key, pair, "[lower, upper] [rad or m], null for no limit")
-        low = check.number(pair[0], f"{key}[0]", "a finite number [rad or m]" + NO_LIMIT, unlimited=-math.inf)
-        high = check.number(
-            pair[1],
-            f"{key}[1]",
-            f"a number >= the lower limit {low:g} [rad or m]" + NO_LIMIT,
-            lambda v, low=low: v >= low,
-            unlimited=math.inf,
-        )
-        pos_limits.append([low, high])
-    vel_limits = check.numbers(
-        check.need(safety, "joint_vel_limits", "safety."),
-        "safety.joint_vel_limits",
-        count,
-        "a number > 0 [rad/s]" + NO_LIMIT,
-        _positive,
-        math.inf,
-    )
-    defaults = SafetyLimits(joint_pos_limits=[], joint_vel_limits=[])
-
-    def gains(key: str) -> list[float]:
-        value = safety.get(key, [])
-        if value == []:
-            return []
-        return check.numbers(
-            value, f"safety.{key}", count, "a number >= 0 (or [] for the trained gains)", _non_negative
-        )
-
-    safe_stop = safety.get("safe_stop", defaults.safe_stop)
-    if safe_stop not in SAFE_STOPS:
-        check.fail("safety.safe_stop", safe_stop, " or ".join(f'"{s}"' for s in SAFE_STOPS))
-    return SafetyLimits(
-        joint_pos_limits=pos_limits,
-        joint_vel_limits=vel_limits,
-        pos_limit_margin=check.number(
-            safety.get("pos_limit_margin", defaults.pos_limit_margin),
-            "safety.pos_limit_margin",
-            "a finite number >= 0 [rad or m]",
-            _non_negative,
-        ),
-        action_clip=check.optional(safety.get("action_clip"), "safety.action_clip", "a number > 0", _positive),
-        action_rate_limit=check.optional(
-            safety.get("action_rate_limit"), "safety.action_rate_limit", "a number > 0 [rad/s or N m/s]", _positive
-        ),
-        lowpass_hz=check.optional(safety.get("lowpass_hz"), "safety.lowpass_hz", "a number > 0 [Hz]", _positive),
-        max_tilt_rad=check.optional(
-            safety.get("max_tilt_rad"), "safety.max_tilt_rad", "a number in (0, pi] [rad]", lambda v: 0 < v <= math.pi
-        ),
-        soft_start_s=check.number(
-            safety.get("soft_start_s", defaults.soft_start_s),
-            "safety.soft_start_s",
-            "a finite number >= 0 [s]",
-            _non_negative,
-        ),
-        safe_stop=safe_stop,
-        hold_kp=gains("hold_kp"),
-        hold_kd=gains("hold_kd"),
-        max_consecutive_misses=check.integer(
-            safety.get("max_consecutive_misses", defaults.max_consecutive_misses), "safety.max_consecutive_misses", 1
-        ),
-    )
 
 
 def _unique_keys(pairs: list[tuple[str, object]]) -> dict:

@@ -1,4 +1,4 @@
-"""The policy's observation on the robot, computed as the training env computes it (``envs/terms/observations.py``).
+"""The policy's observation on the robot, computed as the training env computes it (``terms/observations.py``).
 
 Shapes: N = joints in the policy's order (``joints.names``), A = actions, H = ``history_length``. Every reading is
 a :class:`~.driver.RobotState` already mapped into the policy's joint order. The observation is noise-free (the

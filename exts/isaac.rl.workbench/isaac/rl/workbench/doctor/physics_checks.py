@@ -1,7 +1,8 @@
 """The checks ``doctor`` runs in the physics for a task spec: the robot as the spec sets it up (base, actuators,
 start pose) is simulated in one env, on the CPU.
 
-- mass check: the bodies whose mass or inertia Newton's own validation corrects when it loads the robot;
+- mass check: the bodies whose mass or inertia the physics engine's own validation corrects when it loads the robot
+  (Newton's; an engine without one checks nothing);
 - gain check: each PD joint's gains against the inertia it moves at the start pose (:mod:`.gain_check`);
 
 - drop test: held at its start pose for ``DROP_SECONDS``, it must stay finite, settle (joint speeds small at the
@@ -17,7 +18,8 @@ import math
 
 import torch
 
-from ..envs.backend_request import explicit_actuators
+from ..backend.registry import load_engine
+from ..envs.backend_request import backend_request, explicit_actuators
 from ..scene.inspect import inspect_scene
 from ..specs.robot_tables import per_joint
 from ..specs.schema import TaskSpec
@@ -45,13 +47,17 @@ def physics_checks(spec: TaskSpec) -> list[Finding]:
     return findings
 
 
-def newton_mass_checks(spec: TaskSpec) -> list[Finding]:
-    """A warning per body whose mass or inertia Newton's validation had to correct when loading the robot."""
-    from ..backend.newton_robot import inertia_corrections
-
+def mass_checks(spec: TaskSpec) -> list[Finding]:
+    """A warning per body whose mass or inertia the spec's physics engine (``env.physics``) had to correct when
+    loading the robot; none where the engine validates nothing. The engine's libraries must be here
+    (:class:`~..backend.base.BackendError` otherwise)."""
+    engine = load_engine(spec.env.physics)
+    if engine.inertia_corrections is None:
+        return []
+    name = spec.env.physics.capitalize()
     return [
-        Finding("warning", "inertia", f"Newton: {message} (fine for a massless frame link; else author its inertia)")
-        for message in inertia_corrections(spec.scene, spec.robot_prim)
+        Finding("warning", "inertia", f"{name}: {message} (fine for a massless frame link; else author its inertia)")
+        for message in engine.inertia_corrections(backend_request(spec, "cpu"))
     ]
 
 
@@ -62,7 +68,7 @@ def gain_checks(spec: TaskSpec) -> tuple[list[Finding], str]:
     from ..envs.workbench_env import WorkbenchEnv
 
     env = WorkbenchEnv(replace(spec, env=replace(spec.env, num_envs=1), events={}), "cpu", health_check=False)
-    inertias = env.backend.joint_inertias()[0].tolist()
+    inertias = env.joint_inertias()[0].tolist()
     drives = {j.name: j.drive for j in inspect_scene(spec.scene).find(spec.articulation).joints}
     names = spec.joint_names
     stiffness = per_joint(spec.actuators, names, drives, "stiffness", lambda d: d.stiffness if d else 0.0)

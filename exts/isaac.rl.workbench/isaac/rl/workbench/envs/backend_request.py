@@ -1,11 +1,37 @@
-"""What the physics backend is asked to build for a task spec: the spec's motor models as the backend takes them."""
+"""What the physics backend is asked to build for a task spec (:class:`~..backend.base.BackendRequest`): the spec's
+scene, joints, env layout, timing, drives, motor models and start state as plain data."""
 
 from __future__ import annotations
 
 import math
 
-from ..backend.base import ExplicitActuator
-from ..specs.schema import ActuatorSpec
+from ..backend.base import BackendRequest, ExplicitActuator
+from ..specs.robot_tables import initial_joint_positions, joint_overrides
+from ..specs.schema import ActuatorSpec, TaskSpec
+
+
+def backend_request(spec: TaskSpec, device: str) -> BackendRequest:
+    """``spec.env.num_envs`` clones of the spec's articulation on ``device`` ("cpu" or "cuda[:i]"), set up as its
+    ``[env]``, ``[actions]``, ``[actuators]`` and ``[robot]`` tables say."""
+    names = spec.joint_names
+    return BackendRequest(
+        scene=spec.scene,
+        articulation=spec.articulation,
+        load_root=spec.robot_prim,
+        joint_names=tuple(names),
+        num_envs=spec.env.num_envs,
+        spacing=spec.env.spacing,
+        physics_dt=spec.env.physics_dt,
+        substeps=spec.env.decimation,
+        device=device,
+        position_control=spec.actions.type == "joint_position",
+        joint_overrides={k: tuple(v) for k, v in joint_overrides(spec.actuators, names, solver_only=True).items()},
+        explicit_actuators=tuple(explicit_actuators(spec.actuators, names)),
+        base=spec.robot.base,
+        root_height=spec.robot.root_height,
+        initial_joint_positions=tuple(initial_joint_positions(spec.robot, names)),
+        self_collisions=spec.robot.self_collisions,
+    )
 
 
 def explicit_actuators(actuators: dict[str, ActuatorSpec], joint_names: list[str]) -> list[ExplicitActuator | None]:

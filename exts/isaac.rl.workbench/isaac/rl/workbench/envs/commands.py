@@ -10,21 +10,40 @@ env step can be one CUDA graph.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import torch
 
 from ..specs.schema import CommandSpec
 from ..utils.quaternions import quat_rotate, yaw_angle
 
-if TYPE_CHECKING:
-    from .workbench_env import WorkbenchEnv
-
 _COMPONENTS = {"position": ("x", "y", "z"), "velocity": ("lin_vel_x", "lin_vel_y", "ang_vel_z")}
 REDRAWS = 16
 """How many times a position target drawn too close to a ``clear_of`` body is drawn again."""
 HEADING_STIFFNESS = 0.5
 """[1/s] yaw rate commanded per radian of heading error, as Isaac Lab's velocity command."""
+
+
+class RobotPose(Protocol):
+    """What commands read of the env (:class:`~.term_state.TermState` offers it)."""
+
+    num_envs: int
+    """N."""
+
+    @property
+    def root_pos_w(self) -> torch.Tensor:
+        """Root body position relative to its env's origin [m], shape (N, 3)."""
+        ...
+
+    @property
+    def root_quat_w(self) -> torch.Tensor:
+        """Root body orientation (x, y, z, w), shape (N, 4)."""
+        ...
+
+    @property
+    def body_pos_w(self) -> torch.Tensor:
+        """Position of every body relative to its env's origin [m], shape (N, B, 3)."""
+        ...
 
 
 class Commands:
@@ -57,12 +76,12 @@ class Commands:
     def _bounds(spec: CommandSpec, side: int, device: torch.device) -> torch.Tensor:
         return torch.tensor([spec.ranges.get(c, (0.0, 0.0))[side] for c in _COMPONENTS[spec.type]], device=device)
 
-    def draw(self, env: WorkbenchEnv, env_mask: torch.Tensor) -> None:
+    def draw(self, env: RobotPose, env_mask: torch.Tensor) -> None:
         """Draw every command anew where ``env_mask`` (N,) is set, and restart its timer."""
         for i, name in enumerate(self.specs):
             self._draw(env, i, name, env_mask)
 
-    def advance(self, env: WorkbenchEnv, dt: float) -> None:
+    def advance(self, env: RobotPose, dt: float) -> None:
         """Count ``dt`` seconds down and draw each command again in the envs whose time for it has come (on the env
         step nearest to it: sums of float32 steps fall a hair either side of the interval)."""
         if not self.specs:
@@ -73,7 +92,7 @@ class Commands:
             if not math.isinf(self.specs[name].resample_s[0]):
                 self._draw(env, i, name, self._timers[:, i] < 0.5 * dt)  # the step nearest the interval
 
-    def _draw(self, env: WorkbenchEnv, index: int, name: str, env_mask: torch.Tensor) -> None:
+    def _draw(self, env: RobotPose, index: int, name: str, env_mask: torch.Tensor) -> None:
         spec = self.specs[name]
         fresh = self._sample(env, name)
         if spec.type == "velocity" and spec.standing_share > 0:
@@ -98,7 +117,7 @@ class Commands:
             fresh_timer = torch.rand_like(timers) * (high_s - low_s) + low_s
         self._timers[:, index] = torch.where(env_mask, fresh_timer, timers)
 
-    def _sample(self, env: WorkbenchEnv, name: str) -> torch.Tensor:
+    def _sample(self, env: RobotPose, name: str) -> torch.Tensor:
         """Uniform draws in the command's ranges for every env, (N, 3); base-frame points turned into the env frame."""
         low, high = self._low[name], self._high[name]
         fresh = torch.rand_like(self.values[name]) * (high - low) + low
@@ -106,7 +125,7 @@ class Commands:
             fresh = env.root_pos_w + quat_rotate(env.root_quat_w, fresh)
         return fresh
 
-    def _steer(self, env: WorkbenchEnv) -> None:
+    def _steer(self, env: RobotPose) -> None:
         """Turn each heading target into a yaw rate: ``HEADING_STIFFNESS`` times the heading error, within the
         command's ``ang_vel_z`` range (standing envs keep 0)."""
         if not self.headings:

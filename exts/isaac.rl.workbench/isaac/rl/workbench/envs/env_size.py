@@ -4,9 +4,10 @@ seconds with the number that fits, not after minutes of building (or never).
 - CPU: every env lives in one MuJoCo world, whose memory per env and step time grow with the number of envs (the
   cart-pole's physics takes 12 kB per env at 16 envs, 44 kB at 128); at most :data:`CPU_MAX_ENVS`
   (``ISAAC_RL_WORKBENCH_CPU_MAX_ENVS`` raises it).
-- CUDA: above :data:`GPU_CHECK_ABOVE` envs the physics' memory per env is measured on two small builds
-  (``backend/newton_memory.py``), doubled for what the env and PPO keep beside it (observations, rollout storage,
-  CUDA graphs), and compared with the device's free memory.
+- CUDA: above :data:`GPU_CHECK_ABOVE` envs the physics' memory per env is measured on two small builds by an
+  engine that can measure it (the engine's ``bytes_per_env``: Newton's in ``backend/newton_memory.py``), doubled
+  for what the env and PPO keep beside it (observations, rollout storage, CUDA graphs), and compared with the
+  device's free memory; an engine that cannot measure builds unchecked.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def cpu_max_envs() -> int:
 def check_num_envs(
     num_envs: int,
     device: str,
-    bytes_per_env: Callable[[], tuple[float, float]],
+    bytes_per_env: Callable[[], tuple[float, float]] | None,
     free_bytes: Callable[[str], int] | None = None,
 ) -> None:
     """Raise :class:`SpecError` (key ``env.num_envs``) when ``num_envs`` envs do not fit on ``device``.
@@ -47,7 +48,7 @@ def check_num_envs(
         num_envs: the envs asked for.
         device: "cpu" or "cuda[:i]".
         bytes_per_env: () -> ([bytes] per env, [bytes] fixed) of the physics, measured on small builds; called only
-            when the check needs it.
+            when the check needs it. None: the engine cannot measure its memory, and a GPU run builds unchecked.
         free_bytes: device -> [bytes] free on it; torch's ``mem_get_info`` by default.
     """
     if device == "cpu":
@@ -60,7 +61,7 @@ def check_num_envs(
                 key="env.num_envs",
             )
         return
-    if num_envs <= GPU_CHECK_ABOVE:
+    if num_envs <= GPU_CHECK_ABOVE or bytes_per_env is None:
         return
     per_env, fixed = bytes_per_env()
     per_env *= BESIDE_PHYSICS

@@ -1,6 +1,6 @@
 """Build-time check of a spec's terms: each is called once on the freshly reset env, before training starts.
 
-:func:`.spec.load_spec` checks what it can without an env (the function exists and takes ``env`` and the spec's
+:func:`..specs.loader.load_spec` checks what it can without an env (the function exists and takes ``env`` and the spec's
 params); what a term *returns* is only known once it runs. A reward of the wrong shape, an int tensor or a NaN
 would otherwise show up as a traceback (or a silently broken policy) in the middle of training; here it is a
 :class:`SpecError` naming the spec file, the term's key and the function's file:line, e.g.
@@ -10,42 +10,63 @@ would otherwise show up as a traceback (or a silently broken policy) in the midd
 from __future__ import annotations
 
 import traceback
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import torch
 
-from ..specs.schema import SpecError, TermSpec
+from ..specs.schema import SpecError, TaskSpec, TermSpec
 from ..terms import TermSignatureError, check_term_signature, term_location
 
-if TYPE_CHECKING:
-    from .workbench_env import WorkbenchEnv
+
+class TermHost(Protocol):
+    """What the check reads of the env (:class:`~.workbench_env.WorkbenchEnv` offers it)."""
+
+    spec: TaskSpec
+    """The task spec whose terms are checked."""
+    num_envs: int
+    """N."""
+    device: torch.device
+    """Where every term's tensor must live."""
+
+    def call_term(self, term: TermSpec) -> Any:
+        """``term`` called on the env with its resolved params, as the env calls it."""
+        ...
 
 
-def check_terms(env: WorkbenchEnv) -> None:
-    """Call every observation, reward and termination term of ``env.spec`` once and check what it returns.
+def check_terms(env: TermHost) -> None:
+    """Call every observation, reward, termination and metric term of ``env.spec`` once and check what it returns.
 
     Each must return a ``torch.Tensor`` on ``env.device`` with finite values: observations float, shape (N,) or
     (N, k) with k >= 1; rewards float, shape (N,); terminations bool, shape (N,); metrics float or bool, shape (N,)
-    (N = ``env.num_envs``). Event
-    terms write state, so they are not called; their signature is checked (``(env, env_mask, **params)``).
+    (N = ``env.num_envs``). Event terms write state, so they are not called; their signature is checked
+    (``(env, env_mask, **params)``).
 
     Args:
-        env: a freshly built and reset env (its terms are called through ``env._call``, with resolved params).
+        env: a freshly built and reset env.
 
     Raises:
         SpecError: ``"<spec file>: key '<kind>.<name>' (<function file>:<line>): <what was returned>, expected
             <what>"``, for the first term that fails, in spec order.
     """
     spec = env.spec
-    for group, terms in spec.observations.items():
-        for i, term in enumerate(terms):
-            _check_value(env, f"observations.{group}.terms[{i}]", term, "observations")
-    for name, term in spec.rewards.items():
-        _check_value(env, f"rewards.{name}", term, "rewards")
-    for name, term in spec.terminations.items():
-        _check_value(env, f"terminations.{name}", term, "terminations")
-    for name, term in spec.metrics.items():
-        _check_value(env, f"metrics.{name}", term, "metrics")
+    called = [
+        *(
+            (f"observations.{group}.terms[{i}]", term, "observations")
+            for group, terms in spec.observations.items()
+            for i, term in enumerate(terms)
+        ),
+        *((f"rewards.{name}", term, "rewards") for name, term in spec.rewards.items()),
+        *((f"terminations.{name}", term, "terminations") for name, term in spec.terminations.items()),
+        *((f"metrics.{name}", term, "metrics") for name, term in spec.metrics.items()),
+    ]
+    for key, term, kind in called:
+        where = term_location(term.func)
+        prefix = f"{spec.source}: key '{key}'" + (f" ({where})" if where else "")
+        try:
+            value: Any = env.call_term(term)
+        except Exception as exc:
+            raise SpecError(f"{prefix}: raised {_describe(exc, where)} when called on the reset env") from exc
+        _check_value(prefix, value, kind, env.num_envs, env.device)
     for name, term in spec.events.items():
         try:
             check_term_signature("events", term.func, term.func_name, term.params)
@@ -53,20 +74,14 @@ def check_terms(env: WorkbenchEnv) -> None:
             raise SpecError(f"{spec.source}: key 'events.{name}.{exc.key}': {exc}") from exc
 
 
-def _check_value(env: WorkbenchEnv, key: str, term: TermSpec, kind: str) -> None:
-    where = term_location(term.func)
-    prefix = f"{env.spec.source}: key '{key}'" + (f" ({where})" if where else "")
-    n = env.num_envs
+def _check_value(prefix: str, value: Any, kind: str, n: int, device: torch.device) -> None:
+    """``value``, what a term of ``kind`` returned, against what ``kind`` needs; ``prefix`` starts the error."""
     expected_shape = f"({n},) or ({n}, k)" if kind == "observations" else f"({n},)"
-    try:
-        value: Any = env._call(term)
-    except Exception as exc:
-        raise SpecError(f"{prefix}: raised {_describe(exc, where)} when called on the reset env") from exc
     if not isinstance(value, torch.Tensor):
         returned = type(value).__name__
         raise SpecError(f"{prefix}: returned a {returned}, expected a torch.Tensor of shape {expected_shape}")
-    if not _same_device(value.device, env.device):
-        raise SpecError(f"{prefix}: returned a tensor on {value.device}, expected one on the env's device {env.device}")
+    if not _same_device(value.device, device):
+        raise SpecError(f"{prefix}: returned a tensor on {value.device}, expected one on the env's device {device}")
     shape = tuple(value.shape)
     ok = shape == (n,) or (kind == "observations" and len(shape) == 2 and shape[0] == n and shape[1] >= 1)
     if not ok:

@@ -4,28 +4,36 @@ One :meth:`WorkbenchEnv.step`: action -> ``decimation`` physics steps -> termina
 finished envs -> observations. Every per-env quantity stays a device tensor; resets use masks, so a step never
 waits for the GPU. Shapes: N = num_envs, D = joints of the articulation (1-DOF), A = num_actions,
 B = rigid bodies per env.
+
+Tools above the env (a simulated robot, a sweep, a log replay, a benchmark) use its public methods only: its physics
+(:class:`~.physics_access.PhysicsAccess`: raw stepping, joint commands in place of actions, physics properties, a
+redraw of the start-up events) and :meth:`WorkbenchEnv.set_action_delay_range`,
+:meth:`WorkbenchEnv.set_observation_noise_scale`, :meth:`WorkbenchEnv.metric_values`,
+:meth:`WorkbenchEnv.sharing_physics`.
 """
 
 from __future__ import annotations
-
-import gc
-from collections.abc import Callable
 
 import torch
 from rsl_rl.env import VecEnv
 from tensordict import TensorDict
 
 from ..backend.base import Backend
-from ..specs.loader import TaskSpec, TermSpec
-from ..specs.robot_tables import initial_joint_positions, joint_overrides
+from ..backend.registry import load_engine
+from ..specs.schema import TaskSpec, TermSpec
 from ..utils import startup_timer
-from . import applied_randomization
-from .backend_request import explicit_actuators
+from .action_mapping import ActionMapping
+from .backend_request import backend_request
 from .commands import Commands
 from .env_size import check_num_envs
 from .episode_stats import EpisodeStats
+from .graphed_step import GraphedStep, StepResult
 from .health import HealthCheck
-from .observation_history import ObservationHistory
+from .interval_events import IntervalEvents
+from .motor_command import MotorCommand, MotorDrive
+from .observation_groups import ObservationGroups
+from .physics_access import PhysicsAccess
+from .physics_properties import PhysicsProperties
 from .pose_watch import PoseWatch
 from .term_check import check_terms
 from .term_state import TermState
@@ -35,54 +43,22 @@ class PhysicsError(RuntimeError):
     """The simulation failed for every env at once; training cannot go on (the message says why and what to try)."""
 
 
-_backend_factory: Callable[[TaskSpec, str], Backend] | None = None
-
-
-def use_backend_factory(factory: Callable[[TaskSpec, str], Backend] | None) -> None:
-    """Build every env's physics with ``factory(spec, device)`` instead of Newton (the Isaac Sim extension's PhysX
-    backend); None: Newton again."""
-    global _backend_factory
-    _backend_factory = factory
-
-
 def make_backend(spec: TaskSpec, device: str = "cpu") -> Backend:
-    """The physics backend for ``spec``: ``spec.env.num_envs`` clones of its articulation on ``device``.
+    """The physics backend for ``spec``: ``spec.env.num_envs`` clones of its articulation on ``device``, built by the
+    engine ``spec.env.physics`` names (``backend/registry.py``).
 
-    Newton is the only backend outside Isaac Sim; it is imported here, on first use, so that loading a spec or a
-    checkpoint never pays for warp's start-up. Too many envs for the device are refused first
-    (:func:`.env_size.check_num_envs`).
+    The engine is imported here, on first use, so that loading a spec or a checkpoint never pays for its start-up.
+    An engine whose libraries are absent is refused first, then too many envs for the device
+    (:func:`.env_size.check_num_envs`, with the engine's own measure of its memory where it has one).
     """
-    if _backend_factory is not None:
-        return _backend_factory(spec, device)
-    from ..backend.newton_backend import NewtonBackend
-    from ..backend.newton_memory import bytes_per_env
-
-    def build(num_envs: int, phase_done: Callable[[str], None] = lambda phase: None) -> NewtonBackend:
-        return NewtonBackend(
-            load_root=spec.robot_prim,
-            scene=spec.scene,
-            articulation=spec.articulation,
-            joint_names=spec.joint_names,
-            num_envs=num_envs,
-            spacing=spec.env.spacing,
-            physics_dt=spec.env.physics_dt,
-            substeps=spec.env.decimation,
-            device=device,
-            position_control=spec.actions.type == "joint_position",
-            joint_overrides=joint_overrides(spec.actuators, spec.joint_names, solver_only=True),
-            explicit_actuators=explicit_actuators(spec.actuators, spec.joint_names),
-            base=spec.robot.base,
-            root_height=spec.robot.root_height,
-            initial_joint_positions=initial_joint_positions(spec.robot, spec.joint_names),
-            self_collisions=spec.robot.self_collisions,
-            phase_done=phase_done,
-        )
-
-    check_num_envs(spec.env.num_envs, device, lambda: bytes_per_env(build))
-    return build(spec.env.num_envs, startup_timer.mark)
+    engine = load_engine(spec.env.physics)
+    request = backend_request(spec, device)
+    measure = engine.bytes_per_env
+    check_num_envs(spec.env.num_envs, device, None if measure is None else lambda: measure(request))
+    return engine.build(request, startup_timer.mark)
 
 
-class WorkbenchEnv(TermState, VecEnv):
+class WorkbenchEnv(TermState, PhysicsAccess, VecEnv):
     """Vectorised env built from a :class:`TaskSpec`.
 
     Args:
@@ -130,46 +106,39 @@ class WorkbenchEnv(TermState, VecEnv):
         backend = backend if backend is not None else make_backend(spec, device)
         self.backend: Backend = backend
         n, dev = self.num_envs, self.device
-        self._action_joints = self._joint_ids(spec.actions.joints)
-        # Newton applies joint efforts as given; the USD drive's max force bounds them here.
-        self._effort_limits = torch.tensor(spec.effort_limits, device=dev)[self._action_joints]
         self.num_actions = len(spec.actions.joints)
-        self.actions = torch.zeros(n, self.num_actions, device=dev)
-        self.prev_actions = torch.zeros_like(self.actions)
-        self.dof_effort = torch.zeros(n, len(spec.joint_names), device=dev)
         self._all_effort_limits = torch.tensor(spec.effort_limits, device=dev)
-        self._env_ids = torch.arange(n, device=dev)
-        low, high = spec.actions.delay_steps
-        self._action_history = torch.zeros(high + 1, n, self.num_actions, device=dev) if high > 0 else None
-        self._action_delay = torch.zeros(n, dtype=torch.long, device=dev)
-        self._targets = backend.default_dof_positions.clone()
+        joints = self._joint_ids(spec.actions.joints)
+        self._action_mapping = ActionMapping(spec, backend, joints, self._all_effort_limits, dev)
+        self.actions = self._action_mapping.actions
+        self.prev_actions = self._action_mapping.prev_actions
+        self.dof_effort = self._action_mapping.dof_effort
         self.episode_length_buf = torch.zeros(n, dtype=torch.long, device=dev)
         self.terminated = torch.zeros(n, dtype=torch.bool, device=dev)
         self.time_outs = torch.zeros(n, dtype=torch.bool, device=dev)
         self.commands = Commands(spec.commands, n, dev, [p.rsplit("/", 1)[-1] for p in backend.body_paths])
         self.reward_terms = list(spec.rewards.values())
         self.metric_terms = list(spec.metrics.values())
-        self._params = {id(t): self._resolve_params(t) for group in spec.observations.values() for t in group}
+        self._params = {id(t): self.resolve_params(t.params) for group in spec.observations.values() for t in group}
         for term in [*self.reward_terms, *spec.terminations.values(), *spec.events.values(), *self.metric_terms]:
-            self._params[id(term)] = self._resolve_params(term)
-        self.applied_randomization: dict[str, dict[str, float]] = {}
+            self._params[id(term)] = self.resolve_params(term.params)
+        self._properties = PhysicsProperties(backend, n, dev, self._property_labels)
+        self.applied_randomization: dict[str, dict[str, float]] = self._properties.applied
         """Physics property -> ``{"envs": count, "values": {body, joint or "every shape": {min, mean, max}}}``: what
         the start-up events drew, for the columns they changed (written to the run folder's randomization.json)."""
-        self._randomized = applied_randomization.RandomizedParams(n, dev)
-        self._starting = True
         everywhere = torch.ones(n, dtype=torch.bool, device=dev)
-        for term in (t for t in spec.events.values() if t.mode == "startup"):
-            self._startup_event = term.name
+        self._startup_events = [t for t in spec.events.values() if t.mode == "startup"]
+        for term in self._startup_events:
+            self._properties.event = term.name
             self._call(term, everywhere)
-        self._starting = False
-        self.randomized_params = self._randomized.values
-        self.randomized_param_names = self._randomized.names
-        if spec.actions.type == "joint_position":  # the solver's PD gains, after start-up randomisation
-            self._stiffness = backend.get_property("dof_stiffness")
-            self._damping = backend.get_property("dof_damping")
+        self._properties.event = None
+        self.randomized_params = self._properties.randomized.values
+        self.randomized_param_names = self._properties.randomized.names
+        self._stiffness = self._damping = None
+        self._follow_gains()  # the solver's PD gains, after start-up randomisation
+        self._motor_drive: MotorDrive | None = None
+        self._motor_command: MotorCommand | None = None
         self._reset_events = [t for t in spec.events.values() if t.mode == "reset"]
-        self._interval_events = [t for t in spec.events.values() if t.mode == "interval"]
-        self._event_timers = torch.zeros(n, len(self._interval_events), device=dev)
         self._termination_terms = [t for t in spec.terminations.values() if not t.time_out]
         self._time_out_terms = [t for t in spec.terminations.values() if t.time_out]
         self._reward_scales = torch.tensor([t.weight * self.step_dt for t in self.reward_terms], device=dev)
@@ -184,17 +153,16 @@ class WorkbenchEnv(TermState, VecEnv):
         self._reset_pos = torch.zeros(n, len(spec.joint_names), device=dev)
         self._reset_vel = torch.zeros_like(self._reset_pos)
         self._resetting = False
-        self._histories: dict[str, ObservationHistory] = {}
+        self._observations = ObservationGroups(spec.observations, spec.observation_history, n, dev, self._call)
         self._restart_history = torch.zeros(n, dtype=torch.bool, device=dev)  # envs whose history starts afresh
         self._reset(torch.ones(n, dtype=torch.bool, device=dev))
-        for i, term in enumerate(self._interval_events):
-            self._sample_event_timer(i, term, torch.ones(n, dtype=torch.bool, device=dev))
+        interval = [t for t in spec.events.values() if t.mode == "interval"]
+        self._interval_events = IntervalEvents(interval, n, dev, self._call)  # their first timers drawn here
         check_terms(self)  # every term once, before the env's own use of them: errors name the spec key
         self._obs = self._compute_observations()
-        self._graph = None
         self._pose_watch: PoseWatch | None = None
-        self._use_graph = cuda_graph and self.device.type == "cuda" and backend.supports_cuda_graph
-        self._eager_steps = 0
+        use_graph = cuda_graph and self.device.type == "cuda" and backend.supports_cuda_graph
+        self._graphed_step = GraphedStep(self._step, self.device, backend.graph_capture, use_graph)
 
     # -- writers the event terms use ------------------------------------------------------------------------------
     def write_dof_state(
@@ -214,60 +182,69 @@ class WorkbenchEnv(TermState, VecEnv):
         vel[:, joints] = velocities
         self.backend.write_dof_state(env_mask, pos, vel)
 
-    def physics_property(self, name: str) -> torch.Tensor:
-        """A copy of physics property ``name`` of every env (``backend.base.Backend.get_property``)."""
-        return self.backend.get_property(name)
-
     def set_physics_property(
         self, name: str, env_mask: torch.Tensor, values: torch.Tensor, bounds: tuple | None = None
     ) -> None:
-        """Write physics property ``name`` where ``env_mask`` is True and record what was applied (see
-        :attr:`applied_randomization`). Only while the env is built (``mode = "startup"`` events).
+        """Write physics property ``name`` (shaped as :meth:`physics_property`) where ``env_mask`` is True and record
+        what was applied (see :attr:`applied_randomization`). Only in start-up events (``mode = "startup"``).
 
         ``bounds``: (low, high), each shaped like ``values``: what the draw gives at the two ends of its range;
         with them the draw is observable as ``randomized_params``."""
-        if not self._starting:
+        if self._properties.event is None:
             raise RuntimeError(
                 f"physics property '{name}' can only be randomised when the env is built: give the event "
                 'mode = "startup"'
             )
-        before = self.backend.get_property(name)
-        self.backend.set_property(name, env_mask, values)
-        after = self.backend.get_property(name)
-        labels = {"body": self.body_names, "dof": self.spec.joint_names}.get(name.split("_", 1)[0])
-        self.applied_randomization[name] = applied_randomization.summarize(before, after, env_mask, labels)
-        if bounds is not None:
-            self._randomized.add(self._startup_event, name, after, *bounds, labels)
+        self._properties.write_drawn(name, env_mask, values, bounds)
 
     def add_root_velocity(self, env_mask: torch.Tensor, delta: torch.Tensor) -> None:
         """Add ``delta`` (N, 6) to the root velocity of the envs where ``env_mask`` is True."""
         self.backend.add_root_velocity(env_mask, delta)
+
+    # -- what tools above the env use, besides its physics (PhysicsAccess) -----------------------------------------
+    @property
+    def action_delay_range(self) -> tuple[int, int]:
+        """(low, high) [env steps]: each env's action delay is drawn in this range when it resets."""
+        return self._action_mapping.delay_range
+
+    def set_action_delay_range(self, low: int, high: int) -> None:
+        """Draw each env's action delay in [``low``, ``high``] env steps from its next reset on, within the delays
+        the env was built for (0 to the high end of the spec's ``actions.delay_steps``)."""
+        self._action_mapping.set_delay_range(low, high)
+
+    def set_observation_noise_scale(self, group: str, scale: float) -> None:
+        """From the next observation on, the noise of every noisy term of observation group ``group`` is the spec's
+        range times ``scale`` (1: as the spec says)."""
+        self._observations.set_noise_scale(group, scale)
+
+    def metric_values(self) -> torch.Tensor:
+        """The spec's metric terms at the current state, (N, K) float, columns in :attr:`metric_names` order."""
+        if not self.metric_terms:
+            return torch.zeros(self.num_envs, 0, device=self.device)
+        return torch.stack([self._call(t).float() for t in self.metric_terms], 1)
+
+    def sharing_physics(self, cuda_graph: bool = True, health_check: bool = True) -> WorkbenchEnv:
+        """Another env of this spec over this env's physics (one simulation, stepped by whichever env steps; its
+        start-up events and first reset run on it again): a benchmark compares two ways of stepping on one
+        simulation."""
+        return WorkbenchEnv(
+            self.spec, str(self.device), backend=self.backend, cuda_graph=cuda_graph, health_check=health_check
+        )
 
     # -- VecEnv ---------------------------------------------------------------------------------------------------
     def get_observations(self) -> TensorDict:
         """The current observation groups, each (N, dim)."""
         return self._obs
 
-    def step(self, actions: torch.Tensor) -> tuple[TensorDict, torch.Tensor, torch.Tensor, dict]:
+    def step(self, actions: torch.Tensor) -> StepResult:
         """Apply actions (N, A); return observations, rewards (N,), dones (N,) and extras (``time_outs``, ``log``).
 
         On CUDA the whole step (terms, resets and physics) is captured once as a CUDA graph after a few eager
-        warm-up steps, then replayed: the returned tensors are then the graph's static buffers, overwritten by
-        the next step (rsl-rl copies what it keeps).
+        warm-up steps, then replayed (:class:`~.graphed_step.GraphedStep`).
         """
         self._stats.count_step()
-        if not self._use_graph or self._graph is None and self._eager_steps < 3:
-            self._eager_steps += 1
-            result = self._step(actions)
-        else:
-            if self._graph is None:
-                self._capture(actions)
-            self._static_actions.copy_(actions)
-            self._graph.replay()
-            # fresh tensors: rsl-rl keeps the observation it acted on until after the next step
-            obs, rewards, dones, extras = self._static_out
-            self._obs = obs.clone()
-            result = self._obs, rewards.clone(), dones.clone(), {"time_outs": extras["time_outs"].clone(), "log": {}}
+        result = self._graphed_step(actions)
+        self._obs = result[0]
         if self._pose_watch is not None:
             self._pose_watch.record()
         return result
@@ -278,29 +255,11 @@ class WorkbenchEnv(TermState, VecEnv):
         self._pose_watch = PoseWatch(self.backend.body_poses, self.backend.env_origins, num_envs, capacity)
         return self._pose_watch
 
-    def _capture(self, actions: torch.Tensor) -> None:
-        startup_timer.mark("eager steps")
-        self._static_actions = actions.clone()
-        self._graph = torch.cuda.CUDAGraph()
-        torch.cuda.synchronize(self.device)
-        # An env of an earlier run (a panel trains many in one process) may wait in a reference cycle for the garbage
-        # collector; freeing its CUDA graph during this capture would break the capture. Collect now, and not during.
-        gc.collect()
-        gc.disable()
-        try:
-            with torch.cuda.graph(self._graph, capture_error_mode="thread_local"), self.backend.graph_capture():
-                self._static_out = self._step(self._static_actions)
-        finally:
-            gc.enable()
-        startup_timer.mark("env graph")
-
-    def _step(self, actions: torch.Tensor) -> tuple[TensorDict, torch.Tensor, torch.Tensor, dict]:
-        self.prev_actions.copy_(self.actions)
-        clip = self.spec.actions.clip
-        self.actions.copy_(actions if clip is None else torch.clamp(actions, -clip, clip))
+    def _step(self, actions: torch.Tensor) -> StepResult:
+        self._action_mapping.take(actions)
         self._apply_actions()
-        self.backend.step()
-        failure = self.backend.shared_world_failure()
+        self.step_physics()
+        failure = self.physics_failure()
         if failure is not None:
             raise PhysicsError(
                 f"{failure}: on the CPU every env shares one MuJoCo world, so one blow-up resets them all; "
@@ -316,13 +275,13 @@ class WorkbenchEnv(TermState, VecEnv):
         self._compute_terminations()
         rewards = self._compute_rewards()
         if self.metric_terms:
-            self._stats.add_metrics(torch.stack([self._call(t).float() for t in self.metric_terms], 1))
+            self._stats.add_metrics(self.metric_values())
         dones = self.terminated | self.time_outs
         self._stats.end_episodes(dones, self.episode_length_buf)
         if self._health is not None:
             self.backend.clear_solver_state(self.unstable)
         self._reset(dones)
-        self._run_interval_events()
+        self._interval_events.advance(self.step_dt)
         self.commands.advance(self, self.step_dt)
         self._obs = self._compute_observations()
         extras = {"time_outs": self.time_outs.clone(), "log": {}}
@@ -342,8 +301,10 @@ class WorkbenchEnv(TermState, VecEnv):
             return slice(ids[0], ids[0] + len(ids))
         return torch.tensor(ids, dtype=torch.long, device=self.device)
 
-    def _resolve_params(self, term: TermSpec) -> dict:
-        params = dict(term.params)
+    def resolve_params(self, params: dict) -> dict:
+        """A term's ``params`` as the env calls the term: ``joints`` (names) -> their columns (a slice when
+        consecutive, else a LongTensor), ``bodies`` -> a LongTensor of body rows, ``body`` -> a body row."""
+        params = dict(params)
         if "joints" in params:
             params["joints"] = self._joint_ids(params["joints"])
         if "body" in params:
@@ -354,26 +315,19 @@ class WorkbenchEnv(TermState, VecEnv):
             )
         return params
 
+    def call_term(self, term: TermSpec) -> torch.Tensor:
+        """``term`` (one of ``spec``'s observation, reward, termination or metric terms) at the current state, called
+        as the env calls it (its params resolved by :meth:`resolve_params`)."""
+        return self._call(term)
+
     def _call(self, term: TermSpec, *args) -> torch.Tensor:
         return term.func(self, *args, **self._params[id(term)])
 
     def _apply_actions(self) -> None:
-        actions = self.actions
-        if self._action_history is not None:  # the physics gets each env's action of `delay` steps ago
-            self._action_history.copy_(torch.roll(self._action_history, 1, dims=0))
-            self._action_history[0] = actions
-            actions = self._action_history[self._action_delay, self._env_ids]
-        command = actions * self.spec.actions.scale
-        ids = self._action_joints
-        if self.spec.actions.type == "joint_effort":
-            self.dof_effort[:, ids] = torch.clamp(command, -self._effort_limits, self._effort_limits)
-            self.backend.set_dof_efforts(self.dof_effort)
+        if self._motor_command is not None:
+            self.dof_effort.copy_(self._motor_drive.apply(self._motor_command, self.dof_pos, self.dof_vel))
         else:
-            self._targets[:, ids] = self.default_dof_pos[:, ids] + command
-            self.backend.set_dof_position_targets(self._targets)
-            # what the solver's PD will apply at this state: the joint efforts that torque penalties read
-            effort = self._stiffness * (self._targets - self.dof_pos) - self._damping * self.dof_vel
-            self.dof_effort.copy_(torch.clamp(effort, -self._all_effort_limits, self._all_effort_limits))
+            self._action_mapping.apply(self._stiffness, self._damping)
 
     def _compute_terminations(self) -> None:
         """One stacked reduction per kind, few kernels (the step is launch-bound on the GPU)."""
@@ -438,47 +392,13 @@ class WorkbenchEnv(TermState, VecEnv):
         if self._contact_time is not None:
             self._contact_time.reset(mask)
         self._restart_history |= mask
-        keep = (~mask).unsqueeze(1).float()
         self.episode_length_buf.masked_fill_(mask, 0)
-        self.actions.mul_(keep)
-        self.prev_actions.mul_(keep)
-        if self._action_history is not None:
-            self._action_history.mul_(keep)
-            low, high = self.spec.actions.delay_steps
-            delay = torch.randint(low, high + 1, (self.num_envs,), device=self.device)
-            self._action_delay.copy_(torch.where(mask, delay, self._action_delay))
+        self._action_mapping.reset(mask)
         self._stats.clear(mask)
 
-    def _sample_event_timer(self, i: int, term: TermSpec, mask: torch.Tensor) -> None:
-        low, high = term.interval_s
-        fresh = torch.rand(self.num_envs, device=self.device) * (high - low) + low
-        self._event_timers[:, i] = torch.where(mask, fresh, self._event_timers[:, i])
-
-    def _run_interval_events(self) -> None:
-        for i, term in enumerate(self._interval_events):
-            self._event_timers[:, i] -= self.step_dt
-            due = self._event_timers[:, i] <= 0.0
-            self._call(term, due)
-            self._sample_event_timer(i, term, due)
-
-    def _observe(self, term: TermSpec) -> torch.Tensor:
-        value = self._call(term).reshape(self.num_envs, -1)
-        if term.noise is None:
-            return value
-        low, high = term.noise
-        return value + torch.rand_like(value) * (high - low) + low
-
     def _compute_observations(self) -> TensorDict:
-        """Each group's terms concatenated; a group with ``history_length`` H > 1 gives each term's last H values
-        (:class:`~.observation_history.ObservationHistory`), restarted for the envs reset since the last call."""
-        groups = {}
-        for name, terms in self.spec.observations.items():
-            values = [self._observe(t) for t in terms]
-            frame = torch.cat(values, dim=1)
-            history_length = self.spec.observation_history.get(name, 1)
-            if history_length > 1 and name not in self._histories:
-                sizes = [v.shape[1] for v in values]
-                self._histories[name] = ObservationHistory(history_length, sizes, self.num_envs, self.device)
-            groups[name] = self._histories[name].push(frame, self._restart_history) if history_length > 1 else frame
+        """The observation groups (:class:`~.observation_groups.ObservationGroups`), their histories restarted for
+        the envs reset since the last call."""
+        observations = self._observations.compute(self._restart_history)
         self._restart_history.zero_()
-        return TensorDict(groups, batch_size=[self.num_envs], device=self.device)
+        return observations

@@ -1,11 +1,11 @@
 """Throughput benchmark: raw Newton stepping vs the workbench env vs full PPO training, side by side.
 
 For each env count, one fresh process measures, on the same scene with the same substeps:
-(a) ``raw``: the backend alone, physics substeps replayed from a CUDA graph, under random efforts of the size the
-    policy's actions have (the ceiling);
+(a) ``raw``: the env's physics alone (``WorkbenchEnv.step_physics``: the physics substeps, replayed from a CUDA
+    graph on a GPU), under random efforts of the size the policy's actions have (the ceiling);
 (b) ``env``: ``WorkbenchEnv.step`` with random actions (actions, physics, health check, terms, resets,
     observations); then ``health_check_cost``: the share of env-step throughput the per-env health check costs,
-    against the same env without it on the same backend (median of 3 alternating runs each);
+    against an env without it on the same physics (median of 3 alternating runs each);
 (c) ``train``: full PPO iterations (collection + update).
 Env-steps/s count policy steps (``decimation`` physics steps each) summed over envs.
 
@@ -51,8 +51,9 @@ def _rate(fn, count: int, device: torch.device) -> float:
 
 
 def measure(task: str, num_envs: int, device: str, steps: int, iterations: int, overrides: dict) -> dict:
-    """Measure raw, env and training throughput of ``task`` at ``num_envs`` envs in this process."""
-    from ..envs.workbench_env import WorkbenchEnv, make_backend
+    """Measure raw, env and training throughput of ``task`` at ``num_envs`` envs in this process (``build_s``: the
+    env's build, physics included)."""
+    from ..envs.workbench_env import WorkbenchEnv
     from ..learn.trainer import Trainer
     from ..specs.loader import load_spec
 
@@ -61,7 +62,7 @@ def measure(task: str, num_envs: int, device: str, steps: int, iterations: int, 
     torch.manual_seed(spec.seed)
     baseline = _used_memory(dev)
     built = time.perf_counter()
-    backend = make_backend(spec, device)
+    env = WorkbenchEnv(spec, device)
     build_s = time.perf_counter() - built
     # the ceiling steps physics under the same kind of load as (b): random efforts of the action's size
     biggest = abs(spec.actions.scale) * (spec.actions.clip or 1.0)
@@ -76,15 +77,14 @@ def measure(task: str, num_envs: int, device: str, steps: int, iterations: int, 
     raw_counter = iter(range(10**12))
 
     def raw_step():
-        backend.set_dof_efforts(effort_pool[next(raw_counter) % 16])
-        backend.step()
+        env.set_joint_efforts(effort_pool[next(raw_counter) % 16])
+        env.step_physics()
 
     for _ in range(10):
         raw_step()
     raw = _rate(raw_step, steps, dev) * num_envs
 
-    # (b) the env as trained (health check on), alone on the backend, as the figures before it were measured
-    env = WorkbenchEnv(spec, device, backend=backend)
+    # (b) the env as trained (health check on), alone on its physics, as the figures before it were measured
     action_pool = [torch.rand(num_envs, env.num_actions, device=dev) * 2 - 1 for _ in range(16)]
     counter = iter(range(10**12))
 
@@ -94,8 +94,8 @@ def measure(task: str, num_envs: int, device: str, steps: int, iterations: int, 
     for _ in range(10):  # includes the CUDA graph capture
         step(env)
     env_rate = _rate(lambda: step(env), steps, dev) * num_envs
-    # the health check's cost: the same env without it, on the same backend, 3 alternating runs each
-    unchecked = WorkbenchEnv(spec, device, backend=backend, health_check=False)
+    # the health check's cost: an env without it, on the same physics, 3 alternating runs each
+    unchecked = env.sharing_physics(health_check=False)
     for _ in range(10):
         step(unchecked)
     rates: dict[bool, list[float]] = {False: [], True: []}
@@ -257,8 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(json.dumps(result))
         return 0
+    from ..learn.run_args import check_device
     from ..specs.loader import load_spec
-    from ..workbench import check_device
 
     check_device(args.device)
     load_spec(args.task, parse_overrides(args.set))  # a bad task or override fails here, in one line, not per worker

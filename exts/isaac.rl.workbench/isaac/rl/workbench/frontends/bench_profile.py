@@ -1,11 +1,11 @@
 """``bench --profile``: where one PPO iteration's time goes, and how often the host waits for the GPU in it.
 
-One process builds the task on one backend and measures two ways:
+One process builds the task's env (a second env shares its physics) and measures two ways:
 
 1. **split**: the env runs eagerly (no CUDA graph, so physics and terms can be told apart) and every section is
    bracketed by device synchronisations, its exclusive wall time summed per iteration:
 
-   - ``physics``: ``Backend.step`` (the physics substeps);
+   - ``physics``: ``WorkbenchEnv.step_physics`` (the physics substeps);
    - ``env terms``: the rest of ``WorkbenchEnv.step`` (actions, health check, rewards, terminations, resets,
      observations);
    - ``policy inference``: ``PPO.act`` (actor and critic forward, sampling);
@@ -87,16 +87,16 @@ def profile(task: str, num_envs: int, device: str, iterations: int, overrides: d
         with every section synchronised), ``plain_iteration_s`` (one without), ``syncs_per_iteration`` (None on
         the CPU) and ``sync_sites`` (the code lines that synchronise, with their counts per iteration).
     """
-    from ..envs.workbench_env import WorkbenchEnv, make_backend
+    from ..envs.workbench_env import WorkbenchEnv
     from ..learn.trainer import Trainer
     from ..specs.loader import load_spec
 
     dev = torch.device(device)
     spec = load_spec(task, {**overrides, "env.num_envs": num_envs})
     torch.manual_seed(spec.seed)
-    backend = make_backend(spec, device)
+    env = WorkbenchEnv(spec, device)
 
-    plain = Trainer(WorkbenchEnv(spec, device, backend=backend), spec.ppo, device)
+    plain = Trainer(env, spec.ppo, device)
     for _ in range(3):
         plain.train_step()
     start = time.perf_counter()
@@ -105,14 +105,14 @@ def profile(task: str, num_envs: int, device: str, iterations: int, overrides: d
     plain_s = (time.perf_counter() - start) / iterations
     syncs, sites = _count_syncs(plain, iterations) if dev.type == "cuda" else (None, {})
 
-    eager = WorkbenchEnv(spec, device, backend=backend, cuda_graph=False)
+    eager = env.sharing_physics(cuda_graph=False)
     trainer = Trainer(eager, spec.ppo, device)
     for _ in range(3):
         trainer.train_step()
     timer = _SectionTimer(dev)
     alg = trainer.alg
     timer.wrap(eager, "step", "env terms")
-    timer.wrap(backend, "step", "physics")
+    timer.wrap(eager, "step_physics", "physics")
     timer.wrap(alg, "act", "policy inference")
     timer.wrap(alg, "process_env_step", "storage")
     timer.wrap(alg, "compute_returns", "advantages")

@@ -11,14 +11,14 @@ docs/troubleshooting.md lists every message.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 from pathlib import Path
 
 from ..specs.overrides import parse_overrides
 from ..utils import startup_timer
-from ..utils.gc_pause import gc_paused
+from . import cli_bridge, cli_deploy, cli_sim2real, cli_sysid
+from .cli_common import add_threads, format_iteration, positive_int, set_threads, start_up
 from .ctrl_c import StopOnCtrlC
 
 # The errors that end a command with a message, by exit code. Named, not imported: the modules that raise them
@@ -31,15 +31,9 @@ USER_ERRORS = (  # bad input: exit 2
     "isaac.rl.workbench.scene.import_robot.RobotImportError",
     "isaac.rl.workbench.learn.run_dir.RunError",
 )
-# Commands that live in modules of their own: each has add_parsers(sub) and its USER_ERRORS (names, as above).
-COMMAND_MODULES = ("cli_deploy", "cli_bridge", "cli_sysid", "cli_sim2real")
-
-
-def _command_modules() -> list:
-    import importlib
-
-    return [importlib.import_module(f"{__package__}.{name}") for name in COMMAND_MODULES]
-
+COMMAND_MODULES = (cli_deploy, cli_bridge, cli_sysid, cli_sim2real)
+"""Commands that live in modules of their own: each has ``add_parsers(sub)`` and its ``USER_ERRORS`` (names, as
+above); they import :mod:`.cli_common`, never this module."""
 
 FAILURES = ("isaac.rl.workbench.workbench.TrainingFailed", "isaac.rl.workbench.learn.export.ExportError")  # exit 3
 
@@ -56,7 +50,7 @@ def _doctor(args) -> int:
 
             suggested = spec_fragment(Path(args.target), Path.cwd())
     else:
-        with _start_up(args):  # a short command: its checks build envs, and are part of the start-up
+        with start_up(args):  # a short command: its checks build envs, and are part of the start-up
             from ..specs.loader import load_spec
 
             spec = load_spec(args.target)
@@ -65,10 +59,10 @@ def _doctor(args) -> int:
             if spec.robot.base:
                 findings.append(Finding("ok", "base", f"the spec makes the base {spec.robot.base} ([robot] base)"))
             if not any(f.level == "problem" for f in findings):
-                from ..doctor.physics_checks import gain_checks, newton_mass_checks, physics_checks
+                from ..doctor.physics_checks import gain_checks, mass_checks, physics_checks
 
                 gains, suggested = gain_checks(spec)
-                findings += newton_mass_checks(spec) + gains + physics_checks(spec)
+                findings += mass_checks(spec) + gains + physics_checks(spec)
     print(format_findings(args.target, findings))
     if suggested and Path(args.target).suffix.lower().startswith(".usd"):
         print(f"\nA spec to start from (add [env], [actions], rewards; doctor the spec too):\n\n{suggested}")
@@ -115,43 +109,17 @@ def _overrides(args) -> dict:
     return out
 
 
-def _format_iteration(m: dict, total: int, max_len: int) -> str:
-    """One progress line; '-' where no episode (that started at step 0) ended in the iteration."""
-    reward = f"{m['mean_reward']:8.2f}" if "mean_reward" in m else "       -"
-    length = f"{m['mean_episode_length']:6.1f}" if "mean_episode_length" in m else "     -"
-    unstable = f" | unstable {m['unstable_envs']}" if m.get("unstable_envs") else ""
-    metrics = "".join(f" {k.split('/', 1)[1]} {v:.3g} |" for k, v in m.items() if k.startswith("metric/"))
-    return (
-        f"it {m['iteration']:5d}/{total} | return {reward} | episode length {length}/{max_len} |{metrics} "
-        f"{m['env_steps_per_s'] / 1e3:7.1f}k steps/s | collect {m['collect_s']:.2f} s learn {m['learn_s']:.2f} s"
-        f"{unstable}"
-    )
-
-
 def _print_warnings(event: str, data: dict) -> None:
     """Workbench listener: warnings go to stderr as they happen."""
     if event == "warning":
         print(f"warning: {data['message']}", file=sys.stderr, flush=True)
 
 
-def _set_threads(args) -> None:
-    """CPU threads of torch's kernels (``--threads``); 1 by default, which holds up on a busy machine."""
-    import torch
-
-    torch.set_num_threads(args.threads)
-
-
-def _start_up(args) -> contextlib.AbstractContextManager:
-    """The context of a command's start-up (its imports and its env build): in a process of its own (the console
-    script), the garbage collector paused and what was built frozen (``utils/gc_pause.py``)."""
-    return gc_paused() if args.own_process else contextlib.nullcontext()
-
-
 def _train(args) -> int:
-    with _start_up(args):
+    with start_up(args):
         from ..workbench import TrainingFailed, Workbench
 
-        _set_threads(args)
+        set_threads(args)
         if args.resume:
             wb = Workbench.open(Path(args.resume), _overrides(args), args.device)
             done = wb.run.latest_iteration()
@@ -178,7 +146,7 @@ def _train(args) -> int:
     with stop:
         try:
             while not wb.done and not stop.requested:
-                print(_format_iteration(wb.train_step(), wb.max_iterations, max_len), flush=True)
+                print(format_iteration(wb.train_step(), wb.max_iterations, max_len), flush=True)
                 startup_timer.report()  # the phases up to the first iteration (ISAAC_RL_WORKBENCH_STARTUP_PROFILE=1)
         except TrainingFailed:
             wb.finish()  # logs closed, curves drawn, no checkpoint of the failed state
@@ -221,7 +189,7 @@ def _speed(wb, result: dict) -> str:
 
 def _play(args) -> int:
     checkpoint = Path(args.checkpoint) if args.checkpoint else None
-    with _start_up(args):
+    with start_up(args):
         from ..learn.run_dir import writing
         from ..utils.writable import check_writable
         from ..workbench import Workbench
@@ -229,7 +197,7 @@ def _play(args) -> int:
         if args.record:  # before the rollout, not after it
             with writing(Path(args.record)):
                 check_writable(Path(args.record).resolve().parent)
-        _set_threads(args)
+        set_threads(args)
         wb = Workbench.for_play(Path(args.run_dir), args.episodes, _overrides(args), args.device, checkpoint)
     result = wb.evaluate(num_episodes=args.episodes, record=Path(args.record) if args.record else None)
     max_len = result["max_episode_length"]
@@ -245,7 +213,7 @@ def _play(args) -> int:
 
 
 def _terms(args) -> int:
-    with _start_up(args):  # imports torch and the env for their docstrings
+    with start_up(args):  # imports torch and the env for their docstrings
         from .term_docs import terms_markdown
 
     print(terms_markdown(), end="")
@@ -271,38 +239,6 @@ def _spec(args) -> int:
     return 0
 
 
-def _seconds(text: str) -> float:
-    """An argparse type: a number of seconds > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds > 0, got '{text}'") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {value}")
-    return value
-
-
-def _positive(text: str) -> int:
-    """An argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got '{text}'") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
-
-
-def _add_threads(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--threads",
-        type=_positive,
-        default=1,
-        help="CPU threads for torch (default 1: the small networks gain little from more, and a busy machine "
-        "slows many threads down badly)",
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="isaac-rl-workbench", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -325,8 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a task with PPO")
     p.add_argument("task", nargs="?", help="task name (tasks/<name>.toml) or spec file")
-    p.add_argument("--num-envs", type=_positive)
-    p.add_argument("--max-iterations", type=_positive, help="total iterations (a resumed run stops at this count)")
+    p.add_argument("--num-envs", type=positive_int)
+    p.add_argument("--max-iterations", type=positive_int, help="total iterations (a resumed run stops at this count)")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:i]")
     p.add_argument("--run-dir", help="run folder (default runs/<task>/<date_time>)")
     p.add_argument("--seed", type=int)
@@ -338,18 +274,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override spec keys, e.g. ppo.algorithm.num_mini_batches=2 env.spacing=2.5",
     )
-    p.add_argument("--eval-episodes", type=_positive, default=64, help="deterministic episodes to evaluate at the end")
-    _add_threads(p)
+    p.add_argument(
+        "--eval-episodes", type=positive_int, default=64, help="deterministic episodes to evaluate at the end"
+    )
+    add_threads(p)
     p.set_defaults(func=_train)
 
     p = sub.add_parser("play", help="run a trained policy deterministically")
     p.add_argument("run_dir")
     p.add_argument("--checkpoint")
-    p.add_argument("--episodes", type=_positive, default=16)
-    p.add_argument("--num-envs", type=_positive, help="default: one env per episode")
+    p.add_argument("--episodes", type=positive_int, default=16)
+    p.add_argument("--num-envs", type=positive_int, help="default: one env per episode")
     p.add_argument("--device", default="cpu")
     p.add_argument("--record", metavar="OUT_USDA", help="write a USD animation of the rollout")
-    _add_threads(p)
+    add_threads(p)
     p.set_defaults(func=_play)
 
     sub.add_parser("bench", help="measure raw physics, env step and training throughput (bench --help)")
@@ -373,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="folders the page may open scenes and specs from (default: the task folders and the shipped scenes)",
     )
     p.add_argument("--runs", default="runs", metavar="DIR", help="folder for runs (default ./runs)")
-    p.add_argument("--view-envs", type=_positive, default=4, help="envs shown in the 3D view")
+    p.add_argument("--view-envs", type=positive_int, default=4, help="envs shown in the 3D view")
     p.add_argument(
         "--allow-origin",
         action="append",
@@ -383,9 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="another origin whose pages may open the panel (repeatable), e.g. https://lab.example.com behind a "
         "reverse proxy; '*' turns the Origin and Host checks off",
     )
-    _add_threads(p)
+    add_threads(p)
     p.set_defaults(func=_serve)
-    for module in _command_modules():
+    for module in COMMAND_MODULES:
         module.add_parsers(sub)
     return parser
 
@@ -401,10 +339,10 @@ def _allowed_origin(text: str) -> str:
 
 
 def _serve(args) -> int:
-    from ..workbench import check_device
+    from ..learn.run_args import check_device
     from .web.app import serve
 
-    _set_threads(args)
+    set_threads(args)
     check_device(args.device)
     serve(
         args.task,
@@ -425,11 +363,11 @@ def _serve(args) -> int:
     return 0
 
 
-def _exit_code(exc: Exception) -> int | None:
+def exit_code(exc: Exception) -> int | None:
     """2 for bad input, 3 for a failed training or export (see :data:`USER_ERRORS`, :data:`FAILURES`), None for
     any other exception (a bug: its traceback is shown)."""
     names = {f"{cls.__module__}.{cls.__qualname__}" for cls in type(exc).__mro__}
-    user_errors = set(USER_ERRORS).union(*(module.USER_ERRORS for module in _command_modules()))
+    user_errors = set(USER_ERRORS).union(*(module.USER_ERRORS for module in COMMAND_MODULES))
     return 2 if names.intersection(user_errors) else 3 if names.intersection(FAILURES) else None
 
 
@@ -437,8 +375,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code (see the module docstring).
 
     ``argv`` None: the console script, a process of its own, whose start-up may pause the garbage collector and
-    freeze the objects it built until the process ends (see :func:`_start_up`). A caller that passes ``argv`` (a
-    test, a script, many commands in one process) keeps its collector as it is.
+    freeze the objects it built until the process ends (see :func:`~.cli_common.start_up`). A caller that passes
+    ``argv`` (a test, a script, many commands in one process) keeps its collector as it is.
     """
     startup_timer.mark("main")
     own_process, argv = argv is None, sys.argv[1:] if argv is None else argv
@@ -453,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         args.own_process = own_process
         return args.func(args)
     except Exception as exc:
-        code = _exit_code(exc)
+        code = exit_code(exc)
         if code is None:
             raise
         print(f"error: {exc}", file=sys.stderr)

@@ -12,8 +12,8 @@ import math
 import sys
 from pathlib import Path
 
-from ..sim2real.go2_bridge_args import add_bridge_arguments, serve_from_args
-from .cli import _seconds
+from ..sim2real.go2_bridge_args import add_bridge_arguments
+from .cli_common import positive_seconds
 
 USER_ERRORS = (  # bad input: exit 2
     "isaac.rl.workbench.deploy.bundle_error.BundleError",
@@ -34,14 +34,21 @@ def _velocity(text: str) -> list[float]:
     return values
 
 
+def _serve_bridge(args: argparse.Namespace) -> int:
+    """``go2-bridge``: the bridge (imported here, not when the parser is built) serves until stopped; 0."""
+    from ..sim2real.go2_bridge import serve_from_args
+
+    return serve_from_args(args)
+
+
 def add_parsers(sub) -> None:
     """Register ``go2-bridge`` and ``deploy`` on ``sub`` (argparse subparsers)."""
     p = sub.add_parser(
         "go2-bridge",
         help="simulate a Go2 task that answers rt/lowcmd with rt/lowstate over DDS, as the robot (Ctrl-C stops)",
     )
-    add_bridge_arguments(p, seconds=_seconds)
-    p.set_defaults(func=serve_from_args)
+    add_bridge_arguments(p, seconds=positive_seconds)
+    p.set_defaults(func=_serve_bridge)
 
     p = sub.add_parser("deploy", help="run an exported bundle's policy on a robot (a Go2 over DDS, or the simulator)")
     p.add_argument("bundle", metavar="BUNDLE", help="the bundle folder (export --deploy) or its deploy.json")
@@ -50,13 +57,13 @@ def add_parsers(sub) -> None:
     p.add_argument(
         "--domain-id", type=int, default=None, help="go2: DDS domain (default 1 on lo, the bridge's; else 0, a Go2's)"
     )
-    p.add_argument("--seconds", type=_seconds, default=10.0, help="how long the policy runs (default 10)")
+    p.add_argument("--seconds", type=positive_seconds, default=10.0, help="how long the policy runs (default 10)")
     p.add_argument(
         "--command", type=_velocity, default=None, metavar="VX,VY,WZ", help="velocity command (default 0,0,0)"
     )
     p.add_argument("--log", metavar="OUT.npz", help="write the robot log (state and command of every step)")
     p.add_argument("--task", help="sim: the task to simulate (default the bundle's task)")
-    p.add_argument("--state-timeout", type=_seconds, default=5.0, help="go2: wait this long for a state")
+    p.add_argument("--state-timeout", type=positive_seconds, default=5.0, help="go2: wait this long for a state")
     p.set_defaults(func=_deploy)
 
 

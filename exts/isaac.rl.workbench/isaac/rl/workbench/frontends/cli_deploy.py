@@ -5,9 +5,10 @@ training policy; with ``--deploy`` the deployment bundle a robot runs (``deploy.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 from pathlib import Path
+
+from .cli_common import add_threads, set_threads, start_up
 
 USER_ERRORS = (  # bad input: exit 2
     "isaac.rl.workbench.deploy_manifest.DeployError",
@@ -17,8 +18,6 @@ USER_ERRORS = (  # bad input: exit 2
 
 def add_parsers(sub) -> None:
     """Register ``export`` on ``sub`` (argparse subparsers)."""
-    from .cli import _add_threads
-
     p = sub.add_parser(
         "export", help="export the policy to ONNX and TorchScript and check parity (--deploy: a robot's bundle)"
     )
@@ -38,19 +37,17 @@ def add_parsers(sub) -> None:
         help="time the policy on this CPU (ONNX Runtime, TorchScript, int8 ONNX with its action error) and write "
         "latency.json into the bundle; implies --deploy",
     )
-    _add_threads(p)
+    add_threads(p)
     p.set_defaults(func=deploy_export)
 
 
 def deploy_export(args: argparse.Namespace) -> int:
     """Export ``args.run_dir``'s policy (``--deploy``: with its bundle; ``--bench``: also its latency); returns 0."""
-    from .cli import _set_threads
-
     deploy = args.deploy or args.bench
-    with _start_up(args):
+    with start_up(args):
         from ..workbench import Workbench
 
-        _set_threads(args)
+        set_threads(args)
         checkpoint = Path(args.checkpoint) if args.checkpoint else None
         wb = Workbench.for_export(Path(args.run_dir), args.device, checkpoint)
     out = Path(args.out) if args.out else wb.run.export_dir
@@ -89,10 +86,3 @@ def format_latency(latency: dict) -> str:
             error = f"  {row['max_abs_action_error']:.2e} / {row['mean_abs_action_error']:.2e}"
         lines.append(f"{name:<14}{row['median_us']:>11.1f}{row['p99_us']:>10.1f}{error}")
     return "\n".join(lines)
-
-
-def _start_up(args: argparse.Namespace) -> contextlib.AbstractContextManager:
-    """The command's start-up context, as the other commands have it (``cli._start_up``)."""
-    from .cli import _start_up as start_up
-
-    return start_up(args) if hasattr(args, "own_process") else contextlib.nullcontext()

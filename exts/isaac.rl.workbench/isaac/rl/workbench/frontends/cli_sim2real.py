@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 
 from ..specs.overrides import parse_overrides
-from .cli import _positive, _seconds
+from .cli_common import add_threads, positive_int, positive_seconds, set_threads
 
 USER_ERRORS = (
     "isaac.rl.workbench.sim2real.robustness_params.ParameterError",
@@ -49,12 +49,10 @@ def _command(text: str) -> tuple[str, list[float]]:
 
 
 def _robustness(args) -> int:
-    import torch
-
     from ..sim2real.robustness import RobustnessSweep
     from ..sim2real.robustness_plot import write_report
 
-    torch.set_num_threads(args.threads)
+    set_threads(args)
     run_dir = Path(args.run_dir)
     print(f"building the sweep env of {run_dir} on {args.device} ...", flush=True)
     sweep = RobustnessSweep(
@@ -77,12 +75,10 @@ def _robustness(args) -> int:
 
 
 def _transfer(args) -> int:
-    import torch
-
     from ..sim2real.reality import describe, load_reality
     from ..sim2real.transfer import markdown_table, transfer, write_tables
 
-    torch.set_num_threads(args.threads)
+    set_threads(args)
     reality = load_reality(args.reality)
     summary = describe(reality)
     print(f"reality {reality.name}: {summary}", flush=True)
@@ -123,8 +119,8 @@ def add_parsers(sub) -> None:
     """Add ``robustness`` and ``transfer`` to the CLI's subparsers ``sub``."""
     p = sub.add_parser("robustness", help="sweep each randomised parameter past its training range; table and plot")
     p.add_argument("run_dir", metavar="RUN_DIR")
-    p.add_argument("--episodes", type=_positive, default=16, help="episodes per sweep point (default 16)")
-    p.add_argument("--points", type=_positive, default=5, help="values per parameter (default 5)")
+    p.add_argument("--episodes", type=positive_int, default=16, help="episodes per sweep point (default 16)")
+    p.add_argument("--points", type=positive_int, default=5, help="values per parameter (default 5)")
     p.add_argument(
         "--beyond", type=_non_negative, default=0.5, help="how far past the training range, in range widths (0.5)"
     )
@@ -133,14 +129,16 @@ def add_parsers(sub) -> None:
     p.add_argument("--device", default="cpu", help="cpu or cuda[:i]")
     p.add_argument("--out", metavar="DIR", help="output folder (default RUN_DIR/robustness)")
     p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="override keys of the run's spec")
-    p.add_argument("--threads", type=_positive, default=1, help="CPU threads for torch (default 1)")
+    add_threads(p)
     p.set_defaults(func=_robustness)
 
     p = sub.add_parser("transfer", help="run exported policies on a stand-in reality and compare with simulation")
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="one table row per run")
     p.add_argument("--reality", required=True, metavar="REALITY.toml", help="the stand-in robot (sim2real/reality.py)")
-    p.add_argument("--episodes", type=_positive, default=4, help="episodes per run and side (default 4)")
-    p.add_argument("--seconds", type=_seconds, help="length of each episode [s] (default the task's episode_seconds)")
+    p.add_argument("--episodes", type=positive_int, default=4, help="episodes per run and side (default 4)")
+    p.add_argument(
+        "--seconds", type=positive_seconds, help="length of each episode [s] (default the task's episode_seconds)"
+    )
     p.add_argument(
         "--command",
         type=_command,
@@ -150,5 +148,5 @@ def add_parsers(sub) -> None:
     )
     p.add_argument("--device", default="cpu", help="where the simulations run")
     p.add_argument("--out", metavar="DIR", help="output folder (default FIRST_RUN_DIR/transfer/<reality's name>)")
-    p.add_argument("--threads", type=_positive, default=1, help="CPU threads for torch (default 1)")
+    add_threads(p)
     p.set_defaults(func=_transfer)

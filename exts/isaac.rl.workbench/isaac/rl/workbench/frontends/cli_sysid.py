@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from .cli import _positive
+from .cli_common import add_threads, positive_int, set_threads
 
 USER_ERRORS = (  # bad input: exit 2
     "isaac.rl.workbench.sim2real.robot_data.RobotDataError",
@@ -36,8 +36,8 @@ def add_parsers(sub) -> None:
     p.add_argument("task", metavar="SPEC", help="task name (tasks/<name>.toml) or spec file")
     p.add_argument("--data", required=True, metavar="LOG", help="a ROS 2 bag (.mcap) or a robot log (.npz)")
     p.add_argument("--params", required=True, metavar="A,B,...", help=_PARAMS_HELP)
-    p.add_argument("--num-envs", type=_positive, default=1024, help="candidates replayed in parallel (default 1024)")
-    p.add_argument("--iterations", type=_positive, default=30, help="cross-entropy iterations (default 30)")
+    p.add_argument("--num-envs", type=positive_int, default=1024, help="candidates replayed in parallel (default 1024)")
+    p.add_argument("--iterations", type=positive_int, default=30, help="cross-entropy iterations (default 30)")
     p.add_argument("--out", metavar="DIR", help="output folder (default runs/sysid/<task>_<date_time>)")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:i]")
     p.add_argument(
@@ -55,7 +55,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--fixed-base", action="store_true", help="replay with the root fixed (a robot on a stand)")
     p.add_argument("--velocity-weight", type=_weight, default=0.05, help="weight of velocity errors [s] (default 0.05)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=_positive, default=1, help="CPU threads for torch (default 1)")
+    add_threads(p)
     p.set_defaults(func=handle_sysid)
 
 
@@ -95,16 +95,14 @@ def _weight(text: str) -> float:
 
 def handle_sysid(args) -> int:
     """Run the fit and write sysid.json, sysid.png and the fitted spec; 0 when done."""
-    import torch
-
+    from ..learn.run_args import check_device, safe_name
     from ..sim2real.robot_data import read_joint_log
     from ..sim2real.sysid import PARAMETERS, SysidError, SysidSettings, identify
     from ..sim2real.sysid_plot import plot_sysid
     from ..sim2real.sysid_spec import write_fitted_spec
     from ..specs.loader import load_spec
-    from ..workbench import check_device, safe_name
 
-    torch.set_num_threads(args.threads)
+    set_threads(args)
     device = check_device(args.device)
     params = [name.strip() for name in args.params.split(",") if name.strip()]
     unknown = [name for name in params if name not in PARAMETERS]

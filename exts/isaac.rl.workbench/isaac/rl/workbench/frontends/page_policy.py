@@ -3,7 +3,7 @@
 The page is a remote client, so a spec it opens is held to stricter rules than one on the command line: its scene
 must lie in the allowed folders, its ``python_path`` may only be its own folder, and every function it names must
 come from a module in its own folder (not from any installed module, which the env or the learner would import and
-call). These checks run on the raw TOML table, before :func:`~..envs.spec.spec_from_table` imports any module.
+call). These checks run on the raw TOML table, before :func:`~..specs.loader.spec_from_table` imports any module.
 
 What names a function is found by walking the whole table, every table and list at any depth (terms of
 observations, rewards, terminations, events and metrics, commands, actuators, PPO settings, and any table added
@@ -11,10 +11,15 @@ later), not a list of tables: any string ``package.module:function`` (rsl-rl's `
 ``package.module.Class``), and a table named ``package.module:function`` (a term without ``func`` is named after its
 function). A known task (a spec file in a task folder, which the page did not write) keeps its own scene,
 python_path and functions wherever they point.
+
+A spec that extends another is checked as merged with its parents (the table the panel edits), and each parent
+file must itself lie in the allowed folders (:func:`parent_check`, called before the parent is read). A parent in
+another folder brings that folder into the merged ``python_path``, which the rule above refuses.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +66,20 @@ def check_page_spec(
                 f"modules in its own folder ({own}); no {top}.py there",
                 key=key,
             )
+
+
+def parent_check(folders: AllowedFolders) -> Callable[[Path, Path], None]:
+    """The check a page-opened spec's parents pass before they are read (``allow_parent`` of
+    :func:`~..specs.loader.read_spec`): a parent file outside ``folders`` is refused with :class:`SpecError` naming
+    the key ``extends`` of the spec that names it."""
+
+    def check(spec_file: Path, parent: Path) -> None:
+        try:
+            folders.resolve(parent)
+        except PathRefused as exc:
+            raise SpecError(f"{spec_file}: key 'extends': {exc}", key="extends") from None
+
+    return check
 
 
 def named_functions(raw: dict[str, Any]) -> list[tuple[str, str, str]]:

@@ -2,17 +2,20 @@
 
 The browser panel (viser) and the Isaac Sim panel (omni.ui) render this object and call its actions; neither holds
 logic of its own. State: the spec being edited (its TOML table, validated on every edit by the code
-:func:`~..envs.spec.load_spec` uses, with errors kept next to the field), the scene summary, the run (status,
+:func:`~..specs.loader.load_spec` uses, with errors kept next to the field), the scene summary, the run (status,
 progress, plot series, checkpoints, recordings, the last evaluation and export), the body poses a 3D view shows
 and a message log.
 
 A reward term's weight, or switching a reward term off or on, reaches a run that is training at its next iteration
 (and is logged in its ``metrics.jsonl``); other edits apply to the next run, or to a fork of this one.
 
-Threads: every action returns at once. Training, playing, recording and exporting run on one worker thread that
-owns the Workbench (:mod:`.panel_jobs`), so all torch and CUDA work happens on one thread; :meth:`PanelModel.stop`
-is answered after the iteration in flight. Renderers subscribe with :meth:`PanelModel.add_listener` and are called,
-from either thread, with what changed: "spec", "run", "progress", "poses", "messages" or "save".
+Threads: every action returns at once. Training, playing, recording and exporting run on one worker thread
+(:class:`~.panel_worker.JobWorker`) that owns the Workbench, so all torch and CUDA work happens on one thread;
+:meth:`PanelModel.stop` is answered after the iteration in flight. The jobs (:mod:`.panel_jobs`) change the model
+through :meth:`PanelModel.changing`, :meth:`PanelModel.say`, :meth:`PanelModel.stop_requested` and
+:meth:`PanelModel.take_reward_edits` (their :class:`~.panel_jobs.JobHost`). Renderers subscribe with
+:meth:`PanelModel.add_listener` and are called, from either thread, with what changed: "spec", "run", "progress",
+"poses", "messages" or "save".
 
 Saving never replaces a file silently: :meth:`PanelModel.save_spec` over an existing file asks first
 (:attr:`PanelModel.save_conflict`), and both panels show an "Overwrite" confirmation.
@@ -23,27 +26,29 @@ folder, and a spec is held to :func:`~.page_policy.check_page_spec`.
 
 from __future__ import annotations
 
+import contextlib
 import copy
-import queue
 import shlex
 import threading
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from ..scene.inspect import ArticulationInfo, SceneError, format_scene, inspect_scene
-from ..specs.loader import SpecError, save_spec, spec_from_table
+from ..specs.loader import SpecError, read_spec, save_spec, spec_from_table
 from ..specs.overrides import apply_overrides
 from ..specs.schema import TaskSpec
 from ..specs.task_files import find_task, list_tasks
 from ..workbench import RUNS_DIR
 from . import panel_jobs
 from .allowed_paths import AllowedFolders, PathRefused
-from .page_policy import check_page_spec
+from .page_policy import check_page_spec, parent_check
 from .panel_state import PoseFrames, RunState
+from .panel_worker import JobWorker
 
 TERM_KINDS = ("rewards", "terminations", "events")
+WORKER_THREAD = "workbench"  # the name of the thread that runs the jobs
 SCENE_SUFFIXES = (".usd", ".usda", ".usdc")
 
 
@@ -86,27 +91,48 @@ class PanelModel:
         question pending)."""
         self._listeners: list[Callable[[str, PanelModel], Any]] = []
         self._lock = threading.RLock()
-        self._stop = threading.Event()
-        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
-        self._idle = threading.Event()
-        self._idle.set()
         self._pending_edits: list[tuple[str, float, bool]] = []  # (reward term, weight, enabled) for the run
-        self._worker = threading.Thread(target=self._work, name="workbench", daemon=True)
-        self._worker.start()
+        self._worker = JobWorker(WORKER_THREAD)
 
     # -- listeners ------------------------------------------------------------------------------------------------
     def add_listener(self, listener: Callable[[str, PanelModel], Any]) -> None:
         """Call ``listener(what, model)`` on every change ("spec", "run", "progress", "poses", "messages", "save")."""
         self._listeners.append(listener)
 
-    def _changed(self, what: str) -> None:
-        for listener in list(self._listeners):
-            listener(what, self)
+    def _changed(self, *what: str) -> None:
+        for item in what:
+            for listener in list(self._listeners):
+                listener(item, self)
 
-    def _say(self, message: str) -> None:
+    @contextlib.contextmanager
+    def changing(self, *what: str) -> Iterator[None]:
+        """Hold the model's lock while the block changes its state, then tell the listeners what changed (each name
+        in turn, see :meth:`add_listener`; none: the change shows with the next one told)."""
         with self._lock:
+            yield
+        self._changed(*what)
+
+    def say(self, message: str) -> None:
+        """Add ``message`` to the message log (listeners hear "messages")."""
+        with self.changing("messages"):
             self.messages.append(message)
-        self._changed("messages")
+
+    def field_problem(self, key: str, message: str) -> None:
+        """Show ``message`` next to the spec field ``key`` (listeners hear "spec")."""
+        with self.changing("spec"):
+            self.field_errors[key] = message
+
+    # -- what the jobs ask ------------------------------------------------------------------------------------------
+    def stop_requested(self) -> bool:
+        """Whether :meth:`stop` asked the job in flight to end (a job reads it between iterations or steps)."""
+        return self._worker.stop_requested()
+
+    def take_reward_edits(self) -> list[tuple[str, float, bool]]:
+        """The reward edits made while training since the last call, oldest first, as (term, weight, enabled); the
+        training job applies them before its next iteration."""
+        with self._lock:
+            edits, self._pending_edits = self._pending_edits, []
+        return edits
 
     # -- files ----------------------------------------------------------------------------------------------------
     def resolve(self, path: str | Path, must_exist: bool = True) -> Path:
@@ -140,20 +166,19 @@ class PanelModel:
         try:
             known = str(task_or_path) in list_tasks()
             file = find_task(task_or_path if known else self.resolve(task_or_path)).resolve()
-            raw = tomllib.loads(file.read_text())
+            raw = read_spec(file, None if known or self.folders is None else parent_check(self.folders)).table
             trusted = copy.deepcopy(raw) if known else None
             if self.folders is not None:
                 check_page_spec(raw, file, self.folders, trusted)
             spec = spec_from_table(raw, file)
         except (LookupError, OSError, ValueError, tomllib.TOMLDecodeError, SpecError) as exc:
-            self._say(f"error: {exc}")
+            self.say(f"error: {exc}")
             return False
-        with self._lock:
+        with self.changing("spec"):
             self.spec_file, self.raw, self._trusted = file, raw, trusted
             self.disabled = {kind: {} for kind in TERM_KINDS}
             self.field_errors = {}
             self._show_scene(spec.scene, spec.articulation)
-        self._changed("spec")
         return True
 
     def open_scene(self, path: str | Path) -> bool:
@@ -257,15 +282,15 @@ class PanelModel:
                 raise OSError(f"{target}: is a folder; give a file name such as my_task.toml")
             if target.exists() and not overwrite:
                 self._ask_overwrite(target)
-                self._say(f"{target}: already exists; press Overwrite to replace it, or save under another name")
+                self.say(f"{target}: already exists; press Overwrite to replace it, or save under another name")
                 return None
             save_spec(spec, target)
         except (PathRefused, SpecError, OSError) as exc:
             self._ask_overwrite(None)
-            self._say(f"error: {exc}")
+            self.say(f"error: {exc}")
             return None
         self._ask_overwrite(None)
-        self._say(f"saved {target}; repeat the run with: {self.command_line(target)}")
+        self.say(f"saved {target}; repeat the run with: {self.command_line(target)}")
         return target
 
     def cancel_save(self) -> None:
@@ -298,18 +323,16 @@ class PanelModel:
             spec = spec_from_table(edited, self.spec_file)
         except SpecError as exc:
             return self._refuse(exc.key or key, str(exc))
-        with self._lock:
+        with self.changing("spec"):
             self.raw = edited
             for stale in [k for k in self.field_errors if k == key or k.startswith(f"{key}.")]:
                 del self.field_errors[stale]  # the key's error and those of its keys (a term's func, weight, ...)
             self._show_scene(spec.scene, spec.articulation)
-        self._changed("spec")
         return True
 
     def _refuse(self, key: str, message: str) -> bool:
-        with self._lock:
+        with self.changing("spec"):
             self.field_errors[key] = message
-        self._changed("spec")
         return False
 
     def _show_scene(self, scene: Path, root: str) -> None:
@@ -340,27 +363,25 @@ class PanelModel:
             return False
         checkpoint = checkpoint or self.policy_checkpoint
         if checkpoint is None and not self.run.checkpoints:
-            self._say("error: no checkpoint to fork from: train, or pick a checkpoint")
+            self.say("error: no checkpoint to fork from: train, or pick a checkpoint")
             return False
         path = self._path_or_say(checkpoint or self.run.checkpoints[-1])
         return path is not None and self._submit(lambda: panel_jobs.train(self, spec=spec, fork=path))
 
     def stop(self) -> None:
         """Stop training after the iteration in flight (a checkpoint is saved), or stop playing."""
-        self._stop.set()
-        with self._lock:
+        self._worker.request_stop()
+        with self.changing("run"):
             if self.run.status == "training":
                 self.run.status = "stopping"
-        self._changed("run")
 
     def choose_checkpoint(self, checkpoint: str | Path | None) -> bool:
         """The checkpoint that play, record, evaluate, export and fork use; None: the run's latest."""
         path = None if checkpoint is None else self._path_or_say(checkpoint)
         if checkpoint is not None and path is None:
             return False
-        with self._lock:
+        with self.changing("run"):
             self.policy_checkpoint = path
-        self._changed("run")
         return True
 
     def play(self) -> bool:
@@ -384,7 +405,7 @@ class PanelModel:
     def open_run(self, run_dir: str | Path) -> bool:
         """Make a run folder the current run (to play, record, export or resume it) and show its curves."""
         folder = self._path_or_say(run_dir)
-        return folder is not None and panel_jobs.open_run(self, folder)
+        return folder is not None and self._idle_or_say() and panel_jobs.open_run(self, folder)
 
     def open_recording(self, path: str | Path) -> bool:
         """Load a USD recording (``play --record``) into :attr:`view` for playback."""
@@ -393,53 +414,42 @@ class PanelModel:
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the worker is idle (tests and scripts); True when it is."""
-        return self._idle.wait(timeout)
+        return self._worker.wait(timeout)
 
     def close(self) -> None:
         """Stop training and end the worker."""
-        self._stop.set()
-        self._jobs.put(None)
-        self._worker.join(timeout=60)
+        self._worker.close()
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` has ended the worker."""
+        return not self._worker.is_alive()
 
     def _valid_spec(self) -> TaskSpec | None:
         try:
             return self.spec()
         except SpecError as exc:
-            self._say(f"error: {exc}")
+            self.say(f"error: {exc}")
             return None
 
     def _path_or_say(self, path: str | Path) -> Path | None:
         try:
             return self.resolve(path)
         except PathRefused as exc:
-            self._say(f"error: {exc}")
+            self.say(f"error: {exc}")
             return None
 
     def _needs_run(self) -> bool:
         if self.run.run_dir is None:
-            self._say("error: no run yet: train, resume or open one first")
+            self.say("error: no run yet: train, resume or open one first")
+            return False
+        return True
+
+    def _idle_or_say(self) -> bool:
+        if self._worker.busy():
+            self.say("busy: stop the current job first")
             return False
         return True
 
     def _submit(self, job: Callable[[], None]) -> bool:
-        if not self._idle.is_set():
-            self._say("busy: stop the current job first")
-            return False
-        self._idle.clear()
-        self._stop.clear()
-        self._jobs.put(job)
-        return True
-
-    def _work(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            status_before = self.run.status
-            try:
-                job()
-            except Exception as exc:  # every failure reaches the message log; the worker lives on
-                with self._lock:  # a run that failed to build or train is "failed"; a failed play (say) is not
-                    training = self.run.status in ("building", "training", "stopping")
-                    self.run.status = "failed" if training else status_before
-                self._say(f"error: {exc}")
-                self._changed("run")
-            finally:
-                self._idle.set()
+        return self._idle_or_say() and self._worker.submit(lambda: panel_jobs.reporting_failure(self, job))

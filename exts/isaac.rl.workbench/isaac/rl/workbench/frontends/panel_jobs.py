@@ -1,16 +1,20 @@
 """The panel model's jobs: what its worker thread runs (train, resume, fork, play, record, evaluate, export) and the
 two loads done on the caller's thread (open a run folder, open a recording).
 
-Each job updates the :class:`~.panel.PanelModel`'s state under its lock and tells its listeners what changed. Only
-the worker thread builds and steps a Workbench, so every torch and CUDA call happens on that thread.
+A job is handed the model as a :class:`JobHost` (the :class:`~.panel.PanelModel` is one): it reads the settings,
+changes the run, the view and the chosen checkpoint inside :meth:`JobHost.changing` (which tells the listeners),
+logs with :meth:`JobHost.say`, and ends when :meth:`JobHost.stop_requested`. Only the worker thread builds and steps
+a Workbench, so every torch and CUDA call happens on that thread.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
@@ -20,13 +24,53 @@ from ..specs.schema import TaskSpec
 from ..workbench import Workbench
 from .panel_state import PLOTTED, PoseFrames, RunState
 
-if TYPE_CHECKING:
-    from .panel import PanelModel
-
 PLAY_EPISODE_WINDOW = 32  # play's mean return is over the last this many ended episodes
+FAILING_STATUSES = ("building", "training", "stopping")  # a job that fails in these leaves the run "failed"
 
 
-def train(model: PanelModel, spec: TaskSpec | None = None, resume: Path | None = None, fork: Path | None = None):
+class JobHost(Protocol):
+    """What a job reads and changes of the panel model."""
+
+    device: str
+    """Where the Workbench runs: "cpu" or "cuda[:i]"."""
+    runs_dir: Path
+    view_envs: int
+    """K, the envs a 3D view shows."""
+    run: RunState
+    view: PoseFrames | None
+    policy_checkpoint: Path | None
+    """The checkpoint play, record, evaluate and export use; None: the run's latest."""
+
+    def changing(self, *what: str) -> AbstractContextManager[None]:
+        """Hold the model's lock while the block changes it, then tell the listeners ``what`` changed."""
+        ...
+
+    def say(self, message: str) -> None:
+        """Add a line to the message log."""
+        ...
+
+    def stop_requested(self) -> bool:
+        """Whether the user asked the job to stop."""
+        ...
+
+    def take_reward_edits(self) -> list[tuple[str, float, bool]]:
+        """The reward edits (term, weight, enabled) made while training since the last call, oldest first."""
+        ...
+
+
+def reporting_failure(model: JobHost, job: Callable[[], None]) -> None:
+    """Run ``job``; an exception it raises becomes an error line in the message log, and the run's status "failed"
+    when the job was building or training (else the status it had before), so that the worker lives on."""
+    status_before = model.run.status
+    try:
+        job()
+    except Exception as exc:  # every failure reaches the message log
+        model.say(f"error: {exc}")
+        with model.changing("run"):
+            model.run.status = "failed" if model.run.status in FAILING_STATUSES else status_before
+
+
+def train(model: JobHost, spec: TaskSpec | None = None, resume: Path | None = None, fork: Path | None = None):
     """Train a new run of ``spec`` (from checkpoint ``fork`` when given) or go on with run folder ``resume``,
     until done or :meth:`~.panel.PanelModel.stop`."""
     started = time.perf_counter()
@@ -35,16 +79,15 @@ def train(model: PanelModel, spec: TaskSpec | None = None, resume: Path | None =
         wb = Workbench.open(resume, device=model.device)
     else:
         wb = Workbench.new(spec, device=model.device, runs_dir=model.runs_dir)
-    with model._lock:
+    with model.changing("run"):
         model.run = RunState(status="building")
         model.policy_checkpoint = None  # a checkpoint chosen in the previous run is not this run's
         if resume is not None:
             model.run.series = _series(wb.run.read_metrics(), PLOTTED)
-    model._changed("run")
 
     def on_event(event: str, data: dict) -> None:
         if event == "iteration":
-            with model._lock:
+            with model.changing("progress"):
                 run, it = model.run, data["iteration"]
                 if run.first_iteration_s is None:
                     run.first_iteration_s = time.perf_counter() - started
@@ -55,51 +98,45 @@ def train(model: PanelModel, spec: TaskSpec | None = None, resume: Path | None =
                 for key, value in data.items():
                     if key in PLOTTED or key.startswith("reward/"):
                         run.series.setdefault(key, []).append((it, float(value)))
-            model._changed("progress")
         elif event == "poses":
             show(model, data["poses"], data["dt"], wb.body_paths, "training")
         elif event == "checkpoint":
-            with model._lock:
+            with model.changing("run"):
                 if Path(data["path"]) not in model.run.checkpoints:  # finish() saves the last one again
                     model.run.checkpoints.append(Path(data["path"]))
-            model._changed("run")
         elif event == "warning":
-            model._say(f"warning: {data['message']}")
+            model.say(f"warning: {data['message']}")
 
     wb.add_listener(on_event)
     wb.build(resume=resume is not None, checkpoint=fork)
     if wb.compile_notice:
-        model._say(wb.compile_notice)
+        model.say(wb.compile_notice)
     if fork is not None:
         wb.run.log_edit(wb.iteration, "forked_from", str(fork))
-        model._say(f"forked {fork} into {wb.run_dir} at iteration {wb.iteration}")
+        model.say(f"forked {fork} into {wb.run_dir} at iteration {wb.iteration}")
     wb.watch_poses(model.view_envs)
     first_started = time.perf_counter()
-    with model._lock:
+    with model.changing("run"):
         model.run.run_dir, model.run.max_iterations = wb.run_dir, wb.max_iterations
         model.run.iteration, model.run.status = wb.iteration, "training"
         model.run.checkpoints = _checkpoints(wb.run)
-    model._changed("run")
     try:
-        while not wb.done and not model._stop.is_set():
-            with model._lock:
-                edits, model._pending_edits = model._pending_edits, []
-            for name, weight, enabled in edits:
+        while not wb.done and not model.stop_requested():
+            for name, weight, enabled in model.take_reward_edits():
                 wb.set_reward_weight(name, weight, enabled)
-                model._say(
+                model.say(
                     f"rewards.{name}: weight {weight:g}{'' if enabled else ' (off)'} from iteration {wb.iteration + 1}"
                 )
             wb.train_step()
     finally:
         wb.finish()
         wb.remove_listener(on_event)  # on_event refers to wb: leave no cycle for the garbage collector
-    with model._lock:
+    with model.changing("run"):
         model.run.status = "failed" if wb.state == "failed" else "finished"
         model.run.time_left_s = None
-    model._changed("run")
 
 
-def play(model: PanelModel) -> None:
+def play(model: JobHost) -> None:
     """Step the latest policy of the current run in ``view_envs`` envs at real-time speed until stopped."""
     run_dir = model.run.run_dir
     _status(model, "playing")
@@ -109,14 +146,14 @@ def play(model: PanelModel) -> None:
     ended: list[float] = []
     steps = 0
     next_frame = time.perf_counter()
-    while not model._stop.is_set():
+    while not model.stop_requested():
         out = wb.play_step()
         returns += out["rewards"].numpy()
         done = out["dones"].numpy() > 0
         ended = (ended + returns[done].tolist())[-PLAY_EPISODE_WINDOW:]
         returns[done] = 0.0
         steps += 1
-        with model._lock:
+        with model.changing():  # shown with the poses below
             model.run.play = {
                 "steps": steps,
                 "episodes": len(ended),
@@ -128,7 +165,7 @@ def play(model: PanelModel) -> None:
     _status(model, "finished")
 
 
-def record(model: PanelModel, episodes: int) -> None:
+def record(model: JobHost, episodes: int) -> None:
     """Record ``view_envs`` envs playing the latest policy into ``<run>/recordings/<time>.usda``, then show it."""
     run_dir = model.run.run_dir
     _status(model, "recording")
@@ -137,65 +174,61 @@ def record(model: PanelModel, episodes: int) -> None:
     )
     target = run_dir / "recordings" / f"{datetime.now().strftime('%Y-%m-%d_%H-%M-%S')}.usda"
     result = wb.evaluate(num_episodes=episodes, record=target, record_envs=model.view_envs)
-    with model._lock:
+    with model.changing():  # shown when the status changes
         model.run.recordings.append(Path(result["recording"]))
-    model._say(f"recorded {result['recording']} (mean return {result['mean_return']:.3g})")
+    model.say(f"recorded {result['recording']} (mean return {result['mean_return']:.3g})")
     open_recording(model, Path(result["recording"]))
     _status(model, "finished")
 
 
-def evaluate(model: PanelModel, episodes: int) -> None:
+def evaluate(model: JobHost, episodes: int) -> None:
     """Evaluate the latest policy of the current run over ``episodes`` deterministic episodes."""
     _status(model, "evaluating")
     wb = Workbench.for_play(model.run.run_dir, episodes, device=model.device, checkpoint=model.policy_checkpoint)
     result = wb.evaluate(num_episodes=episodes)
-    with model._lock:
+    with model.changing():  # shown when the status changes
         model.run.evaluation = {k: v for k, v in result.items() if k != "observations"}
     _status(model, "finished")
 
 
-def export(model: PanelModel) -> None:
+def export(model: JobHost) -> None:
     """Export the latest policy of the current run and keep its parity report."""
     _status(model, "exporting")
     report = Workbench.for_export(model.run.run_dir, device=model.device, checkpoint=model.policy_checkpoint).export()
-    with model._lock:
+    with model.changing():  # shown when the status changes
         model.run.export = report
     out = model.run.run_dir / "export"
-    model._say(
+    model.say(
         f"exported {out}/policy.onnx and policy.pt: largest action difference to the training policy "
         f"{_parity(report)} on {report['num_observations']} observations"
     )
     _status(model, "finished")
 
 
-def open_run(model: PanelModel, run_dir: Path) -> bool:
-    """Make ``run_dir`` the current run: its curves, checkpoints and recordings (caller's thread, idle worker)."""
-    if not model._idle.is_set():
-        model._say("busy: stop the current job first")
-        return False
+def open_run(model: JobHost, run_dir: Path) -> bool:
+    """Make ``run_dir`` the current run: its curves, checkpoints and recordings (caller's thread, idle worker);
+    False and a message when it is not a run folder."""
     try:
         run = RunDir.open(run_dir)
         rows = run.read_metrics()
     except RunError as exc:
-        model._say(f"error: {exc}")
+        model.say(f"error: {exc}")
         return False
     state = RunState(status="finished", run_dir=run.path, series=_series(rows, PLOTTED))
     state.iteration = max((row["iteration"] for row in rows if "edit" not in row), default=0)
     state.checkpoints = _checkpoints(run)
     state.recordings = sorted((run.path / "recordings").glob("*.usd*"))
-    with model._lock:
+    with model.changing("run", "progress"):
         model.run, model.policy_checkpoint = state, None
-    model._changed("run")
-    model._changed("progress")
     return True
 
 
-def open_recording(model: PanelModel, file: Path) -> bool:
+def open_recording(model: JobHost, file: Path) -> bool:
     """Load a recording into the model's view (source "recording"); False and a message when it is not one."""
     try:
         rec = read_recording(file)
     except ValueError as exc:
-        model._say(f"error: {exc}")
+        model.say(f"error: {exc}")
         return False
     poses = rec.poses.copy()
     poses[..., :3] -= rec.env_origins[None, :, None, :]
@@ -212,17 +245,15 @@ def open_recording(model: PanelModel, file: Path) -> bool:
     return True
 
 
-def show(model: PanelModel, poses: np.ndarray, dt: float, body_paths: list[str], source: str, **where) -> None:
+def show(model: JobHost, poses: np.ndarray, dt: float, body_paths: list[str], source: str, **where) -> None:
     """Hand (T, K, B, 7) body poses to the 3D views."""
-    with model._lock:
+    with model.changing("poses"):
         model.view = PoseFrames(np.asarray(poses, dtype=np.float32), float(dt), list(body_paths), source, **where)
-    model._changed("poses")
 
 
-def _status(model: PanelModel, status: str) -> None:
-    with model._lock:
+def _status(model: JobHost, status: str) -> None:
+    with model.changing("run"):
         model.run.status = status
-    model._changed("run")
 
 
 def _series(rows: list[dict], plotted: tuple[str, ...]) -> dict[str, list[tuple[int, float]]]:

@@ -26,7 +26,7 @@ import copy
 import inspect
 from typing import Any
 
-from .ppo_config import _DEFAULT as PPO_DEFAULT
+from .rsl_rl_settings import PPO_DEFAULTS, check_against, check_model_config, check_runner_counts
 
 DISTILLATION = "Distillation"
 DISTILLATION_TOP_KEYS = (
@@ -45,14 +45,14 @@ LOSS_TYPES = ("mse", "huber")
 
 _SHARED_WITH_PPO = ("max_iterations", "save_interval", "obs_groups", "check_for_nan")
 _DEFAULT = {
-    **{key: copy.deepcopy(PPO_DEFAULT[key]) for key in _SHARED_WITH_PPO},
+    **{key: copy.deepcopy(PPO_DEFAULTS[key]) for key in _SHARED_WITH_PPO},
     "num_steps_per_env": 24,
     "student": {  # PPO's default actor, acting with a little noise of its own, so that it sees (and learns to
         # leave) states off the teacher's
-        **copy.deepcopy(PPO_DEFAULT["actor"]),
-        "distribution_cfg": {**PPO_DEFAULT["actor"]["distribution_cfg"], "init_std": 0.1},
+        **copy.deepcopy(PPO_DEFAULTS["actor"]),
+        "distribution_cfg": {**PPO_DEFAULTS["actor"]["distribution_cfg"], "init_std": 0.1},
     },
-    "teacher": copy.deepcopy(PPO_DEFAULT["actor"]),  # the default [ppo.actor] of a PPO spec
+    "teacher": copy.deepcopy(PPO_DEFAULTS["actor"]),  # the default [ppo.actor] of a PPO spec
     "algorithm": {
         "class_name": DISTILLATION,
         "num_learning_epochs": 2,
@@ -78,8 +78,6 @@ def validate_distillation_config(cfg: dict[str, Any]) -> None:
     """
     from rsl_rl.algorithms import Distillation
 
-    from .ppo_config import check_against, check_model_config
-
     for key in cfg:
         if key not in DISTILLATION_TOP_KEYS:
             hint = " (a PPO setting)" if key in ("actor", "critic", "learner", "precision") else ""
@@ -90,9 +88,7 @@ def validate_distillation_config(cfg: dict[str, Any]) -> None:
         check_model_config(cfg[name], f"ppo.{name}")
     skip = {"student", "teacher", "storage", "device", "multi_gpu_cfg", "kwargs"}
     check_against(cfg["algorithm"], Distillation.__init__, skip, "ppo.algorithm")
-    for key in ("num_steps_per_env", "max_iterations", "save_interval"):
-        if not isinstance(cfg[key], int) or isinstance(cfg[key], bool) or cfg[key] < 1:
-            raise ValueError(f"'ppo.{key}' must be an integer >= 1, got {cfg[key]!r}")
+    check_runner_counts(cfg)
     alg = cfg["algorithm"]
     for key in ("num_learning_epochs", "gradient_length"):
         if not isinstance(alg.get(key, 1), int) or alg.get(key, 1) < 1:

@@ -12,14 +12,18 @@ rsl-rl's PPO run as CUDA graphs without host syncs; ``"rsl_rl"``: rsl-rl's ``PPO
 ``precision`` (``"fp32"``, ``"bf16"`` or ``"fp16"`` for the actor's and critic's networks).
 
 ``[ppo.algorithm] class_name = "Distillation"`` makes the table rsl-rl's teacher-student distillation instead, with
-``[ppo.student]``, ``[ppo.teacher]`` and ``teacher_checkpoint`` (:mod:`.distill`).
+``[ppo.student]``, ``[ppo.teacher]`` and ``teacher_checkpoint`` (:mod:`.distill`); this module hands such a table
+to that one. PPO's defaults, :data:`PPO_DEFAULTS`, and the checks against rsl-rl's constructors live in
+:mod:`.rsl_rl_settings`, which distillation builds on too.
 """
 
 from __future__ import annotations
 
 import copy
-import inspect
 from typing import Any
+
+from .distill import DISTILLATION, default_distillation_config, distillation_runner_config, validate_distillation_config
+from .rsl_rl_settings import PPO_DEFAULTS, check_against, check_model_config, check_runner_counts
 
 PPO_TOP_KEYS = (
     "num_steps_per_env",
@@ -39,48 +43,13 @@ PPO_TOP_KEYS = (
 )
 _DISTILLATION_ONLY = ("student", "teacher", "teacher_checkpoint")
 
-_DEFAULT = {
-    "num_steps_per_env": 16,
-    "max_iterations": 150,
-    "save_interval": 50,
-    "obs_groups": {},
-    "check_for_nan": True,
-    "learner": "graphed",
-    "precision": "fp32",
-    "actor": {
-        "class_name": "MLPModel",
-        "hidden_dims": [32, 32],
-        "activation": "elu",
-        "obs_normalization": False,
-        "distribution_cfg": {"class_name": "GaussianDistribution", "init_std": 1.0, "std_type": "scalar"},
-    },
-    "critic": {"class_name": "MLPModel", "hidden_dims": [32, 32], "activation": "elu", "obs_normalization": False},
-    "algorithm": {
-        "class_name": "PPO",
-        "num_learning_epochs": 5,
-        "num_mini_batches": 4,
-        "learning_rate": 1.0e-3,
-        "schedule": "adaptive",
-        "desired_kl": 0.01,
-        "gamma": 0.99,
-        "lam": 0.95,
-        "entropy_coef": 0.005,
-        "clip_param": 0.2,
-        "value_loss_coef": 1.0,
-        "max_grad_norm": 1.0,
-        "use_clipped_value_loss": True,
-    },
-}
-
 
 def default_ppo_config(algorithm: str = "PPO") -> dict[str, Any]:
-    """A fresh copy of the default settings of ``algorithm``: PPO's (Isaac Lab's cartpole values), or
-    ``"Distillation"``'s (:func:`.distill.default_distillation_config`)."""
-    if algorithm == "Distillation":
-        from .distill import default_distillation_config
-
+    """A fresh copy of the default settings of ``algorithm``: PPO's (:data:`~.rsl_rl_settings.PPO_DEFAULTS`, Isaac
+    Lab's cartpole values), or ``"Distillation"``'s (:func:`.distill.default_distillation_config`)."""
+    if algorithm == DISTILLATION:
         return default_distillation_config()
-    return copy.deepcopy(_DEFAULT)
+    return copy.deepcopy(PPO_DEFAULTS)
 
 
 def algorithm_name(table: dict[str, Any]) -> str:
@@ -91,7 +60,7 @@ def algorithm_name(table: dict[str, Any]) -> str:
 
 def is_distillation(cfg: dict[str, Any]) -> bool:
     """True for a ``[ppo]`` table that names rsl-rl's ``Distillation`` algorithm."""
-    return algorithm_name(cfg) == "Distillation"
+    return algorithm_name(cfg) == DISTILLATION
 
 
 def policy_groups(cfg: dict[str, Any], obs_group_names: list[str]) -> list[str]:
@@ -99,28 +68,6 @@ def policy_groups(cfg: dict[str, Any], obs_group_names: list[str]) -> list[str]:
     distillation's student (the network that is exported)."""
     sets = runner_config(cfg, obs_group_names)["obs_groups"]
     return list(sets["student"] if is_distillation(cfg) else sets["actor"])
-
-
-def check_model_config(cfg: dict, where: str) -> None:
-    """Check an ``rsl_rl.models.MLPModel`` table (``[ppo.actor]``, ``[ppo.student]``, ...) and its Gaussian
-    ``distribution_cfg`` against their constructors; ``where`` is its dotted key, for the message."""
-    from rsl_rl.models import MLPModel
-    from rsl_rl.modules.distribution import GaussianDistribution
-
-    check_against(cfg, MLPModel.__init__, {"obs", "obs_groups", "obs_set", "output_dim"}, where)
-    dist = cfg.get("distribution_cfg")
-    if dist and dist.get("class_name", "GaussianDistribution") == "GaussianDistribution":
-        check_against(dist, GaussianDistribution.__init__, {"output_dim"}, f"{where}.distribution_cfg")
-
-
-def check_against(cfg: dict, func, skip: set[str], where: str) -> None:
-    accepted = [p for p in inspect.signature(func).parameters if p not in skip | {"self"}] + ["class_name"]
-    for key in cfg:
-        if key not in accepted:
-            raise KeyError(
-                f"'{where}.{key}' is not an argument of {func.__qualname__}; expected one of: "
-                f"{', '.join(sorted(accepted))}"
-            )
 
 
 def validate_ppo_config(cfg: dict[str, Any]) -> None:
@@ -133,8 +80,6 @@ def validate_ppo_config(cfg: dict[str, Any]) -> None:
     from rsl_rl.algorithms import PPO
 
     if is_distillation(cfg):
-        from .distill import validate_distillation_config
-
         validate_distillation_config(cfg)
         return
     for key in cfg:
@@ -149,9 +94,7 @@ def validate_ppo_config(cfg: dict[str, Any]) -> None:
     check_against(
         cfg["algorithm"], PPO.__init__, {"actor", "critic", "storage", "device", "multi_gpu_cfg"}, "ppo.algorithm"
     )
-    for key in ("num_steps_per_env", "max_iterations", "save_interval"):
-        if not isinstance(cfg[key], int) or isinstance(cfg[key], bool) or cfg[key] < 1:
-            raise ValueError(f"'ppo.{key}' must be an integer >= 1, got {cfg[key]!r}")
+    check_runner_counts(cfg)
     _check_learner(cfg)
     alg = cfg["algorithm"]
     for key in ("num_learning_epochs", "num_mini_batches"):
@@ -197,8 +140,6 @@ def runner_config(cfg: dict[str, Any], obs_group_names: list[str]) -> dict[str, 
     """The dict rsl-rl's ``OnPolicyRunner`` (or ``DistillationRunner``) takes (a deep copy: rsl-rl pops keys from
     it); ``learner`` and ``precision`` become the algorithm's class and its arguments."""
     if is_distillation(cfg):
-        from .distill import distillation_runner_config
-
         return distillation_runner_config(cfg)
     out = copy.deepcopy(cfg)
     out.pop("max_iterations", None)

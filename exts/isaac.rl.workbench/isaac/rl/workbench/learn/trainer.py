@@ -13,10 +13,12 @@ import contextlib
 import io
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from rsl_rl.runners import DistillationRunner, OnPolicyRunner
+from tensordict import TensorDict
 
 from ..utils.atomic import write_atomically
 from .checkpoint import CheckpointError, check_fits, read_checkpoint
@@ -54,6 +56,8 @@ class Trainer:
             runner = DistillationRunner if self.distillation else OnPolicyRunner
             self.runner = runner(env, self.cfg, log_dir=None, device=device)
         self.alg = self.runner.alg
+        """rsl-rl's algorithm (``GraphedPPO``, ``PPO`` or ``Distillation``): its ``act``, ``update``, ``storage``
+        (a profiler times them)."""
         self.iteration = 0
         self.total_env_steps = 0
         self.train_seconds = 0.0  # [s] collection + update time of every iteration of the run, across resumes
@@ -66,6 +70,21 @@ class Trainer:
     def actor(self):
         """The policy network (``rsl_rl.models.MLPModel``): PPO's actor, or the distillation's student."""
         return self.alg.get_policy()
+
+    def inference_policy(self) -> Callable[[TensorDict], torch.Tensor]:
+        """The deterministic policy for rollouts: observations (N groups of (N, dim)) -> actions (N, A), with the
+        observation normaliser; the networks stay in evaluation mode until :meth:`train_mode`."""
+        return self.runner.get_inference_policy(self.device)
+
+    def train_mode(self) -> None:
+        """The networks back in training mode, after rollouts with :meth:`inference_policy`."""
+        self.alg.train_mode()
+
+    @property
+    def compile_mode(self) -> str | None:
+        """The ``torch.compile`` mode of the graphed learner's update (``ppo.torch_compile_mode`` on CUDA), or None
+        when the update runs uncompiled."""
+        return self.alg.compile_mode if isinstance(self.alg, GraphedPPO) else None
 
     def train_step(self) -> dict:
         """Collect ``num_steps_per_env`` steps from every env, run one PPO update, and return the metrics.

@@ -18,7 +18,8 @@ Every physics step (the task's ``physics_dt``, 200 Hz for go2_flat) the bridge:
    gives them; the driver reads the velocity as the base's linear velocity).
 
 Until the first command arrives the physics holds the start pose (a robot on its stand) while states are published.
-The bridge never resets the robot (a fall stays a fall): restart it for a fresh one.
+The bridge never resets the robot (a fall stays a fall): restart it for a fresh one. It steps the task's env's physics
+alone (:func:`~..tool_env.tool_env` with ``physics_only``: no terms run per step).
 
 Timing: the steps run on a fixed grid of ``physics_dt`` of wall-clock time (:mod:`.fixed_rate`), not in lockstep with
 the controller, like the robot. A step that ends late makes the next ones start at once, up to ``max_lag_s`` (20 ms:
@@ -58,9 +59,10 @@ from ..deploy.unitree_go2 import (
     latest,
 )
 from ..envs.backend_request import explicit_actuators
-from ..envs.workbench_env import make_backend
 from ..specs.schema import TaskSpec
+from ..tool_env import tool_env
 from .fixed_rate import LoopTiming, run_at_fixed_rate
+from .go2_bridge_args import add_bridge_arguments
 from .sim_driver import robot_spec
 
 GRAVITY = 9.81
@@ -139,20 +141,19 @@ class Go2Bridge:
         self._state_msg, self._velocity_msg = sdk.new_lowstate(), sdk.new_sportmodestate()
         self._state_msg.head[0], self._state_msg.head[1], self._state_msg.level_flag = 0xFE, 0xEF, 0xFF
 
-        self.backend = make_backend(self.spec, device)
+        self.env = tool_env(self.spec, 1, device, physics_only=True)
         self.physics_dt = self.spec.env.physics_dt
         self._columns = torch.tensor([self.spec.joint_names.index(m) for m in self.motor_names])
         self._position_control = self.spec.actions.type == "joint_position"
         explicit = explicit_actuators(self.spec.actuators, self.spec.joint_names)
         self._solver_gains = torch.tensor([model is None for model in explicit])  # False: the model keeps its gains
         self._effort_limits = torch.tensor(self.spec.effort_limits, dtype=torch.float32)
-        self._kp = self.backend.get_property("dof_stiffness")[0].cpu()
-        self._kd = self.backend.get_property("dof_damping")[0].cpu()
+        self._kp = self.env.physics_property("dof_stiffness")[0].cpu()
+        self._kd = self.env.physics_property("dof_damping")[0].cpu()
         self._command: dict[str, torch.Tensor] | None = None  # q, dq, kp, kd, tau (D,) in the sim's joint order
-        self._everywhere = torch.ones(1, dtype=torch.bool, device=self.backend.device)
+        self._everywhere = torch.ones(1, dtype=torch.bool, device=self.env.device)
         self._last_lin_vel_w = (0.0, 0.0, 0.0)
         self._motor_columns = self._columns.tolist()
-        self._origin = self.backend.env_origins[0].tolist()
         self.steps = 0
         self.commands = self.bad_crc = self.states = 0
         self._physics_started_at: float | None = None  # when the first physics step of this serve() began
@@ -176,7 +177,7 @@ class Go2Bridge:
                 self._apply_effort_command()
             if self._physics_started_at is None:
                 self._physics_started_at = time.perf_counter()
-            self.backend.step()
+            self.env.step_physics()
             self.steps += 1
         self.publish_state()
 
@@ -206,26 +207,26 @@ class Go2Bridge:
         c = self._command
         kp = torch.where(self._solver_gains, c["kp"], self._kp)
         kd = torch.where(self._solver_gains, c["kd"], self._kd)
-        device = self.backend.device
+        env, device = self.env, self.env.device
         if not torch.equal(kp, self._kp):
-            self.backend.set_property("dof_stiffness", self._everywhere, kp[None].to(device))
+            env.write_physics_property("dof_stiffness", self._everywhere, kp[None].to(device))
             self._kp = kp
         if not torch.equal(kd, self._kd):
-            self.backend.set_property("dof_damping", self._everywhere, kd[None].to(device))
+            env.write_physics_property("dof_damping", self._everywhere, kd[None].to(device))
             self._kd = kd
-        position = self.backend.dof_positions[0].cpu()
+        position = env.dof_pos[0].cpu()
         targets = torch.where(c["kp"] > 0, c["q"], position)
-        self.backend.set_dof_position_targets(targets[None].to(device))
+        env.set_joint_position_targets(targets[None].to(device))
         feedforward = torch.clamp(c["tau"] + c["kd"] * c["dq"], -self._effort_limits, self._effort_limits)
-        self.backend.set_dof_efforts(feedforward[None].to(device))
+        env.set_joint_efforts(feedforward[None].to(device))
 
     def _apply_effort_command(self) -> None:
         """The motor law evaluated at this physics step's state, clamped to the effort limits."""
         c = self._command
-        pos, vel = self.backend.dof_positions[0].cpu(), self.backend.dof_velocities[0].cpu()
+        pos, vel = self.env.dof_pos[0].cpu(), self.env.dof_vel[0].cpu()
         effort = c["tau"] + c["kp"] * (c["q"] - pos) + c["kd"] * (c["dq"] - vel)
         effort = torch.clamp(effort, -self._effort_limits, self._effort_limits)
-        self.backend.set_dof_efforts(effort[None].to(self.backend.device))
+        self.env.set_joint_efforts(effort[None].to(self.env.device))
 
     def _motor_torques(self, pos: list[float], vel: list[float]) -> list[float]:
         """The torque each joint's motor applies at this state (D,), clamped to the effort limits: ``tau_est``."""
@@ -240,12 +241,13 @@ class Go2Bridge:
         """Publish ``LowState_`` and ``SportModeState_`` for the current physics state. The state's ``crc`` is left
         0: the robot's readers (Unitree's examples, this driver) do not check it, and computing it in Python costs
         a third of a physics step."""
-        b = self.backend
-        pos = b.dof_positions[0].tolist()
-        vel = b.dof_velocities[0].tolist()
+        env = self.env
+        pos = env.dof_pos[0].tolist()
+        vel = env.dof_vel[0].tolist()
         torque = self._motor_torques(pos, vel)
-        x, y, z, qx, qy, qz, qw = b.root_pose[0].tolist()
-        vx, vy, vz, wx, wy, wz = b.root_velocity[0].tolist()
+        x, y, z = env.root_pos_w[0].tolist()  # from the env's origin
+        qx, qy, qz, qw = env.root_quat_w[0].tolist()
+        vx, vy, vz, wx, wy, wz = env.root_velocity_w[0].tolist()
         norm = math.sqrt(qx * qx + qy * qy + qz * qz + qw * qw)
         quat = (qx / norm, qy / norm, qz / norm, qw / norm)
         lin_vel_w = (vx, vy, vz)
@@ -271,8 +273,7 @@ class Go2Bridge:
         sport = self._velocity_msg
         sport.stamp.sec, sport.stamp.nanosec = int(sim_time), int(round((sim_time % 1.0) * 1e9)) % 1_000_000_000
         sport.imu_state = imu
-        origin = self._origin
-        sport.position = [x - origin[0], y - origin[1], z - origin[2]]
+        sport.position = [x, y, z]
         sport.velocity = list(lin_vel_w)
         sport.yaw_speed = wz
         sport.body_height = z
@@ -375,11 +376,25 @@ def serve_until_stopped(
     return report
 
 
+def serve_from_args(args: argparse.Namespace) -> int:
+    """Serve the bridge with parsed ``args`` (:func:`.go2_bridge_args.add_bridge_arguments`) until it stops; 0."""
+    from ..specs.overrides import parse_overrides
+
+    serve_until_stopped(
+        args.task,
+        parse_overrides(args.set),
+        args.interface,
+        args.domain_id,
+        args.seconds,
+        args.device,
+        out=lambda line: print(line, flush=True),
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m isaac.rl.workbench.sim2real.go2_bridge SPEC_OR_TASK [--interface lo] [--domain-id 1]
     [--seconds S] [--device cpu] [--set KEY=VALUE ...]``; the same as ``isaac-rl-workbench go2-bridge``."""
-    from .go2_bridge_args import add_bridge_arguments, serve_from_args
-
     parser = argparse.ArgumentParser(prog="go2_bridge", description=__doc__.split("\n\n")[0])
     add_bridge_arguments(parser)
     return serve_from_args(parser.parse_args(argv))

@@ -1,5 +1,6 @@
-"""The go2-bridge command line, shared by ``isaac-rl-workbench go2-bridge`` and ``python -m
-isaac.rl.workbench.sim2real.go2_bridge``. Argparse only: building the CLI's parser imports nothing heavy."""
+"""The go2-bridge command line's arguments, shared by ``isaac-rl-workbench go2-bridge`` and ``python -m
+isaac.rl.workbench.sim2real.go2_bridge`` (whose :func:`~.go2_bridge.serve_from_args` serves them). Argparse only:
+building the CLI's parser imports nothing heavy."""
 
 from __future__ import annotations
 
@@ -15,20 +16,3 @@ def add_bridge_arguments(parser: argparse.ArgumentParser, seconds: Callable[[str
     parser.add_argument("--seconds", type=seconds, default=None, help="stop after this long (default: run on)")
     parser.add_argument("--device", default="cpu", help="where the physics runs (default cpu)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec key")
-
-
-def serve_from_args(args: argparse.Namespace) -> int:
-    """Serve the bridge with parsed ``args`` (:func:`add_bridge_arguments`) until it stops; 0."""
-    from ..specs.overrides import parse_overrides
-    from .go2_bridge import serve_until_stopped
-
-    serve_until_stopped(
-        args.task,
-        parse_overrides(args.set),
-        args.interface,
-        args.domain_id,
-        args.seconds,
-        args.device,
-        out=lambda line: print(line, flush=True),
-    )
-    return 0

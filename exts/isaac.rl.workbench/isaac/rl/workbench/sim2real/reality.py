@@ -173,25 +173,24 @@ def apply_physics(driver: SimDriver, reality: Reality) -> None:
     """Write the reality's hidden physical values into ``driver``'s simulation (all but the motors and latencies,
     which :func:`reality_driver` sets up)."""
     env = driver.env
-    backend = env.backend
     everywhere = torch.ones(env.num_envs, dtype=torch.bool, device=env.device)
     bodies = env.body_names
     root_name = env.spec.articulation.rsplit("/", 1)[-1]
     root = bodies.index(root_name) if root_name in bodies else 0
     if reality.friction is not None:
         friction = env.physics_property("shape_friction")
-        backend.set_property("shape_friction", everywhere, torch.full_like(friction, reality.friction))
+        env.write_physics_property("shape_friction", everywhere, torch.full_like(friction, reality.friction))
     added = dict(reality.added_mass)
     added[bodies[root]] = added.get(bodies[root], 0.0) + reality.added_base_mass
     if any(added.values()):
         mass = env.physics_property("body_mass")
         for body, kg in added.items():
             mass[:, bodies.index(body)] += kg
-        backend.set_property("body_mass", everywhere, mass.clamp(min=1e-6))
+        env.write_physics_property("body_mass", everywhere, mass.clamp(min=1e-6))
     if any(reality.com_offset):
         com = env.physics_property("body_com")
         com[:, root] += torch.tensor(reality.com_offset, dtype=com.dtype, device=com.device)
-        backend.set_property("body_com", everywhere, com)
+        env.write_physics_property("body_com", everywhere, com)
     for key, prop in (
         ("joint_friction", "dof_friction"),
         ("joint_damping", "dof_viscous_friction"),
@@ -200,7 +199,7 @@ def apply_physics(driver: SimDriver, reality: Reality) -> None:
         value = getattr(reality, key)
         if value is not None:
             current = env.physics_property(prop)
-            backend.set_property(prop, everywhere, torch.full_like(current, value))
+            env.write_physics_property(prop, everywhere, torch.full_like(current, value))
 
 
 def reality_driver(

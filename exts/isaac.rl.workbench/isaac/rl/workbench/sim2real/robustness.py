@@ -1,14 +1,15 @@
 """Robustness sweep: a trained policy evaluated while one randomised parameter at a time moves past its training range.
 
-The env is built once, without the spec's pushes and with room for the largest action delay swept. Each sweep point
-then starts from the scene's physics values and calls every start-up event with its range pinned, ``[v, v]``, on
-every env (through the backend's property setters): the swept parameter at its value, every other one at its nominal
-value (:mod:`.robustness_params`); it sets the bound of the sweep's own push timers, the delay and the noise factor
-the same way, then rolls the policy out deterministically from the same random draws (seeded), so neighbouring
-points differ only by the parameter. A teacher that observes ``randomized_params`` sees each point's values
-normalised over the training ranges, as in training (past a range: beyond [-1, 1]). Only when the simulation fails
-for every env at once (the CPU's shared MuJoCo world, which stays failed) is the env built again; that point is
-reported as failed.
+The run is played once (:meth:`~..workbench.Workbench.for_play`), without the spec's pushes and with room for the
+largest action delay swept. Each sweep point then starts from the scene's physics values and calls every start-up
+event with its range pinned, ``[v, v]``, on every env (the env's
+:meth:`~..envs.workbench_env.WorkbenchEnv.redraw_startup_events`): the swept parameter at its value, every other one
+at its nominal value (:mod:`.robustness_params`); it sets the bound of the sweep's own push timers, the delay and the
+noise factor the same way, then rolls the policy out deterministically from the same random draws (seeded), so
+neighbouring points differ only by the parameter. A teacher that observes ``randomized_params`` sees each point's
+values normalised over the training ranges, as in training (past a range: beyond [-1, 1]). Only when the simulation
+fails for every env at once (the CPU's shared MuJoCo world, which stays failed) is the run played again; that point
+is reported as failed.
 
 The task metric is the spec's first ``[metrics]`` term, or the episode return when it has none; each point also
 reports the share of episodes that ended by a termination (a fall) rather than a time-out.
@@ -20,19 +21,18 @@ import copy
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..envs.applied_randomization import RandomizedParams
-from ..envs.workbench_env import PhysicsError, WorkbenchEnv, make_backend
+from ..envs.workbench_env import PhysicsError
+from ..learn.run_args import check_device
 from ..learn.run_dir import RunDir
-from ..learn.trainer import Trainer
-from ..specs.loader import load_spec, spec_from_table
-from ..workbench import PLAY_MAX_ENVS, check_device
-from .robustness_params import SweptParameter, is_range, resolve_params, select_parameters, swept_parameters
+from ..specs.loader import load_spec
+from ..workbench import Workbench
+from .robustness_params import SweptParameter, is_range, select_parameters, swept_parameters
 
 RETURN = "return"
 
@@ -65,61 +65,6 @@ class SweepPoint:
     physics_failure: str | None = None
 
 
-class _PropertyWriter:
-    """The env as a start-up event term sees it: the events of one sweep point write into pending copies of the
-    physics properties, starting from the scene's values (read once from ``reference``, a one-env backend of the same
-    robot: the env drew its own at start-up), and :meth:`commit` writes each property that changed, once. A
-    property written again with the values it has keeps its state bit for bit (a mass write also rescales the
-    inertia), so every point with the same values simulates the same.
-
-    While ``capturing``, a write is not kept: its ``bounds`` (the property at the two ends of the event's training
-    range) are, so that the next write of that property is observable as ``randomized_params`` (a teacher's
-    privileged view), normalised over the training range as in training.
-    """
-
-    def __init__(self, env: WorkbenchEnv, reference):
-        self.env, self.reference = env, reference
-        self.num_envs, self.device = env.num_envs, env.device
-        self.everywhere = torch.ones(env.num_envs, dtype=torch.bool, device=env.device)
-        self.nominal: dict[str, torch.Tensor] = {}
-        self.event, self.capturing = "", False
-        self.begin()
-
-    def __getattr__(self, name: str):
-        return getattr(self.env, name)
-
-    def begin(self) -> None:
-        """Start a sweep point: every property back at the scene's values, no draws observed yet."""
-        self.pending = {name: value.clone() for name, value in self.nominal.items()}
-        self.randomized = RandomizedParams(self.num_envs, self.device)
-        self._bounds: dict[str, tuple] = {}
-
-    def physics_property(self, name: str) -> torch.Tensor:
-        if name not in self.nominal:
-            scene = self.reference.get_property(name).to(self.device)
-            self.nominal[name] = scene.expand(self.num_envs, *scene.shape[1:]).clone()
-            self.pending[name] = self.nominal[name].clone()
-        return self.pending[name].clone()
-
-    def set_physics_property(self, name: str, env_mask: torch.Tensor, values: torch.Tensor, bounds=None) -> None:
-        if self.capturing:
-            if bounds is not None:
-                self._bounds[name] = bounds
-            return
-        current = self.pending[name]
-        rows = env_mask.view(-1, *[1] * (current.dim() - 1))
-        self.pending[name] = torch.where(rows, values.to(current.dtype), current)
-        if name in self._bounds:
-            labels = {"body": self.env.body_names, "dof": self.env.spec.joint_names}.get(name.split("_", 1)[0])
-            self.randomized.add(self.event, name, self.pending[name], *self._bounds.pop(name), labels)
-
-    def commit(self) -> None:
-        """Write every pending property that differs from the simulation's."""
-        for name, values in self.pending.items():
-            if not torch.equal(values, self.env.physics_property(name)):
-                self.env.backend.set_property(name, self.everywhere, values)
-
-
 class RobustnessSweep:
     """A trained run's policy in one env, ready to be evaluated at any value of any swept parameter.
 
@@ -144,40 +89,39 @@ class RobustnessSweep:
         checkpoint: Path | None = None,
     ):
         check_device(device)
-        run = RunDir.open(Path(run_dir))
-        checkpoint = Path(checkpoint) if checkpoint else run.latest_checkpoint()
-        spec = load_spec(run.spec_file, overrides)
+        spec = load_spec(RunDir.open(Path(run_dir)).spec_file, overrides)
         self.spec = spec
         self.episodes = episodes
         self.parameters = select_parameters(swept_parameters(spec, points, beyond), params)
         self.metric = spec.metrics[next(iter(spec.metrics))].name if spec.metrics else RETURN
-        raw = copy.deepcopy(spec.raw)
         self._startup = {n: t for n, t in spec.events.items() if t.mode == "startup"}
         self._pushes = {n: t for n, t in spec.events.items() if t.mode == "interval" and t.func_name == "push_root"}
-        raw["events"] = {n: e for n, e in raw.get("events", {}).items() if n not in self._pushes}
         delays = [p.values[-1] for p in self.parameters if p.kind == "delay"]
         low, high = spec.actions.delay_steps
-        self._max_delay = int(max([high, *delays]))
-        raw.setdefault("actions", {})["delay_steps"] = [low, self._max_delay]
-        raw["env"]["num_envs"] = min(episodes, PLAY_MAX_ENVS)
-        self._env_spec = spec_from_table(raw, spec.source)
-        self._noise = {id(t): t.noise for t in self._env_spec.observations["policy"] if t.noise is not None}
+        events = spec.raw.get("events", {})
+        self._play_args = (
+            Path(run_dir),
+            episodes,
+            {
+                **(overrides or {}),
+                "events": {n: copy.deepcopy(e) for n, e in events.items() if n not in self._pushes},
+                "actions.delay_steps": [low, int(max([high, *delays]))],
+            },
+            device,
+            checkpoint,
+        )
         self._push_bound = dict.fromkeys(self._pushes, 0.0)
-        self._build_env(device)
-        trainer = Trainer(self.env, self._env_spec.ppo, device)
-        trainer.load(checkpoint)
-        self.iteration = trainer.iteration
-        self._policy = trainer.runner.get_inference_policy(device)
+        self._build()
 
-    def _build_env(self, device: str) -> None:
-        """The env (eager steps: the delay and noise a point sets are read on the host at each step) and the writer
-        that gives its physics the scene's values back (the env drew its own at start-up)."""
-        torch.manual_seed(self.spec.seed)
-        self.env = WorkbenchEnv(self._env_spec, device, cuda_graph=False)
-        reference = make_backend(replace(self._env_spec, env=replace(self._env_spec.env, num_envs=1)), device)
-        self._writer = _PropertyWriter(self.env, reference)
+    def _build(self) -> None:
+        """The run played (:meth:`~..workbench.Workbench.for_play`) without the spec's pushes, with room for the
+        largest delay swept and eager env steps (each point sets the delay and the noise between steps), every
+        parameter at its nominal value."""
+        wb = Workbench.for_play(*self._play_args, cuda_graph=False)
+        self.env = wb.env
+        self.iteration = wb.iteration
+        self._policy = wb.trainer.inference_policy()
         self.configure()
-        self._writer.reference = None
 
     def configure(self, swept: SweptParameter | None = None, value: float | None = None) -> None:
         """Every parameter at its nominal value, except ``swept`` at ``value``, on every env."""
@@ -185,34 +129,18 @@ class RobustnessSweep:
         def at(parameter_name: str, nominal: float) -> float:
             return float(value) if swept is not None and swept.name == parameter_name else nominal
 
-        writer = self._writer
-        writer.begin()
+        pinned = {}
         for name, term in self._startup.items():
-            trained = resolve_params(self.env, term.params)
-            params = dict(trained)
-            for key, given in term.params.items():
-                if is_range(given):
-                    v = at(f"events.{name}.{key}", (given[0] + given[1]) / 2)
-                    params[key] = (v, v)
-            writer.event, writer.capturing = name, True
-            term.func(writer, writer.everywhere, **trained)  # the training range's bounds, nothing written
-            writer.capturing = False
-            term.func(writer, writer.everywhere, **params)
-        writer.commit()
-        self.env.randomized_params = writer.randomized.values
-        self.env.randomized_param_names = writer.randomized.names
+            ranges = {key: given for key, given in term.params.items() if is_range(given)}
+            values = {key: at(f"events.{name}.{key}", (given[0] + given[1]) / 2) for key, given in ranges.items()}
+            pinned[name] = {key: (v, v) for key, v in values.items()}
+        self.env.redraw_startup_events(pinned)
         for name in self._pushes:
             self._push_bound[name] = at(f"events.{name}.velocity", 0.0)
         lo, hi = self.spec.actions.delay_steps
         delay = int(round(at("actions.delay_steps", float(math.floor((lo + hi) / 2 + 0.5)))))
-        if not 0 <= delay <= self._max_delay:
-            raise ValueError(f"actions.delay_steps = {delay}: this sweep's env holds delays of 0 to {self._max_delay}")
-        self._env_spec.actions.delay_steps = (delay, delay)
-        scale = at("observations.noise_scale", 1.0)
-        for term in self._env_spec.observations["policy"]:
-            if id(term) in self._noise:
-                low, high = self._noise[id(term)]
-                term.noise = (low * scale, high * scale)
+        self.env.set_action_delay_range(delay, delay)
+        self.env.set_observation_noise_scale("policy", at("observations.noise_scale", 1.0))
 
     @torch.inference_mode()
     def rollout(self) -> dict[str, np.ndarray]:
@@ -267,7 +195,7 @@ class RobustnessSweep:
         try:
             r = self.rollout()
         except PhysicsError as exc:  # the CPU's shared world stays failed: build it again for the next point
-            self._build_env(str(self.env.device))
+            self._build()
             nan = math.nan
             numbers = dict.fromkeys(("metric_mean", "metric_std", "return_mean", "return_std", "episode_length"), nan)
             return SweepPoint(

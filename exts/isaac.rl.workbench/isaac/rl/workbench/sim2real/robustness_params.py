@@ -22,7 +22,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from ..specs.loader import TaskSpec
 
@@ -183,15 +182,3 @@ def select_parameters(parameters: list[SweptParameter], patterns: list[str] | No
             raise ParameterError(f"--params '{pattern}': no such swept parameter; this run has: {names}")
         chosen += [p for p in hits if p not in chosen]
     return [p for p in parameters if p in chosen]
-
-
-def resolve_params(env, params: dict) -> dict:
-    """A term's parameters with joint and body names turned into the env's column indices, as the env resolves
-    its own terms (``joints``, ``bodies``: index tensors; ``body``: an index)."""
-    out = dict(params)
-    for key, names in (("joints", env.spec.joint_names), ("bodies", env.body_names)):
-        if key in out:
-            out[key] = torch.tensor([names.index(n) for n in out[key]], dtype=torch.long, device=env.device)
-    if "body" in out:
-        out["body"] = env.body_names.index(out["body"])
-    return out

@@ -1,18 +1,18 @@
 """The simulator as a robot: a :class:`~..deploy.driver.RobotDriver` over one env of the task, in the robot's motor
 order, so that the robot runtime (:mod:`..deploy.runtime`) drives the simulation exactly as it drives hardware.
 
-Each :meth:`SimDriver.write_command` applies the command as the robot's motors would and advances the simulation by
-one control period (``decimation`` physics steps); :meth:`SimDriver.read_state` reads what the robot's sensors give.
-How a command reaches the physics:
+Each :meth:`SimDriver.write_command` applies the command as the robot's motors would (the env's
+:meth:`~..envs.workbench_env.WorkbenchEnv.set_motor_command`, :mod:`..envs.motor_command`) and advances the
+simulation by one control period (``decimation`` physics steps); :meth:`SimDriver.read_state` reads what the robot's
+sensors give:
 
-- ``joint_position`` tasks (the solver's PD drives the joints): the targets ``q`` go to the solver as position
-  targets; the gains ``kp``, ``kd`` are the solver's PD gains (written only when they change, e.g. when the safety
-  layer's stop latches); ``tau + kd * dq`` is added as a joint effort. With the trained gains, no feed-forward and
-  no latency, a step is the training env's step for the action ``(q - offset) / scale``: the runtime then
-  reproduces ``play`` (tests/sim2real prove it to 1e-4 rad).
-- ``joint_effort`` tasks (no PD in the solver): the effort ``tau + kp (q - pos) + kd (dq - vel)`` is computed at
-  the start of the period and held over its physics steps, clamped to the effort limits; with ``kp = kd = 0`` (the
-  runtime's running command) it is the trained ``scale * action``.
+- ``joint_position`` tasks: ``q`` are the solver's position targets, ``kp``, ``kd`` its PD gains (written only when
+  they change, e.g. when the safety layer's stop latches), ``tau + kd * dq`` a joint effort. With the trained gains,
+  no feed-forward and no latency, a step is the training env's step for the action ``(q - offset) / scale``: the
+  runtime then reproduces ``play`` (tests/sim2real prove it to 1e-4 rad).
+- ``joint_effort`` tasks: the effort ``tau + kp (q - pos) + kd (dq - vel)``, computed at the start of the period
+  and held over its physics steps; with ``kp = kd = 0`` (the runtime's running command) it is the trained
+  ``scale * action``.
 
 Start-up randomisation of the gains (``randomize_actuator_gains``) acts as the motors' error: the commanded gains
 are multiplied by what it drew relative to the trained gains. Joints with an explicit actuator model
@@ -36,10 +36,11 @@ import torch
 
 from ..deploy.driver import JointCommand, RobotState
 from ..deploy_manifest import actor_groups, trained_gains
-from ..envs.workbench_env import WorkbenchEnv
+from ..envs.motor_command import MotorCommand
 from ..specs.loader import load_spec, spec_from_table
 from ..specs.overrides import apply_overrides
 from ..specs.schema import TaskSpec
+from ..tool_env import tool_env
 
 NEVER_S = 1.0e9
 """[s] the episode length the simulated robot runs with: it never times out."""
@@ -67,57 +68,6 @@ def robot_spec(task: str | Path | TaskSpec, overrides: dict | None = None) -> Ta
         table["resample_s"] = [math.inf, math.inf]
         table.get("ranges", {}).pop("heading", None)
     return spec_from_table(raw, spec.source)
-
-
-class _RobotEnv(WorkbenchEnv):
-    """The task's env whose physics takes a joint command (:attr:`joint_command`) in place of the action mapping."""
-
-    def __init__(self, spec: TaskSpec, device: str):
-        super().__init__(spec, device, cuda_graph=False, health_check=False)
-        self.joint_command: dict[str, torch.Tensor] | None = None
-        """``q``, ``dq``, ``kp``, ``kd``, ``tau``, each (1, D) in the policy's joint order; None: the action mapping."""
-        self._everywhere = torch.ones(self.num_envs, dtype=torch.bool, device=self.device)
-        self._feedforward = False
-        if spec.actions.type == "joint_position":
-            stiffness, damping = (torch.tensor(g, device=self.device) for g in trained_gains(spec))
-            self._kp_error = torch.where(stiffness > 0, self._stiffness / stiffness.clamp(min=1e-12), 1.0)
-            self._kd_error = torch.where(damping > 0, self._damping / damping.clamp(min=1e-12), 1.0)
-
-    def _apply_actions(self) -> None:
-        command = self.joint_command
-        if command is None:
-            super()._apply_actions()
-            return
-        q, dq, kp, kd, tau = (command[k] for k in ("q", "dq", "kp", "kd", "tau"))
-        if self.spec.actions.type == "joint_position":
-            kp, kd = kp * self._kp_error, kd * self._kd_error
-            if not torch.equal(kp, self._stiffness):
-                self.backend.set_property("dof_stiffness", self._everywhere, kp)
-                self._stiffness = kp
-            if not torch.equal(kd, self._damping):
-                self.backend.set_property("dof_damping", self._everywhere, kd)
-                self._damping = kd
-            self._targets.copy_(q)
-            self.backend.set_dof_position_targets(self._targets)
-            feedforward = tau + kd * dq
-            if self._feedforward or bool(feedforward.any()):
-                self.backend.set_dof_efforts(feedforward)
-                self._feedforward = bool(feedforward.any())
-            effort = kp * (q - self.dof_pos) - kd * self.dof_vel + feedforward
-        else:
-            effort = torch.clamp(
-                tau + kp * (q - self.dof_pos) + kd * (dq - self.dof_vel),
-                -self._all_effort_limits,
-                self._all_effort_limits,
-            )
-            self.backend.set_dof_efforts(effort)
-        self.dof_effort.copy_(torch.clamp(effort, -self._all_effort_limits, self._all_effort_limits))
-
-    def metric_values(self) -> torch.Tensor:
-        """The spec's metric terms at the current state, shape (K,)."""
-        if not self.metric_terms:
-            return torch.zeros(0)
-        return torch.stack([self._call(t).float() for t in self.metric_terms], 1)[0].cpu()
 
 
 class SimDriver:
@@ -170,8 +120,8 @@ class SimDriver:
             raise ValueError(f"latencies are >= 0 control periods, got {obs_latency_steps} and {action_latency_steps}")
         self._noise = noise
         self._rng = np.random.default_rng(seed)
-        torch.manual_seed(seed)
-        self.env = _RobotEnv(self.spec, device)
+        self.env = tool_env(self.spec, 1, device, seed)
+        self._gain_error = self._motor_gain_error() if self.spec.actions.type == "joint_position" else None
         self._joint_of_motor = np.array([names.index(m) for m in self.motor_names])
         self._motor_of_joint = np.array([self.motor_names.index(n) for n in names])
         self.control_dt = self.spec.env.step_dt
@@ -181,7 +131,7 @@ class SimDriver:
         self._commands: deque[dict[str, torch.Tensor]] = deque(maxlen=action_latency_steps + 1)
         self._action_ids = torch.tensor([names.index(j) for j in self.spec.actions.joints])
         self._offset = self.env.default_dof_pos[0, self._action_ids].clone()
-        self._metric_sums = torch.zeros(len(self.env.metric_terms), dtype=torch.float64)
+        self._metric_sums = torch.zeros(len(self.env.metric_names), dtype=torch.float64)
         self._metric_last = torch.zeros_like(self._metric_sums)
         self._min_root_height = math.inf
 
@@ -207,10 +157,14 @@ class SimDriver:
         for key in ("kp", "kd", "tau"):  # what the spec's motors deliver of it
             arrays[key] = arrays[key] * self.spec.deploy.motor_strength
         self._commands.append(arrays)
-        env.joint_command = self._commands[0]
-        env.step(self._equivalent_action(env.joint_command))
+        acting = self._commands[0]
+        kp, kd = acting["kp"], acting["kd"]
+        if self._gain_error is not None:  # the motors' error: what start-up randomisation drew for the gains
+            kp, kd = kp * self._gain_error[0], kd * self._gain_error[1]
+        env.set_motor_command(MotorCommand(q=acting["q"], dq=acting["dq"], kp=kp, kd=kd, tau=acting["tau"]))
+        env.step(self._equivalent_action(acting))
         self.steps += 1
-        values = env.metric_values().double()
+        values = env.metric_values()[0].cpu().double()
         self._metric_sums += values
         self._metric_last = values
         if env.floating_base:
@@ -243,7 +197,7 @@ class SimDriver:
         ``[metrics]`` (its mean over the steps for ``reduce = "mean"``, its last value for ``"final"``), and for a
         floating base ``min_root_height`` [m] (a fall shows as a low base)."""
         out: dict[str, float] = {"steps": self.steps, "seconds": self.steps * self.control_dt}
-        terms = self.env.metric_terms if self.env is not None else []
+        terms = self.spec.metrics.values() if self.env is not None else []
         for i, term in enumerate(terms):
             value = self._metric_sums[i] / max(1, self.steps) if term.reduce == "mean" else self._metric_last[i]
             out[f"metric/{term.name}"] = float(value)
@@ -255,6 +209,15 @@ class SimDriver:
     def _check_open(self) -> None:
         if self.env is None:
             raise RuntimeError("this SimDriver is closed")
+
+    def _motor_gain_error(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(D,) each of the solver's PD gains after start-up randomisation over the trained gain (1 where the trained
+        gain is 0): stiffness, then damping."""
+        env = self.env
+        stiffness, damping = (torch.tensor(g, device=env.device) for g in trained_gains(self.spec))
+        kp_error = torch.where(stiffness > 0, env.physics_property("dof_stiffness") / stiffness.clamp(min=1e-12), 1.0)
+        kd_error = torch.where(damping > 0, env.physics_property("dof_damping") / damping.clamp(min=1e-12), 1.0)
+        return kp_error, kd_error
 
     def _equivalent_action(self, command: dict[str, torch.Tensor]) -> torch.Tensor:
         """The action (1, A) the command stands for (what rewards on actions read): ``(q - offset) / scale`` for

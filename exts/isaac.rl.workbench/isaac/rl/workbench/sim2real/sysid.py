@@ -3,8 +3,8 @@ latency to joint data recorded on the robot, by replaying the recorded commands 
 own parameter values.
 
 One replay: every env starts from the log's first joint state and gets the log's commands open loop, one control
-step (``spec.env.step_dt``) at a time, stepped through the physics backend alone (no rewards, terminations or
-resets); each env's cost is the mean squared joint position error [rad² or m²] plus ``velocity_weight²`` times the
+step (``spec.env.step_dt``) at a time, stepping the env's physics alone (no rewards, terminations or resets);
+each env's cost is the mean squared joint position error [rad² or m²] plus ``velocity_weight²`` times the
 mean squared velocity error. The search is the cross-entropy method in log space: each iteration replays N candidates
 drawn from a normal distribution over the log of the parameters and refits it to the best 15 % (the elite).
 
@@ -26,8 +26,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
-from ..envs.workbench_env import make_backend
 from ..specs.loader import TaskSpec
+from ..tool_env import tool_env
 from .robot_data import JointLog, command_median, joints_matching, task_log
 from .sysid_search import CrossEntropySearch
 
@@ -42,7 +42,7 @@ PARAMETERS = {
 }
 """The parameters :func:`identify` fits, with their units."""
 JOINT_PROPERTY = {"joint_friction": "dof_friction", "joint_damping": "dof_viscous_friction", "armature": "dof_armature"}
-"""Per-joint parameter -> the backend's physics property it sets."""
+"""Per-joint parameter -> the env's physics property it sets."""
 
 
 class SysidError(ValueError):
@@ -171,11 +171,11 @@ class LogReplay:
     def __init__(self, spec: TaskSpec, log: JointLog, num_envs: int, device: str, velocity_weight: float):
         self.num_envs, self.velocity_weight, self.steps = num_envs, velocity_weight, len(log.t)
         self.step_dt = spec.env.step_dt
-        self.backend = make_backend(replace(spec, env=replace(spec.env, num_envs=num_envs)), device)
-        self.device = self.backend.device
+        self.env = tool_env(spec, num_envs, device, physics_only=True)
+        self.device = self.env.device
         self.position_control = spec.actions.type == "joint_position"
         props = ["dof_friction", "dof_viscous_friction", "dof_armature", "body_mass", "dof_stiffness", "dof_damping"]
-        self.nominal = {name: self.backend.get_property(name) for name in props}
+        self.nominal = {name: self.env.physics_property(name) for name in props}
         self.gains_from_log = self.position_control and "cmd_kp" in log.commands
         self.stiffness = command_median(log, "cmd_kp" if self.gains_from_log else "", self._row("dof_stiffness"))
         self.damping = command_median(log, "cmd_kd" if self.gains_from_log else "", self._row("dof_damping"))
@@ -189,14 +189,14 @@ class LogReplay:
         targets = zero
         if self.position_control:
             efforts = efforts + self.damping * held.get("cmd_dq", zero)  # the PD's target velocity, as an effort
-            default = self.backend.default_dof_positions[0].cpu().numpy()
+            default = self.env.default_dof_pos[0].cpu().numpy()
             targets = np.where(np.isnan(log.commands["cmd_q"]), default, log.commands["cmd_q"])
         tensor = lambda array: torch.as_tensor(array, dtype=torch.float32, device=self.device)  # noqa: E731
         self.pos, self.vel, self.targets, self.efforts = map(tensor, (log.joint_pos, log.joint_vel, targets, efforts))
         self.effort_limits = tensor(np.asarray(spec.effort_limits))
         self.speed_limit = 10.0 * float(np.nanmax(np.abs(log.joint_vel))) + 10.0
         self._reset()
-        self.joint_inertia = self.backend.joint_inertias()[0].cpu().numpy()
+        self.joint_inertia = self.env.joint_inertias()[0].cpu().numpy()
         self.torque_scale = self._torque_scale(log)
 
     def _row(self, prop: str) -> np.ndarray:
@@ -217,7 +217,7 @@ class LogReplay:
 
     def _reset(self) -> None:
         everywhere = torch.ones(self.num_envs, dtype=torch.bool, device=self.device)
-        self.backend.reset(everywhere, self.pos[0].expand(self.num_envs, -1), self.vel[0].expand(self.num_envs, -1))
+        self.env.reset_physics(everywhere, self.pos[0].expand(self.num_envs, -1), self.vel[0].expand(self.num_envs, -1))
 
     def _apply(self, parameters: list[Parameter], values: torch.Tensor) -> torch.Tensor:
         """Write each env's values (N, P) into the physics (NaN: the spec's); returns the effort factor (N, 1)."""
@@ -238,13 +238,13 @@ class LogReplay:
             else:
                 factor[p.name] = torch.where(torch.isnan(column), 1.0, column)
         for prop, table in tables.items():
-            self.backend.set_property(prop, everywhere, table)
+            self.env.write_physics_property(prop, everywhere, table)
         if any(p.name == "mass_scale" for p in parameters):
-            self.backend.set_property("body_mass", everywhere, self.nominal["body_mass"] * factor["mass_scale"])
+            self.env.write_physics_property("body_mass", everywhere, self.nominal["body_mass"] * factor["mass_scale"])
         if self.position_control and (self.gains_from_log or any(p.name == "actuator_gain" for p in parameters)):
             gain = factor["actuator_gain"]
             for prop, nominal in (("dof_stiffness", self.stiffness), ("dof_damping", self.damping)):
-                self.backend.set_property(prop, everywhere, torch.as_tensor(nominal, device=self.device) * gain)
+                self.env.write_physics_property(prop, everywhere, torch.as_tensor(nominal, device=self.device) * gain)
         return factor["actuator_gain"], latency / self.step_dt
 
     def run(self, parameters: list[Parameter], values: torch.Tensor, keep_rows: tuple[int, ...] = ()):
@@ -255,7 +255,7 @@ class LogReplay:
         late = delay.floor()
         late_index, weight = late.long().squeeze(1), delay - late  # (N,) whole control periods, (N, 1) fraction
         self._reset()
-        n, backend = self.num_envs, self.backend
+        n, env = self.num_envs, self.env
         squared_pos = torch.zeros(n, self.pos.shape[1], device=self.device)
         squared_vel = torch.zeros_like(squared_pos)
         failed = torch.zeros(n, 1, dtype=torch.bool, device=self.device)
@@ -265,21 +265,21 @@ class LogReplay:
             efforts = torch.where(failed, 0.0, gain * self._delayed(self.efforts, k, late_index, weight))
             if self.position_control:
                 targets = self._delayed(self.targets, k, late_index, weight)
-                backend.set_dof_position_targets(torch.where(failed, self.pos[k], targets))
-                backend.set_dof_efforts(efforts)
+                env.set_joint_position_targets(torch.where(failed, self.pos[k], targets))
+                env.set_joint_efforts(efforts)
             else:
-                backend.set_dof_efforts(torch.clamp(efforts, -self.effort_limits, self.effort_limits))
-            backend.step()
-            q, qd = backend.dof_positions, backend.dof_velocities
+                env.set_joint_efforts(torch.clamp(efforts, -self.effort_limits, self.effort_limits))
+            env.step_physics()
+            q, qd = env.dof_pos, env.dof_vel
             bad = ~(torch.isfinite(q).all(1, keepdim=True) & (qd.abs() <= self.speed_limit).all(1, keepdim=True))
             failed |= bad
             if bool(bad.any()):  # put them back on the record, so that they cannot upset the shared world
-                backend.write_dof_state(bad.squeeze(1), self.pos[k + 1].expand(n, -1), self.vel[k + 1].expand(n, -1))
-                q, qd = backend.dof_positions, backend.dof_velocities
+                env.write_dof_state(bad.squeeze(1), self.pos[k + 1].expand(n, -1), self.vel[k + 1].expand(n, -1))
+                q, qd = env.dof_pos, env.dof_vel
             squared_pos += torch.where(failed, 0.0, (q - self.pos[k + 1]) ** 2)
             squared_vel += torch.where(failed, 0.0, (qd - self.vel[k + 1]) ** 2)
             kept[:, k + 1] = q[list(keep_rows)]
-        failure = backend.shared_world_failure()
+        failure = env.physics_failure()
         if failure is not None:
             raise SysidError(
                 f"{failure} during the replay: narrow the parameter bounds (--bounds) or use --device cuda"
@@ -387,7 +387,8 @@ def identify(
     replay = LogReplay(spec, log, settings.num_envs, device, settings.velocity_weight)
     parameters = define_parameters(settings, spec, replay)
     built = time.perf_counter()
-    search = CrossEntropySearch(parameters, settings, replay.device)
+    bounds = [(p.low, p.high) for p in parameters]
+    search = CrossEntropySearch(bounds, settings.num_envs, settings.elite_fraction, settings.seed, replay.device)
     history: list[dict] = []
     for iteration in range(settings.iterations + 1):
         rows = search.rows()

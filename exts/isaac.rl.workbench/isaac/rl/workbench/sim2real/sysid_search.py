@@ -1,34 +1,45 @@
-"""The search :func:`sysid.identify` runs: the cross-entropy method over a box of positive parameters, in log space,
-on the device of the replay. Shapes: N candidates, P parameters."""
+"""The search :func:`.sysid.identify` runs: the cross-entropy method over a box of positive parameters, in log
+space, on the device of the replay. Shapes: N candidates, P parameters."""
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import torch
-
-if TYPE_CHECKING:
-    from .sysid import Parameter, SysidSettings
 
 
 class CrossEntropySearch:
     """The cross-entropy method over the parameters' logarithms scaled to [0, 1] by their bounds: a normal
     distribution with a full covariance, refitted each iteration to the best 15 % of the candidates with
     log-rank weights, its covariance measured from the previous mean (CMA-ES's rank-mu update, which keeps the
-    distribution wide while its mean is still travelling), blended 80 % new to 20 % old."""
+    distribution wide while its mean is still travelling), blended 80 % new to 20 % old.
 
-    def __init__(self, parameters: list[Parameter], settings: SysidSettings, device: torch.device):
-        self.low = torch.tensor([math.log(p.low) for p in parameters], dtype=torch.float64, device=device)
-        self.high = torch.tensor([math.log(p.high) for p in parameters], dtype=torch.float64, device=device)
-        dims, self.num_envs = len(parameters), settings.num_envs
+    Args:
+        bounds: (low, high) of each of the P parameters, 0 < low < high.
+        num_envs: N candidates per iteration (the mean and the best so far among them).
+        elite_fraction: share of the N - 2 draws the distribution is refitted to.
+        seed: the draws' seed.
+        device: where the search runs.
+    """
+
+    def __init__(
+        self,
+        bounds: list[tuple[float, float]],
+        num_envs: int,
+        elite_fraction: float,
+        seed: int,
+        device: torch.device,
+    ):
+        self.low = torch.tensor([math.log(low) for low, _ in bounds], dtype=torch.float64, device=device)
+        self.high = torch.tensor([math.log(high) for _, high in bounds], dtype=torch.float64, device=device)
+        dims, self.num_envs = len(bounds), num_envs
         self.mean = torch.full((dims,), 0.5, dtype=torch.float64, device=device)
         self.cov = torch.eye(dims, dtype=torch.float64, device=device) / 16
         self.best, self.best_cost = self.mean.clone(), math.inf
-        count = max(2, round(settings.elite_fraction * (self.num_envs - 2)))
+        count = max(2, round(elite_fraction * (self.num_envs - 2)))
         weights = math.log(count + 0.5) - torch.log(torch.arange(1, count + 1, dtype=torch.float64, device=device))
         self.weights = weights / weights.sum()
-        self.generator = torch.Generator(device=device).manual_seed(settings.seed)
+        self.generator = torch.Generator(device=device).manual_seed(seed)
 
     def rows(self) -> torch.Tensor:
         """(N, P) in [0, 1]: the mean, the best so far, then N - 2 draws."""

@@ -34,7 +34,6 @@ from ..specs.loader import load_spec
 from ..specs.schema import TaskSpec
 from ..utils.atomic import write_atomically
 from .reality import Reality, fixed_world_overrides, reality_driver
-from .robustness_params import resolve_params
 from .sim_driver import SimDriver
 
 RETURN = "return"
@@ -60,9 +59,9 @@ class TaskScore:
         self.env = env
         self.metric_term = next(iter(spec.metrics.values()), None)
         self.metric = self.metric_term.name if self.metric_term else RETURN
-        self._metric_params = resolve_params(env, self.metric_term.params) if self.metric_term else {}
-        self._rewards = [(t, resolve_params(env, t.params)) for t in spec.rewards.values()]
-        self._terminations = [(t, resolve_params(env, t.params)) for t in spec.terminations.values() if not t.time_out]
+        self._metric_params = env.resolve_params(self.metric_term.params) if self.metric_term else {}
+        self._rewards = [(t, env.resolve_params(t.params)) for t in spec.rewards.values()]
+        self._terminations = [(t, env.resolve_params(t.params)) for t in spec.terminations.values() if not t.time_out]
         self.steps = 0
         self.alive_steps = 0
         self.fell = False

@@ -1,7 +1,7 @@
 """The task spec's schema: one dataclass per TOML table, every key documented where it is declared.
 
 The docstring under each field gives its unit and range; :func:`spec_key_docs` lists them (the CLI's
-``spec --help-keys``, the panels' tooltips). :mod:`.spec` loads and validates a file into these classes.
+``spec --help-keys``, the panels' tooltips). :mod:`.loader` loads and validates a file into these classes.
 """
 
 from __future__ import annotations
@@ -48,6 +48,11 @@ class EnvSpec:
     """Physics time step [s], > 0; too large a step makes the simulation blow up."""
     decimation: int = 2
     """Physics steps per policy action; integer >= 1. The policy runs at ``1 / (physics_dt * decimation)`` Hz."""
+    physics: str = "newton"
+    """The physics engine, by name: "newton" (Newton: MuJoCo on the CPU, MuJoCo-Warp on a GPU; runs anywhere the
+    workbench installs) or "physx" (Isaac Sim's PhysX through its tensor API, on envs cloned onto the stage: only
+    inside Isaac Sim). A run folder's ``spec.toml`` records it, so play, export and resume rebuild on the engine
+    that trained; the Isaac Sim extension's ``physics`` setting overrides it."""
 
     @property
     def step_dt(self) -> float:
@@ -332,6 +337,29 @@ _TERM_KEYS = {
     "metrics.<name>": ("func_name", "params", "reduce"),
 }
 _TOML_NAME = {"func_name": "func"}
+_MERGE_KEYS = (
+    KeyDoc(
+        "extends",
+        None,
+        "The spec this one extends, at the top of the file: a spec file's path relative to this one "
+        '("go2_flat.toml", "../base/robot.toml"), or a task name ("go2_flat", looked up as `train NAME` does). '
+        "Its tables are merged under this spec's, key by key at any depth; arrays are replaced whole; `name` is "
+        "not inherited; paths stay relative to the file that gives them. A run folder's spec.toml holds the merged "
+        "spec, without `extends`.",
+    ),
+    KeyDoc(
+        "<table>.enabled",
+        True,
+        "In a spec with `extends`: `enabled = false`, alone in a table (a term, an observation group, [deploy], "
+        "[ppo.critic], ...), removes the parent's table of that name. Not read inside a term's `params`.",
+    ),
+    KeyDoc(
+        "<table>.replace",
+        False,
+        "In a spec with `extends`: `replace = true` makes the table replace the parent's table of that name whole "
+        "instead of merging into it key by key. Not read inside a term's `params`.",
+    ),
+)
 
 
 def spec_key_docs() -> list[KeyDoc]:
@@ -339,6 +367,7 @@ def spec_key_docs() -> list[KeyDoc]:
     out = []
     top = field_docs(TaskSpec)
     top_defaults = {"seed": 42, "python_path": ["."]}
+    out.append(_MERGE_KEYS[0])
     for name in ("name", "scene", "articulation", "seed", "python_path", "scene_fallback", "python_path_fallback"):
         out.append(KeyDoc(name, top_defaults.get(name), top[name]))
     for table, cls in (
@@ -360,7 +389,7 @@ def spec_key_docs() -> list[KeyDoc]:
         for name in names:
             key = f"{prefix}.{_TOML_NAME.get(name, name)}"
             out.append(KeyDoc(key, _default(term_fields[name]), term_docs[name]))
-    return out
+    return [*out, *_MERGE_KEYS[1:]]
 
 
 def _default(f: Field) -> Any:

@@ -1,5 +1,5 @@
 """Reading a spec's TOML tables: type and range checks whose errors name the file and the dotted key, and joint
-selection by names or regular expressions. Used by :mod:`.spec` and :mod:`.actuators`."""
+selection by names or regular expressions; every table reader of this package uses them."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class SpecTable:
 
     def __init__(self, data: Any, file: Path, key: str):
         if not isinstance(data, dict):
-            raise SpecError(f"{file}: [{key}] must be a table, got {type(data).__name__}")
+            raise SpecError(f"{file}: [{key}] must be a table, got {type(data).__name__}", key=key or None)
         self.data, self.file, self.key = data, file, key
 
     def error(self, key: str, problem: str) -> SpecError:

@@ -4,7 +4,8 @@ Task names are looked up, in order, in the folders of ``ISAAC_RL_WORKBENCH_TASKS
 in folders a front end passes (the Kit extension passes its ``tasks_dirs`` setting), and in the tasks shipped with
 the package, ``isaac/rl/workbench/shipped/tasks``: in a checkout (or an editable install, or Kit loading ``exts/``)
 a link to the repository's ``tasks/``, in a wheel a copy; ``shipped/assets/usd`` beside it holds the robot scenes,
-so a task's relative ``scene = "../assets/usd/..."`` resolves in both.
+so a task's relative ``scene = "../assets/usd/..."`` resolves in both. A spec's ``extends`` names its parent the
+same way, or by a path relative to the spec (:func:`find_parent`).
 """
 
 from __future__ import annotations
@@ -56,8 +57,29 @@ def find_task(name_or_path: str | os.PathLike, extra: Iterable[str | os.PathLike
         if not path.is_file():
             raise TaskNotFoundError(f"{path}: no such task spec file")
         return path
+    return _task_named(str(name_or_path), extra)
+
+
+def find_parent(extends: str, spec_file: Path) -> Path:
+    """The spec file that ``extends = "<extends>"`` in ``spec_file`` names: a path relative to ``spec_file``'s folder
+    when the value ends in ``.toml`` or holds a ``/`` (an absolute path works too), else a task name, looked up as
+    :func:`find_task` looks it up (``$ISAAC_RL_WORKBENCH_TASKS`` first, then the shipped tasks).
+
+    Raises:
+        TaskNotFoundError: naming the value (and, for a task name, listing the known tasks).
+    """
+    path = Path(extends)
+    if path.suffix == ".toml" or len(path.parts) > 1 or "/" in extends:
+        path = Path(spec_file).parent / path
+        if not path.is_file():
+            raise TaskNotFoundError(f"{path}: no such spec file")
+        return path
+    return _task_named(extends, ())
+
+
+def _task_named(name: str, extra: Iterable[str | os.PathLike]) -> Path:
     tasks = list_tasks(extra)
-    if str(name_or_path) in tasks:
-        return tasks[str(name_or_path)]
+    if name in tasks:
+        return tasks[name]
     known = ", ".join(sorted(tasks)) or "none"
-    raise TaskNotFoundError(f"{name_or_path}: not a spec file and not a known task; known tasks: {known}")
+    raise TaskNotFoundError(f"{name}: not a spec file and not a known task; known tasks: {known}")

@@ -1,15 +1,14 @@
 """The extension's lifecycle: the Window > RL Workbench menu item that shows and hides the panel, the autostart
 run of a headless app, and a shutdown that leaves nothing behind (run stopped, tasks cancelled, menu removed,
-window destroyed, backend factory reset)."""
+window destroyed). The ``physics`` setting reaches the runs as the ``env.physics`` override (``headless.py``,
+``window.py``); nothing here switches engines."""
 
 from __future__ import annotations
 
 import omni.ext
 
-from ...envs import workbench_env
 from . import isaacsim_adapter as isaacsim
 from .headless import train_and_quit
-from .physx_backend import physx_backend_factory
 from .settings import read_settings
 
 MENU_NAME = "RL Workbench"
@@ -23,8 +22,6 @@ class RLWorkbenchExtension(omni.ext.IExt):
         self.settings = read_settings(isaacsim.get_setting)
         self.window = None
         self._task = None
-        if self.settings["physics"] == "physx":
-            workbench_env.use_backend_factory(physx_backend_factory())
         if self.settings["autostart"]:
             self._task = isaacsim.start_task(train_and_quit(self.settings))
             self._menu = None
@@ -49,5 +46,4 @@ class RLWorkbenchExtension(omni.ext.IExt):
             isaacsim.remove_window_menu(self._menu)
         if self.window is not None:
             self.window.destroy()
-        workbench_env.use_backend_factory(None)
         self.window = self._task = self._menu = None

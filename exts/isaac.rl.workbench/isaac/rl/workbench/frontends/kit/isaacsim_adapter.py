@@ -1,20 +1,14 @@
-"""Every call into Kit and Isaac Sim that the extension makes (besides omni.ui widgets and the IExt base class),
-in one module, so that an API rename is fixed in one place.
-
-Isaac Sim renamed its Python APIs twice: ``omni.isaac.*`` (up to 4.2) -> ``isaacsim.core.api`` and friends (4.5,
-5.x) -> ``isaacsim.core.experimental.*`` (6.x). :func:`first_attribute` tries the names in that order. Nothing
-here was run in Kit: each call is written from Isaac Sim 5.1 / 6.x documentation and source.
-
-Stage layout of the cloned envs: ``/World/envs/env_<i>/Robot`` references the spec's scene at its ``robot_prim``;
-the physics scene is ``/World/physicsScene`` and a floating-base robot stands on ``/World/ground``.
+"""Every call into the Kit app that the extension makes (besides omni.ui widgets and the IExt base class), in one
+module, so that an API rename is fixed in one place: settings, app updates and tasks, the Window menu, quitting, and
+the stage as the panel shows it (its file, the poses of a run on its cloned envs). Cloning envs and PhysX itself
+belong to the physics backend (``backend/physx_stage.py``, ``backend/physx_backend.py``). Nothing here was run in
+Kit: each call is written from Kit and Isaac Sim 5.1 / 6.x documentation and source.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,32 +16,12 @@ import carb.settings
 import numpy as np
 import omni.kit.app
 import omni.kit.menu.utils
-import omni.physics.tensors
-import omni.physx
-import omni.usd
-from pxr import Gf, Sdf, Usd, UsdGeom, UsdPhysics, UsdUtils
+from pxr import Gf, Sdf, UsdGeom
 
-ENVS_ROOT = "/World/envs"
-ROBOT_NAME = "Robot"
-PHYSICS_SCENE = "/World/physicsScene"
-GROUND = "/World/ground"
-GROUND_SIZE = 200.0  # [m]
-CLONER = (("omni.isaac.cloner", "GridCloner"), ("isaacsim.core.cloner", "GridCloner"))
-SIMULATION_MANAGER = (
-    ("omni.isaac.core.simulation_manager", "SimulationManager"),
-    ("isaacsim.core.simulation_manager", "SimulationManager"),
-    ("isaacsim.core.experimental.simulation_manager", "SimulationManager"),
-)
+from ...backend.physx_stage import EnvGrid, stage
 
-
-def first_attribute(candidates: tuple[tuple[str, str], ...]) -> Any:
-    """The first ``module.attribute`` of ``candidates`` that imports; ImportError naming all of them otherwise."""
-    for module, attribute in candidates:
-        try:
-            return getattr(importlib.import_module(module), attribute)
-        except (ImportError, AttributeError):
-            continue
-    raise ImportError("none of " + ", ".join(f"{m}.{a}" for m, a in candidates) + " is available in this Isaac Sim")
+APP_STEPS_PHYSICS = "/app/player/playSimulations"
+"""Kit's setting: whether the timeline's play steps the stage's physics."""
 
 
 # -- app, settings, menu ------------------------------------------------------------------------------------------
@@ -83,65 +57,17 @@ def remove_window_menu(items: list) -> None:
     omni.kit.menu.utils.remove_menu_items(items, "Window")
 
 
+def hold_app_physics(held: bool) -> None:
+    """Keep the app from stepping the stage's physics on its own (the timeline's play) while ``held``: the workbench
+    steps its own physics then (PhysX on the cloned envs, or Newton's poses shown on them)."""
+    carb.settings.get_settings().set_bool(APP_STEPS_PHYSICS, not held)
+
+
 # -- stage --------------------------------------------------------------------------------------------------------
-def stage() -> Usd.Stage:
-    """The open stage."""
-    return omni.usd.get_context().get_stage()
-
-
 def open_stage_file() -> Path | None:
     """The file of the open stage, None when it was never saved."""
     layer = stage().GetRootLayer()
     return None if layer.anonymous or not layer.realPath else Path(layer.realPath)
-
-
-@dataclass
-class EnvGrid:
-    """Cloned envs on the stage: ``robot_paths`` (N,) the prims that reference the scene's ``load_root``;
-    ``origins`` (N, 3) [m] world position of each env."""
-
-    robot_paths: list[str]
-    origins: np.ndarray
-    load_root: str
-
-    def stage_path(self, env: int, scene_path: str) -> str:
-        """Where the scene's prim ``scene_path`` (under ``load_root``) is in env ``env``."""
-        return self.robot_paths[env] + scene_path[len(self.load_root.rstrip("/")) :]
-
-
-def clone_envs(scene: Path, load_root: str, num_envs: int, spacing: float, ground: bool) -> EnvGrid:
-    """Replace ``/World/envs`` with ``num_envs`` clones of ``scene``'s ``load_root`` in a grid ``spacing`` [m]
-    apart (Isaac Sim's GridCloner, physics replicated, envs not colliding with each other)."""
-    grid_cloner = first_attribute(CLONER)
-    st = stage()
-    st.RemovePrim(ENVS_ROOT)
-    if not st.GetPrimAtPath(PHYSICS_SCENE):
-        UsdPhysics.Scene.Define(st, PHYSICS_SCENE)
-    if ground and not st.GetPrimAtPath(GROUND):
-        plane = UsdGeom.Plane.Define(st, GROUND)
-        plane.CreateAxisAttr("Z")
-        plane.CreateWidthAttr(GROUND_SIZE)
-        plane.CreateLengthAttr(GROUND_SIZE)
-        UsdPhysics.CollisionAPI.Apply(plane.GetPrim())
-    UsdGeom.Xform.Define(st, f"{ENVS_ROOT}/env_0")
-    robot = UsdGeom.Xform.Define(st, f"{ENVS_ROOT}/env_0/{ROBOT_NAME}").GetPrim()
-    robot.GetReferences().AddReference(str(scene), Sdf.Path(load_root))
-    cloner = grid_cloner(spacing=spacing)
-    cloner.define_base_env(ENVS_ROOT)
-    env_paths = cloner.generate_paths(f"{ENVS_ROOT}/env", num_envs)
-    cloner.clone(
-        source_prim_path=env_paths[0],
-        prim_paths=env_paths,
-        base_env_path=ENVS_ROOT,
-        root_path=f"{ENVS_ROOT}/env_",
-        replicate_physics=True,
-    )
-    cloner.filter_collisions(PHYSICS_SCENE, "/World/collisions", env_paths, global_paths=[GROUND] if ground else [])
-    cache = UsdGeom.XformCache()
-    origins = np.array(
-        [list(cache.GetLocalToWorldTransform(st.GetPrimAtPath(p)).ExtractTranslation()) for p in env_paths]
-    )
-    return EnvGrid([f"{p}/{ROBOT_NAME}" for p in env_paths], origins.reshape(-1, 3), load_root)
 
 
 def show_poses(grid: EnvGrid, body_paths: list[str], poses: np.ndarray) -> None:
@@ -159,45 +85,3 @@ def show_poses(grid: EnvGrid, body_paths: list[str], poses: np.ndarray) -> None:
                 world.SetTranslateOnly(Gf.Vec3d(x, y, z) + Gf.Vec3d(*grid.origins[env]))
                 local = world * cache.GetParentToWorldTransform(prim).GetInverse()
                 UsdGeom.Xformable(prim).MakeMatrixXform().Set(local)
-
-
-# -- PhysX --------------------------------------------------------------------------------------------------------
-class PhysxSimulation:
-    """PhysX stepped by the extension (not by the timeline) with a tensor simulation view on the open stage.
-
-    Kit stops stepping physics on its own (``/app/player/playSimulations`` false) while this exists.
-    """
-
-    def __init__(self, device: str, physics_dt: float):
-        carb.settings.get_settings().set_bool("/app/player/playSimulations", False)
-        try:
-            first_attribute(SIMULATION_MANAGER).set_physics_sim_device(device)
-        except ImportError:
-            pass  # an older Isaac Sim: the physics scene's own GPU settings apply
-        self.physics_dt = float(physics_dt)
-        self._physx = omni.physx.get_physx_interface()
-        self._simulation = omni.physx.get_physx_simulation_interface()
-        stage_id = UsdUtils.StageCache.Get().GetId(stage()).ToLongInt()
-        if device.startswith("cuda"):
-            self._simulation.attach_stage(stage_id)
-        self._physx.force_load_physics_from_usd()
-        self._physx.start_simulation()
-        self.step()
-        self.view = omni.physics.tensors.create_simulation_view("torch", stage_id=stage_id)
-        self.view.set_subspace_roots("/")
-        self.step()
-
-    def articulations(self, pattern: str) -> Any:
-        """An ``omni.physics.tensors`` ArticulationView of the prims matching ``pattern``."""
-        return self.view.create_articulation_view(pattern)
-
-    def step(self) -> None:
-        """Advance the physics by one ``physics_dt``."""
-        self._simulation.simulate(self.physics_dt, 0.0)
-        self._simulation.fetch_results()
-
-    def close(self) -> None:
-        """Drop the views and the simulation's objects; the timeline steps physics again."""
-        self.view.invalidate()
-        self._physx.release_physics_objects()
-        carb.settings.get_settings().set_bool("/app/player/playSimulations", True)

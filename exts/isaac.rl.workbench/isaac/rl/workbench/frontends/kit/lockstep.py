@@ -16,7 +16,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-WORKER_THREAD_NAME = "workbench"  # the panel model's worker thread (PanelModel._worker)
+from ..panel import WORKER_THREAD
+
 POLL_S = 0.005  # [s] how often a waiting main thread checks whether the worker went idle
 
 
@@ -32,7 +33,7 @@ class Lockstep:
     def pause(self, what: str = "", model: Any = None) -> None:
         """A panel-model listener: on the worker thread, give the turn back and wait for the next one; a no-op on
         any other thread and after :meth:`close`."""
-        if threading.current_thread().name != WORKER_THREAD_NAME:
+        if threading.current_thread().name != WORKER_THREAD:
             return
         with self._turn:
             self._paused = True

@@ -29,7 +29,12 @@ SETTINGS = (
     Setting("run_dir", "", "the run folder of an autostart run; empty: <runs_dir>/<task>/<time>, as the CLI"),
     Setting("runs_dir", "runs", "where runs go (autostart and the window), relative to the app's working folder"),
     Setting("device", "cuda", "torch and physics device: cpu, cuda or cuda:<index>"),
-    Setting("physics", "newton", "newton: Newton in Kit's Python; physx: PhysX tensor views on the stage's clones"),
+    Setting(
+        "physics",
+        "",
+        "the physics engine of the runs started here (the spec's env.physics, overridden): newton (Newton in Kit's "
+        "Python) or physx (PhysX tensor views on the stage's clones); empty keeps the spec's",
+    ),
     Setting("view_envs", 4, "envs the window's Play shows in the viewport"),
 )
 

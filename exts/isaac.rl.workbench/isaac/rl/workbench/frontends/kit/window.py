@@ -3,9 +3,10 @@ section by section, as the browser panel does, and calls its actions; it adds th
 the open stage" and "Clone" (the spec's envs cloned onto the stage with Isaac Sim's cloner).
 
 One coroutine drives the window: at each app update it gives the panel model's worker one turn
-(:class:`~.lockstep.Lockstep`: a build, one PPO iteration or one play step), then redraws what changed. With Newton
-running the physics, the bodies the model's view holds are written onto the cloned envs, so the viewport shows
-training and Play; with PhysX the cloned envs are the simulation itself.
+(:class:`~.lockstep.Lockstep`: a build, one PPO iteration or one play step), then redraws what changed; while a job
+runs the app steps no physics of its own. With Newton running the physics, the bodies the model's view holds are
+written onto the cloned envs, so the viewport shows training and Play; with PhysX the cloned envs are the
+simulation itself. The ``physics`` setting, when given, becomes ``env.physics`` of every spec the window opens.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import omni.ui as ui
 
+from ...backend import physx_stage
 from ..panel import PanelModel
 from ..panel_layout import duration, policy_status
 from . import isaacsim_adapter as isaacsim
@@ -39,16 +41,17 @@ class WorkbenchWindow(ui.Window):
         super().__init__(title, width=460, height=900, visible=False, dockPreference=ui.DockPreference.LEFT_BOTTOM)
         self.physics = settings["physics"]
         self.model = PanelModel(Path(settings["runs_dir"]), settings["device"], view_envs=settings["view_envs"])
-        self.spec = SpecSections(self.model, self.use_open_stage, self.clone)
+        self.spec = SpecSections(self.model, self.open_spec, self.use_open_stage, self.clone)
         self.lockstep = Lockstep()
-        self.grid: isaacsim.EnvGrid | None = None
+        self.grid: physx_stage.EnvGrid | None = None
+        self._app_physics_held = False
         self.plots: dict[str, ui.Plot] = {}
         self._dirty, self._dirty_lock = {"spec", "run", "progress", "messages"}, threading.Lock()
         self._shown_spec: tuple | None = None
         self.model.add_listener(self._mark)  # first: what changed is marked before the worker pauses
         self.model.add_listener(self.lockstep.pause)
         self.frame.set_build_fn(self._build)
-        self.model.open_spec(settings["task"])
+        self.open_spec(settings["task"])
         self._task = isaacsim.start_task(self._drive())
 
     # -- building -------------------------------------------------------------------------------------------------
@@ -107,12 +110,20 @@ class WorkbenchWindow(ui.Window):
         return (m.spec_file, *(tuple(m.raw.get(k, {})) + tuple(m.disabled[k]) for k in m.disabled))
 
     # -- Kit-only actions -----------------------------------------------------------------------------------------
+    def open_spec(self, task_or_path: str) -> None:
+        """Open a task in the panel model, its ``env.physics`` set to the ``physics`` setting when one is given."""
+        if self.model.open_spec(task_or_path) and self.physics:
+            self.model.set_field("env.physics", self.physics)
+
+    def newton_runs(self) -> bool:
+        """Whether the open spec's runs simulate on Newton (their poses are then shown on the cloned envs)."""
+        return self.model.raw.get("env", {}).get("physics", "newton") == "newton"
+
     def use_open_stage(self) -> None:
         """Make the open stage's file the spec's scene (the stage must have been saved)."""
         path = isaacsim.open_stage_file()
         if path is None:
-            self.model.field_errors["scene"] = "the open stage has no file yet: save it first"
-            self._mark("spec")
+            self.model.field_problem("scene", "the open stage has no file yet: save it first")
             return
         self.model.open_scene(path)
 
@@ -121,11 +132,12 @@ class WorkbenchWindow(ui.Window):
         try:
             spec = self.model.spec()
             floating = self.model.articulation is not None and not self.model.articulation.fixed_base
-            self.grid = isaacsim.clone_envs(spec.scene, spec.robot_prim, spec.env.num_envs, spec.env.spacing, floating)
-            self.model.messages.append(f"cloned {spec.env.num_envs} envs under {isaacsim.ENVS_ROOT}")
+            self.grid = physx_stage.clone_envs(
+                spec.scene, spec.robot_prim, spec.env.num_envs, spec.env.spacing, floating
+            )
+            self.model.say(f"cloned {spec.env.num_envs} envs under {physx_stage.ENVS_ROOT}")
         except Exception as exc:  # the reason goes to the messages, as every panel error does
-            self.model.messages.append(f"error: clone: {exc}")
-        self._mark("messages")
+            self.model.say(f"error: clone: {exc}")
 
     # -- refreshing -----------------------------------------------------------------------------------------------
     def _mark(self, what: str, _model: Any = None) -> None:
@@ -136,8 +148,15 @@ class WorkbenchWindow(ui.Window):
         """One turn of the worker, then a redraw, per app update, until the window is destroyed."""
         while True:
             await isaacsim.next_update()
+            self._hold_app_physics(not self.model.wait(0))
             self.lockstep.run_worker(lambda: self.model.wait(0))
             self.refresh()
+
+    def _hold_app_physics(self, held: bool) -> None:
+        """The app steps no physics of its own while a job runs (:func:`.isaacsim_adapter.hold_app_physics`)."""
+        if held != self._app_physics_held:
+            isaacsim.hold_app_physics(held)
+            self._app_physics_held = held
 
     def refresh(self) -> None:
         """Redraw what changed since the last refresh (on the main thread)."""
@@ -155,7 +174,7 @@ class WorkbenchWindow(ui.Window):
             self.run_frame.rebuild()
         if dirty & {"run", "progress"}:
             self._refresh_progress()
-        if "poses" in dirty and self.physics == "newton" and self.grid is not None and self.model.view is not None:
+        if "poses" in dirty and self.newton_runs() and self.grid is not None and self.model.view is not None:
             view = self.model.view
             isaacsim.show_poses(self.grid, view.body_paths, view.poses[-1])
         if "messages" in dirty:
@@ -186,5 +205,6 @@ class WorkbenchWindow(ui.Window):
         self.model.stop()
         self.lockstep.close()
         self.model.close()
+        self._hold_app_physics(False)
         self.plots = {}
         super().destroy()

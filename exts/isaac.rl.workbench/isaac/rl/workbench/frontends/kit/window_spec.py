@@ -63,8 +63,14 @@ class FieldRow:
 class SpecSections:
     """Builds the setup sections inside the window's stack; :meth:`refresh` shows the model's values."""
 
-    def __init__(self, model: PanelModel, use_open_stage: Callable[[], None], clone: Callable[[], None]):
-        self.model, self.use_open_stage, self.clone = model, use_open_stage, clone
+    def __init__(
+        self,
+        model: PanelModel,
+        open_spec: Callable[[str], None],
+        use_open_stage: Callable[[], None],
+        clone: Callable[[], None],
+    ):
+        self.model, self.open_spec, self.use_open_stage, self.clone = model, open_spec, use_open_stage, clone
         self.hints = {doc.key: f"{doc.key}: {doc.doc}" for doc in spec_key_docs()}
         self.rows: list[FieldRow] = []
 
@@ -75,7 +81,7 @@ class SpecSections:
             specs = model.spec_files()
             chosen = str(model.spec_file.stem) if model.spec_file else ""
             self.spec_pick = ui.ComboBox(specs.index(chosen) if chosen in specs else 0, *specs)
-            ui.Button("Open spec", clicked_fn=lambda: model.open_spec(specs[self._picked(self.spec_pick)]))
+            ui.Button("Open spec", clicked_fn=lambda: self.open_spec(specs[self._picked(self.spec_pick)]))
             with ui.HStack(height=0):
                 self.scene_path = ui.StringField()
                 ui.Button("Use scene", width=90, clicked_fn=lambda: model.open_scene(self._text(self.scene_path)))

@@ -19,7 +19,7 @@ import viser
 from scipy.spatial.transform import Rotation
 
 from ...scene.geometry import BodyMesh, articulation_meshes, body_rest_poses
-from ...workbench import RECORDING_MAX_SPACING
+from ...trained_policy import RECORDING_MAX_SPACING
 from ..panel import PanelModel, PoseFrames
 
 MAX_FPS = 20.0  # frames sent to the browser per second, at most
@@ -133,7 +133,7 @@ class SceneView:
             meshes = articulation_meshes(scene, root, body_paths)
             rest = body_rest_poses(scene, body_paths)
         except ValueError as exc:
-            self.model._say(f"error: 3D view: {exc}")
+            self.model.say(f"error: 3D view: {exc}")
             return
         with self._lock, self.server.atomic():
             for handle in self._handles:
@@ -190,7 +190,7 @@ class SceneView:
                 try:
                     self.show_frames(view)
                 except Exception as exc:  # a scene the view cannot draw must not end the thread
-                    self.model._say(f"error: 3D view: {type(exc).__name__}: {exc}")
+                    self.model.say(f"error: 3D view: {type(exc).__name__}: {exc}")
             frames = self._frames
             if frames is None or not self._handles or frames.poses.shape[0] == 0:
                 continue

@@ -8,7 +8,7 @@ import omni.kit.test
 import omni.kit.ui_test as ui_test
 import omni.usd
 
-from .. import isaacsim_adapter as isaacsim
+from ....backend import physx_stage
 from ..window import WorkbenchWindow
 
 WINDOW = "RL Workbench Test"
@@ -42,8 +42,9 @@ class TestPanel(omni.kit.test.AsyncTestCase):
         model = self.window.model
         self.window.model.set_field("env.num_envs", 16)
         await button("Clone").click()
-        stage = isaacsim.stage()
-        self.assertTrue(stage.GetPrimAtPath(f"{isaacsim.ENVS_ROOT}/env_15/Robot"))
+        stage = physx_stage.stage()
+        self.assertTrue(stage.GetPrimAtPath(f"{physx_stage.ENVS_ROOT}/env_15/Robot"))
+        self.assertEqual(model.spec().env.physics, "physx", "the physics setting reached the spec")
         await button("Train").click()
         await self.wait_for(lambda: model.run.iteration >= 3)
         self.assertIn("iteration", self.window.progress.text)
