@@ -9,6 +9,7 @@ developer's machine and fails in CI (``CI=true``): ``bash scripts/setup.sh`` ins
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -92,6 +93,22 @@ def _pixels_differ(a: bytes | None, b: bytes | None) -> bool:
     return first.size == second.size and first.tobytes() != second.tobytes()
 
 
+@contextlib.contextmanager
+def _page(sync_playwright, url: str, failure_png: str):
+    """A page of headless Chromium opened at ``url``; a screenshot goes to ``failure_png`` (in the test artefacts)
+    when the block fails."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1500, "height": 1000})
+        page.goto(url)
+        try:
+            yield page
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / failure_png))
+            raise
+        browser.close()
+
+
 @pytest.mark.slow
 def test_train_watch_edit_stop_play_export_in_a_real_browser(tmp_path):
     sync_playwright = _browser_or_fail()
@@ -101,18 +118,8 @@ def test_train_watch_edit_stop_play_export_in_a_real_browser(tmp_path):
     app, url = serve(None, port=0, runs_dir=tmp_path / "runs", block=False)
     model = app.model
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
-            )
-            page = browser.new_page(viewport={"width": 1500, "height": 1000})
-            page.goto(url)
-            try:
-                _drive(page, app, model)
-            except Exception:
-                page.screenshot(path=str(ARTIFACTS / "panel_failure.png"))
-                raise
-            browser.close()
+        with _page(sync_playwright, url, "panel_failure.png") as page:
+            _drive(page, app, model)
     finally:
         model.stop()
         model.wait(120)
@@ -222,33 +229,23 @@ def test_save_asks_before_overwriting_a_file_in_a_real_browser(tmp_path):
     target.write_bytes(original)
     app, url = serve("cartpole", port=0, runs_dir=tmp_path / "runs", scenes=[folder], block=False)
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
-            )
-            page = browser.new_page(viewport={"width": 1500, "height": 1000})
-            page.goto(url)
-            try:
-                save_as = _row_input(page, "save as")
-                save_as.fill(str(target))
-                save_as.press("Enter")
-                page.get_by_role("button", name="Save spec").click()
-                overwrite = page.get_by_role("button", name="Overwrite mine.toml")
-                overwrite.wait_for(timeout=10000)
-                assert page.get_by_text(f"{target} already exists.").count() == 1
-                assert target.read_bytes() == original, "Save alone leaves the existing file as it was"
-                page.get_by_role("button", name="Keep the file").click()
-                overwrite.wait_for(state="hidden", timeout=10000)
-                assert target.read_bytes() == original and app.model.save_conflict is None
-                page.get_by_role("button", name="Save spec").click()
-                overwrite.click()
-                _until(lambda: target.read_bytes() != original, 10, "the overwrite")
-                overwrite.wait_for(state="hidden", timeout=10000)
-                assert load_spec(target).name == "cartpole"
-            except Exception:
-                page.screenshot(path=str(ARTIFACTS / "panel_save_failure.png"))
-                raise
-            browser.close()
+        with _page(sync_playwright, url, "panel_save_failure.png") as page:
+            save_as = _row_input(page, "save as")
+            save_as.fill(str(target))
+            save_as.press("Enter")
+            page.get_by_role("button", name="Save spec").click()
+            overwrite = page.get_by_role("button", name="Overwrite mine.toml")
+            overwrite.wait_for(timeout=10000)
+            assert page.get_by_text(f"{target} already exists.").count() == 1
+            assert target.read_bytes() == original, "Save alone leaves the existing file as it was"
+            page.get_by_role("button", name="Keep the file").click()
+            overwrite.wait_for(state="hidden", timeout=10000)
+            assert target.read_bytes() == original and app.model.save_conflict is None
+            page.get_by_role("button", name="Save spec").click()
+            overwrite.click()
+            _until(lambda: target.read_bytes() != original, 10, "the overwrite")
+            overwrite.wait_for(state="hidden", timeout=10000)
+            assert load_spec(target).name == "cartpole"
     finally:
         app.model.close()
         app.close()
