@@ -24,15 +24,20 @@ def positive_int(text: str) -> int:
     return value
 
 
-def positive_seconds(text: str) -> float:
-    """An argparse type: a number of seconds > 0."""
+def finite_number(text: str, what: str, ok=lambda value: True) -> float:
+    """``text`` as a finite number for which ``ok`` holds, else an argparse error saying ``what`` was expected."""
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds > 0, got '{text}'") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a finite number of seconds > 0, got {value}")
+        raise argparse.ArgumentTypeError(f"expected {what}, got '{text}'") from None
+    if not (math.isfinite(value) and ok(value)):
+        raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
     return value
+
+
+def positive_seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds > 0."""
+    return finite_number(text, "a finite number of seconds > 0", lambda value: value > 0)
 
 
 def add_threads(parser: argparse.ArgumentParser) -> None:

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from .cli_common import add_threads, positive_int, set_threads
+from .cli_common import add_threads, finite_number, positive_int, set_threads
 
 USER_ERRORS = (  # bad input: exit 2
     "isaac.rl.workbench.sim2real.robot_data.RobotDataError",
@@ -84,13 +84,7 @@ def parse_bounds(items: list[str]) -> dict[str, tuple[float, float]]:
 
 def _weight(text: str) -> float:
     """An argparse type: a finite number >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got '{text}'") from None
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {value}")
-    return value
+    return finite_number(text, "a finite number >= 0", lambda value: value >= 0)
 
 
 def handle_sysid(args) -> int:
