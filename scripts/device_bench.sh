@@ -3,7 +3,7 @@
 # training runs, results in $OUT. Usage: bash scripts/device_bench.sh SECTION...
 # Sections: cartpole cartpole_bench cartpole_train learner ant ant_train scaling startup robots go2_dc profile
 #           graphed_tests learner_bench learner_seeds scaling_all curriculum_bench curriculum_reach curriculum_go2
-#           curriculum_nav go2_base
+#           curriculum_nav go2_base validate
 set -uo pipefail
 export PYTHONPATH=/tmp/site:$PWD/exts/isaac.rl.workbench ISAAC_RL_WORKBENCH_TASKS=$PWD/tasks PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -128,16 +128,8 @@ startup)  # command to first iteration, with warp's kernel cache cold, then warm
     start=$(date +%s.%N)
     WARP_CACHE_PATH=/tmp/warpcache python3 -m isaac.rl.workbench.frontends.cli train cartpole --device cuda --num-envs 4096 \
       --max-iterations 1 --run-dir /tmp/startup_$cache --eval-episodes 1 2>&1 | while read -r line; do
-        case $line in "it "*) python3 -c "import sys,time; print(f'$cache cache: first iteration {time.time()-$start:.1f} s after the command')";; go2_base)  # a go2_flat run kept for the deployment tests: final checkpoint and spec, packed small
-  [ -d assets/usd/robots/go2 ] || { rm -rf assets/usd/robots; ln -sfn /tmp/robots assets/usd/robots; }
-  rm -rf /tmp/go2_base
-  train go2_base go2_flat --num-envs 4096 --max-iterations ${GO2_ITERATIONS:-400} --seed 0 --eval-episodes 256
-  python3 -m isaac.rl.workbench.frontends.cli play /tmp/go2_base --episodes 256 --device cuda 2>&1 | tail -1
-  last=$(ls /tmp/go2_base/checkpoints/model_*.pt | sort | tail -1)
-  mkdir -p /tmp/go2_pack/checkpoints && cp /tmp/go2_base/spec.toml /tmp/go2_base/metrics.jsonl /tmp/go2_pack/ \
-    && cp "$last" /tmp/go2_pack/checkpoints/ && cp /tmp/go2_base/curves.png /tmp/go2_pack/ 2>/dev/null
-  tar -C /tmp -czf "$OUT/go2_base.tgz" go2_pack ;;
-esac; done
+        case $line in "it "*) python3 -c "import sys,time; print(f'$cache cache: first iteration {time.time()-$start:.1f} s after the command')";; esac
+      done
   done
   WARP_CACHE_PATH=/tmp/warpcache python3 scripts/bench.py cartpole --startup --device cuda --num-envs 4096 4096 \
     --out "$OUT/startup_cartpole.json" 2>&1 | grep "envs on\|error"
@@ -173,6 +165,18 @@ curriculum_nav)  # point_nav: throughput, 2 seeds with checkpoints every 50 iter
   done
   python3 -m isaac.rl.workbench.frontends.cli play /tmp/nav_s1 --episodes 8 --device cuda --record "$OUT/point_nav.usda" 2>&1 | tail -1
   cp /tmp/nav_s1/curves.png "$OUT/point_nav_curves.png" ;;
+validate)  # the GPU path after a change that moved code: the env-size check, throughput, a timed cart-pole, explicit
+           # motors with delay inside the CUDA graph, a large measured run, the learner's CUDA tests
+  python3 -m isaac.rl.workbench.frontends.cli train cartpole --device cuda --num-envs 100000000 --run-dir /tmp/big 2>&1 | tail -1
+  python3 scripts/bench.py cartpole --device cuda --num-envs 4096 --steps 500 --iterations 20 --out "$OUT/bench_cartpole.json" 2>&1 | tail -1
+  train cp_validate cartpole --num-envs 4096 --max-iterations 100
+  time_to /tmp/cp_validate mean_episode_length 270
+  python3 scripts/bench.py ant --device cuda --num-envs 4096 --steps 300 --iterations 20 2>&1 | tail -1
+  [ -d assets/usd/robots/go2 ] && python3 scripts/bench.py go2_flat --device cuda --num-envs 4096 --steps 200 --iterations 10 2>&1 | tail -1
+  [ -d assets/usd/robots/go2 ] && train go2_dc_validate go2_stand --num-envs 4096 --max-iterations 20 --set actuators.legs.model=dc_motor \
+    actuators.legs.saturation_effort=23.5 actuators.legs.velocity_limit=30.0 actuators.legs.effort_limit=23.5 actuators.legs.delay_steps=2
+  train cp_65k cartpole --num-envs 65536 --max-iterations 3 --eval-episodes 4
+  python3 -m pytest -q -p no:cacheprovider tests/learn/test_graphed_ppo.py tests/envs/test_health.py 2>&1 | tail -4 ;;
 go2_base)  # a go2_flat run kept for the deployment tests: final checkpoint and spec, packed small
   [ -d assets/usd/robots/go2 ] || { rm -rf assets/usd/robots; ln -sfn /tmp/robots assets/usd/robots; }
   rm -rf /tmp/go2_base
