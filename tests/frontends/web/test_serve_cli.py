@@ -23,11 +23,15 @@ class Serving:
     Every wait is scaled by how long this process took to start (``patience_s``): what takes a second on an idle
     machine may take ten on a busy one, and a start-up slowed as much shows how busy it is."""
 
-    def __init__(self, args: list[str]):
+    def __init__(self, args: list[str], sigint_ignored: bool = False):
+        """``sigint_ignored``: start serve with SIGINT ignored, as a shell's background job starts."""
         command = [sys.executable, "-m", "isaac.rl.workbench.frontends.cli", "serve", *args]
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}  # SIGABRT prints every thread
         began = time.monotonic()
-        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None
+        self.proc = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, preexec_fn=ignore
+        )
         self.lines: list[str] = []
         watchdog = threading.Timer(STARTUP_LIMIT_S, self.proc.kill)  # a serve that never gets there ends the read
         watchdog.start()
@@ -54,10 +58,10 @@ class Serving:
         finally:
             connection.close()
 
-    def interrupt(self) -> str:
-        """Ctrl-C; returns what serve printed after it. Fails, with where each of its threads was, if serve has not
-        ended within ``patience_s``."""
-        self.proc.send_signal(signal.SIGINT)
+    def interrupt(self, sig: int = signal.SIGINT) -> str:
+        """Ctrl-C (or ``sig``); returns what serve printed after it. Fails, with where each of its threads was, if
+        serve has not ended within ``patience_s``."""
+        self.proc.send_signal(sig)
         try:
             return self.proc.communicate(timeout=self.patience_s)[0]
         except subprocess.TimeoutExpired:
@@ -115,3 +119,12 @@ def test_a_malformed_allow_origin_is_refused_with_exit_2(capsys):
     assert exited.value.code == 2
     err = capsys.readouterr().err
     assert "argument --allow-origin: 'lab.example.com': expected an origin such as https://lab.example.com" in err
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+def test_serve_started_in_a_shells_background_still_stops_cleanly(tmp_path, sig):
+    """A shell's background job inherits SIGINT ignored (POSIX), and a service manager stops with SIGTERM: serve
+    handles both itself and stops as on Ctrl-C."""
+    with Serving(["--port", "0", "--runs", str(tmp_path / "runs")], sigint_ignored=True) as serve:
+        rest = serve.interrupt(sig)
+    assert serve.proc.returncode == 0 and "stopping" in rest, rest

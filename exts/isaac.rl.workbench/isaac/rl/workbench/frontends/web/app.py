@@ -10,8 +10,8 @@ so a training iteration never waits for the browser.
 
 from __future__ import annotations
 
+import signal
 import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -118,14 +118,25 @@ def serve(
     if own.any_origin:
         print("warning: --allow-origin '*': any web page this browser opens can read and drive the panel", flush=True)
     print(f"scenes and specs from: {', '.join(str(f) for f in model.folders.roots)}; runs in {runs_dir}", flush=True)
-    try:
-        while True:
-            time.sleep(1.0)
-    except KeyboardInterrupt:
-        print("\nstopping: the run in flight saves a checkpoint", flush=True)
-        model.stop()
-        model.wait(120)
-        model.close()
-        app.close()
-        server.stop()
+    _wait_for_a_stop_signal()
+    print("\nstopping: the run in flight saves a checkpoint", flush=True)
+    model.stop()
+    model.wait(120)
+    model.close()
+    app.close()
+    server.stop()
     return app, url
+
+
+def _wait_for_a_stop_signal() -> None:
+    """Block until Ctrl-C (SIGINT) or SIGTERM (a service manager's stop). Both are handled here whatever the process
+    inherited: a command started in the background of a shell inherits SIGINT ignored, and would otherwise never
+    stop on it."""
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
