@@ -46,3 +46,5 @@ if ! "$PY" -c "import cyclonedds.domain, unitree_sdk2py.core.channel" 2>/dev/nul
   "$PY" -c "import cyclonedds.domain, unitree_sdk2py.core.channel" 2>/dev/null \
     || echo "setup: the 'go2' extra (Cyclone DDS, unitree_sdk2py) is not installed; the Go2 DDS link and tests need it" >&2
 fi
+bash scripts/setup_kit.sh  # Isaac Sim 6.2's Kit kernel (.venv-kit, Python 3.12) for tests/frontends/kit/real_kit
+bash scripts/setup_isaacsim_pins.sh  # Isaac Sim 6.2's physics pins (newton 1.6.1, .venv-isaacsim-pins) for tests/test_isaacsim_pins.py

@@ -191,6 +191,7 @@ def test_a_physx_spec_builds_through_the_registry_and_maps_joint_columns_and_env
     backend = make_backend(spec, "cpu")
     assert isinstance(backend, PhysxBackend)
     assert fake_kit.TENSORS.patterns[-1] == "/World/envs/env_*/Robot"
+    assert fake_kit.PHYSX.devices == ["cpu"], "the simulation manager simulates on the run's device"
     assert not fake_kit.USD.stage.GetPrimAtPath("/World/ground"), "the cart-pole's rail is fixed to the world"
     assert backend.joint_names == ["slider", "hinge"] and backend.body_paths == ["/cartpole/cart", "/cartpole/pole"]
     assert backend.env_origins[:, 0].tolist() == [0.0, spec.env.spacing, 2 * spec.env.spacing]

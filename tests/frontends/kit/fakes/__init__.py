@@ -1,9 +1,12 @@
-"""FAKES of the Kit and Isaac Sim modules the extension imports, written from their documented signatures.
+"""FAKES of the Kit and Isaac Sim modules the extension imports. Where Isaac Sim 6.2's wheels ship the real module,
+each fake callable has its signature (``test_isaacsim_api_sources.py`` compares them); omni.ui, omni.usd and
+omni.kit.menu.utils, which the wheels lack, are written from their documentation.
 
 They are NOT Kit. They exist so CI can drive the extension's wiring (menu -> window -> panel model -> worker ->
-plots; shutdown) and the PhysX engine of ``backend/`` through the engine registry without Isaac Sim, which cannot
-be installed here. Passing tests against them proves that wiring only; it proves nothing about how the real
-omni.ui, omni.physx or the cloner behave. :func:`install` puts them into ``sys.modules`` (through pytest's
+plots; shutdown) and the PhysX engine of ``backend/`` through the engine registry without omni.ui, omni.usd and
+PhysX, which cannot be enabled here. Passing tests against them proves that wiring only; it proves nothing about how
+the real omni.ui, omni.physx or the cloner behave (``tests/frontends/kit/real_kit/`` runs what the real kernel
+gives: carb.settings, omni.ext, omni.kit.app). :func:`install` puts them into ``sys.modules`` (through pytest's
 ``monkeypatch``, so each test gets them back out); nothing else imports them.
 """
 
@@ -31,6 +34,7 @@ MODULES = {
     "isaacsim": None,
     "isaacsim.core": None,
     "isaacsim.core.cloner": fake_kit.cloner,
+    "isaacsim.core.simulation_manager": fake_kit.simulation_manager,
 }
 IMPORTING_THEM = ("isaac.rl.workbench.frontends.kit", "isaac.rl.workbench.backend.physx")
 """The package modules that import the fakes: the Kit layer, and the PhysX engine of ``backend/``."""

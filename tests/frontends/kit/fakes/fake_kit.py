@@ -1,7 +1,9 @@
 """FAKES of ``omni.ext``, ``omni.kit.app``, ``omni.kit.menu.utils``, ``omni.usd``, ``omni.physx``,
-``omni.physics.tensors``, ``carb.settings`` and ``isaacsim.core.cloner``: each a namespace with the few names the
-extension (Kit's app calls) and the PhysX backend (the stage, the cloner, PhysX) call, written from their
-documented signatures. The stage is a real in-memory ``pxr`` stage (usd-core).
+``omni.physics.tensors``, ``carb.settings``, ``isaacsim.core.cloner`` and ``isaacsim.core.simulation_manager``: each
+a namespace with the few names the extension (Kit's app calls) and the PhysX backend (the stage, the cloner, PhysX)
+call. Where Isaac Sim 6.2's wheels ship the real module, each fake callable has the real one's signature
+(``tests/frontends/kit/test_isaacsim_api_sources.py`` compares them); omni.ui, omni.usd and omni.kit.menu.utils are
+written from their documentation. The stage is a real in-memory ``pxr`` stage (usd-core).
 Not Kit: see the package docstring."""
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ def reset() -> None:
     APP.updates, APP.quit_code = 0, None
     USD.stage = Usd.Stage.CreateInMemory()
     PHYSX.calls.clear()
+    PHYSX.devices.clear()
     TENSORS.articulation = None
 
 
@@ -37,7 +40,7 @@ class FakeApp:
     updates = 0
     quit_code: int | None = None
 
-    async def next_update_async(self) -> None:
+    async def next_update_async(self, name: str = "omni.kit.app.next_update_async", order: int = 0) -> None:
         """One app update: here, one pass of the asyncio loop."""
         self.updates += 1
         await asyncio.sleep(0)
@@ -93,19 +96,46 @@ usd = SimpleNamespace(get_context=lambda: SimpleNamespace(get_stage=lambda: USD.
 
 
 # -- omni.physx ---------------------------------------------------------------------------------------------------
-class Recorder:
-    """Records every call by name (``calls``) and returns None."""
-
-    def __init__(self, calls: list):
-        self.calls = calls
-
-    def __getattr__(self, name: str):
-        return lambda *args, **kwargs: self.calls.append(name)
+PHYSX = SimpleNamespace(calls=[], devices=[])  # the names of the PhysX calls made, in order; devices set
 
 
-PHYSX = SimpleNamespace(calls=[])
+class FakePhysX:
+    """``omni.physx``'s ``PhysX`` interface: records each call's name."""
+
+    def force_load_physics_from_usd(self) -> None:
+        PHYSX.calls.append("force_load_physics_from_usd")
+
+    def start_simulation(self) -> None:
+        PHYSX.calls.append("start_simulation")
+
+    def release_physics_objects(self) -> None:
+        PHYSX.calls.append("release_physics_objects")
+
+
+class FakePhysxSimulation:
+    """``omni.physx``'s ``IPhysxSimulation`` interface: records each call's name."""
+
+    def attach_stage(self, stage_id: int) -> bool:
+        PHYSX.calls.append("attach_stage")
+        return True
+
+    def simulate(self, elapsed_time: float, current_time: float) -> None:
+        PHYSX.calls.append("simulate")
+
+    def fetch_results(self) -> None:
+        PHYSX.calls.append("fetch_results")
+
+
+def get_physx_interface() -> FakePhysX:
+    return FakePhysX()
+
+
+def get_physx_simulation_interface() -> FakePhysxSimulation:
+    return FakePhysxSimulation()
+
+
 physx = SimpleNamespace(
-    get_physx_interface=lambda: Recorder(PHYSX.calls), get_physx_simulation_interface=lambda: Recorder(PHYSX.calls)
+    get_physx_interface=get_physx_interface, get_physx_simulation_interface=get_physx_simulation_interface
 )
 
 
@@ -136,17 +166,46 @@ class FakeArticulationView:
             "masses": torch.ones(count, b),
         }
 
-    def __getattr__(self, name: str):
-        kind, _, key = name.partition("_")
-        if kind == "get" and key in self.state:
-            return lambda: self.state[key].clone()
-        if kind == "set" and key in self.state:
-            return lambda data, indices: self.state[key].__setitem__(indices.long(), data[indices.long()])
-        raise AttributeError(name)
+
+def _getter(key: str):
+    def get(self) -> torch.Tensor:
+        return self.state[key].clone()
+
+    get.__name__ = f"get_{key}"
+    return get
+
+
+def _setter(key: str):
+    def set_(self, data: torch.Tensor, indices: torch.Tensor) -> None:
+        self.state[key][indices.long()] = data[indices.long()]
+
+    set_.__name__ = f"set_{key}"
+    return set_
+
+
+for _key in (
+    "dof_positions",
+    "dof_velocities",
+    "dof_position_targets",
+    "dof_actuation_forces",
+    "root_transforms",
+    "root_velocities",
+    "dof_stiffnesses",
+    "dof_dampings",
+    "dof_max_forces",
+    "dof_max_velocities",
+    "dof_armatures",
+    "dof_friction_coefficients",
+    "masses",
+):
+    setattr(FakeArticulationView, f"get_{_key}", _getter(_key))
+    setattr(FakeArticulationView, f"set_{_key}", _setter(_key))
+for _key in ("link_transforms", "link_velocities"):  # read only
+    setattr(FakeArticulationView, f"get_{_key}", _getter(_key))
 
 
 class FakeSimulationView:
-    def set_subspace_roots(self, root: str) -> None:
+    def set_subspace_roots(self, pattern) -> None:
         pass
 
     def create_articulation_view(self, pattern: str) -> FakeArticulationView:
@@ -158,7 +217,13 @@ class FakeSimulationView:
 
 
 TENSORS = SimpleNamespace(articulation=None, patterns=[])
-tensors = SimpleNamespace(create_simulation_view=lambda frontend, stage_id=None: FakeSimulationView())
+
+
+def create_simulation_view(frontend_name, stage_id=-1, backend="physx") -> FakeSimulationView:
+    return FakeSimulationView()
+
+
+tensors = SimpleNamespace(create_simulation_view=create_simulation_view)
 
 
 # -- isaacsim.core.cloner -----------------------------------------------------------------------------------------
@@ -174,15 +239,40 @@ class GridCloner:
     def generate_paths(self, root_path: str, num_paths: int) -> list[str]:
         return [f"{root_path}_{i}" for i in range(num_paths)]
 
-    def clone(self, source_prim_path: str, prim_paths: list[str], **kwargs: Any) -> None:
+    def clone(
+        self,
+        source_prim_path: str,
+        prim_paths: list[str],
+        position_offsets=None,
+        orientation_offsets=None,
+        replicate_physics: bool = False,
+        base_env_path: str = None,
+        root_path: str = None,
+        copy_from_source: bool = False,
+        enable_env_ids: bool = False,
+        clone_in_fabric: bool = False,
+    ) -> list:
         layer = USD.stage.GetRootLayer()
         for i, path in enumerate(prim_paths):
             if path != source_prim_path:
                 Sdf.CopySpec(layer, source_prim_path, layer, path)
             UsdGeom.XformCommonAPI(USD.stage.GetPrimAtPath(path)).SetTranslate(Gf.Vec3d(i * self.spacing, 0, 0))
+        return prim_paths
 
-    def filter_collisions(self, physicsscene_path, collision_root_path, prim_paths, global_paths=()) -> None:
+    def filter_collisions(self, physicsscene_path, collision_root_path, prim_paths, global_paths=None) -> None:
         pass
 
 
 cloner = SimpleNamespace(GridCloner=GridCloner)
+
+
+# -- isaacsim.core.simulation_manager -----------------------------------------------------------------------------
+class SimulationManager:
+    """Records the devices set."""
+
+    @classmethod
+    def set_device(cls, device) -> None:
+        PHYSX.devices.append(str(device))
+
+
+simulation_manager = SimpleNamespace(SimulationManager=SimulationManager)

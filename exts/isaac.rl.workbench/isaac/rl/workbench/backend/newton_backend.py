@@ -23,7 +23,7 @@ import newton
 import torch
 import warp as wp
 
-from . import newton_memory, newton_robot
+from . import newton_compat, newton_memory, newton_robot
 from .base import Backend, BackendError, BackendRequest
 from .newton_actuator_states import ExplicitActuatorStates
 from .newton_blowups import SolverRecovery, UnstableEnvCheck
@@ -88,7 +88,7 @@ class NewtonBackend(NewtonProperties, Backend):
         else:
             xforms = [wp.transform_identity()] * num_envs
         self._xforms = xforms
-        world.replicate(robot, num_envs, separate_worlds=not self.on_cpu, xforms=xforms)
+        newton_compat.replicate(world, robot, num_envs, xforms, separate_worlds=not self.on_cpu)
         if self._has_free_root:
             world.add_ground_plane()  # one plane shared by every env
         self.model = finalize_quietly(world, wp_device)
@@ -215,7 +215,7 @@ class NewtonBackend(NewtonProperties, Backend):
             self._actuator_states.apply(self.state, self.control, self.physics_dt)
             sensing = self._contact_sensing
             contacts, observables = (sensing.contacts, sensing.observables) if sensing else (None, None)
-            self.solver.step(self.state, self.state, self.control, contacts, self.physics_dt, observables=observables)
+            newton_compat.solver_step(self.solver, self.state, self.control, contacts, self.physics_dt, observables)
         if self._contact_sensing is not None:
             self._contact_sensing.update(self.state)
 

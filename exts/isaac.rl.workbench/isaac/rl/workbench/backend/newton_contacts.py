@@ -10,6 +10,8 @@ import newton
 import warp as wp
 from newton.sensors import SensorContact
 
+from . import newton_compat
+
 
 class ContactSensing:
     """The buffers one solver step fills and the sensor that reads them.
@@ -22,6 +24,7 @@ class ContactSensing:
     """
 
     def __init__(self, model: newton.Model, solver: newton.solvers.SolverMuJoCo, num_envs: int, bodies_per_env: int):
+        newton_compat.require_contact_sensing(solver)
         every_body = list(range(model.body_count))
         self.sensor = SensorContact(model, sensing_bodies=every_body, request_contact_attributes=False)
         self.contacts = newton.Contacts(solver.get_max_contact_count(), 0, device=model.device)

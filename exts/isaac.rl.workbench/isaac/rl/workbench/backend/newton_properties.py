@@ -14,6 +14,8 @@ import newton
 import torch
 import warp as wp
 
+from . import newton_compat
+
 PROPERTIES = {
     "body_mass": "mass of each body [kg], (N, B); its inertia is scaled with it (same density)",
     "body_com": "centre of mass of each body in its frame [m], (N, B, 3)",
@@ -98,7 +100,7 @@ class NewtonProperties:
         if name == "body_mass":
             inverse = wp.to_torch(self.model.body_inv_mass).view_as(view)
             inverse.copy_(torch.where(view > 0, 1.0 / view.clamp(min=1e-12), torch.zeros_like(view)))
-        self.solver.notify_model_changed(_FLAGS[name.split("_", 1)[0]])
+        newton_compat.notify_model_changed(self.solver, _FLAGS[name.split("_", 1)[0]])
         if name.startswith("shape") and self.solver.use_mujoco_cpu:
             # Newton updates MuJoCo-Warp's geoms but not MuJoCo (C)'s, which the CPU steps: copy them over
             self.solver.mj_model.geom_friction[:] = self.solver.mjw_model.geom_friction.numpy()[0]

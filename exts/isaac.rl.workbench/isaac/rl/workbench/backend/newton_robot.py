@@ -12,6 +12,7 @@ from pathlib import Path
 import newton
 from newton.actuators import ClampingDCMotor, ClampingMaxEffort, DrivePD
 
+from . import newton_compat
 from .base import ExplicitActuator
 
 DRIVE_ARRAYS = {
@@ -61,7 +62,7 @@ def inertia_corrections(scene: Path, root: str) -> list[str]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         robot.finalize(device="cpu")
-    return [str(w.message) for w in caught if issubclass(w.category, newton.NewtonWarning)]
+    return [str(w.message) for w in caught if newton_compat.is_newton_warning(w)]
 
 
 def override_drives(robot: newton.ModelBuilder, dofs: list[int], overrides: dict[str, list[float]]) -> None:

@@ -3,8 +3,10 @@
 ``"physx"`` of ``registry.py``: importable only inside Isaac Sim.
 
 Shapes: N = num_envs, D = the request's joints, F = every DOF of the articulation, B = bodies. The view's transforms
-are (x, y, z, qx, qy, qz, qw) and its velocities linear then angular, in world axes: the contract's layout. Not run:
-no Isaac Sim here; the view's method names are those of Isaac Sim 5.1 / 6.x (Isaac Lab calls the same ones).
+are (x, y, z, qx, qy, qz, qw) and its velocities linear then angular, in world axes: the contract's layout. The
+view's method names and signatures are those of ``omni.physics.tensors`` in Isaac Sim 6.2 (checked against the
+sources its wheels ship). Not run on PhysX here: the PhysX extensions cannot be enabled without the Kit SDK
+extensions.
 
 Not supported (refused when the request asks for them): explicit actuator models, viscous joint friction,
 changing the asset's base type. ``clear_solver_state`` has nothing to clear (PhysX exposes no solver warm start).

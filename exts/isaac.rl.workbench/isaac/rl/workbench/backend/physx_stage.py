@@ -1,10 +1,12 @@
 """Isaac Sim's stage for the PhysX backend: the envs cloned onto it (Isaac Sim's GridCloner) and PhysX stepped on
 it with a tensor simulation view. Importable only inside Isaac Sim (``omni.usd``, ``omni.physx``,
-``omni.physics.tensors``); the app's own calls (settings, menus, updates) stay in the Kit front end.
+``omni.physics.tensors``, ``isaacsim.core.cloner``, ``isaacsim.core.simulation_manager``); the app's own calls
+(settings, menus, updates) stay in the Kit front end.
 
-Isaac Sim renamed its Python APIs twice: ``omni.isaac.*`` (up to 4.2) -> ``isaacsim.core.api`` and friends (4.5,
-5.x) -> ``isaacsim.core.experimental.*`` (6.x). :func:`first_attribute` tries the names in that order. Nothing
-here was run in Kit: each call is written from Isaac Sim 5.1 / 6.x documentation and source.
+The Isaac Sim names are those of Isaac Sim 6.2, whose wheels ship their Python sources: every call here is checked
+against them (name, positional count, keywords). The one older name kept is Isaac Sim 5.1's
+``SimulationManager.set_physics_sim_device`` (:func:`set_physics_device`). Not run in Kit here: omni.usd and the
+PhysX extensions cannot be enabled without the Kit SDK extensions.
 
 Stage layout of the cloned envs: ``/World/envs/env_<i>/Robot`` references the spec's scene at its ``load_root``;
 the physics scene is ``/World/physicsScene`` and a floating-base robot stands on ``/World/ground``.
@@ -12,7 +14,6 @@ the physics scene is ``/World/physicsScene`` and a floating-base robot stands on
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,22 +29,16 @@ ROBOT_NAME = "Robot"
 PHYSICS_SCENE = "/World/physicsScene"
 GROUND = "/World/ground"
 GROUND_SIZE = 200.0  # [m]
-CLONER = (("omni.isaac.cloner", "GridCloner"), ("isaacsim.core.cloner", "GridCloner"))
-SIMULATION_MANAGER = (
-    ("omni.isaac.core.simulation_manager", "SimulationManager"),
-    ("isaacsim.core.simulation_manager", "SimulationManager"),
-    ("isaacsim.core.experimental.simulation_manager", "SimulationManager"),
-)
 
 
-def first_attribute(candidates: tuple[tuple[str, str], ...]) -> Any:
-    """The first ``module.attribute`` of ``candidates`` that imports; ImportError naming all of them otherwise."""
-    for module, attribute in candidates:
-        try:
-            return getattr(importlib.import_module(module), attribute)
-        except (ImportError, AttributeError):
-            continue
-    raise ImportError("none of " + ", ".join(f"{m}.{a}" for m, a in candidates) + " is available in this Isaac Sim")
+def set_physics_device(device: str) -> None:
+    """Simulate on ``device`` (``cpu``, ``cuda`` or ``cuda:<index>``): GPU dynamics and no USD readback on CUDA.
+    Isaac Sim 6.x: ``SimulationManager.set_device``; Isaac Sim 5.1 has only ``set_physics_sim_device`` (6.x keeps
+    it, deprecated since ``isaacsim.core.simulation_manager`` 1.8.0)."""
+    from isaacsim.core.simulation_manager import SimulationManager  # imported when PhysX runs, as the cloner
+
+    setter = getattr(SimulationManager, "set_device", None) or SimulationManager.set_physics_sim_device
+    setter(device)
 
 
 def stage() -> Usd.Stage:
@@ -69,7 +64,8 @@ def clone_envs(scene: Path, load_root: str, num_envs: int, spacing: float, groun
     """Replace ``/World/envs`` with ``num_envs`` clones of ``scene``'s ``load_root`` in a grid ``spacing`` [m]
     apart (Isaac Sim's GridCloner, physics replicated, envs not colliding with each other), on a ground plane when
     ``ground`` is True, or, with ``ground`` None, when the robot has no joint to the world (a floating base)."""
-    grid_cloner = first_attribute(CLONER)
+    from isaacsim.core.cloner import GridCloner  # imported when used: the Kit front end imports this module
+
     st = stage()
     st.RemovePrim(ENVS_ROOT)
     if not st.GetPrimAtPath(PHYSICS_SCENE):
@@ -85,7 +81,7 @@ def clone_envs(scene: Path, load_root: str, num_envs: int, spacing: float, groun
         plane.CreateWidthAttr(GROUND_SIZE)
         plane.CreateLengthAttr(GROUND_SIZE)
         UsdPhysics.CollisionAPI.Apply(plane.GetPrim())
-    cloner = grid_cloner(spacing=spacing)
+    cloner = GridCloner(spacing=spacing)
     cloner.define_base_env(ENVS_ROOT)
     env_paths = cloner.generate_paths(f"{ENVS_ROOT}/env", num_envs)
     cloner.clone(
@@ -127,10 +123,7 @@ class PhysxSimulation:
     """The simulation open on the stage, if any."""
 
     def __init__(self, device: str, physics_dt: float):
-        try:
-            first_attribute(SIMULATION_MANAGER).set_physics_sim_device(device)
-        except ImportError:
-            pass  # an older Isaac Sim: the physics scene's own GPU settings apply
+        set_physics_device(device)
         self.physics_dt = float(physics_dt)
         self._physx = omni.physx.get_physx_interface()
         self._simulation = omni.physx.get_physx_simulation_interface()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import omni.ext
 
 from . import isaacsim_adapter as isaacsim
-from .headless import train_and_quit
 from .settings import read_settings
 
 MENU_NAME = "RL Workbench"
@@ -23,6 +22,8 @@ class RLWorkbenchExtension(omni.ext.IExt):
         self.window = None
         self._task = None
         if self.settings["autostart"]:
+            from .headless import train_and_quit  # the Workbench (torch, Newton): imported when it trains
+
             self._task = isaacsim.start_task(train_and_quit(self.settings))
             self._menu = None
             return

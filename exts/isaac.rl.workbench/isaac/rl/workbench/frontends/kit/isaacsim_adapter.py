@@ -1,8 +1,9 @@
 """Every call into the Kit app that the extension makes (besides omni.ui widgets and the IExt base class), in one
 module, so that an API rename is fixed in one place: settings, app updates and tasks, the Window menu, quitting, and
 the stage as the panel shows it (its file, the poses of a run on its cloned envs). Cloning envs and PhysX itself
-belong to the physics backend (``backend/physx_stage.py``, ``backend/physx_backend.py``). Nothing here was run in
-Kit: each call is written from Kit and Isaac Sim 5.1 / 6.x documentation and source.
+belong to the physics backend (``backend/physx_stage.py``, ``backend/physx_backend.py``). The ``carb.settings`` and
+``omni.kit.app`` calls are checked against the stubs of Isaac Sim 6.2's Kit kernel (Kit 110.4); ``omni.kit.menu.utils``
+is a Kit SDK extension, not in Isaac Sim's PyPI wheels, and is written from its documentation.
 """
 
 from __future__ import annotations
