@@ -8,12 +8,13 @@
 #
 # --autostart also makes .venv-kit-autostart for the opt-in autostart test (ISAAC_RL_WORKBENCH_KIT_AUTOSTART=1): the
 # same kernel and extensions plus Isaac Sim 6.2's torch (2.11.0, PyPI's CUDA build: about 5.5 GB with its nvidia-*
-# wheels), the extension's [python.pipapi] requirements and this repository's package (no dependencies), so that
-# Kit's Python can train. About 6 minutes and 6.7 GB here.
+# wheels), Isaac Sim's physics pins (Newton 1.6.1), the extension's [python.pipapi] requirements and this
+# repository's package (no dependencies), so that Kit's Python can train. About 6 minutes and 6.7 GB here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ISAACSIM_VERSION=6.2.0.0
 TORCH_VERSION=2.11.0  # isaacsim-core 6.2.0.0's pin
+ISAACSIM_PHYSICS=("newton[sim]==1.6.1" "newton-usd-schemas==0.5.0" "mujoco==3.12.0" "mujoco-warp==3.12.0")  # its pins
 PY312=""
 for candidate in "$(command -v python3.12 || true)" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.12*/bin/python3.12; do
   if [ -n "$candidate" ] && "$candidate" -c "import sys; assert sys.version_info[:2] == (3, 12)" 2>/dev/null; then
@@ -58,7 +59,8 @@ import torch, newton, rsl_rl, isaac.rl.workbench.workbench"
   if ! .venv-kit-autostart/bin/python -c "$AUTOSTART_CHECK" 2>/dev/null; then
     install_kernel .venv-kit-autostart
     mapfile -t PIPAPI < <("$PY312" -c "import tomllib; m = tomllib.load(open('exts/isaac.rl.workbench/config/extension.toml', 'rb')); print('\n'.join(m['python']['pipapi']['requirements']))")
-    quiet_pip .venv-kit-autostart/bin/python -m pip install -q "torch==$TORCH_VERSION" "${PIPAPI[@]}"
+    # with Isaac Sim's own physics pins, as inside Isaac Sim: the extension's ranges then keep Newton 1.6.1
+    quiet_pip .venv-kit-autostart/bin/python -m pip install -q "torch==$TORCH_VERSION" "${ISAACSIM_PHYSICS[@]}" "${PIPAPI[@]}"
     quiet_pip .venv-kit-autostart/bin/python -m pip install -q --no-deps -e .
     install_extensions .venv-kit-autostart
     .venv-kit-autostart/bin/python -c "$AUTOSTART_CHECK" \

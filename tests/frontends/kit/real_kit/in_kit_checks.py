@@ -22,6 +22,7 @@ dependencies but whose native plugins cannot load here (they need the Kit SDK's 
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import json
 import os
 import re
@@ -165,6 +166,7 @@ def main() -> None:
     if MODE == "autostart":
         run_dir = Path(carb.settings.get_settings().get(f"{SETTINGS_ROOT}/run_dir"))
         asyncio.ensure_future(count_iterations(run_dir / "metrics.jsonl"))
+        report["physics_versions"] = {p: importlib.metadata.version(p) for p in ("newton", "mujoco", "warp-lang")}
         write_report()
         return
     report["disable"] = enable(False)

@@ -55,4 +55,4 @@ def test_autostart_trains_cartpole_on_newton_cpu_in_kits_process_and_quits_with_
     assert [count for _, count in by_update if count] == list(range(1, ITERATIONS + 1)), "one iteration at a time"
     assert all(a[0] < b[0] for a, b in zip(by_update, by_update[1:], strict=False)), "each in an app update of its own"
     assert list((run_dir / "checkpoints").glob("model_*.pt")), "a checkpoint in the run folder"
-    print(f"autostart run: {run.seconds:.0f} s")
+    print(f"autostart run: {run.seconds:.0f} s on {run.report['physics_versions']}")
