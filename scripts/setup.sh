@@ -20,7 +20,7 @@ if ! .venv-convert/bin/python -c "import urdf_usd_converter, mujoco_usd_converte
   .venv-convert/bin/python -m pip install -q "urdf-usd-converter==0.3.4" "mujoco-usd-converter==0.8.0" \
     "example-robot-data==6.0.0" 2>&1 | grep -v "^WARNING: Location" || true
 fi
-"$PY" scripts/make_assets.py --robots  # Go2, Panda, SO-101 -> assets/usd/robots (kept when there) for their tasks
+"$PY" scripts/make_assets.py --robots --gym  # Go2, Panda, SO-101 -> assets/usd/robots; gymnasium's XMLs -> assets/usd/gym (kept when there)
 # the browser panel's end-to-end test drives Debian's chromium through Playwright
 if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"

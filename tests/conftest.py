@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
+import mujoco
 import pytest
+
+# MuJoCo's default warning handler appends to MUJOCO_LOG.TXT in the working folder (the checkout, in a test run);
+# the tests that compile MJCF (Gymnasium's XMLs: 'settotalmass' is deprecated) print its warnings instead
+mujoco.set_mju_user_warning(lambda message: print(f"MuJoCo warning: {message}", file=sys.stderr))
 
 REPO = Path(__file__).resolve().parents[1]
 CARTPOLE_SPEC = REPO / "tasks" / "cartpole.toml"

@@ -69,13 +69,27 @@ def test_our_robots_pass(scene):
         ({"mass": -1.0}, "mass", "mass -1.0 kg"),
         ({"mass": math.nan}, "mass", "mass nan kg"),
         ({"inertia": (math.nan, 0.1, 0.1)}, "inertia", "each must be >= 0 and finite"),
-        ({"inertia": (1.0, 0.1, 0.1)}, "inertia", "not physical"),
+        ({"inertia": (-0.1, 0.1, 0.1)}, "inertia", "each must be >= 0 and finite"),
     ],
 )
 def test_a_broken_link_is_a_problem_naming_it(tmp_path, broken, check, says):
     findings = check_robot(_robot(tmp_path / "arm.usda", **broken))
     problem = next(f for f in findings if f.level == "problem")
     assert problem.check == check and "/arm/link" in problem.message and says in problem.message, findings
+
+
+@pytest.mark.parametrize(
+    ("inertia", "says"),
+    [
+        ((1.0, 0.1, 0.1), "is not physical (a moment exceeds the sum of the other two); Newton corrects it"),
+        ((-3e-19, 3e-19, 0.003), "is negative by rounding; Newton corrects it"),  # ANYmal C's hatch
+    ],
+)
+def test_an_inertia_newton_corrects_is_a_warning_and_the_robot_is_ready(tmp_path, inertia, says):
+    findings = check_robot(_robot(tmp_path / "arm.usda", inertia=inertia))
+    (finding,) = [f for f in findings if f.check == "inertia"]
+    assert finding.level == "warning" and "/arm/link" in finding.message and says in finding.message, finding
+    assert not [f for f in findings if f.level == "problem"], findings
 
 
 def test_a_joint_with_neither_drive_nor_actuator_is_flagged_unless_a_spec_actuates_it(tmp_path):

@@ -232,3 +232,98 @@ def test_other_bad_input_is_named_in_one_line_and_nothing_is_written(tmp_path, n
         import_robot(tmp_path / name, tmp_path / "out")
     assert "\n" not in str(caught.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["meshes", name], "nothing is left behind"
+
+
+PADDLE = """<mujoco model="paddle">
+  <worldbody>
+    <body name="arm" pos="0 0 0.5">
+      <joint name="swing" axis="0 1 0"/>
+      <geom type="capsule" fromto="0 0 0 0 0 -0.3" size="0.03"/>
+      <geom name="paddle" type="plane" size="0.1 0.1 0.01" pos="0 0 -0.3"/>
+    </body>
+  </worldbody>
+</mujoco>
+"""
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (
+            PADDLE,
+            "converted, but not a robot to train: body /paddle/Geometry/base/arm holds a plane (paddle); the physics "
+            "accepts planes only on the world",
+        ),
+        (
+            WALKER.replace(
+                "</worldbody>",
+                '<body name="ball" pos="1 0 1"><freejoint/><geom size="0.1"/>'
+                '<body name="rod"><joint name="spin"/><geom size="0.05" pos="0 0 0.2"/></body></body></worldbody>',
+            ),
+            "converted, but not a robot to train: 2 articulations",
+        ),
+    ],
+    ids=["plane on a body", "two robots"],
+)
+def test_a_robot_the_physics_refuses_gets_one_line_and_a_rerun_finds_nothing_left(tmp_path, content, says):
+    (tmp_path / "robot.xml").write_text(content)
+    done = _cli(str(tmp_path / "robot.xml"), "-o", str(tmp_path / "out" / "robot"))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and says in done.stderr, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["robot.xml"], "nothing is left behind"
+    (tmp_path / "robot.xml").write_text(WALKER)
+    assert _cli(str(tmp_path / "robot.xml"), "-o", str(tmp_path / "out" / "robot")).returncode == 0, "a rerun works"
+
+
+@pytest.mark.parametrize("existed", [False, True], ids=["new folder", "empty folder"])
+def test_a_failure_after_the_conversion_leaves_the_output_as_it_was(tmp_path, monkeypatch, existed):
+    from isaac.rl.workbench.frontends import cli
+    from isaac.rl.workbench.scene import import_robot as module
+    from isaac.rl.workbench.scene.inspect import SceneError
+
+    def refuse(usd, *args, **kwargs):
+        raise SceneError(f"{usd}: refused")
+
+    monkeypatch.setattr(module, "spec_fragment", refuse)
+    (tmp_path / "walker.xml").write_text(WALKER)
+    out = tmp_path / "robots" / "walker"
+    if existed:
+        out.mkdir(parents=True)
+    assert cli.main(["import", str(tmp_path / "walker.xml"), "-o", str(out)]) == 2
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == (["robots", "walker.xml"] if existed else ["walker.xml"]), "the folders the import made are gone"
+    assert not existed or list(out.iterdir()) == [], "an empty output folder stays, empty"
+
+
+def test_unnamed_bodies_and_joints_get_names_a_spec_can_tell_apart(tmp_path):
+    legs = "".join(f'<body pos="{x} 0 0"><joint/><geom size="0.05"/></body>' for x in (0.1, -0.1, 0.2, -0.2))
+    (tmp_path / "robot.xml").write_text(WALKER.replace('<body name="leg"', f'{legs}<body name="leg"'))
+    art = inspect_scene(import_robot(tmp_path / "robot.xml", tmp_path / "out")).find(None)
+    assert not art.duplicate_names and len(art.dof_names) == 5
+    assert [b.rsplit("/", 1)[-1] for b in art.bodies][1:5] == [
+        "torso_body",
+        "torso_body_2",
+        "torso_body_3",
+        "torso_body_4",
+    ]
+
+
+TWO_JOINT_ARM = ARM.replace('<joint name="shoulder"', '<joint name="shoulder_yaw" axis="0 0 1"/><joint name="shoulder"')
+
+
+def test_a_rewritten_mjcf_still_finds_its_meshes_and_reports_its_own_lines(tmp_path):
+    """The rewritten copy lives elsewhere: its meshes resolve from the MJCF's folder, a missing mesh is named as
+    the MJCF names it, and a schema error gives the line of the file as written."""
+    source = _write_arm(tmp_path / "arm", "degree")
+    source.write_text(TWO_JOINT_ARM.format(angle="degree", mesh="stl", shoulder="-90 90", elbow="-120 10"))
+    art = inspect_scene(import_robot(source, tmp_path / "out")).find(None)
+    assert art.dof_names == ("shoulder_yaw", "shoulder", "elbow")
+    assert (tmp_path / "out" / "Payload" / "GeometryLibrary.usdc").is_file(), "the mesh is converted"
+    (tmp_path / "arm" / "meshes" / "link.stl").unlink()
+    with pytest.raises(RobotImportError, match=re.escape("mesh meshes/link.stl cannot be read: no such file")):
+        import_robot(source, tmp_path / "out2")
+    header = "<!-- a comment of three lines,\n  which the rewritten copy does not keep,\n  before the model -->\n"
+    source.write_text(header + source.read_text().replace('<joint name="elbow"', '<gizmo/><joint name="elbow"'))
+    with pytest.raises(RobotImportError, match="unrecognized element; Element 'gizmo', line 14"):
+        import_robot(source, tmp_path / "out3")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["arm", "out"], "nothing is left behind"

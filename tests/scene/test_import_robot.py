@@ -48,7 +48,8 @@ def test_the_command_prints_the_summary_the_checks_and_a_spec_to_start_from(tmp_
     assert done.returncode == 0, done.stderr
     assert "articulation /so101_new_calib/Geometry/base_link: fixed base" in done.stdout
     assert "ready to train: 0 problem(s)" in done.stdout
-    assert 'base = "fixed"' in done.stdout and "[actuators.all]" in done.stdout
+    assert 'base = "fixed"' in done.stdout and "# gains from the robot's masses at the start pose" in done.stdout
+    assert "effort_limit = " in done.stdout, "the URDF's <limit effort> is carried"
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,7 @@ PLAY_MAX_ENVS = 1024  # play builds one env per episode, up to this many (not th
 EXPORT_ENVS = 64  # envs whose deterministic rollout gives the observations an export is checked on
 EVAL_EPISODES = 64  # deterministic episodes evaluated after training
 UNSTABLE_WARNING_SHARE = 0.05  # warn once when more than this share of an iteration's ended episodes blew up
+EARLY_END_WARNING_SHARE = 0.5  # warn once when a termination term ends this share of an iteration's episodes at once
 
 __all__ = ["EVAL_EPISODES", "EXPORT_ENVS", "PLAY_MAX_ENVS", "RunError", "TrainingFailed", "Workbench"]
 
@@ -59,7 +60,7 @@ class Workbench:
         self._fresh = fresh  # the run folder is created (and the spec written) once build() succeeds
         self._writer = RunWriter(run)
         self.saving = False  # True while a checkpoint is written (a front end defers an abort until it is done)
-        self._warned_unstable = False
+        self._warned_unstable = self._warned_early_end = False
         self.state = "created"
         self.env = None
         self.trainer = None
@@ -254,6 +255,7 @@ class Workbench:
         if self._pose_watch is not None:
             self._emit("poses", {"poses": self._pose_watch.pop().numpy(), "dt": self.spec.env.step_dt})
         self._warn_if_unstable(metrics)
+        self._warn_if_ending_at_once(metrics["iteration"])
         if self.iteration % int(self.spec.ppo["save_interval"]) == 0:
             self.save_checkpoint()
         return metrics
@@ -317,6 +319,16 @@ class Workbench:
                 f"{actions.scale:g}), or drive gains too stiff for that step"
             },
         )
+
+    def _warn_if_ending_at_once(self, iteration: int) -> None:
+        """Once per run: a "warning" event naming the termination terms that ended most of an iteration's episodes
+        within their first steps (:func:`.envs.episode_stats.early_end_notice`)."""
+        from .envs.episode_stats import early_end_notice
+
+        notice = early_end_notice(self.env.early_terminations, EARLY_END_WARNING_SHARE, iteration)
+        if notice and not self._warned_early_end:
+            self._warned_early_end = True
+            self._emit("warning", {"message": notice})
 
     def save_checkpoint(self) -> Path:
         """Save the trainer's state as ``checkpoints/model_<iteration>.pt`` (atomically).

@@ -90,6 +90,9 @@ class BackendRequest:
     """Each joint's position at reset [rad or m], D values (NaN keeps the scene's), or empty for the scene's."""
     self_collisions: bool = False
     """Whether the robot's links collide with each other."""
+    ground: bool | None = None
+    """Whether the envs stand on a ground plane at z = 0 that the robot collides with; None: exactly when the base
+    floats."""
 
 
 class BackendError(RuntimeError):

@@ -4,8 +4,8 @@ On the CPU every clone goes into one merged MuJoCo (C) world, spaced apart: the 
 for the small env counts a CPU can train. On CUDA each clone is its own world in MuJoCo-Warp and the physics
 substeps of one env step run as one captured CUDA graph.
 
-Only the articulation's own prims are loaded from the scene; a floating-base robot gets one ground plane at z = 0,
-shared by every env.
+Only the articulation's own prims are loaded from the scene; a floating-base robot (or any robot whose request asks
+for ``ground``) gets one ground plane at z = 0, shared by every env.
 
 Shapes below: N = num_envs, D = number of selected 1-DOF joints, B = bodies per env.
 """
@@ -20,6 +20,7 @@ from dataclasses import replace
 
 import mujoco
 import newton
+import numpy as np
 import torch
 import warp as wp
 
@@ -89,17 +90,17 @@ class NewtonBackend(NewtonProperties, Backend):
             xforms = [wp.transform_identity()] * num_envs
         self._xforms = xforms
         newton_compat.replicate(world, robot, num_envs, xforms, separate_worlds=not self.on_cpu)
-        if self._has_free_root:
+        ground = self._has_free_root if request.ground is None else request.ground
+        if ground:
             world.add_ground_plane()  # one plane shared by every env
         self.model = finalize_quietly(world, wp_device)
-        # MuJoCo takes the larger friction of two touching geoms unless one has priority: the robot's shapes get
-        # it, so that their friction (randomised per env) decides against the ground that every env shares
-        robot_shape = self.model.shape_body.numpy() >= 0
-        self.model.mujoco.geom_priority.assign(robot_shape.astype("int32"))
+        if self.model.shape_count:
+            _give_robot_shapes_priority(self.model)
         phase_done("scene")
         self._set_target_modes(request.position_control)
-        # contacts with the ground (a floating base) or between the robot's own links; an arm alone needs none
-        has_contacts = any(robot.shape_flags) and (self._has_free_root or self_collisions)
+        # contacts with the ground or between the robot's own links; an arm alone, or a robot without a collision
+        # shape, needs none
+        has_contacts = any(robot.shape_flags) and (ground or self_collisions)
         # a Go2 on its feet makes about 60 contacts with its meshes: room for 128 per env (the CPU's merged world
         # holds every env's); on the GPU each world also gets the constraint rows they need (4 per contact with
         # the pyramidal cone, plus limits): Newton's defaults there (48 contacts, 64 rows) overflow for a Go2
@@ -335,6 +336,21 @@ class NewtonBackend(NewtonProperties, Backend):
         else:
             self._reset_mask.copy_(env_mask)
             newton.eval_fk(self.model, self.state.joint_q, self.state.joint_qd, self.state, mask=self._wp_reset_mask)
+
+
+def _give_robot_shapes_priority(model: newton.Model) -> None:
+    """MuJoCo takes the larger friction and contact dimension of two touching geoms unless one has priority: the
+    robot's shapes get it, so that their friction (randomised per env) decides against the ground that every env
+    shares. A robot shape's contact dimension is raised to the ground's where it is lower, as MuJoCo's larger-of-two
+    rule would: an MJCF's frictionless ``condim="1"`` geoms (Gymnasium's Hopper, Humanoid) touch its ``condim="3"``
+    floor with friction."""
+    robot_shape = model.shape_body.numpy() >= 0
+    model.mujoco.geom_priority.assign(robot_shape.astype("int32"))
+    condim = model.mujoco.condim.numpy()
+    if robot_shape.all() or not robot_shape.any() or condim[robot_shape].min() >= condim[~robot_shape].max():
+        return
+    condim[robot_shape] = np.maximum(condim[robot_shape], condim[~robot_shape].max())
+    model.mujoco.condim.assign(condim)
 
 
 def _print_mujoco_warning(message: str) -> None:

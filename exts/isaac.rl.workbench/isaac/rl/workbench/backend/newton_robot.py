@@ -1,6 +1,12 @@
 """The robot as a Newton ``ModelBuilder``, set up as the spec asks before the envs are cloned: the base type
 (floating or fixed, whatever the scene authors), the actuators' gains and limits, explicit motor models (Newton's
-composable actuators), and the reset state; its finalize, and the MuJoCo solver the clones are built for."""
+composable actuators), and the reset state; its finalize, and the MuJoCo solver the clones are built for.
+
+A scene converted from MJCF (one that authors MuJoCo's USD schemas: ``MjcActuator`` prims or ``mjc:`` attributes)
+is read with Newton's MuJoCo schema resolver as well, so that what only those attributes hold reaches the model:
+passive joint springs (``mjc:stiffness``, ``mjc:springref``), joint reference positions (``mjc:ref``), friction
+loss, contact and limit parameters. Other scenes load exactly as before (the resolver would change their joint
+limits' solver parameters)."""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from pathlib import Path
 
 import newton
 from newton.actuators import ClampingDCMotor, ClampingMaxEffort, DrivePD
+from pxr import Usd
 
 from . import newton_compat
 from .base import ExplicitActuator
@@ -34,21 +41,44 @@ def root_is_free(robot: newton.ModelBuilder) -> bool:
 
 def load_robot(scene: Path, root: str, base: str | None, self_collisions: bool) -> newton.ModelBuilder:
     """The robot under prim ``root`` of ``scene``, with its base as ``base`` asks: "floating" releases a root the
-    scene welds to the world (the weld joint is left out) and gives it a free joint; "fixed" fixes a free root."""
+    scene welds to the world (the weld joint is left out) and gives it a free joint; "fixed" fixes a free root.
+    A scene with MuJoCo's schemas is also read through Newton's MuJoCo schema resolver (the module's docstring)."""
+    stage = Usd.Stage.Open(str(scene), Usd.Stage.LoadAll)
+    from_mjcf = has_mujoco_schemas(stage)
     options = {"root_path": root, "enable_self_collisions": self_collisions}
-    robot = newton.ModelBuilder()
-    robot.add_usd(str(scene), **options)
+    if from_mjcf:
+        options["schema_resolvers"] = [newton.usd.SchemaResolverNewton(), newton.usd.SchemaResolverMjc()]
+    robot = _robot_builder(from_mjcf)
+    robot.add_usd(stage, **options)
     if base == "fixed" and root_is_free(robot):
-        robot = newton.ModelBuilder()
-        robot.add_usd(str(scene), floating=False, **options)
+        robot = _robot_builder(from_mjcf)
+        robot.add_usd(stage, floating=False, **options)
     elif base == "floating" and not root_is_free(robot):
         welds = [
             label
             for j, label in enumerate(robot.joint_label)
             if robot.joint_parent[j] == -1 and int(robot.joint_type[j]) == int(newton.JointType.FIXED)
         ]
-        robot = newton.ModelBuilder()
-        robot.add_usd(str(scene), floating=True, ignore_paths=welds, **options)  # prim paths hold no regex syntax
+        robot = _robot_builder(from_mjcf)
+        robot.add_usd(stage, floating=True, ignore_paths=welds, **options)  # prim paths hold no regex syntax
+    return robot
+
+
+def has_mujoco_schemas(stage: Usd.Stage) -> bool:
+    """Whether ``stage`` authors MuJoCo's USD schemas (MjcPhysics): a prim of an ``Mjc`` type (an actuator) or an
+    attribute in the ``mjc:`` namespace, as the MJCF converter writes them."""
+    return any(
+        prim.GetTypeName().startswith("Mjc") or any(name.startswith("mjc:") for name in prim.GetPropertyNames())
+        for prim in stage.Traverse()
+    )
+
+
+def _robot_builder(mujoco_attributes: bool) -> newton.ModelBuilder:
+    """An empty builder for the robot; with ``mujoco_attributes``, one that holds the MuJoCo solver's custom
+    attributes (the MuJoCo schema resolver fills them)."""
+    robot = newton.ModelBuilder()
+    if mujoco_attributes:
+        newton.solvers.SolverMuJoCo.register_custom_attributes(robot)
     return robot
 
 

@@ -50,7 +50,9 @@ class PhysxBackend(Backend):
             raise BackendError(f"PhysX in Isaac Sim: [actuators] {', '.join(unsupported)} is Newton-only")
         self.device, self.num_envs = torch.device(request.device), request.num_envs
         physx_stage.close_simulation()
-        ground = None if request.base is None else request.base == "floating"  # None: the scene's base decides
+        ground = request.ground  # None: the base decides, the request's or else the scene's
+        if ground is None and request.base is not None:
+            ground = request.base == "floating"
         load_root, spacing = request.load_root, request.spacing
         self.grid = physx_stage.clone_envs(request.scene, load_root, self.num_envs, spacing, ground)
         phase_done("scene")

@@ -20,10 +20,9 @@ import cmath
 import math
 from dataclasses import dataclass
 
+from ..scene.suggested_gains import RATE_FRACTION
 from .usd_checks import Finding
 
-RATE_FRACTION = 12
-"""An underdamped PD's natural frequency may be at most the physics rate divided by this."""
 DAMPING_RATIO_RANGE = (0.2, 5.0)
 
 
@@ -108,7 +107,7 @@ def suggested_actuators(suggestions: dict[str, tuple[float, float]], groups: dic
     group's other joints'), each saying which spec group to take the joint out of."""
     lines = []
     for joint, (stiffness, damping) in suggestions.items():
-        owner = next((name for name, joints in groups.items() if joint in joints), None)
+        owner = next((name for name, joints in groups.items() if joint in joints and name != joint), None)
         lines += [
             f"[actuators.{joint}]" + (f"  # take {joint} out of [actuators.{owner}] joints" if owner else ""),
             f'joints = ["{joint}"]',

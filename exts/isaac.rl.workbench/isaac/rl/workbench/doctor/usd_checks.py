@@ -2,10 +2,11 @@
 training fail, each as a one-line finding with its fix.
 
 Checks, per articulation: masses (authored, positive and finite, or derivable from collision shapes) and
-inertias (non-negative, finite, physical: each principal moment at most the sum of the other two); joint limits
-on 1-DOF joints; a drive (or a spec actuator) on every 1-DOF joint; collision shapes on every body; joints that
-attach a moving joint straight to the world; the base type. Levels: "problem" (training would fail or be wrong),
-"warning" (likely a mistake; the message says when it is fine), "ok".
+inertias (not finite or clearly negative: a problem; negative by rounding, or a principal moment above the sum of
+the other two: a warning, as Newton corrects them); joint limits on 1-DOF joints; a drive (or a spec actuator) on
+every 1-DOF joint; collision shapes on every body; joints that attach a moving joint straight to the world; the
+base type. Levels: "problem" (training would fail or be wrong), "warning" (likely a mistake; the message says when
+it is fine), "ok".
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pxr import Usd, UsdPhysics
 from ..scene.inspect import ArticulationInfo, SceneError, inspect_scene
 
 LEVELS = ("problem", "warning", "ok")
+ROUNDING = 1e-9  # [kg·m²] a negative moment no larger than this is a rounding error of a zero one
 HEAVY_BODY_KG = 1000.0  # a link heavier than this is more likely a unit mistake (grams, or a density) than a robot
 
 
@@ -99,20 +101,7 @@ def _body_checks(prim: Usd.Prim) -> list[Finding]:
         out.append(Finding("warning", "mass", f"{path}: {mass:g} kg; check the unit (kg, not g)"))
     inertia = mass_api.GetDiagonalInertiaAttr().Get() if mass_api else None
     if inertia is not None:
-        moments = [float(v) for v in inertia]
-        if not all(math.isfinite(m) and m >= 0 for m in moments):
-            out.append(
-                Finding("problem", "inertia", f"{path}: diagonal inertia {moments} kg·m²; each must be >= 0 and finite")
-            )
-        elif any(m > 0 for m in moments) and any(m > sum(moments) - m + 1e-12 for m in moments):
-            out.append(
-                Finding(
-                    "problem",
-                    "inertia",
-                    f"{path}: diagonal inertia {moments} kg·m² is not physical (a moment exceeds the sum of the other "
-                    f"two); recompute it from the link's geometry",
-                )
-            )
+        out += _inertia_checks(path, [float(v) for v in inertia])
     if not colliders:
         out.append(
             Finding(
@@ -123,6 +112,39 @@ def _body_checks(prim: Usd.Prim) -> list[Finding]:
             )
         )
     return out
+
+
+def _inertia_checks(path: str, moments: list[float]) -> list[Finding]:
+    """Non-finite or clearly negative moments are a problem (the robot's dynamics would be made up); a moment
+    negative by rounding only, or moments that break the triangle inequality, are a warning: Newton's inertia
+    validation corrects them when it loads the robot (``doctor`` on a spec names each correction)."""
+    corrected = "Newton corrects it when it loads the robot (fine for a sensor or frame link; else recompute it from "
+    corrected += "the link's geometry)"
+    if not all(math.isfinite(m) for m in moments) or min(moments) < -ROUNDING:
+        return [
+            Finding(
+                "problem",
+                "inertia",
+                f"{path}: diagonal inertia {moments} kg·m²; each must be >= 0 and finite: give the link its real "
+                f"inertia (a URDF's <inertia>, an MJCF's diaginertia, or the USD's physics:diagonalInertia)",
+            )
+        ]
+    if min(moments) < 0:
+        return [
+            Finding(
+                "warning", "inertia", f"{path}: diagonal inertia {moments} kg·m² is negative by rounding; {corrected}"
+            )
+        ]
+    if any(m > 0 for m in moments) and any(m > sum(moments) - m + 1e-12 for m in moments):
+        return [
+            Finding(
+                "warning",
+                "inertia",
+                f"{path}: diagonal inertia {moments} kg·m² is not physical (a moment exceeds the sum of the other "
+                f"two); {corrected}",
+            )
+        ]
+    return []
 
 
 def _joint_checks(art: ArticulationInfo, actuated: set[str]) -> list[Finding]:

@@ -31,6 +31,7 @@ def backend_request(spec: TaskSpec, device: str) -> BackendRequest:
         root_height=spec.robot.root_height,
         initial_joint_positions=tuple(initial_joint_positions(spec.robot, names)),
         self_collisions=spec.robot.self_collisions,
+        ground=spec.env.ground,
     )
 
 

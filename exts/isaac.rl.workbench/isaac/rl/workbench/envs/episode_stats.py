@@ -3,12 +3,30 @@
 Only whole episodes count: an episode that began at a random length (rsl-rl's ``init_at_random_ep_len``, which
 spreads episode ends over the iterations; :meth:`EpisodeStats.mark_partial`) is shorter than its counter says, so
 its return and length would misreport the policy; such episodes are left out. Envs that blew up (see
-:mod:`.health`) are counted apart.
+:mod:`.health`) are counted apart. Each termination term's episodes that ended within their first
+:data:`EARLY_STEPS` steps are counted too: a spec whose robot starts where a term fires ends nearly every episode so.
 """
 
 from __future__ import annotations
 
 import torch
+
+EARLY_STEPS = 2
+"""An episode that a termination term ends within this many env steps of its start ended "at once"."""
+
+
+def early_end_notice(shares: dict[str, float], min_share: float, iteration: int) -> str | None:
+    """The warning for the termination terms that ended at least ``min_share`` (0 to 1) of iteration
+    ``iteration``'s episodes at once (``shares``: :attr:`EpisodeStats.early_terminations`), most first; None when
+    none did."""
+    ending = sorted((-share, name) for name, share in shares.items() if share >= min_share)
+    if not ending:
+        return None
+    named = ", ".join(f"[terminations.{name}] ended {-share:.0%}" for share, name in ending)
+    return (
+        f"{named} of episodes within their first {EARLY_STEPS} steps in iteration {iteration}: the envs start where "
+        "the term fires; check its params, or [robot] root_height / joint_pos (the start pose)"
+    )
 
 
 class EpisodeStats:
@@ -21,6 +39,8 @@ class EpisodeStats:
         track_root_vel_x: also average the root's world x velocity over every env and step (floating bases).
         metrics: the metrics' names and reductions, K of them (``metric/<name>`` keys): ``"final"`` keeps the value
             of an episode's last step, ``"mean"`` averages the episode's steps.
+        termination_names: the termination terms' names (time-outs left out), M of them, in the row order of the
+            ``fired`` tensor that :meth:`end_episodes` takes.
     """
 
     def __init__(
@@ -30,8 +50,15 @@ class EpisodeStats:
         device: torch.device,
         track_root_vel_x: bool,
         metrics: dict[str, str] | None = None,
+        termination_names: list[str] | None = None,
     ):
         self.term_names = list(term_names)
+        self.termination_names = list(termination_names or [])
+        self._early = torch.zeros(len(self.termination_names), device=device)  # episodes each term ended at once
+        self.early_terminations: dict[str, float] = {}
+        """Termination term -> the share of the whole episodes ended in the last :meth:`pop`'s span that the term
+        ended within their first :data:`EARLY_STEPS` steps (0 to 1; an episode several terms end counts for each);
+        empty when no episode ended."""
         self.metric_names = list(metrics or {})
         self.track_root_vel_x = track_root_vel_x
         self.sums = torch.zeros(num_envs, 1 + len(term_names), device=device)  # return, then each term
@@ -74,9 +101,15 @@ class EpisodeStats:
         """The running episodes did not start at step 0 (their length counters were set at random): leave them out."""
         self.partial.fill_(True)
 
-    def end_episodes(self, dones: torch.Tensor, episode_length: torch.Tensor) -> None:
-        """Record the whole episodes ending where ``dones`` (N,) is set, of ``episode_length`` (N,) env steps."""
+    def end_episodes(
+        self, dones: torch.Tensor, episode_length: torch.Tensor, fired: torch.Tensor | None = None
+    ) -> None:
+        """Record the whole episodes ending where ``dones`` (N,) is set, of ``episode_length`` (N,) env steps;
+        ``fired`` (M, N) bool: where each termination term fired this step (None: no termination term)."""
         real = (dones & ~self.partial).float()
+        if fired is not None:
+            early = real.masked_fill(episode_length > EARLY_STEPS, 0.0)
+            self._early.addmv_(fired.float(), early)
         length = episode_length.float().unsqueeze(1)
         metrics = torch.where(self._metric_is_mean, self._metric_sums / length.clamp(min=1.0), self._metric_last)
         self.ended_metrics.copy_(metrics)
@@ -95,11 +128,16 @@ class EpisodeStats:
         Keys: ``episodes`` (real episodes ended), ``unstable_envs`` (env-steps that blew up), and when an episode
         ended: ``mean_reward`` (undiscounted return), ``mean_episode_length`` (env steps), ``reward/<term>``,
         ``metric/<name>``; for a floating base ``mean_root_vel_x`` (world x velocity of the root [m/s] over every env
-        and step).
+        and step). Sets :attr:`early_terminations` for the same episodes.
         """
-        totals = self._totals.tolist()
+        values = torch.cat([self._totals, self._early]).tolist()
         self._totals.zero_()
+        self._early.zero_()
+        totals, early = values[: self._totals.numel()], values[self._totals.numel() :]
         count, num_terms = totals[0], len(self.term_names)
+        self.early_terminations = (
+            {n: e / count for n, e in zip(self.termination_names, early, strict=True)} if count else {}
+        )
         out: dict[str, float] = {"episodes": int(count), "unstable_envs": int(totals[-2])}
         if self.track_root_vel_x:
             steps = self._steps_since_pop * self._num_envs

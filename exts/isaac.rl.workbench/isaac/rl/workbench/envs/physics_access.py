@@ -55,10 +55,17 @@ class PhysicsAccess:
         self.backend.step()
         self._derived.clear()
 
-    def reset_physics(self, env_mask: torch.Tensor, dof_positions: torch.Tensor, dof_velocities: torch.Tensor) -> None:
+    def reset_physics(
+        self,
+        env_mask: torch.Tensor,
+        dof_positions: torch.Tensor,
+        dof_velocities: torch.Tensor,
+        root_pose: torch.Tensor | None = None,
+    ) -> None:
         """Put the joints of the envs where ``env_mask`` (N,) is set at ``dof_positions`` [rad or m] and
-        ``dof_velocities`` [rad/s or m/s] (N, D), their root at its start pose and at rest; no event runs."""
-        self.backend.reset(env_mask, dof_positions, dof_velocities)
+        ``dof_velocities`` [rad/s or m/s] (N, D), their root at ``root_pose`` (N, 7) relative to the env origin
+        (x, y, z [m], qx, qy, qz, qw; None: its start pose) and at rest; no event runs."""
+        self.backend.reset(env_mask, dof_positions, dof_velocities, root_pose)
         self._derived.clear()
 
     def physics_failure(self) -> str | None:

@@ -144,7 +144,9 @@ class WorkbenchEnv(TermState, PhysicsAccess, VecEnv):
         self._reward_scales = torch.tensor([t.weight * self.step_dt for t in self.reward_terms], device=dev)
         self.floating_base = backend.floating_base
         metrics = {t.name: t.reduce for t in self.metric_terms}
-        self._stats = EpisodeStats(n, [t.name for t in self.reward_terms], dev, self.floating_base, metrics)
+        self._fired: torch.Tensor | None = None  # (M, N): where each termination term fired at the last step
+        ending = [t.name for t in self._termination_terms]
+        self._stats = EpisodeStats(n, [t.name for t in self.reward_terms], dev, self.floating_base, metrics, ending)
         self._health = HealthCheck(backend, spec.env.physics_dt, spec.env.spacing) if health_check else None
         self.unstable = torch.zeros(n, dtype=torch.bool, device=dev)
         self._derived: dict[str, torch.Tensor] = {}
@@ -277,7 +279,7 @@ class WorkbenchEnv(TermState, PhysicsAccess, VecEnv):
         if self.metric_terms:
             self._stats.add_metrics(self.metric_values())
         dones = self.terminated | self.time_outs
-        self._stats.end_episodes(dones, self.episode_length_buf)
+        self._stats.end_episodes(dones, self.episode_length_buf, self._fired)
         if self._health is not None:
             self.backend.clear_solver_state(self.unstable)
         self._reset(dones)
@@ -333,7 +335,8 @@ class WorkbenchEnv(TermState, PhysicsAccess, VecEnv):
         """One stacked reduction per kind, few kernels (the step is launch-bound on the GPU)."""
         ended = [self._call(t) for t in self._termination_terms]
         timed = [self._call(t) for t in self._time_out_terms] or [self.episode_length_buf >= self.max_episode_length]
-        terminated = torch.stack(ended).any(dim=0) if ended else torch.zeros_like(self.terminated)
+        self._fired = torch.stack(ended) if ended else None
+        terminated = self._fired.any(dim=0) if ended else torch.zeros_like(self.terminated)
         if self._health is not None:
             terminated = terminated | self.unstable
         self.terminated.copy_(terminated)
@@ -373,6 +376,11 @@ class WorkbenchEnv(TermState, PhysicsAccess, VecEnv):
         """Each env's metrics for the episode that ended at the last step, shape (N, K); valid where that step's
         ``dones`` is set (each metric reduced as its ``reduce`` says)."""
         return self._stats.ended_metrics
+
+    @property
+    def early_terminations(self) -> dict[str, float]:
+        """Over the episodes the last :meth:`pop_episode_stats` counted: :attr:`.EpisodeStats.early_terminations`."""
+        return self._stats.early_terminations
 
     def pop_episode_stats(self) -> dict[str, float]:
         """Statistics of the episodes that ended since the last call (one device sync); see

@@ -1,10 +1,10 @@
 """``isaac-rl-workbench``: inspect or check a USD robot, train a task, play, export (and deploy), benchmark, list
 spec keys; sysid, robustness, transfer and the Go2 DDS bridge (their commands live in the cli_*.py modules).
 
-Exit codes: 0 done; 1 ``doctor`` found a problem; 2 bad input (a bad spec, file, checkpoint, argument or device:
-one line naming the file, key or value and what was expected, no traceback, nothing written); 3 training or export
-failed (the physics failed for every env, NaN in the policy or its loss: the message names the last good
-checkpoint; an exported model that disagrees with the training policy); 130 stopped by Ctrl-C.
+Exit codes: 0 done; 1 ``doctor`` (or ``import``'s check) found a problem; 2 bad input (a bad spec, file, checkpoint,
+argument or device: one line naming the file, key or value and what was expected, no traceback, nothing written); 3
+training or export failed (the physics failed for every env, NaN in the policy or its loss: the message names the
+last good checkpoint; an exported model that disagrees with the training policy); 130 stopped by Ctrl-C.
 docs/troubleshooting.md lists every message.
 """
 
@@ -59,36 +59,45 @@ def _doctor(args) -> int:
             if spec.robot.base:
                 findings.append(Finding("ok", "base", f"the spec makes the base {spec.robot.base} ([robot] base)"))
             if not any(f.level == "problem" for f in findings):
-                from ..doctor.physics_checks import gain_checks, mass_checks, physics_checks
+                from ..doctor.physics_checks import spec_checks
 
-                gains, suggested = gain_checks(spec)
-                findings += mass_checks(spec) + gains + physics_checks(spec)
+                flagged = [f.message.split(":")[0] for f in findings if f.check == "inertia"]
+                physics, suggested = spec_checks(spec, flagged)
+                findings += physics
     print(format_findings(args.target, findings))
     if suggested and Path(args.target).suffix.lower().startswith(".usd"):
         print(f"\nA spec to start from (add [env], [actions], rewards; doctor the spec too):\n\n{suggested}")
     elif suggested:
-        print(f"\nSuggested gains (replace these keys of your [actuators] groups):\n\n{suggested}")
+        print(f"\nSuggested fixes (replace these keys of your spec's tables):\n\n{suggested}")
     return 1 if any(f.level == "problem" for f in findings) else 0
 
 
 def _import(args) -> int:
     from ..doctor.usd_checks import check_robot, format_findings
-    from ..scene.import_robot import example_robot, import_robot, spec_fragment
+    from ..scene.import_robot import convert_robot, example_robot, spec_fragment
     from ..scene.inspect import format_scene, inspect_scene
 
     source = Path(args.robot)
     if not source.exists() and args.robot in ("go2", "panda", "so101"):
         source = example_robot(args.robot)
     out_dir = Path(args.out or Path("assets") / "robots" / source.stem)
-    usd = import_robot(source, out_dir)
-    print(f"imported {source} -> {usd}\n")
-    print(format_scene(inspect_scene(usd)))
-    print()
-    print(format_findings(usd, check_robot(usd)))
-    print("\nA spec to start from (save it beside the folder you imported into, add [env], [actions], rewards):\n")
-    floating = True if args.floating_base else False if args.fixed_base else None  # None: as the scene has it
-    print(spec_fragment(usd, Path.cwd(), floating_base=floating))
-    return 0
+    imported = convert_robot(source, out_dir)
+    usd = imported.usd
+    try:
+        print(f"imported {source} -> {usd}\n")
+        print("".join(f"rewritten for USD: {change}\n" for change in imported.changes), end="")
+        print("".join(f"converter warning: {warning}\n" for warning in imported.warnings), end="")
+        print(format_scene(inspect_scene(usd)))
+        print()
+        findings = check_robot(usd)
+        print(format_findings(usd, findings))
+        print("\nA spec to start from (save it beside the folder you imported into, add [env], [actions], rewards):\n")
+        floating = True if args.floating_base else False if args.fixed_base else None  # None: as the scene has it
+        print(spec_fragment(usd, Path.cwd(), floating_base=floating))
+    except BaseException:
+        imported.remove()  # a failure after the conversion (bad input, Ctrl-C) leaves nothing behind
+        raise
+    return 1 if any(f.level == "problem" for f in findings) else 0  # as doctor: 1 when it found a problem
 
 
 def _inspect(args) -> int:

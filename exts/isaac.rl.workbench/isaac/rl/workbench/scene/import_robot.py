@@ -14,18 +14,21 @@ its package: a description cannot pull other files of the machine into the outpu
 
 from __future__ import annotations
 
-import math
 import os
 import posixpath
 import re
 import shutil
 import subprocess
+import tempfile
 import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass
 from pathlib import Path
 
-from pxr import Usd
-
+from . import start_pose
 from .inspect import ArticulationInfo, SceneError, inspect_scene
+from .mjcf_actuators import mjcf_actuators
+from .mjcf_rewrite import rewrite_mjcf
+from .suggested_gains import actuator_tables, joint_loads
 
 CONVERTERS = {  # root element (URDF, MJCF) -> (PyPI package, console script, env var that names another script)
     "robot": ("urdf-usd-converter", "urdf_usd_converter", "ISAAC_RL_WORKBENCH_URDF_CONVERTER"),
@@ -74,15 +77,45 @@ def example_robot(name: str) -> Path:
     return found[0] / EXAMPLE_ROBOTS[name]
 
 
+@dataclass(frozen=True)
+class ImportedRobot:
+    """What :func:`convert_robot` made: the main USD file, the converter's warnings and what the MJCF rewrite
+    changed (one line each, for the user)."""
+
+    usd: Path
+    warnings: tuple[str, ...] = ()
+    changes: tuple[str, ...] = ()
+    created: Path | None = None  # the topmost folder the import created (the output or a parent), None: none
+
+    def remove(self) -> None:
+        """Undo the import: the output folder's files, and the folders it created (an output folder that
+        existed, empty, stays)."""
+        out_dir = self.usd.parent
+        shutil.rmtree(out_dir, ignore_errors=True)
+        if self.created is None:
+            out_dir.mkdir(exist_ok=True)
+        elif self.created != out_dir:
+            _remove_empty_folders(out_dir.parent, self.created)
+
+
 def import_robot(source: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
     """Convert ``source``, a URDF (``<robot>`` root) or an MJCF file (``<mujoco>`` root, ``.xml``), into a USD
     robot in ``out_dir`` (created; it must not hold files yet) and return the main USD file. Meshes are converted
-    into the output, so it does not depend on the source's files afterwards.
+    into the output, so it does not depend on the source's files afterwards. :func:`convert_robot` also tells the
+    converter's warnings.
 
     Raises:
         RobotImportError: a missing file, a file that is neither URDF nor MJCF, a mesh it names that cannot be
-            read, a conversion failure, or an ``out_dir`` that holds files; nothing is written then.
+            read, a conversion failure, a result that is not one articulation to train, or an ``out_dir`` that
+            holds files; nothing is written then.
     """
+    return convert_robot(source, out_dir).usd
+
+
+def convert_robot(source: str | os.PathLike, out_dir: str | os.PathLike) -> ImportedRobot:
+    """:func:`import_robot`, telling the converter's warnings and the MJCF rewrite's changes
+    (:mod:`.mjcf_rewrite`: a body's several joints split into a chain, joints to the world put under a fixed
+    base). Raises as :func:`import_robot`."""
     source, out_dir = Path(source), Path(out_dir)
     description = _read_description(source)
     _check_files(source, description)
@@ -92,33 +125,31 @@ def import_robot(source: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
         raise RobotImportError(f"{out_dir}: already holds files; choose another -o folder")
     converter = find_converter(description.tag)
     made = _make_folder(out_dir.parent)
+    created = made or (None if out_dir.exists() else out_dir)
     staging = out_dir.parent / f".{out_dir.name}.importing"
     shutil.rmtree(staging, ignore_errors=True)
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "PXR_PLUGINPATH_NAME")}
     moved = False
     try:
-        done = subprocess.run(
-            [str(converter), str(source.resolve()), str(staging)], capture_output=True, text=True, env=env, timeout=600
-        )
-        output = done.stdout + done.stderr
-        for pattern, why in _MESH_ERRORS:
-            if found := pattern.search(output):
-                mesh = Path(found["file"].strip())
-                if mesh.is_absolute() and mesh.is_relative_to(source.resolve().parent):
-                    mesh = mesh.relative_to(source.resolve().parent)
-                why = why or ("no such file" if "No such file" in found["why"] else found["why"].strip())
-                raise RobotImportError(f"{source}: mesh {mesh} cannot be read: {why}")
-        failed = re.search(r"Conversion failed: (.*?)(?=\n\[|\Z)", output, re.DOTALL)
-        if done.returncode != 0 or failed:
-            reason = failed.group(1) if failed else (output.strip().splitlines() or ["no output"])[-1]
-            reason = re.sub(r"^.*Python runtime error: '?(.*?)'?$", r"\1", reason.strip(), flags=re.DOTALL)
-            reason = "; ".join(line.strip() for line in reason.splitlines() if line.strip())
-            raise RobotImportError(f"{source}: conversion failed: {reason}")
+        with tempfile.TemporaryDirectory(prefix="isaac-rl-workbench-mjcf-") as rewritten:
+            converted, changes = source.resolve(), ()
+            if description.tag == "mujoco":
+                copy = Path(rewritten) / source.name
+                try:
+                    changes = tuple(rewrite_mjcf(source, copy).changes)
+                except (OSError, ElementTree.ParseError) as exc:
+                    raise RobotImportError(f"{source}: an included file cannot be read: {exc}") from None
+                converted = copy if changes else converted
+            output = _convert(converter, source, converted, staging)
+            if converted != source.resolve() and _failure(output):  # the file as written tells its own lines
+                _raise_for_failure(
+                    source, _convert(converter, source, source.resolve(), converted.parent / "as-written")
+                )
+        _raise_for_failure(source, output)
         main = sorted(staging.glob("*.usd*"))
         if len(main) != 1:
             raise RobotImportError(f"{source}: the converter wrote {len(main)} top-level USD files; expected one")
         try:
-            inspect_scene(main[0])
+            inspect_scene(main[0]).find(None)  # one articulation, joined to the world only at its root
         except SceneError as exc:
             reason = str(exc).removeprefix(f"{main[0]}: ")
             raise RobotImportError(f"{source}: converted, but not a robot to train: {reason}") from None
@@ -126,11 +157,58 @@ def import_robot(source: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
             out_dir.rmdir()
         staging.rename(out_dir)
         moved = True
-        return out_dir / main[0].name
+        return ImportedRobot(out_dir / main[0].name, converter_warnings(output), changes, created)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         if not moved and made is not None:
             _remove_empty_folders(out_dir.parent, made)
+
+
+def _convert(converter: Path, source: Path, description: Path, out: Path) -> str:
+    """Run ``converter`` on ``description`` (``source`` or its rewritten copy) into ``out``; its output."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "PXR_PLUGINPATH_NAME")}
+    try:
+        done = subprocess.run(
+            [str(converter), str(description.resolve()), str(out.resolve())],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+            cwd=out.resolve().parent,  # MuJoCo writes MUJOCO_LOG.TXT into the working folder: the staging one
+        )
+    except subprocess.TimeoutExpired:
+        raise RobotImportError(f"{source}: conversion failed: the converter ran for more than 10 minutes") from None
+    return done.stdout + done.stderr + ("" if done.returncode == 0 else f"\n[exit {done.returncode}]")
+
+
+def _failure(output: str) -> str | None:
+    """Why the conversion whose output is ``output`` failed, in one line; None when it did not."""
+    failed = re.search(r"Conversion failed: (.*?)(?=\n\[|\Z)", output, re.DOTALL)
+    if not failed and not re.search(r"\n\[exit \d+\]$", output):
+        return None
+    reason = failed.group(1) if failed else (output.strip().splitlines()[:-1] or ["no output"])[-1]
+    reason = re.sub(r"^.*Python runtime error: '?(.*?)'?$", r"\1", reason.strip(), flags=re.DOTALL)
+    return "; ".join(line.strip() for line in reason.splitlines() if line.strip())
+
+
+def _raise_for_failure(source: Path, output: str) -> None:
+    """A mesh the converter could not read, or a failed conversion, as one line naming ``source``."""
+    for pattern, why in _MESH_ERRORS:
+        if found := pattern.search(output):
+            mesh = Path(found["file"].strip())
+            if mesh.is_absolute() and mesh.is_relative_to(source.resolve().parent):
+                mesh = mesh.relative_to(source.resolve().parent)
+            why = why or ("no such file" if "No such file" in found["why"] else found["why"].strip())
+            raise RobotImportError(f"{source}: mesh {mesh} cannot be read: {why}")
+    if reason := _failure(output):
+        raise RobotImportError(f"{source}: conversion failed: {reason}")
+
+
+def converter_warnings(output: str) -> tuple[str, ...]:
+    """The warnings in a converter's ``output``, one line each, in order, each once: its ``[Warning] [where]
+    message`` lines and Python's ``UserWarning: message`` lines, without the logger or the source line."""
+    found = re.findall(r"^\[Warning\] (?:\[[^\]]*\] )?(.*)$|^.*?\b\w*Warning: (.*)$", output, re.MULTILINE)
+    return tuple(dict.fromkeys((a or b).strip() for a, b in found if (a or b).strip()))
 
 
 import_urdf = import_robot  # the name from before MJCF import; it converts both
@@ -278,13 +356,12 @@ def _inside(path: Path, folder: Path) -> bool:
 def spec_fragment(usd_file: Path, spec_folder: Path, floating_base: bool | None = None) -> str:
     """A starting spec for the imported robot: scene, articulation, ``[robot]`` (base as ``floating_base`` says, or
     as the scene has it when None; joint positions mid-range: the zero pose can lie outside the limits) and
-    ``[actuators]``: the MJCF's position actuators' gains where it has them, else one group with gains to tune."""
+    ``[actuators]``: the MJCF's position actuators' gains where it has them, else gains from the robot's masses
+    (:mod:`.suggested_gains`)."""
     art = inspect_scene(usd_file).find(None)
     joints = [j for j in art.joints if j.num_dofs == 1]
-    positions = []
-    for joint in joints:
-        if math.isfinite(joint.lower) and math.isfinite(joint.upper) and not joint.lower <= 0.0 <= joint.upper:
-            positions.append(f'"{joint.name}" = {round((joint.lower + joint.upper) / 2, 4)}')
+    stance = start_pose.stance(art)
+    positions = [f'"{name}" = {value}' for name, value in stance.items()]
     scene = os.path.relpath(usd_file.resolve(), spec_folder.resolve())
     floating = not art.fixed_base if floating_base is None else floating_base
     lines = [
@@ -294,54 +371,56 @@ def spec_fragment(usd_file: Path, spec_folder: Path, floating_base: bool | None 
         "[robot]",
         f'base = "{"floating" if floating else "fixed"}"',
     ]
+    height = start_pose.standing_root_height(usd_file, art, stance) if floating else None
+    if height is not None:
+        lines.append(f"root_height = {height}  # m: the lowest collision point {start_pose.CLEARANCE * 1000:g} mm up")
     if positions:
         lines.append("joint_pos = { " + ", ".join(positions) + " }  # mid-range where 0 is outside the limits")
-    groups: dict[tuple[float, float], list[str]] = {}
-    for name, gains in position_actuator_gains(usd_file, art).items():
-        groups.setdefault(gains, []).append(name)
-    for (stiffness, damping), names in groups.items():
-        key = names[0] if re.fullmatch(r"[A-Za-z0-9_-]+", names[0]) else f'"{names[0]}"'
-        lines += ["", f"[actuators.{key}]  # the MJCF's position actuators: kp, kv"]
-        lines += ["joints = [" + ", ".join(f'"{n}"' for n in names) + "]"]
-        slide = any(j.type == "prismatic" for j in joints if j.name in names)
-        units = ("N/m", "N·s/m") if slide else ("N·m/rad", "N·m·s/rad")
-        lines += [f"stiffness = {stiffness!r}  # {units[0]}", f"damping = {damping!r}  # {units[1]}"]
-    rest = [j.name for j in joints if not any(j.name in names for names in groups.values())]
-    if rest:
-        lines += [
-            "",
-            f"[actuators.{'rest' if groups else 'all'}]  # the converter authors no drives: tune these gains per robot"
-            " (doctor checks them)",
-            ("joints = [" + ", ".join(f'"{n}"' for n in rest) + "]") if groups else 'joints = [".*"]',
-            "stiffness = 20.0  # N·m/rad",
-            "damping = 0.5  # N·m·s/rad",
-        ]
+    lines += mjcf_actuator_tables(usd_file, art)
+    carried = {name for line in lines if line.startswith("joints = [") for name in re.findall(r'"([^"]*)"', line)}
+    rest = [j.name for j in joints if j.name not in carried]
+    if rest and carried:  # an MJCF's joints without an actuator are passive there
+        lines += ["", f"# passive in the MJCF (no actuator; leave them out of [actions] joints): {', '.join(rest)}"]
+    elif rest:  # the converter authors no drives: gains from the robot's masses at the start pose
+        lines += actuator_tables(joint_loads(usd_file, art, stance, floating, height))
     return "\n".join(lines)
 
 
-def position_actuator_gains(usd_file: Path, art: ArticulationInfo) -> dict[str, tuple[float, float]]:
-    """Joint name -> (kp [N·m/rad or N/m], kv [N·m·s/rad or N·s/m]) of the MJCF position actuators (``<position>``,
-    or ``<general>`` of that shape: force = kp·(ctrl - q) - kv·q̇) that mujoco-usd-converter authors as
-    ``MjcActuator`` prims on 1-DOF joints of ``art``. Newton's loader in the workbench reads no ``MjcActuator``, so
-    the spec carries these. Motors and other kinds are left out; a URDF's robot has none."""
-    names = {j.path: j.name for j in art.joints if j.num_dofs == 1}
-    gains = {}
-    stage = Usd.Stage.Open(str(usd_file))
-    for prim in stage.Traverse():
-        targets = prim.GetRelationship("mjc:target").GetTargets() if prim.GetTypeName() == "MjcActuator" else []
-        if len(targets) != 1 or str(targets[0]) not in names:
-            continue
-        gain, bias = _mjc(prim, "gainPrm", [1.0]), _mjc(prim, "biasPrm", []) + [0.0] * 3
-        kinds = [_mjc(prim, key, default) for key, default in (("gainType", "fixed"), ("biasType", "none"))]
-        kinds += [_mjc(prim, "dynType", "none"), _mjc(prim, "gear", [1.0])[0]]
-        if kinds == ["fixed", "affine", "none", 1.0] and bias[0] == 0.0 and bias[1] == -gain[0] and bias[2] <= 0.0:
-            gains[names[str(targets[0])]] = (float(gain[0]), max(0.0, -float(bias[2])))
-    return gains
-
-
-def _mjc(prim: Usd.Prim, name: str, default):
-    """The ``mjc:<name>`` attribute of ``prim`` (a list for an array), or ``default`` where it is not authored."""
-    value = prim.GetAttribute(f"mjc:{name}").Get()
-    if value is None:
-        return default
-    return value if isinstance(value, str) or not hasattr(value, "__len__") else list(value)
+def mjcf_actuator_tables(usd_file: Path, art: ArticulationInfo) -> list[str]:
+    """Spec lines that carry the MJCF's position actuators and motors (:mod:`.mjcf_actuators`) as
+    ``[actuators.<joint>]`` tables, joints of equal values in one, and the ``[actions]`` its motors ask for, as a
+    comment (a spec has one action scale: where the gears differ, the largest, and the effort limits keep each
+    joint within its own ``gear · ctrlrange``). Empty for a robot without them (a URDF's)."""
+    actuators = [a for a in mjcf_actuators(usd_file, art) if a.kind != "other"]
+    kinds = {j.name: j.type for j in art.joints}
+    groups: dict[tuple[str, float, float, float], list[str]] = {}
+    for actuator in actuators:
+        groups.setdefault((actuator.kind, actuator.stiffness, actuator.damping, actuator.effort_limit), [])
+        groups[actuator.kind, actuator.stiffness, actuator.damping, actuator.effort_limit].append(actuator.joint)
+    lines = []
+    for (kind, stiffness, damping, effort_limit), names in groups.items():
+        units = ("N/m", "N·s/m", "N") if kinds[names[0]] == "prismatic" else ("N·m/rad", "N·m·s/rad", "N·m")
+        key = names[0] if re.fullmatch(r"[A-Za-z0-9_-]+", names[0]) else f'"{names[0]}"'
+        what = "position actuators: kp, kv (times gear squared)" if kind == "position" else "motors: effort only"
+        lines += [
+            "",
+            f"[actuators.{key}]  # the MJCF's {what}",
+            "joints = [" + ", ".join(f'"{n}"' for n in names) + "]",
+        ]
+        if kind == "position":
+            lines += [f"stiffness = {stiffness!r}  # {units[0]}", f"damping = {damping!r}  # {units[1]}"]
+        if effort_limit != float("inf"):
+            lines += [
+                f"effort_limit = {effort_limit!r}  # {units[2]}: gear times the largest |ctrlrange| or |forcerange|"
+            ]
+    motors = [a for a in actuators if a.kind == "motor"]
+    if motors:
+        gears = sorted({abs(a.gear) for a in motors})
+        ctrl = max((max(map(abs, a.ctrl_range)) for a in motors if a.ctrl_range), default=None)
+        joints = ", ".join(f'"{a.joint}"' for a in motors)
+        lines += ["", "# [actions]  # the MJCF's motors: effort = gear x ctrl", '# type = "joint_effort"']
+        lines += [f"# joints = [{joints}]", f"# scale = {gears[-1]!r}"] + ([f"# clip = {ctrl!r}"] if ctrl else [])
+        if len(gears) > 1:
+            each = ", ".join(f"{a.joint} {abs(a.gear):g}" for a in motors)
+            lines += [f"# (the spec has one action scale; the gears differ: {each})"]
+    return lines

@@ -82,6 +82,24 @@ class ArticulationInfo:
     problems: tuple[str, ...] = ()
 
     @property
+    def duplicate_names(self) -> tuple[str, ...]:
+        """One sentence per name that several bodies, or several 1-DOF joints, share: a spec names bodies and
+        joints by the last component of their prim path, so it cannot tell these apart."""
+        out = []
+        movable = [j.path for j in self.joints if j.num_dofs == 1]
+        for plural, paths in (("bodies", self.bodies), ("joints", movable)):
+            by_name: dict[str, list[str]] = {}
+            for path in paths:
+                by_name.setdefault(path.rsplit("/", 1)[-1], []).append(path)
+            out += [
+                f"{len(same)} {plural} are named '{name}' ({', '.join(same)}): a spec cannot name one of them; "
+                f"rename them in the robot file"
+                for name, same in by_name.items()
+                if len(same) > 1
+            ]
+        return tuple(out)
+
+    @property
     def dof_names(self) -> tuple[str, ...]:
         """Names of the 1-dof joints (the controllable ones), in joint order."""
         return tuple(joint.name for joint in self.joints if joint.num_dofs == 1)
@@ -132,7 +150,11 @@ def inspect_scene(path: str | os.PathLike) -> SceneInfo:
     if not roots:
         found = f"prims with RigidBodyAPI: {len(bodies)}"
         raise SceneError(f"{file}: no articulation root (UsdPhysics.ArticulationRootAPI) found; {found}")
-    articulations = tuple(_collect_articulation(file, root, bodies, joints) for root in roots)
+    planes = {}  # body -> its plane shapes, which the physics only accepts on the world
+    for prim in prims:
+        if prim.IsA(UsdGeom.Plane) and (owner := _owning_body(prim.GetPath(), body_set)):
+            planes.setdefault(owner, []).append(prim.GetName())
+    articulations = tuple(_collect_articulation(file, root, bodies, joints, planes) for root in roots)
     return SceneInfo(file, str(UsdGeom.GetStageUpAxis(stage)), meters_per_unit, articulations)
 
 
@@ -166,7 +188,11 @@ def _is_articulation_joint(prim: Usd.Prim) -> bool:
 def _resolve_body(relationship: Usd.Relationship, body_set: set[str]) -> str:
     """The rigid body a joint relationship targets: the target or its closest rigid-body ancestor; "" = world."""
     targets = relationship.GetTargets()
-    path = targets[0] if targets else Sdf.Path.emptyPath
+    return _owning_body(targets[0] if targets else Sdf.Path.emptyPath, body_set)
+
+
+def _owning_body(path: Sdf.Path, body_set: set[str]) -> str:
+    """The rigid body at ``path`` or its closest rigid-body ancestor; "" when none (the world)."""
     while not path.isEmpty and path != Sdf.Path.absoluteRootPath:
         if str(path) in body_set:
             return str(path)
@@ -232,8 +258,11 @@ def _count_locked_d6_axes(prim: Usd.Prim) -> int:
     return locked
 
 
-def _collect_articulation(file: str, root: Usd.Prim, bodies: list[str], joints: list[JointInfo]) -> ArticulationInfo:
-    """Bodies reachable through joints from the root's bodies; joints depth-first from the base."""
+def _collect_articulation(
+    file: str, root: Usd.Prim, bodies: list[str], joints: list[JointInfo], planes: dict[str, list[str]]
+) -> ArticulationInfo:
+    """Bodies reachable through joints from the root's bodies; joints depth-first from the base. ``planes``: the
+    plane shapes under each body (a problem: the physics refuses a plane on anything but the world)."""
     root_path = str(root.GetPath())
     if root.IsA(UsdPhysics.Joint):  # the API on the joint to the base
         root_joint = next((j for j in joints if j.path == root_path), None)
@@ -269,6 +298,11 @@ def _collect_articulation(file: str, root: Usd.Prim, bodies: list[str], joints: 
         f"body fixed to the world by a FixedJoint) and put {j.name} between it and {j.body0 or j.body1}"
         for j in world_joints
         if j.num_dofs > 0
+    ) + tuple(
+        f"body {body} holds a plane ({', '.join(planes[body])}); the physics accepts planes only on the world "
+        f"(a ground): make it a box, or move it out of the robot (in an MJCF, into <worldbody>)"
+        for body in ordered_bodies
+        if body in planes
     )
     return ArticulationInfo(
         root_path, bool(world_joints), tuple(ordered_joints + closing), tuple(ordered_bodies), problems
@@ -327,6 +361,7 @@ def format_scene(info: SceneInfo) -> str:
                 lines.append(f"      drive: {_format_drive(joint, info.meters_per_unit)}")
         lines.append("  bodies: " + ", ".join(art.bodies))
         lines += [f"  problem: {problem}" for problem in art.problems]
+        lines += [f"  warning: {duplicate}" for duplicate in art.duplicate_names]
     return "\n".join(lines)
 
 

@@ -9,8 +9,8 @@ from .tables import SpecTable
 
 def load_env(t: SpecTable) -> EnvSpec:
     """``[env]``, validated: known keys, ``num_envs`` and ``decimation`` integers >= 1, ``spacing`` >= 0 [m],
-    times > 0 [s], a physics engine of :mod:`..backend.registry`; :class:`.schema.EnvSpec`'s default where a key is
-    not given.
+    times > 0 [s], a physics engine of :mod:`..backend.registry`, ``ground`` true or false; :class:`.schema.EnvSpec`'s
+    default where a key is not given.
 
     Raises:
         SpecError: naming the key (``env.physics_dt``) and what was expected.
@@ -24,6 +24,7 @@ def load_env(t: SpecTable) -> EnvSpec:
         physics_dt=t.number("physics_dt", d.physics_dt, positive=True),
         decimation=t.number("decimation", d.decimation, minimum=1, integer=True),
         physics=_load_physics(t, d.physics),
+        ground=t.get("ground", bool, d.ground),
     )
 
 

@@ -198,7 +198,7 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
     resolved.pop("scene_fallback", None)
     resolved.pop("python_path_fallback", None)
     resolved["articulation"] = articulation.root_path
-    resolved["env"] = {k: getattr(env, k) for k in EnvSpec.__dataclass_fields__}
+    resolved["env"] = {k: getattr(env, k) for k in EnvSpec.__dataclass_fields__ if getattr(env, k) is not None}
     resolved["ppo"] = ppo
     return TaskSpec(
         name=name,

@@ -53,6 +53,11 @@ class EnvSpec:
     workbench installs) or "physx" (Isaac Sim's PhysX through its tensor API, on envs cloned onto the stage: only
     inside Isaac Sim). A run folder's ``spec.toml`` records it, so play, export and resume rebuild on the engine
     that trained; the Isaac Sim extension's ``physics`` setting overrides it."""
+    ground: bool | None = None
+    """Whether the envs stand on a ground plane at z = 0 (true or false; one plane shared by every env, colliding
+    with the robot): a fixed-base robot that moves over a floor (a planar walker imported from MJCF, its root's
+    slides and hinge under a base welded to the world) needs ``true``. Default: a ground exactly when the base
+    floats."""
 
     @property
     def step_dt(self) -> float:

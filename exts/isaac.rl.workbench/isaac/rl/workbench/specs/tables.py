@@ -147,5 +147,11 @@ def _check_names(t: SpecTable, key: str, patterns: list, names: list[str], kind:
         matches = matching_names(t, key, pattern, names, kind)
         if not matches:
             raise t.error(key, f"{kind} '{pattern}' is not in articulation {root}; its {plural}: {', '.join(names)}")
+        if shared := next((m for m in matches if names.count(m) > 1), None):
+            raise t.error(
+                key,
+                f"'{pattern}' is ambiguous: {names.count(shared)} {plural} of articulation {root} are named "
+                f"'{shared}'; rename them in the robot file (inspect lists their paths)",
+            )
         selected += [m for m in matches if m not in selected]
     return [n for n in names if n in selected]

@@ -38,22 +38,25 @@ def task_dirs(extra: Iterable[str | os.PathLike] = ()) -> list[Path]:
 
 
 def list_tasks(extra: Iterable[str | os.PathLike] = ()) -> dict[str, Path]:
-    """Task name -> spec file, over :func:`task_dirs` (an earlier folder wins a name)."""
+    """Task name -> spec file, over :func:`task_dirs` (an earlier folder wins a name). A spec in a subfolder of a
+    task folder is named by its path there: ``tasks/gym/hopper.toml`` is ``gym/hopper``."""
     tasks: dict[str, Path] = {}
     for folder in task_dirs(extra):
-        for path in sorted(folder.glob("*.toml")) if folder.is_dir() else ():
-            tasks.setdefault(path.stem, path)
+        for path in sorted([*folder.glob("*.toml"), *folder.glob("*/*.toml")]) if folder.is_dir() else ():
+            tasks.setdefault(path.relative_to(folder).with_suffix("").as_posix(), path)
     return tasks
 
 
 def find_task(name_or_path: str | os.PathLike, extra: Iterable[str | os.PathLike] = ()) -> Path:
-    """Resolve a task name ("cartpole") to its spec file, or return ``name_or_path`` when it is a spec file.
+    """Resolve a task name ("cartpole", "gym/hopper") to its spec file, or return ``name_or_path`` when it is a spec
+    file.
 
     Raises:
         TaskNotFoundError: naming the argument and listing the known tasks.
     """
     path = Path(name_or_path)
-    if path.suffix == ".toml" or path.exists() or len(path.parts) > 1:
+    is_path = path.suffix == ".toml" or path.exists()
+    if is_path or (len(path.parts) > 1 and str(name_or_path) not in list_tasks(extra)):
         if not path.is_file():
             raise TaskNotFoundError(f"{path}: no such task spec file")
         return path

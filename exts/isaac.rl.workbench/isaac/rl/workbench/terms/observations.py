@@ -22,6 +22,13 @@ __all__ = [
     "position_command_from_body",
     "range_scan",
     "randomized_params",
+    "root_quat_w",
+    "root_lin_vel_w",
+    "joint_pos_cos_sin",
+    "joint_vel_clipped",
+    "joint_effort",
+    "body_offset_w",
+    "contact_forces",
 ]
 
 ALL = slice(None)
@@ -113,3 +120,51 @@ def randomized_params(env) -> torch.Tensor:
             "(randomize_friction, randomize_body_mass, randomize_actuator_gains, ...)"
         )
     return env.randomized_params
+
+
+def root_quat_w(env) -> torch.Tensor:
+    """Orientation of the root body in world axes, quaternion (x, y, z, w), shape (num_envs, 4)."""
+    return env.root_quat_w
+
+
+def root_lin_vel_w(env) -> torch.Tensor:
+    """Linear velocity of the root body in world axes [m/s], shape (num_envs, 3) (the first three entries of a
+    MuJoCo free joint's ``qvel``)."""
+    return env.root_lin_vel_w
+
+
+def joint_pos_cos_sin(env, joints=ALL) -> torch.Tensor:
+    """Cosines, then sines, of the selected joint positions [rad], shape (num_envs, 2 * num_joints): a hinge
+    without limits seen without its 2π jump."""
+    position = env.dof_pos[:, joints]
+    return torch.cat([torch.cos(position), torch.sin(position)], dim=1)
+
+
+def joint_vel_clipped(env, limit: float, joints=ALL) -> torch.Tensor:
+    """Joint velocities clipped to [-``limit``, ``limit``] [rad/s or m/s], shape (num_envs, num_joints)."""
+    return env.dof_vel[:, joints].clamp(-limit, limit)
+
+
+def joint_effort(env, joints=ALL) -> torch.Tensor:
+    """The joint efforts commanded this step [N or N m], shape (num_envs, num_joints) (MuJoCo's
+    ``qfrc_actuator``)."""
+    return env.dof_effort[:, joints]
+
+
+def body_offset_w(env, bodies) -> torch.Tensor:
+    """Position of body ``bodies[0]`` relative to body ``bodies[1]``, in world axes [m], shape (num_envs, 3): a
+    fingertip relative to its target."""
+    if bodies.numel() != 2:
+        raise ValueError(f"bodies: expected two bodies [a, b], got {bodies.numel()}")
+    positions = env.body_pos_w[:, bodies]
+    return positions[:, 0] - positions[:, 1]
+
+
+def contact_forces(env, bodies=ALL, clip: float | None = None) -> torch.Tensor:
+    """Net contact force on each of ``bodies`` (default all) in world axes [N], each component clipped to
+    [-``clip``, ``clip``] when given, shape (num_envs, 3 * num_bodies), body by body (x, y, z). MuJoCo's
+    ``cfrc_ext`` also holds three torques per body, which this does not."""
+    force = env.contact_forces_w[:, bodies]
+    if clip is not None:
+        force = force.clamp(-clip, clip)
+    return force.flatten(start_dim=1)

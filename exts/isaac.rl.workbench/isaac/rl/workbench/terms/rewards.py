@@ -34,6 +34,10 @@ __all__ = [
     "lin_vel_x_w",
     "upright",
     "joint_power_l1",
+    "joint_vel_sum",
+    "com_lin_vel_x_w",
+    "contact_forces_l2",
+    "body_distance",
 ]
 
 ALL = slice(None)
@@ -92,6 +96,45 @@ def action_rate_l2(env) -> torch.Tensor:
 def lin_vel_x_w(env) -> torch.Tensor:
     """Velocity of the root body along the world x axis [m/s]."""
     return env.root_lin_vel_w[:, 0]
+
+
+def joint_vel_sum(env, joints=ALL) -> torch.Tensor:
+    """Sum of the selected joints' signed velocities [rad/s or m/s]; of one joint, its velocity: a planar robot's
+    forward speed is the velocity of its root's x slide (``joints = ["rootx"]``, Gymnasium's ``qvel[0]``)."""
+    return torch.sum(env.dof_vel[:, joints], dim=1)
+
+
+def com_lin_vel_x_w(env) -> torch.Tensor:
+    """Velocity of the robot's centre of mass along the world x axis [m/s]: the bodies' centre-of-mass velocities
+    (N, B) weighted by their masses [kg] (Gymnasium Humanoid's ``mass_center`` speed)."""
+    mass = env.physics_property("body_mass")
+    return torch.sum(mass * env.body_lin_vel_w[..., 0], dim=1) / torch.sum(mass, dim=1).clamp(min=1e-9)
+
+
+def contact_forces_l2(env, bodies=ALL, clip: float | None = None, max_total: float | None = None) -> torch.Tensor:
+    """Sum over ``bodies`` (default all) of the squared components of each body's net contact force in world axes
+    [N^2]; with ``clip`` [N], each component is first clipped to [-clip, clip] (Gymnasium Ant's
+    ``contact_force_range``), with ``max_total`` [N^2] the sum is capped (Gymnasium Humanoid's
+    ``contact_cost_range`` divided by its weight). Forces only: MuJoCo's ``cfrc_ext`` also holds three torques."""
+    force = env.contact_forces_w[:, bodies]
+    if clip is not None:
+        force = force.clamp(-clip, clip)
+    total = torch.sum(torch.square(force), dim=(1, 2))
+    return total if max_total is None else total.clamp(max=max_total)
+
+
+def body_distance(env, bodies) -> torch.Tensor:
+    """Distance between the two bodies ``bodies = [a, b]`` (their frames' origins) [m]: a fingertip to its target
+    (Gymnasium Reacher's ``reward_dist`` with a negative weight)."""
+    return torch.linalg.vector_norm(_body_offset(env, bodies), dim=1)
+
+
+def _body_offset(env, bodies) -> torch.Tensor:
+    """Position of ``bodies[0]`` minus that of ``bodies[1]``, world axes [m], shape (N, 3)."""
+    if bodies.numel() != 2:
+        raise ValueError(f"bodies: expected two bodies [a, b], got {bodies.numel()}")
+    positions = env.body_pos_w[:, bodies]
+    return positions[:, 0] - positions[:, 1]
 
 
 def upright(env) -> torch.Tensor:

@@ -6,6 +6,8 @@ state is bootstrapped, as rsl-rl expects through ``extras["time_outs"]``.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 __all__ = [
@@ -15,6 +17,8 @@ __all__ = [
     "bad_orientation",
     "illegal_contact",
     "position_command_reached",
+    "body_height_out_of_range",
+    "joint_vel_out_of_bounds",
 ]
 
 ALL = slice(None)
@@ -53,3 +57,16 @@ def position_command_reached(env, command: str, radius: float, body: str | None 
     else:
         error = env.command(command) - env.body_pos_w[:, body]
     return torch.linalg.vector_norm(error, dim=1) < radius
+
+
+def body_height_out_of_range(env, body: str, minimum: float = -math.inf, maximum: float = math.inf) -> torch.Tensor:
+    """True where body ``body``'s frame is not strictly between ``minimum`` and ``maximum`` [m] above the env origin
+    (a torso too low or too high: Gymnasium's ``healthy_z_range``)."""
+    height = env.body_pos_w[:, body, 2]
+    return (height <= minimum) | (height >= maximum)
+
+
+def joint_vel_out_of_bounds(env, limit: float, joints=ALL) -> torch.Tensor:
+    """True where any selected joint moves faster than ``limit`` [rad/s or m/s] (with ``joint_pos_out_of_bounds``:
+    Gymnasium Hopper's ``healthy_state_range``)."""
+    return torch.any(torch.abs(env.dof_vel[:, joints]) > limit, dim=1)
