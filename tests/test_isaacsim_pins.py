@@ -184,4 +184,5 @@ def test_train_play_and_export_run_on_isaac_sims_newton(tmp_path, write_spec):
     assert (runs / "cartpole" / "export" / "policy.onnx").stat().st_size > 0
     refusal = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(refusal) == 1 and "contact sensing on the CPU" in refusal[0] and "Newton >= 1.8.0" in refusal[0], refusal
+    assert "key 'metrics." in refusal[0] and "raised" not in refusal[0], "the key, and the physics' reason as it is"
     assert not (runs / "contacts").exists(), "a refused run writes nothing"

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import torch
 
+from ..backend.base import BackendError
 from ..specs.schema import SpecError, TaskSpec, TermSpec
 from ..terms import TermSignatureError, check_term_signature, term_location
 
@@ -64,6 +65,8 @@ def check_terms(env: TermHost) -> None:
         prefix = f"{spec.source}: key '{key}'" + (f" ({where})" if where else "")
         try:
             value: Any = env.call_term(term)
+        except BackendError as exc:  # what the physics cannot give the term (contact forces on an older Newton)
+            raise SpecError(f"{prefix}: {exc}") from exc
         except Exception as exc:
             raise SpecError(f"{prefix}: raised {_describe(exc, where)} when called on the reset env") from exc
         _check_value(prefix, value, kind, env.num_envs, env.device)
