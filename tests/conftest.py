@@ -37,9 +37,15 @@ def write_spec(tmp_path):
 
 def robot_or_fail(robot: str) -> None:
     """Skip (fail under CI) when set-up has not converted ``robot`` into assets/usd/robots."""
-    usd = REPO / "assets" / "usd" / "robots" / robot / f"{robot}.usda"
+    converted_or_fail("robots", robot)
+
+
+def converted_or_fail(folder: str, name: str) -> None:
+    """Skip (fail under CI) when set-up has not converted ``name`` into assets/usd/<folder> (``make_assets.py
+    --<folder>`` does: ``robots`` from example-robot-data, ``gym`` from Gymnasium's XMLs)."""
+    usd = REPO / "assets" / "usd" / folder / name / f"{name}.usda"
     if not usd.is_file():
-        problem = f"{usd} is missing: run bash scripts/setup.sh (or python scripts/make_assets.py --robots)"
+        problem = f"{usd} is missing: run bash scripts/setup.sh (or python scripts/make_assets.py --{folder})"
         if os.environ.get("CI"):
             pytest.fail(problem)
         pytest.skip(problem)

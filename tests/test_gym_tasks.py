@@ -13,7 +13,6 @@ from __future__ import annotations
 import inspect
 import json
 import math
-import os
 import tomllib
 from contextlib import redirect_stdout
 from io import StringIO
@@ -27,7 +26,8 @@ from gymnasium.envs.registration import load_env_creator
 from isaac.rl.workbench.frontends.cli import main
 from isaac.rl.workbench.specs.task_files import TaskNotFoundError, find_task, list_tasks
 
-REPO = Path(__file__).resolve().parents[1]
+from .conftest import REPO, converted_or_fail
+
 TASKS = {  # task in tasks/gym -> Gymnasium's id
     "ant": "Ant-v5",
     "half_cheetah": "HalfCheetah-v5",
@@ -42,12 +42,7 @@ PLANAR = ("half_cheetah", "hopper", "walker2d")  # need [env] ground = true
 
 def gym_or_fail(name: str) -> None:
     """Skip (fail under CI) when set-up has not converted Gymnasium's ``name`` into assets/usd/gym."""
-    usd = REPO / "assets" / "usd" / "gym" / name / f"{name}.usda"
-    if not usd.is_file():
-        problem = f"{usd} is missing: run bash scripts/setup.sh (or python scripts/make_assets.py --gym)"
-        if os.environ.get("CI"):
-            pytest.fail(problem)
-        pytest.skip(problem)
+    converted_or_fail("gym", name)
 
 
 def spec_table(name: str) -> dict:

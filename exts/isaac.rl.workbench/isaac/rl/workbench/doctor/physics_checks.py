@@ -38,6 +38,7 @@ from ..scene.suggested_gains import SAG_LIMIT, suggested_gains
 from ..specs.robot_tables import per_joint
 from ..specs.schema import TaskSpec
 from .drop_test import BaseMotion, drop_verdict
+from .first_steps import FIRST_STEPS, first_steps_check, hold
 from .gain_check import JointGains, check_gains, step_growth, suggested_actuators
 from .start_pose_check import spec_root_height, start_pose_check
 from .usd_checks import Finding
@@ -48,7 +49,6 @@ DRIVE_STEP = 0.2  # [rad or m]
 SETTLED_SPEED = 0.5  # [rad/s or m/s] largest joint speed at the end of the drop test
 TAIL_SECONDS = 1.0  # [s] the end of the drop test whose swing centre is a joint's steady position
 CRITICAL = 2.02  # damping = CRITICAL * sqrt(stiffness * inertia): critical, rounded up (3 digits are printed)
-FIRST_STEPS = 5  # env steps from the start pose: a termination firing within them ends every episode at once
 
 
 @dataclass(frozen=True)
@@ -212,38 +212,6 @@ def _gains(joints: _Joints, column: int, stiffness: float, damping: float) -> Jo
     return JointGains(name=name, stiffness=stiffness, damping=damping, inertia=inertia, explicit=explicit)
 
 
-def _hold(env, steps: int, actions: torch.Tensor) -> bool:
-    """Step with fixed actions; False when the physics blew up."""
-    for _ in range(steps):
-        env.step(actions)
-        if bool(env.unstable.any()) or not bool(torch.isfinite(env.dof_pos).all()):
-            return False
-    return True
-
-
-def first_steps_check(
-    env, spec: TaskSpec, start_height: float | None = None, root_height: float | None = None
-) -> list[Finding]:
-    """A problem per failure termination of ``spec`` that fires within ``FIRST_STEPS`` env steps of the start pose
-    (zero actions): every episode would end at once. ``env``: :func:`doctor_env`'s (the terminations are its
-    metrics). ``start_height``: the root height [m] to start at (None: the env's); ``root_height``: the fix."""
-    if not env.metric_names:
-        return []
-    env.reset()
-    if start_height is not None and env.floating_base:
-        pose = torch.cat([env.root_pos_w, env.root_quat_w], dim=1)
-        pose[:, 2] = start_height
-        env.reset_physics(torch.ones(1, dtype=torch.bool), env.default_dof_pos, torch.zeros_like(env.dof_vel), pose)
-    fired: dict[str, int] = {}
-    for step in range(1, FIRST_STEPS + 1):
-        if not _hold(env, 1, torch.zeros(1, env.num_actions)):
-            break
-        for name, value in zip(env.metric_names, env.metric_values()[0].tolist(), strict=True):
-            if value and name not in fired:
-                fired[name] = step
-    return [_early_termination(spec, name, step, root_height) for name, step in fired.items()]
-
-
 def _drop_test(
     env, spec: TaskSpec, joints: _Joints, root_height: float | None
 ) -> tuple[list[Finding], tuple[torch.Tensor, torch.Tensor], bool]:
@@ -258,7 +226,7 @@ def _drop_test(
     high = torch.full_like(env.dof_pos[0], -math.inf)
     ended: dict[str, float] = {}  # failure termination -> the first time [s] it fired during the drop
     for step in range(1, steps + 1):
-        if not _hold(env, 1, actions):
+        if not hold(env, 1, actions):
             blown = Finding(
                 "problem",
                 "drop test",
@@ -335,19 +303,6 @@ def _stand_fix(spec: TaskSpec) -> str:
     return f"stiffer legs: {'; '.join(stiffer)}; or if it cannot stand unaided end fallen episodes: {end}"
 
 
-def _early_termination(spec: TaskSpec, name: str, step: int, root_height: float | None) -> Finding:
-    term = spec.terminations[name]
-    params = ", ".join(f"{k} = {v!r}" for k, v in term.params.items())
-    why = f"{term.func_name}({params})"
-    fix = f"in [robot]: root_height = {root_height}, or " if root_height is not None else ""
-    return Finding(
-        "problem",
-        "terminations",
-        f"[terminations.{name}] {why} fires {step} env step(s) after the start pose: every episode would end at "
-        f"once (in every env); {fix}change its params or the start pose ([robot] joint_pos)",
-    )
-
-
 def _sag_findings(
     joints: _Joints,
     errors: torch.Tensor,
@@ -417,7 +372,7 @@ def _drive_test(
         actions[0, a] = sign * DRIVE_STEP / spec.actions.scale
         peak, ok = 0.0, True
         for _ in range(steps):
-            ok = _hold(env, 1, actions)
+            ok = hold(env, 1, actions)
             if not ok:
                 break
             peak = max(peak, sign * float(env.dof_pos[0, column] - start[column]))

@@ -14,6 +14,7 @@ are converted to metres with the stage's ``metersPerUnit`` where it authors one 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -60,20 +61,28 @@ def lowest_collision_point(
     others 0) and its root body's origin at ``root_height`` [m] (None: where the scene puts it). None when the
     articulation has no collision shape."""
     stage = Usd.Stage.Open(str(usd_file))
-    cache = UsdGeom.XformCache(Usd.TimeCode.Default())
     poses = _poses(stage, art, joint_pos, root_height)
     lowest = math.inf
+    for body, points in collision_points(stage, usd_file, poses):
+        matrix = np.array(poses[body], dtype=np.float64)
+        lowest = min(lowest, float((points @ matrix[:3, 2] + matrix[3, 2]).min()))
+    return None if math.isinf(lowest) else lowest * _meters_per_unit(stage)
+
+
+def collision_points(stage: Usd.Stage, usd_file: Path, bodies: Iterable[str]) -> Iterator[tuple[str, np.ndarray]]:
+    """(body, the points of one of its collision shapes in the body's frame (N, 3) [stage units]) for each collision
+    shape of the bodies (prim paths) in ``bodies``; the body's frame is its authored transform without scale."""
+    cache = UsdGeom.XformCache(Usd.TimeCode.Default())
     for prim in stage.Traverse(Usd.TraverseInstanceProxies(Usd.PrimDefaultPredicate)):
         if not prim.HasAPI(UsdPhysics.CollisionAPI):
             continue
         body = _owning_body(prim)
-        shape = _shape(prim, usd_file) if body in poses else None
+        shape = _shape(prim, usd_file) if body in bodies else None
         if shape is None:
             continue
         authored = cache.GetLocalToWorldTransform(stage.GetPrimAtPath(body)).RemoveScaleShear()
-        matrix = np.array(cache.GetLocalToWorldTransform(prim) * authored.GetInverse() * poses[body], dtype=np.float64)
-        lowest = min(lowest, float((shape[0] @ matrix[:3, 2] + matrix[3, 2]).min()))
-    return None if math.isinf(lowest) else lowest * _meters_per_unit(stage)
+        local = np.array(cache.GetLocalToWorldTransform(prim) * authored.GetInverse(), dtype=np.float64)
+        yield body, shape[0] @ local[:3, :3] + local[3, :3]
 
 
 def _poses(

@@ -44,7 +44,7 @@ from scipy.spatial.transform import Rotation
 
 from .geometry import _shape
 from .inspect import ArticulationInfo, JointInfo
-from .start_pose import _owning_body, _root_body, body_poses
+from .start_pose import _owning_body, _root_body, body_poses, collision_points
 
 TARGET_FREQUENCY = 10.0
 """Natural frequency the stiffness gives each joint on its own inertia [Hz], at most the physics rate over
@@ -426,19 +426,9 @@ def _feet(
 ) -> list[tuple[str, np.ndarray]]:
     """(body, centre of its lowest collision points [m]) of each body touching the ground first: with a collision
     point within ``FOOT_BAND`` of the robot's lowest one. Empty without collision shapes."""
-    cache = UsdGeom.XformCache(Usd.TimeCode.Default())
     points: dict[str, list[np.ndarray]] = {}
-    for prim in stage.Traverse(Usd.TraverseInstanceProxies(Usd.PrimDefaultPredicate)):
-        if not prim.HasAPI(UsdPhysics.CollisionAPI):
-            continue
-        body = _owning_body(prim)
-        shape = _shape(prim, usd_file) if body in poses else None
-        if shape is None:
-            continue
-        authored = cache.GetLocalToWorldTransform(stage.GetPrimAtPath(body)).RemoveScaleShear()
-        local = np.array(cache.GetLocalToWorldTransform(prim) * authored.GetInverse(), dtype=float)
-        in_body = (shape[0] @ local[:3, :3] + local[3, :3]) * meters
-        points.setdefault(body, []).append(in_body @ rotations[body].T + poses[body][:3])
+    for body, in_body in collision_points(stage, usd_file, poses):
+        points.setdefault(body, []).append((in_body * meters) @ rotations[body].T + poses[body][:3])
     if not points:
         return []
     by_body = {body: np.concatenate(found) for body, found in points.items()}
