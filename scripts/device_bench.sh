@@ -3,7 +3,7 @@
 # training runs, results in $OUT. Usage: bash scripts/device_bench.sh SECTION...
 # Sections: cartpole cartpole_bench cartpole_train learner ant ant_train scaling startup robots go2_dc profile
 #           graphed_tests learner_bench learner_seeds scaling_all curriculum_bench curriculum_reach curriculum_go2
-#           curriculum_nav go2_base validate
+#           curriculum_nav go2_base validate gym
 set -uo pipefail
 export PYTHONPATH=/tmp/site:$PWD/exts/isaac.rl.workbench ISAAC_RL_WORKBENCH_TASKS=$PWD/tasks PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -186,4 +186,22 @@ go2_base)  # a go2_flat run kept for the deployment tests: final checkpoint and 
   mkdir -p /tmp/go2_pack/checkpoints && cp /tmp/go2_base/spec.toml /tmp/go2_base/metrics.jsonl /tmp/go2_pack/ \
     && cp "$last" /tmp/go2_pack/checkpoints/ && cp /tmp/go2_base/curves.png /tmp/go2_pack/ 2>/dev/null
   tar -C /tmp -czf "$OUT/go2_base.tgz" go2_pack ;;
+gym)  # Gymnasium's MuJoCo tasks (assets/usd/gym, carried) at 4096 envs to 10M env steps: training return and wall
+      # clock at 1M and 10M steps, the 1M checkpoint evaluated deterministically; final checkpoints packed for the
+      # MuJoCo cross-check (scripts/gym_crosscheck.py). GYM_TASKS picks tasks, GYM_ITERATIONS the length (80: 10.5M),
+      # GYM_SET more --set overrides (PPO settings), GYM_TAG a suffix for the run names, GYM_STEPS more step counts to
+      # report, GYM_PLAY=0 skips evaluating the first checkpoint.
+  pack=/tmp/gym_pack${GYM_TAG:-}
+  for task in ${GYM_TASKS:-half_cheetah hopper walker2d ant humanoid}; do
+    start=$(date +%s.%N)
+    train gym_$task${GYM_TAG:-} gym/$task --num-envs 4096 --max-iterations ${GYM_ITERATIONS:-80} --seed ${GYM_SEED:-0} \
+      --eval-episodes 256 --set ppo.save_interval=8 ${GYM_SET:-}
+    echo "gym_$task${GYM_TAG:-}: command wall clock $(python3 -c "import time; print(f'{time.time() - $start:.1f}')") s"
+    python3 scripts/gym_steps.py /tmp/gym_$task${GYM_TAG:-} 1000000 10000000 ${GYM_STEPS:-}
+    first=$(ls /tmp/gym_$task${GYM_TAG:-}/checkpoints/model_*.pt | sort | head -1)
+    [ "${GYM_PLAY:-1}" = 1 ] && echo "gym_$task${GYM_TAG:-} $(basename $first): $(python3 -m isaac.rl.workbench.frontends.cli play /tmp/gym_$task${GYM_TAG:-} --checkpoint $first --episodes 256 --device cuda 2>&1 | tail -1)"
+    mkdir -p $pack/$task/checkpoints && cp /tmp/gym_$task${GYM_TAG:-}/spec.toml /tmp/gym_$task${GYM_TAG:-}/metrics.jsonl $pack/$task/ \
+      && cp $(ls /tmp/gym_$task${GYM_TAG:-}/checkpoints/model_*.pt | sort | tail -1) $pack/$task/checkpoints/
+    tar -C /tmp -czf "$OUT/$(basename $pack)_seed${GYM_SEED:-0}.tgz" $(basename $pack)
+  done ;;
 esac; done

@@ -150,3 +150,11 @@ def test_go2_velocity_limits_given_for_some_joints_fall_back_to_the_asset(go2_ma
     speeds = deploy_manifest(env, spec, FILES)["safety"]["joint_vel_limits"]
     expected = [20.0 if name.endswith("calf_joint") else 30.1 for name in spec.joint_names]  # the others: the URDF's
     assert speeds == pytest.approx(expected, abs=0.01)
+
+
+def test_per_joint_action_scales_reach_the_bundle_one_per_action_undone_by_the_motor_strength(write_spec):
+    overrides = {"env.num_envs": 1, "actions.joints": ["slider", "hinge"], "deploy.motor_strength": 0.5}
+    spec = load_spec(write_spec(), {**overrides, "actions.scale": {"slider": 10.0, "hinge": 2.0}})
+    manifest = deploy_manifest(WorkbenchEnv(spec), spec, FILES)
+    assert manifest["action"]["scale"] == [20.0, 4.0]  # efforts sent to motors that deliver half of them
+    assert bundle_from_dict(json.loads(json.dumps(manifest))).action["scale"] == [20.0, 4.0]

@@ -24,6 +24,7 @@ import pytest
 import torch
 from gymnasium.envs.registration import load_env_creator
 from isaac.rl.workbench.frontends.cli import main
+from isaac.rl.workbench.specs.schema import ActionSpec
 from isaac.rl.workbench.specs.task_files import TaskNotFoundError, find_task, list_tasks
 
 from .conftest import REPO, converted_or_fail
@@ -82,9 +83,10 @@ def test_timing_actions_and_episode_length_are_gymnasiums(name):
     assert round(spec["env"]["episode_seconds"] / dt) == gymnasium.spec(TASKS[name]).max_episode_steps
     gears, ctrl = model.actuator_gear[:, 0], model.actuator_ctrlrange
     assert spec["actions"]["type"] == "joint_effort"
-    assert spec["actions"]["scale"] == pytest.approx(gears.max()), "effort = gear x ctrl (the largest gear)"
-    assert spec["actions"]["clip"] == pytest.approx(ctrl.max()) and ctrl.min() == pytest.approx(-ctrl.max())
     motors = [model.joint(model.actuator_trnid[a, 0]).name for a in range(model.nu)]
+    scales = ActionSpec(joints=motors, scale=spec["actions"]["scale"]).joint_scales()
+    assert scales == pytest.approx(gears.tolist()), "effort = gear x ctrl, each joint's own gear"
+    assert spec["actions"]["clip"] == pytest.approx(ctrl.max()) and ctrl.min() == pytest.approx(-ctrl.max())
     assert set(spec["actions"].get("joints", motors)) == set(motors)
     limits = {j: g["effort_limit"] for g in spec["actuators"].values() for j in g["joints"]}
     assert limits == pytest.approx({j: float(gears[a] * ctrl[a, 1]) for a, j in enumerate(motors)}), "gear x ctrl"

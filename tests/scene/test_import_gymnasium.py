@@ -83,7 +83,11 @@ def test_the_suggested_spec_carries_the_motors_gear_and_ctrlrange(imported):
     assert not any("stiffness" in group for group in spec["actuators"].values()), "motors: no PD"
     fragment = spec_fragment(imported["half_cheetah"], imported["half_cheetah"].parent)
     assert "# passive in the MJCF (no actuator; leave them out of [actions] joints): rootx, rootz, rooty" in fragment
-    assert '# type = "joint_effort"' in fragment and "# scale = 120.0" in fragment and "# clip = 1.0" in fragment
+    assert (
+        '# type = "joint_effort"' in fragment
+        and '# scale = { "bthigh" = 120.0, "bshin" = 90.0' in fragment
+        and "# clip = 1.0" in fragment
+    )
 
 
 @pytest.mark.parametrize("name", list(ROBOTS))

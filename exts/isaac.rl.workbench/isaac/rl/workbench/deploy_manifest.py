@@ -82,7 +82,11 @@ def deploy_manifest(env: WorkbenchEnv, spec: TaskSpec, policy_files: dict[str, s
     terms, history = _observation(env, spec)
     strength = spec.deploy.motor_strength  # the motors deliver this share of what they are sent
     stiffness, damping = ([g / strength for g in gains] for gains in trained_gains(spec))
-    scale = spec.actions.scale / strength if spec.actions.type == "joint_effort" else spec.actions.scale
+    per_unit = strength if spec.actions.type == "joint_effort" else 1.0  # efforts are sent undone by the strength
+    scales = spec.actions.joint_scales()
+    scale = (
+        [s / per_unit for s in scales] if isinstance(spec.actions.scale, dict) else float(spec.actions.scale) / per_unit
+    )
     default_pos = [float(v) for v in env.default_dof_pos[0].tolist()]
     action_joints = list(spec.actions.joints)
     if spec.actions.type == "joint_position":

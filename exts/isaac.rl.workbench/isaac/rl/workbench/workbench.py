@@ -316,7 +316,7 @@ class Workbench:
                 "message": f"the physics blew up in {metrics['unstable_envs']} envs in iteration "
                 f"{metrics['iteration']} (they are reset and counted as failures); likely causes: too large a time "
                 f"step (env.physics_dt = {env.physics_dt:g} s), too large an action scale (actions.scale = "
-                f"{actions.scale:g}), or drive gains too stiff for that step"
+                f"{actions.scale_text()}), or drive gains too stiff for that step"
             },
         )
 

@@ -369,7 +369,7 @@ def _drive_test(
         middle = 0.0 if math.isinf(lower) or math.isinf(upper) else (lower + upper) / 2
         sign = 1.0 if middle >= float(start[column]) else -1.0
         actions = torch.zeros(1, env.num_actions)
-        actions[0, a] = sign * DRIVE_STEP / spec.actions.scale
+        actions[0, a] = sign * DRIVE_STEP / spec.actions.joint_scales()[a]
         peak, ok = 0.0, True
         for _ in range(steps):
             ok = hold(env, 1, actions)

@@ -45,6 +45,7 @@ class ActionMapping:
         self._joints = joints
         # Newton applies joint efforts as given; the USD drive's max force bounds them here.
         self._effort_limits = torch.tensor(spec.effort_limits, device=device)[joints]
+        self._scales = torch.tensor(spec.actions.joint_scales(), device=device)  # (A,)
         self._all_effort_limits = all_effort_limits
         self.actions = torch.zeros(n, num_actions, device=device)
         self.prev_actions = torch.zeros_like(self.actions)
@@ -85,7 +86,7 @@ class ActionMapping:
             self._history.copy_(torch.roll(self._history, 1, dims=0))
             self._history[0] = actions
             actions = self._history[self._delay, self._env_ids]
-        command = actions * self._spec.scale
+        command = actions * self._scales
         ids, backend = self._joints, self._backend
         if self._spec.type == "joint_effort":
             self.dof_effort[:, ids] = torch.clamp(command, -self._effort_limits, self._effort_limits)

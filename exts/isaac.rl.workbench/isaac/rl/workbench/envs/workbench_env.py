@@ -265,8 +265,9 @@ class WorkbenchEnv(TermState, PhysicsAccess, VecEnv):
         if failure is not None:
             raise PhysicsError(
                 f"{failure}: on the CPU every env shares one MuJoCo world, so one blow-up resets them all; "
-                f"lower env.physics_dt ({self.spec.env.physics_dt:g} s) or actions.scale ({self.spec.actions.scale:g}),"
-                " check the drive gains, or train with --device cuda (one world per env)"
+                f"lower env.physics_dt ({self.spec.env.physics_dt:g} s) or actions.scale "
+                f"({self.spec.actions.scale_text()}), check the drive gains, or train with --device cuda (one world "
+                "per env)"
             )
         self._derived.clear()
         if self._contact_time is not None:

@@ -65,10 +65,10 @@ def measure(task: str, num_envs: int, device: str, steps: int, iterations: int, 
     env = WorkbenchEnv(spec, device)
     build_s = time.perf_counter() - built
     # the ceiling steps physics under the same kind of load as (b): random efforts of the action's size
-    biggest = abs(spec.actions.scale) * (spec.actions.clip or 1.0)
+    biggest = dict(zip(spec.actions.joints, spec.actions.joint_scales(), strict=True))
     limits = torch.tensor(
         [
-            min(limit, biggest) if name in spec.actions.joints else 0.0
+            min(limit, abs(biggest[name]) * (spec.actions.clip or 1.0)) if name in biggest else 0.0
             for name, limit in zip(spec.joint_names, spec.effort_limits, strict=True)
         ],
         device=dev,

@@ -419,8 +419,9 @@ def mjcf_actuator_tables(usd_file: Path, art: ArticulationInfo) -> list[str]:
         ctrl = max((max(map(abs, a.ctrl_range)) for a in motors if a.ctrl_range), default=None)
         joints = ", ".join(f'"{a.joint}"' for a in motors)
         lines += ["", "# [actions]  # the MJCF's motors: effort = gear x ctrl", '# type = "joint_effort"']
-        lines += [f"# joints = [{joints}]", f"# scale = {gears[-1]!r}"] + ([f"# clip = {ctrl!r}"] if ctrl else [])
-        if len(gears) > 1:
-            each = ", ".join(f"{a.joint} {abs(a.gear):g}" for a in motors)
-            lines += [f"# (the spec has one action scale; the gears differ: {each})"]
+        if len(gears) > 1:  # one scale per joint: its gear
+            scale = "{ " + ", ".join(f'"{a.joint}" = {a.gear!r}' for a in motors) + " }"
+        else:
+            scale = repr(gears[0])
+        lines += [f"# joints = [{joints}]", f"# scale = {scale}"] + ([f"# clip = {ctrl!r}"] if ctrl else [])
     return lines

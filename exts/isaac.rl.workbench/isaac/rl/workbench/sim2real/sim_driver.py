@@ -222,7 +222,7 @@ class SimDriver:
     def _equivalent_action(self, command: dict[str, torch.Tensor]) -> torch.Tensor:
         """The action (1, A) the command stands for (what rewards on actions read): ``(q - offset) / scale`` for
         position targets, ``tau / scale`` for efforts."""
-        scale = self.spec.actions.scale or 1.0
+        scale = torch.tensor(self.spec.actions.joint_scales(), device=self.env.device)
         if self.spec.actions.type == "joint_position":
             return (command["q"][:, self._action_ids] - self._offset) / scale
         return command["tau"][:, self._action_ids] / scale

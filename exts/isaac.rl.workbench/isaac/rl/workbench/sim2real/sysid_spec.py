@@ -40,7 +40,11 @@ def fitted_spec_table(spec: TaskSpec, result: SysidResult) -> dict:
                 values["stiffness"] = _rounded((gain or 1.0) * result.stiffness[j])
                 values["damping"] = _rounded((gain or 1.0) * result.damping[j])
     elif gain is not None:
-        raw.setdefault("actions", {})["scale"] = _rounded(spec.actions.scale * gain)
+        scale = spec.actions.scale
+        fitted = (
+            {k: _rounded(v * gain) for k, v in scale.items()} if isinstance(scale, dict) else _rounded(scale * gain)
+        )
+        raw.setdefault("actions", {})["scale"] = fitted
     if gain is not None:  # a robot is sent the gains and torques it does not fully deliver
         strength = gain if result.gains_from_log else gain * spec.deploy.motor_strength
         raw.setdefault("deploy", {})["motor_strength"] = _rounded(strength)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from .schema import ACTION_TYPES, ActionSpec
-from .tables import SpecTable, check_joints
+from .tables import SpecTable, check_joints, matching_names
 
 
 def load_actions(t: SpecTable, joint_names: list[str], root: str) -> ActionSpec:
@@ -31,5 +31,26 @@ def load_actions(t: SpecTable, joint_names: list[str], root: str) -> ActionSpec:
     if len(delay) != 2 or not integers or not 0 <= delay[0] <= delay[1]:
         raise t.error("delay_steps", f"expected [min, max] env steps, integers with 0 <= min <= max, got {delay}")
     return ActionSpec(
-        type=action_type, joints=joints, scale=t.number("scale", 1.0), clip=clip, delay_steps=(delay[0], delay[1])
+        type=action_type, joints=joints, scale=_scale(t, joints), clip=clip, delay_steps=(delay[0], delay[1])
     )
+
+
+def _scale(t: SpecTable, joints: list[str]) -> float | dict[str, float]:
+    """``actions.scale``: a finite number, or a table of joint names or full-match regexes to finite numbers where
+    each key matches one of the action ``joints`` and no joint is matched by two keys."""
+    if not isinstance(t.data.get("scale"), dict):
+        return t.number("scale", 1.0)
+    scales = t.sub("scale")
+    owner: dict[str, str] = {}
+    for pattern in scales.data:
+        value = scales.number(pattern, 1.0)
+        if not value != 0:
+            raise scales.error(pattern, "must not be 0: the joint could not be driven")
+        matches = matching_names(scales, pattern, pattern, joints)
+        if not matches:
+            raise scales.error(pattern, f"matches none of the action joints ({', '.join(joints)})")
+        for joint in matches:
+            if joint in owner:
+                raise scales.error(pattern, f"joint '{joint}' is also matched by '{owner[joint]}'; one scale per joint")
+            owner[joint] = pattern
+    return {pattern: float(scales.data[pattern]) for pattern in scales.data}

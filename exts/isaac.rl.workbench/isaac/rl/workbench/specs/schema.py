@@ -7,6 +7,7 @@ The docstring under each field gives its unit and range; :func:`spec_key_docs` l
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
@@ -79,13 +80,33 @@ class ActionSpec:
     (offset = the default joint position, command in rad or m; needs drives with stiffness > 0)."""
     joints: list[str] = field(default_factory=list)
     """Joints the policy drives: names or full-match regular expressions; default every 1-DOF joint."""
-    scale: float = 1.0
-    """Multiplier from action to command [N, N·m, rad or m per unit action], finite."""
+    scale: float | dict[str, float] = 1.0
+    """Multiplier from action to command [N, N·m, rad or m per unit action], finite: one number for every action
+    joint, or a table of joint names or full-match regexes to numbers (``{ ".*_hip_y" = 300.0, "knee" = 200.0 }``),
+    each key matching an action joint, no joint matched by two keys, joints no key matches 1.0 (as Isaac Lab's
+    ``JointActionCfg.scale``)."""
     clip: float | None = None
     """Actions are clipped to [-clip, clip] before scaling; > 0, or unset for no clipping."""
     delay_steps: tuple[int, int] = (0, 0)
     """[min, max] env steps between the policy's action and the physics receiving it, drawn per env at each reset
     (latency randomisation); integers, 0 <= min <= max. Rewards on actions see the policy's own actions."""
+
+    def joint_scales(self) -> list[float]:
+        """The scale of each action joint (A,), in ``joints`` order [N, N·m, rad or m per unit action]."""
+        if not isinstance(self.scale, dict):
+            return [float(self.scale)] * len(self.joints)
+        scales = dict.fromkeys(self.joints, 1.0)
+        for pattern, value in self.scale.items():
+            for joint in self.joints:
+                if joint == pattern or re.fullmatch(pattern, joint):
+                    scales[joint] = float(value)
+        return list(scales.values())
+
+    def scale_text(self) -> str:
+        """``scale`` as a spec would write it, for messages: ``300`` or ``{ "hip" = 300, "knee" = 200 }``."""
+        if not isinstance(self.scale, dict):
+            return f"{self.scale:g}"
+        return "{ " + ", ".join(f'"{k}" = {v:g}' for k, v in self.scale.items()) + " }"
 
 
 @dataclass(kw_only=True)
