@@ -6,7 +6,9 @@ import pytest
 from isaac.rl.workbench.frontends.panel_layout import duration, from_toml, to_toml
 
 
-@pytest.mark.parametrize("value", [0.5, 3, True, "x", 'say "hi"', [1, 2], {"joints": ["hinge"]}, float("inf"), 1e-7])
+@pytest.mark.parametrize(
+    "value", [0.5, 3, True, "x", 'say "hi"', [1, 2], {"joints": ["hinge"]}, {".*_hip_y": 300.0}, float("inf"), 1e-7]
+)
 def test_a_value_written_as_inline_toml_reads_back_the_same(value):
     assert from_toml(to_toml(value)) == value
 

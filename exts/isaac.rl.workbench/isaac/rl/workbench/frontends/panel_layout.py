@@ -5,6 +5,7 @@ Isaac Sim panel (``kit/``) render these."""
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from typing import Any
 
@@ -47,7 +48,8 @@ def to_toml(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(to_toml(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {to_toml(v)}" for k, v in value.items()) + " }"
+        keys = [k if re.fullmatch(r"[A-Za-z0-9_-]+", str(k)) else to_toml(str(k)) for k in value]
+        return "{ " + ", ".join(f"{k} = {to_toml(v)}" for k, v in zip(keys, value.values(), strict=True)) + " }"
     return str(value)
 
 
