@@ -15,14 +15,13 @@ import pytest
 import torch
 from isaac.rl.workbench.doctor.gain_check import JointGains as CheckedGains
 from isaac.rl.workbench.doctor.gain_check import check_gains, step_growth
+from isaac.rl.workbench.scene.joint_loads import JointLoad, joint_loads
 from isaac.rl.workbench.scene.suggested_gains import (
     DAMPING_RATIO,
     DEFAULT_PHYSICS_DT,
     SAG_ALLOWED,
     STEP_LIMIT,
-    JointLoad,
     actuator_tables,
-    joint_loads,
     suggested_gains,
 )
 from pxr import Usd

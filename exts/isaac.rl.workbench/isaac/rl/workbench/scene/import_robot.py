@@ -26,9 +26,10 @@ from pathlib import Path
 
 from . import start_pose
 from .inspect import ArticulationInfo, SceneError, inspect_scene
+from .joint_loads import joint_loads
 from .mjcf_actuators import mjcf_actuators
 from .mjcf_rewrite import rewrite_mjcf
-from .suggested_gains import actuator_tables, joint_loads
+from .suggested_gains import actuator_tables
 
 CONVERTERS = {  # root element (URDF, MJCF) -> (PyPI package, console script, env var that names another script)
     "robot": ("urdf-usd-converter", "urdf_usd_converter", "ISAAC_RL_WORKBENCH_URDF_CONVERTER"),
