@@ -5,14 +5,18 @@ whose terminations fire at the start pose is told which one, and why."""
 from __future__ import annotations
 
 import math
+import tomllib
 
 import pytest
 from isaac.rl.workbench.doctor.drop_test import BaseMotion, drop_verdict
 from isaac.rl.workbench.doctor.physics_checks import physics_checks, spec_checks
 from isaac.rl.workbench.frontends.cli import main
+from isaac.rl.workbench.scene.inspect import inspect_scene
+from isaac.rl.workbench.scene.joint_loads import joint_loads
+from isaac.rl.workbench.scene.suggested_gains import actuator_tables
 from isaac.rl.workbench.specs.loader import spec_from_table
 
-from .walker import pole_robot
+from .walker import arm_robot, pole_robot, table_robot
 
 STAND_FIX = "in [actuators.legs]: stiffness = 100"
 HEIGHT_FIX = "in [robot]: root_height = 0.4"
@@ -95,3 +99,66 @@ def test_a_fall_that_a_spec_termination_ends_is_a_warning_naming_it(tmp_path):
     assert drop.level == "warning" and drop.message.startswith("fallen: the base tilted"), findings
     assert "[terminations.tipped] ends such episodes" in drop.message, drop
     assert not [f for f in findings if f.level == "problem"], findings
+
+
+def _table_spec(tmp_path, actuators: dict):
+    table = {
+        "scene": str(table_robot(tmp_path / "table.usda")),
+        "robot": {"base": "floating", "root_height": 0.385, "joint_pos": {".*_hip": 0.2}},  # legs leaning forward
+        "actuators": actuators,
+        "actions": {"type": "joint_position", "scale": 0.25},
+        "observations": {"policy": {"terms": ["joint_pos"]}},
+        "rewards": {"alive": {"func": "is_alive"}},
+    }
+    return spec_from_table(table, tmp_path / "table.toml")
+
+
+def test_a_robot_whose_legs_fold_gets_the_gains_import_prints_which_hold_it(tmp_path):
+    """Soft hips let the table's legs swing and its base sink: the fix is the [actuators] tables of the rule import
+    prints gains by (from the robot's masses at this start pose), not a multiple of the spec's gains; pasted, they
+    hold it."""
+    spec = _table_spec(tmp_path, {"hips": {"joints": [".*"], "stiffness": 2.0}})
+    findings, fragment = spec_checks(spec)
+    drop = next(f for f in findings if f.check == "drop test")
+    assert drop.level == "problem" and drop.message.startswith("fallen: the base sank to"), findings
+    assert "stiffer legs: replace your [actuators] tables with those `import` prints from its masses" in drop.message
+    assert "stiffness = 8" not in drop.message, "not four times the spec's stiffness"
+    art = inspect_scene(spec.scene).find(None)
+    rule = actuator_tables(joint_loads(spec.scene, art, {n: 0.2 for n in spec.joint_names}, True, 0.385))
+    assert fragment.startswith("# in place of your [actuators] tables"), fragment
+    assert "\n".join(rule).strip() in fragment, "the tables import prints, as it prints them"
+    tables = tomllib.loads(fragment)["actuators"]
+    (group,) = tables.values()
+    assert f"[actuators.{next(iter(tables))}] stiffness {group['stiffness']:g}" in drop.message, drop
+    findings, _ = spec_checks(_table_spec(tmp_path, tables))
+    stands = next(f for f in findings if f.check == "drop test")
+    assert stands.level == "ok" and stands.message.startswith("stands for 2 s"), findings
+
+
+def test_a_robot_without_pd_is_told_gains_are_not_why_it_falls(tmp_path):
+    (finding,) = physics_checks(_pole_spec(tmp_path))
+    assert (
+        "its joints hold nothing at zero action (joint_effort actions: zero action is zero effort)" in finding.message
+    )
+    assert "gains are not why it falls" in finding.message and "stiffness" not in finding.message, finding
+
+
+def test_a_robot_dropped_from_above_is_told_its_root_height_first(tmp_path):
+    findings, fragment = spec_checks(_pole_spec(tmp_path, robot={"base": "floating", "root_height": 1.5}))
+    drop = next(f for f in findings if f.check == "drop test")
+    assert drop.level == "problem" and drop.message.startswith("fallen"), findings
+    assert "it was dropped from 1.10 m above where it stands, so gains are not the first fix" in drop.message, drop
+    assert "in [robot]: root_height = 0.404" in drop.message and "[actuators" not in fragment, fragment
+
+
+def test_a_joint_without_pd_still_swinging_is_not_told_to_raise_its_damping(tmp_path):
+    """An arm under joint_effort actions (Gymnasium's robots) has no PD: its loaded joint swings at zero action."""
+    table = {
+        "scene": str(arm_robot(tmp_path / "arm.usda")),
+        "actions": {"type": "joint_effort"},
+        "observations": {"policy": {"terms": ["joint_pos"]}},
+        "rewards": {"alive": {"func": "is_alive"}},
+    }
+    (finding,) = physics_checks(spec_from_table(table, tmp_path / "arm.toml"))
+    assert finding.level == "warning" and finding.message.startswith("still moving after 2 s (lift at"), finding
+    assert "it has no PD to hold it" in finding.message and "damping too low" not in finding.message, finding

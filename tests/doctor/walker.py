@@ -95,3 +95,53 @@ def arm_robot(path: Path) -> Path:
         UsdPhysics.CollisionAPI.Apply(ball.GetPrim())
     stage.Save()
     return path
+
+
+def slider_robot(path: Path, travel: float = 0.04, mass: float = 0.05) -> Path:
+    """A base welded to the world 1 m up, and a ``mass`` kg finger on a prismatic joint ``slide`` along X (no
+    gravity load) that travels 0 to ``travel`` m, as a gripper's finger does."""
+    stage = Usd.Stage.CreateNew(str(path))
+    UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.z)
+    UsdGeom.SetStageMetersPerUnit(stage, 1.0)  # the limits are lengths
+    UsdPhysics.ArticulationRootAPI.Apply(UsdGeom.Xform.Define(stage, "/hand").GetPrim())
+    _body(stage, "/hand/base", (0, 0, 1), 1.0)
+    weld = UsdPhysics.FixedJoint.Define(stage, "/hand/weld")
+    weld.CreateBody1Rel().SetTargets(["/hand/base"])
+    weld.CreateLocalPos0Attr(Gf.Vec3f(0, 0, 1))
+    _body(stage, "/hand/finger", (0.1, 0, 1), mass, (1e-5, 1e-5, 1e-5))
+    ball = UsdGeom.Sphere.Define(stage, "/hand/finger/ball")
+    ball.CreateRadiusAttr(0.01)
+    UsdPhysics.CollisionAPI.Apply(ball.GetPrim())
+    slide = UsdPhysics.PrismaticJoint.Define(stage, "/hand/slide")
+    slide.CreateBody0Rel().SetTargets(["/hand/base"])
+    slide.CreateBody1Rel().SetTargets(["/hand/finger"])
+    slide.CreateLocalPos0Attr(Gf.Vec3f(0.1, 0, 0))
+    slide.CreateAxisAttr("X")
+    slide.CreateLowerLimitAttr(0.0)
+    slide.CreateUpperLimitAttr(travel)
+    stage.Save()
+    return path
+
+
+def table_robot(path: Path) -> Path:
+    """A 4 kg base (a 0.4 x 0.3 x 0.1 m box, its centre at the origin) on four 0.5 kg legs, each on a hip about Y
+    at a corner of its bottom face, with a 0.03 m sphere foot 0.3 m below the hip: standing, the feet's lowest
+    points are 0.38 m below the base's origin. Legs that give way swing together and the base sinks to the ground."""
+    stage = Usd.Stage.CreateNew(str(path))
+    UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.z)
+    UsdPhysics.ArticulationRootAPI.Apply(UsdGeom.Xform.Define(stage, "/table").GetPrim())
+    _body(stage, "/table/base", (0, 0, 0), 4.0, (0.03, 0.06, 0.08))
+    box = UsdGeom.Cube.Define(stage, "/table/base/box")
+    box.CreateSizeAttr(1.0)
+    box.AddScaleOp().Set(Gf.Vec3f(0.4, 0.3, 0.1))
+    UsdPhysics.CollisionAPI.Apply(box.GetPrim())
+    for name, x, y in (("lf", 0.15, 0.1), ("rf", 0.15, -0.1), ("lh", -0.15, 0.1), ("rh", -0.15, -0.1)):
+        _body(stage, f"/table/{name}_leg", (x, y, -0.2), 0.5, (4e-3, 4e-3, 1e-4))
+        foot = UsdGeom.Sphere.Define(stage, f"/table/{name}_leg/foot")
+        foot.CreateRadiusAttr(0.03)
+        foot.AddTranslateOp().Set(Gf.Vec3d(0, 0, -0.15))
+        UsdPhysics.CollisionAPI.Apply(foot.GetPrim())
+        hip = (x, y, -0.05)
+        _hinge(stage, f"/table/{name}_hip", "/table/base", f"/table/{name}_leg", hip, (0, 0, 0.15), "Y", (-90, 90))
+    stage.Save()
+    return path

@@ -24,6 +24,8 @@ from ..scene.suggested_gains import RATE_FRACTION
 from .usd_checks import Finding
 
 DAMPING_RATIO_RANGE = (0.2, 5.0)
+CRITICAL = 2.02
+"""damping = CRITICAL * sqrt(stiffness * inertia): critical, rounded up (3 digits are printed)."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,29 @@ class JointGains:
     damping: float  # [N·m·s/rad or N·s/m]
     inertia: float  # effective inertia about the axis [kg·m² or kg], armature included
     explicit: bool  # an explicit actuator (pd, dc_motor) rather than the solver's implicit drive
+
+
+@dataclass(frozen=True)
+class SpecJoints:
+    """A spec's 1-DOF joints as ``doctor``'s physics checks see them, in ``spec.joint_names`` order: gains, inertia
+    at the start pose, explicit motor or not, effort limit."""
+
+    names: list[str]
+    stiffness: list[float]  # [N·m/rad or N/m]
+    damping: list[float]  # [N·m·s/rad or N·s/m]
+    inertia: list[float]  # [kg·m² or kg]
+    explicit: list[bool]
+    effort_limit: list[float]  # [N·m or N], inf where neither the spec nor the scene limits it
+
+    def gains(self, column: int, stiffness: float | None = None, damping: float | None = None) -> JointGains:
+        """Joint ``column``'s :class:`JointGains`, with other ``stiffness`` and ``damping`` where given."""
+        return JointGains(
+            name=self.names[column],
+            stiffness=self.stiffness[column] if stiffness is None else stiffness,
+            damping=self.damping[column] if damping is None else damping,
+            inertia=self.inertia[column],
+            explicit=self.explicit[column],
+        )
 
 
 def step_growth(joint: JointGains, physics_dt: float) -> float:
