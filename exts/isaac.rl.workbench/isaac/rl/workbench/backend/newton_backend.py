@@ -39,8 +39,10 @@ from .newton_robot import (
     root_is_free,
     set_initial_state,
 )
+from .warp_start import start_warp
 
 wp.config.log_level = wp.LOG_WARNING  # no greeting, no line per kernel module loaded
+start_warp()
 
 
 CONTACTS_PER_ENV = 128
