@@ -179,3 +179,17 @@ def test_the_bodies_lie_where_mujoco_puts_them_at_any_joint_positions(imported, 
     named = [b for b in range(1, model.nbody) if model.body(b).name]
     errors = {model.body(b).name: float(np.linalg.norm(where[model.body(b).name] - data.xpos[b])) for b in named}
     assert max(errors.values()) < 1e-4, errors
+
+
+@pytest.mark.parametrize("name", list(ROBOTS))
+def test_each_robot_weighs_what_mujoco_compiles_settotalmass_included(imported, name):
+    """half_cheetah's ``<compiler settotalmass="14">``: the converter writes the densities' 21.2 kg; the import scales
+    every mass and inertia as MuJoCo does. The others have no settotalmass and keep the geoms' masses."""
+    import newton
+
+    builder = newton.ModelBuilder()
+    builder.add_usd(str(imported[name]))
+    ours = float(builder.finalize("cpu").body_mass.numpy().sum())
+    model = mujoco.MjModel.from_xml_path(str(gymnasium_xml(name)))
+    added = 0.001 * (mujoco_joints(gymnasium_xml(name))[1] - (model.nbody - 1))  # the 1 g bodies the split inserts
+    assert ours == pytest.approx(float(model.body_mass.sum()) + added, rel=0.02), name

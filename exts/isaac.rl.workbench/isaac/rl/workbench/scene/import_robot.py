@@ -28,7 +28,7 @@ from . import start_pose
 from .inspect import ArticulationInfo, SceneError, inspect_scene
 from .joint_loads import joint_loads
 from .mjcf_actuators import mjcf_actuators
-from .mjcf_rewrite import rewrite_mjcf
+from .mjcf_rewrite import rewrite_mjcf, scale_masses
 from .suggested_gains import actuator_tables
 
 CONVERTERS = {  # root element (URDF, MJCF) -> (PyPI package, console script, env var that names another script)
@@ -132,13 +132,16 @@ def convert_robot(source: str | os.PathLike, out_dir: str | os.PathLike) -> Impo
     moved = False
     try:
         with tempfile.TemporaryDirectory(prefix="isaac-rl-workbench-mjcf-") as rewritten:
-            converted, changes = source.resolve(), ()
+            converted, changes, mass_scale = source.resolve(), (), 1.0
             if description.tag == "mujoco":
                 copy = Path(rewritten) / source.name
                 try:
-                    changes = tuple(rewrite_mjcf(source, copy).changes)
+                    rewrite = rewrite_mjcf(source, copy)
                 except (OSError, ElementTree.ParseError) as exc:
                     raise RobotImportError(f"{source}: an included file cannot be read: {exc}") from None
+                except ValueError as exc:  # MuJoCo cannot compile it to weigh it for settotalmass
+                    raise RobotImportError(f"{source}: MuJoCo cannot compile it: {exc}") from None
+                changes, mass_scale = tuple(rewrite.changes), rewrite.mass_scale
                 converted = copy if changes else converted
             output = _convert(converter, source, converted, staging)
             if converted != source.resolve() and _failure(output):  # the file as written tells its own lines
@@ -149,6 +152,8 @@ def convert_robot(source: str | os.PathLike, out_dir: str | os.PathLike) -> Impo
         main = sorted(staging.glob("*.usd*"))
         if len(main) != 1:
             raise RobotImportError(f"{source}: the converter wrote {len(main)} top-level USD files; expected one")
+        if mass_scale != 1.0:
+            scale_masses(main[0], mass_scale)
         try:
             inspect_scene(main[0]).find(None)  # one articulation, joined to the world only at its root
         except SceneError as exc:

@@ -18,6 +18,9 @@ The copy is rewritten so that every body has at most one joint, with the same mo
 - **Joints to the world** (top-level bodies with joints other than a free joint) go under one new ``base`` body,
   welded to the world at the origin, so that the slides and hinges become ordinary joints of one fixed-base
   articulation (two such roots, like reacher's arm and target, share it).
+- **``<compiler settotalmass>``** (half_cheetah: 14 kg) is taken out, since the converter ignores it and writes the
+  masses the geoms' densities give (21.2 kg for half_cheetah); :attr:`Rewrite.mass_scale` says by how much MuJoCo
+  would scale every mass and inertia, and :func:`scale_masses` applies it to the converted USD.
 - **Geoms, sites and cameras named like a joint or body beside them** are renamed ``<name>_<tag>`` (references
   to them updated), since the converter gives a body's children USD names from one namespace and would otherwise rename
   the joint (half_cheetah's joint ``bthigh`` would become ``bthigh_1`` beside its geom ``bthigh``).
@@ -37,6 +40,9 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import mujoco
+from pxr import Usd, UsdPhysics
+
 LINK_MASS = 0.001
 """Mass [kg] of each body inserted (a chain's, the fixed base's): a sphere of 5 mm radius, non-colliding and
 invisible."""
@@ -51,6 +57,8 @@ class Rewrite:
     converts as written)."""
 
     changes: list[str] = field(default_factory=list)
+    mass_scale: float = 1.0
+    """What MuJoCo's ``<compiler settotalmass>`` multiplies every mass and inertia by [1]; 1 without one."""
 
 
 def rewrite_mjcf(source: Path, target: Path) -> Rewrite:
@@ -84,8 +92,36 @@ def rewrite_mjcf(source: Path, target: Path) -> Rewrite:
         for body, former_parent in excluded:
             if former_parent:
                 ElementTree.SubElement(contact, "exclude", body1=former_parent, body2=body)
+    total = [c.attrib.pop("settotalmass") for c in mujoco.findall("compiler") if "settotalmass" in c.attrib]
     tree.write(target, encoding="unicode")
+    if total:
+        done.mass_scale = _total_mass_scale(target, float(total[-1]))
+        done.changes.append(
+            f"settotalmass {float(total[-1]):g} kg: every mass and inertia scaled by {done.mass_scale:.4g} after "
+            "conversion, as MuJoCo does (the converter ignores settotalmass)"
+        )
     return done
+
+
+def _total_mass_scale(model: Path, total: float) -> float:
+    """The factor MuJoCo's ``settotalmass = total`` [kg] applies to the masses of ``model`` (an MJCF without it)."""
+    masses = mujoco.MjModel.from_xml_path(str(model)).body_mass
+    return total / float(masses.sum())
+
+
+def scale_masses(usd_file: Path, scale: float) -> None:
+    """Multiply every mass, density and inertia authored in the robot ``usd_file`` by ``scale``, as overrides in
+    its root layer (the converter's layers are left as written)."""
+    stage = Usd.Stage.Open(str(usd_file))
+    for prim in stage.Traverse():
+        if not prim.HasAPI(UsdPhysics.MassAPI):
+            continue
+        api = UsdPhysics.MassAPI(prim)
+        for attribute in (api.GetMassAttr(), api.GetDensityAttr(), api.GetDiagonalInertiaAttr()):
+            value = attribute.Get() if attribute.HasAuthoredValue() else None
+            if value is not None:
+                attribute.Set(type(value)(*(v * scale for v in value)) if hasattr(value, "__len__") else value * scale)
+    stage.GetRootLayer().Save()
 
 
 def _inline_includes(element: ElementTree.Element, folder: Path) -> None:
