@@ -40,7 +40,6 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import mujoco
 from pxr import Usd, UsdPhysics
 
 LINK_MASS = 0.001
@@ -105,6 +104,8 @@ def rewrite_mjcf(source: Path, target: Path) -> Rewrite:
 
 def _total_mass_scale(model: Path, total: float) -> float:
     """The factor MuJoCo's ``settotalmass = total`` [kg] applies to the masses of ``model`` (an MJCF without it)."""
+    import mujoco  # here: the commands that read scenes only (doctor, inspect) start without MuJoCo
+
     masses = mujoco.MjModel.from_xml_path(str(model)).body_mass
     return total / float(masses.sum())
 
