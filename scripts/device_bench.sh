@@ -3,7 +3,7 @@
 # training runs, results in $OUT. Usage: bash scripts/device_bench.sh SECTION...
 # Sections: cartpole cartpole_bench cartpole_train learner ant ant_train scaling startup robots go2_dc profile
 #           graphed_tests learner_bench learner_seeds scaling_all curriculum_bench curriculum_reach curriculum_go2
-#           curriculum_nav go2_base validate gym
+#           curriculum_nav go2_base validate gym eval_cost sweep
 set -uo pipefail
 export PYTHONPATH=/tmp/site:$PWD/exts/isaac.rl.workbench ISAAC_RL_WORKBENCH_TASKS=$PWD/tasks PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -203,5 +203,41 @@ gym)  # Gymnasium's MuJoCo tasks (assets/usd/gym, carried) at 4096 envs to 10M e
     mkdir -p $pack/$task/checkpoints && cp /tmp/gym_$task${GYM_TAG:-}/spec.toml /tmp/gym_$task${GYM_TAG:-}/metrics.jsonl $pack/$task/ \
       && cp $(ls /tmp/gym_$task${GYM_TAG:-}/checkpoints/model_*.pt | sort | tail -1) $pack/$task/checkpoints/
     tar -C /tmp -czf "$OUT/$(basename $pack)_seed${GYM_SEED:-0}.tgz" $(basename $pack)
+  done ;;
+eval_cost)  # evaluation during training ([train] eval_every) against none: reach_panda at 4096 envs, 100 iterations each;
+            # the throughput counts the evaluations' wall time (the first builds the evaluation envs)
+  for every in 0 ${EVAL_EVERY:-10 25}; do
+    train eval_$every reach_panda --num-envs 4096 --max-iterations 100 --set train.eval_every=$every ppo.save_interval=1000
+    python3 - /tmp/eval_$every $every <<'PY'
+import json, sys
+rows = [r for r in map(json.loads, open(f"{sys.argv[1]}/metrics.jsonl")) if "edit" not in r]
+evals = [r["eval/seconds"] for r in rows if "eval/seconds" in r]
+steps, train_s = rows[-1]["total_env_steps"], rows[-1]["train_seconds"]
+print(f"eval_every {sys.argv[2]}: {len(evals)} evaluations, {sum(evals):.1f} s (first {evals[0] if evals else 0:.1f} s "
+      f"with the build); training {steps / train_s:.0f} env-steps/s, with evaluation {steps / (train_s + sum(evals)):.0f}"
+      f" env-steps/s ({100 * sum(evals) / train_s:.1f}% more time)")
+PY
+  done ;;
+sweep)  # 16 trials of reach_panda at 4096 envs (learning rate, entropy coefficient), one at a time, then 4 at once on the
+        # GPU: wall time, trials per hour, the most GPU memory in use and the best trial; SWEEP_PARALLEL ("1 4"),
+        # SWEEP_TRIALS (16) and SWEEP_ITERATIONS (100) change it (one value of SWEEP_PARALLEL per call fits 10 minutes)
+  for k in ${SWEEP_PARALLEL:-1 4}; do
+    rm -rf /tmp/sweep_p$k
+    nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 500 > /tmp/sweep_mem_p$k.txt & smi=$!
+    start=$(date +%s.%N)
+    python3 -m isaac.rl.workbench.frontends.cli sweep reach_panda --device cuda --num-envs 4096 \
+      --max-iterations ${SWEEP_ITERATIONS:-100} --trials ${SWEEP_TRIALS:-16} --parallel $k --out /tmp/sweep_p$k \
+      --param ppo.algorithm.learning_rate=log:1e-4:3e-3 --param ppo.algorithm.entropy_coef=log:1e-4:1e-2 2>&1 \
+      | grep -v " started: " | tee "$OUT/sweep_p$k.txt" | tail -4
+    kill $smi
+    python3 - $k $start ${SWEEP_TRIALS:-16} /tmp/sweep_mem_p$k.txt <<'PY'
+import sys, time
+k, start, trials, mem = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+wall = time.time() - start
+used = max((int(line) for line in open(mem) if line.strip().isdigit()), default=0)
+print(f"sweep --parallel {k}: {trials} trials in {wall:.0f} s ({3600 * trials / wall:.1f} trials per hour), "
+      f"GPU memory in use at most {used} MiB")
+PY
+    cp /tmp/sweep_p$k/results.csv "$OUT/sweep_p$k.csv"; cp /tmp/sweep_p$k/best.toml "$OUT/sweep_best_p$k.toml"
   done ;;
 esac; done

@@ -126,6 +126,7 @@ ABOVE_THE_ENV = (
     "trained_policy.py",
     "run_writer.py",
     "tool_env.py",
+    "live_edits.py",
     "deploy_manifest.py",
     "sim2real",
     "frontends",

@@ -94,7 +94,8 @@ def test_two_trains_racing_on_one_folder_have_one_winner(tmp_path):
     assert len(errors) == 1 and ("another run writes here" in errors[0] or "already holds" in errors[0]), err
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [row["iteration"] for row in rows] == list(range(1, 26)), "each iteration logged once, in order"
-    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [f"model_{i:06d}.pt" for i in range(1, 26)]
+    saved = sorted(p.name for p in (run / "checkpoints").iterdir())
+    assert saved == ["best.pt", *(f"model_{i:06d}.pt" for i in range(1, 26))], "one writer: each checkpoint once"
     assert 'name = "cartpole"' in (run / "spec.toml").read_text()
 
 

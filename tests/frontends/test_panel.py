@@ -710,3 +710,79 @@ def test_the_scene_picker_offers_an_imported_robot_but_not_its_payload_layers(tm
         assert [p.relative_to(allowed).as_posix() for p in model.scene_files()] == ["cartpole.usda", "go2/go2.usda"]
     finally:
         model.close()
+
+
+# -- the Runs section ---------------------------------------------------------------------------------------------
+def _run_folder(runs: Path, name: str, rows: list[dict], **overrides) -> Path:
+    """A run folder as train writes it: the resolved cartpole spec (with ``overrides``) and metrics.jsonl."""
+    folder = runs / "cartpole" / name
+    folder.mkdir(parents=True)
+    save_spec(load_spec("cartpole", {"env.num_envs": 8, **overrides}), folder / "spec.toml")
+    (folder / "metrics.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return folder
+
+
+def _tensorboard_smoothing(values: list[float], weight: float) -> list[float]:
+    """TensorBoard's smoothing as its scalar dashboard writes it (an EMA, debiased)."""
+    last, out = 0.0, []
+    for n, value in enumerate(values, start=1):
+        last = last * weight + (1 - weight) * value
+        out.append(last / (1 - weight**n))
+    return out
+
+
+def test_selected_runs_overlay_in_one_colour_each_with_their_evaluation(panel):
+    rewards = [0.0, 1.0, 4.0, 3.0]
+    a_rows = [{"iteration": i + 1, "mean_reward": r} for i, r in enumerate(rewards)]
+    a_rows += [{"iteration": 2, "eval/mean_reward": 2.5}, {"iteration": 4, "eval/mean_reward": 4.5}]
+    _run_folder(panel.runs_dir, "a", a_rows)
+    _run_folder(panel.runs_dir, "b", [{"iteration": i + 1, "mean_reward": 5.0} for i in range(3)])
+    heard = []
+    panel.add_listener(lambda what, model: heard.append(what))
+    panel.runs.refresh()
+    assert {s.name for s in panel.runs.summaries} == {"cartpole/a", "cartpole/b"} and "runs" in heard
+    assert panel.runs.select(["cartpole/a", "cartpole/b"])
+    curves = {c.label: c for c in panel.runs.overlay()}
+    assert set(curves) == {"cartpole/a", "cartpole/a evaluation (deterministic)", "cartpole/b"}
+    a, a_eval, b = curves["cartpole/a"], curves["cartpole/a evaluation (deterministic)"], curves["cartpole/b"]
+    assert a.colour == a_eval.colour != b.colour and a_eval.evaluation and not a.evaluation
+    assert a_eval.iterations.tolist() == [2, 4] and a_eval.values.tolist() == [2.5, 4.5]
+    assert np.allclose(a.smoothed, _tensorboard_smoothing(rewards, 0.6)), "the default smoothing is TensorBoard's 0.6"
+    assert np.allclose(b.smoothed, 5.0), "debiased: a constant curve stays where it is from its first point"
+    assert panel.runs.set_smoothing(0.0)
+    assert np.array_equal(next(c for c in panel.runs.overlay() if c.label == "cartpole/a").smoothed, rewards)
+    assert not panel.runs.set_smoothing(1.0) and "expected a number in [0, 1)" in panel.messages[-1]
+    assert not panel.runs.select(["cartpole/zzz"]) and "cartpole/zzz: no such run" in panel.messages[-1]
+
+
+def test_the_spec_diff_of_two_selected_runs(panel):
+    _run_folder(panel.runs_dir, "a", [{"iteration": 1, "mean_reward": 1.0}])
+    _run_folder(panel.runs_dir, "b", [{"iteration": 1, "mean_reward": 1.0}], **{"rewards.alive.weight": 3.0})
+    panel.runs.refresh()
+    rows = {row[0]: row for row in panel.runs.rows()}
+    assert rows["cartpole/b"][-1] == "env.num_envs: 64 -> 8; rewards.alive.weight: 1.0 -> 3.0"
+    assert panel.runs.select(["cartpole/a"]) and panel.runs.diff() is None
+    assert "select two runs" in panel.messages[-1]
+    assert panel.runs.select(["cartpole/a", "cartpole/b"])
+    assert [str(c) for c in panel.runs.diff()] == ["rewards.alive.weight: 1.0 -> 3.0"]
+
+
+def test_delete_moves_the_selected_run_to_the_trash_and_undo_brings_it_back(panel):
+    folder = _run_folder(panel.runs_dir, "a", [{"iteration": 1, "mean_reward": 1.0}])
+    panel.runs.refresh()
+    assert panel.runs.select(["cartpole/a"]) and panel.runs.open()
+    assert panel.run.run_dir == folder and panel.run.series["mean_reward"] == [(1, 1.0)]
+    with panel.changing("run"):
+        panel.run.status = "training"  # as while this run trains
+    assert not panel.runs.delete() and "it is training; stop it before deleting it" in panel.messages[-1]
+    assert folder.is_dir()
+    with panel.changing("run"):
+        panel.run.status = "finished"
+    assert panel.runs.delete()
+    assert not folder.exists() and (panel.runs_dir / ".trash" / "cartpole" / "a" / "spec.toml").is_file()
+    assert panel.runs.summaries == [] and panel.runs.selected == []
+    assert panel.runs.undo() and (folder / "metrics.jsonl").is_file()
+    assert [s.name for s in panel.runs.summaries] == ["cartpole/a"]
+    assert not panel.runs.undo() and "nothing to undo" in panel.messages[-1]
+    assert panel.runs.select(["cartpole/a"]) and not panel.runs.fork(), "a run without checkpoints"
+    assert "no checkpoints" in panel.messages[-1]

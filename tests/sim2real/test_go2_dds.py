@@ -1,9 +1,9 @@
 """The Unitree Go2 over DDS on the loopback interface: the driver (``deploy/unitree_go2.py``) against the Newton
 bridge (``sim2real/go2_bridge.py``), which answers the Go2's topics as the robot does.
 
-Needs the ``go2`` extra (Cyclone DDS and unitree_sdk2py; ``bash scripts/setup.sh`` installs it): without it these
-tests skip, and fail under CI. Each test process uses a DDS domain of its own, so that runs side by side on one host
-do not hear each other.
+Needs the ``go2`` extra (Cyclone DDS and unitree_sdk2py; ``bash scripts/setup.sh --go2`` or ``--test`` installs it):
+without it these tests skip, and fail under CI. Each test process uses a DDS domain of its own, so that runs side by
+side on one host do not hear each other.
 """
 
 from __future__ import annotations

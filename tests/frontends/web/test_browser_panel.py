@@ -1,7 +1,8 @@
 """The browser panel end to end in a real headless Chromium (Debian's ``chromium``, driven by Playwright): open the
 page, load cartpole, set 32 envs, change a reward weight, train, watch the counter and the reward plot advance,
 open a second tab (it gets the history; closing it stops nothing), change a weight while training and find it in
-metrics.jsonl, stop, play and see the robots move, export.
+metrics.jsonl, stop, play and see the robots move, export; then a second, short run, and both runs' curves overlaid
+in the Runs section.
 
 Screenshots land in ``test-artifacts/`` at the repository root. Without a browser the test is skipped on a
 developer's machine and fails in CI (``CI=true``): ``bash scripts/setup.sh`` installs it.
@@ -211,6 +212,24 @@ def _drive(page, app, model) -> None:
     assert (run_dir / "export" / "policy.onnx").is_file() and (run_dir / "export" / "policy.pt").is_file()
     assert model.run.export["max_abs_diff_onnx"] <= 1e-5
     page.screenshot(path=str(ARTIFACTS / "panel_export.png"))
+
+    # a second, short run; then both runs ticked in the Runs section share one plot, one colour each
+    _set(ppo, "max_iterations", "12")
+    _until(lambda: model.raw["ppo"]["max_iterations"] == 12, 10, "max_iterations = 12")
+    page.get_by_role("button", name="Train", exact=True).click()
+    _until(lambda: model.run.run_dir not in (None, run_dir) and model.run.status == "finished", 240, "the second run")
+    names = [p.relative_to(model.runs_dir).as_posix() for p in (run_dir, model.run.run_dir)]
+    page.get_by_text("Runs", exact=True).click()  # the section starts folded
+    _until(lambda: page.get_by_text("cartpole/", exact=False).count() >= 2, 20, "the runs listed")
+    for name in names:
+        box = _row_input(page, re.escape(name))
+        box.check()
+    _until(lambda: model.runs.selected == names or set(model.runs.selected) == set(names), 20, "both runs selected")
+    overlay = page.locator(".uplot", has=page.get_by_text(names[1], exact=True)).first
+    overlay.wait_for(timeout=20000)
+    assert all(overlay.get_by_text(name, exact=True).count() == 1 for name in names), "one legend entry per run"
+    overlay.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "panel_runs.png"))
 
 
 @pytest.mark.slow

@@ -29,6 +29,10 @@ FLOATING_MAX_TILT_RAD = 1.0
 """[rad] default tilt at which a floating-base robot stops (a fixed base gets no tilt check)."""
 
 
+DEPLOY_DOC = "docs/sim2real.md#which-tasks-deploy"
+"""Where the shipped tasks are listed with whether their policies deploy, and why not."""
+
+
 class DeployError(ValueError):
     """A policy that cannot run on a robot as trained; the message names the task file, the term and what the robot
     runtime supports."""
@@ -49,8 +53,9 @@ def check_deployable(spec: TaskSpec) -> None:
     ]
     if refused:
         raise DeployError(
-            f"{spec.source}: the policy observes {', '.join(refused)}, which a robot cannot measure; the robot runtime "
-            f"computes {', '.join(SUPPORTED_TERMS)}"
+            f"{spec.source}: the policy observes {', '.join(refused)}, which the robot runtime does not compute (a "
+            f"robot cannot measure it, or the runtime lacks the term); it computes {', '.join(SUPPORTED_TERMS)}; "
+            f"{DEPLOY_DOC} lists the shipped tasks that deploy"
         )
 
 

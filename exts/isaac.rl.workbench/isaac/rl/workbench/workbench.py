@@ -2,16 +2,19 @@
 
 States: ``created`` -> :meth:`build` -> ``ready`` -> :meth:`train_step` (repeat; ``training``) -> ``finished``.
 No call blocks for longer than one PPO iteration, so a UI can interleave its own updates. Listeners registered
-with :meth:`add_listener` get ``(event, data)`` for "built", "iteration", "checkpoint", "finished", "evaluated", and
+with :meth:`add_listener` get ``(event, data)`` for "built", "iteration", "checkpoint", "finished", "evaluated",
+"evaluating" (before an evaluation during training), "warning", "edited" (a live edit, :meth:`edit_live`) and
 "poses" (the body poses of the envs :meth:`watch_poses` asked for, once per iteration).
 
 The run folder (:class:`~.learn.run_dir.RunDir`) holds ``spec.toml``, ``metrics.jsonl``, TensorBoard files,
-``checkpoints/``, ``curves.png`` and ``export/``. The Workbench also owns the run policy every front end shares: how
-many envs play and export build, and the evaluation after training.
+``checkpoints/`` (with ``best.pt``), ``curves.png`` and ``export/``. The Workbench also owns the run policy every
+front end shares: how many envs play and export build, the evaluation after training, and what ``[train]`` asks
+between iterations (:class:`~.learn.train_monitor.TrainMonitor`: evaluation, the best checkpoint, early stop).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -23,6 +26,8 @@ import torch
 from .learn.ppo_config import is_distillation
 from .learn.run_args import check_device, safe_name
 from .learn.run_dir import RunDir, RunError, RunWriteError, writing
+from .learn.train_monitor import TrainMonitor
+from .live_edits import LiveEdits
 from .run_writer import RunWriter, check_unused
 from .specs.loader import TaskSpec, load_spec
 from .trained_policy import TrainedPolicy
@@ -31,10 +36,11 @@ from .utils.writable import check_writable
 
 RUNS_DIR = Path("runs")
 PLAY_MAX_ENVS = 1024  # play builds one env per episode, up to this many (not the thousands a GPU run trained with)
-EXPORT_ENVS = 64  # envs whose deterministic rollout gives the observations an export is checked on
+EXPORT_ENVS = 8
+"""Envs whose deterministic rollout gives the observations an export is checked on: one episode each, up to
+``EXPORT_OBSERVATIONS`` rows (all of them from episodes of 512 steps or more), with each env's own start and
+command. Few: on the CPU each env more is build time (Newton's conversion to one MuJoCo world)."""
 EVAL_EPISODES = 64  # deterministic episodes evaluated after training
-UNSTABLE_WARNING_SHARE = 0.05  # warn once when more than this share of an iteration's ended episodes blew up
-EARLY_END_WARNING_SHARE = 0.5  # warn once when a termination term ends this share of an iteration's episodes at once
 
 __all__ = ["EVAL_EPISODES", "EXPORT_ENVS", "PLAY_MAX_ENVS", "RunError", "TrainingFailed", "Workbench"]
 
@@ -60,11 +66,14 @@ class Workbench:
         self._fresh = fresh  # the run folder is created (and the spec written) once build() succeeds
         self._writer = RunWriter(run)
         self.saving = False  # True while a checkpoint is written (a front end defers an abort until it is done)
-        self._warned_unstable = self._warned_early_end = False
+        self._warnings = None  # TrainingWarnings, once built
+        self.monitor: TrainMonitor | None = None  # evaluation, best checkpoint, early stop; once built
         self.state = "created"
+        self._failure = ""  # what made the run fail, for run.json
         self.env = None
         self.trainer = None
         self.trained_policy: TrainedPolicy | None = None  # evaluate, play, export, once built
+        self.live: LiveEdits | None = None  # live edits of the training run, once built (edit_live)
         self.max_iterations = int(spec.ppo["max_iterations"])
         self._listeners: list[Callable[[str, dict], Any]] = []
         self.start_iteration = 0
@@ -124,12 +133,27 @@ class Workbench:
         return wb
 
     @classmethod
-    def for_export(cls, run_dir: Path, device: str = "cpu", checkpoint: Path | None = None) -> Workbench:
+    def for_export(
+        cls,
+        run_dir: Path,
+        device: str = "cpu",
+        checkpoint: Path | None = None,
+        deploy: bool = False,
+        before_build: Callable[[Workbench], Any] | None = None,
+    ) -> Workbench:
         """A trained run, built with ``EXPORT_ENVS`` envs to record the observations :meth:`export` checks on; its
-        ``export/`` folder is checked writable first (:class:`RunWriteError`)."""
+        ``export/`` folder is checked writable first (:class:`RunWriteError`) and, with ``deploy``, its policy's
+        observations against the robot runtime's (``DeployError``), both before the envs are built.
+        ``before_build(wb)`` is called once they passed, before the build (a front end says what it builds)."""
         wb = cls.open(run_dir, {"env.num_envs": EXPORT_ENVS}, device)
         with writing(wb.run.export_dir):
             check_writable(wb.run.export_dir)
+        if deploy:
+            from .deploy_manifest import check_deployable
+
+            check_deployable(wb.spec)
+        if before_build is not None:
+            before_build(wb)
         wb.build(checkpoint=checkpoint or wb.run.latest_checkpoint())
         return wb
 
@@ -171,6 +195,7 @@ class Workbench:
             raise
 
     def _build(self, resume: bool, checkpoint: Path | None, writer: bool) -> None:
+        from .envs.training_warnings import TrainingWarnings
         from .envs.workbench_env import WorkbenchEnv
         from .learn.checkpoint import read_checkpoint
         from .learn.teacher import find_teacher
@@ -189,16 +214,24 @@ class Workbench:
         startup_timer.mark("env")
         self.trainer = Trainer(self.env, self.spec.ppo, self.device)
         startup_timer.mark("trainer")
+        self._warnings = TrainingWarnings(self.spec, self.env)
+        self.live = LiveEdits(self.spec.raw, self.env, self.trainer, self.run, self._emit)
+        best_path = self.run.checkpoints_dir / "best.pt"
+        self.monitor = TrainMonitor(
+            self.trainer, self._eval_env, self.spec.train, self.spec.seed, best_path, self._emit
+        )
         if path is not None:
             self.trainer.load(Path(path), state)
             torch.manual_seed(self.spec.seed + self.trainer.iteration)
             if resume:  # training goes on from here: later rows belong to the lost iterations (play keeps them)
                 self.run.truncate_metrics(self.trainer.iteration)
-                self._replay_edits()
+                self.live.replay(self.run.read_metrics(), self.trainer.iteration)
+                self.monitor.resume(self.run.read_metrics())
         elif teacher is not None:
             self.trainer.load_teacher(*teacher)
         if writer:
             self._writer.check_room(self.trainer.checkpoint_bytes())
+            self.run.write_info(device=str(self.device), max_iterations=self.max_iterations)
         if self._fresh:
             self._writer.write_start(self.spec, self.env.applied_randomization)
             self._fresh = False
@@ -229,8 +262,13 @@ class Workbench:
 
     @property
     def done(self) -> bool:
-        """True once ``max_iterations`` iterations have run."""
-        return self.iteration >= self.max_iterations
+        """True once ``max_iterations`` iterations have run, or ``train.stop_when`` stopped the run."""
+        return self.iteration >= self.max_iterations or self.stopped is not None
+
+    @property
+    def stopped(self) -> str | None:
+        """Why ``train.stop_when`` stopped the run (``"eval/success >= 0.95 held for 2 evaluations at ..."``)."""
+        return self.monitor.stopped if self.monitor else None
 
     def train_step(self) -> dict:
         """Run one PPO iteration, log it, save a checkpoint every ``save_interval`` iterations; return metrics."""
@@ -240,12 +278,14 @@ class Workbench:
         from .learn.trainer import TrainingDiverged
 
         self.state = "training"
+        iteration = self.iteration + 1
         try:
             metrics = self.trainer.train_step()
             startup_timer.mark("iteration")
+            metrics["train_seconds"] = self.train_seconds
+            improved = self.monitor.after_iteration(metrics)  # evaluation, early stop, best so far
         except (PhysicsError, TrainingDiverged) as exc:
-            raise self._failed(f"training stopped at iteration {self.iteration + 1}: {exc}") from exc
-        metrics["train_seconds"] = self.train_seconds
+            raise self._failed(f"training stopped at iteration {iteration}: {exc}") from exc
         try:
             self.run.log(metrics)
         except RunWriteError as exc:
@@ -254,21 +294,47 @@ class Workbench:
         self._emit("iteration", metrics)
         if self._pose_watch is not None:
             self._emit("poses", {"poses": self._pose_watch.pop().numpy(), "dt": self.spec.env.step_dt})
-        self._warn_if_unstable(metrics)
-        self._warn_if_ending_at_once(metrics["iteration"])
+        for message in self._warnings.check(metrics):
+            self._emit("warning", {"message": message})
         if self.iteration % int(self.spec.ppo["save_interval"]) == 0:
             self.save_checkpoint()
+        if improved:  # checkpoints/best.pt, atomically
+            try:
+                self.monitor.save_best({"task": self.spec.name})
+            except RunWriteError as exc:
+                raise self._failed(f"the best checkpoint of iteration {self.iteration} was not saved: {exc}") from exc
         return metrics
+
+    def _eval_env(self, num_envs: int):
+        """The envs evaluations during training run on: the task's, ``num_envs`` of them."""
+        from .envs.workbench_env import WorkbenchEnv
+
+        spec = dataclasses.replace(self.spec, env=dataclasses.replace(self.spec.env, num_envs=num_envs))
+        return WorkbenchEnv(spec, self.device, cuda_graph=self.cuda_graph)
 
     def _failed(self, what: str) -> TrainingFailed:
         """The run cannot go on: state "failed", and the error that says ``what`` and names the last good
         checkpoint."""
-        self.state = "failed"
+        self.state, self._failure = "failed", what
         try:
             last = f"the last good checkpoint is {self.run.latest_checkpoint()}"
         except RunError:
             last = "no checkpoint was saved"
         return TrainingFailed(f"{self.run_dir}: {what}; {last}")
+
+    def _record_end(self) -> None:
+        """How the run ended, in ``run.json`` for the run lists: failed (why), stopped early (why), stopped before
+        ``max_iterations`` (Stop, Ctrl-C) or finished."""
+        if self.state == "failed":
+            status, reason = "failed", self._failure
+        elif self.stopped is not None or self.iteration < self.max_iterations:
+            status, reason = "stopped", self.stopped or f"stopped at iteration {self.iteration}"
+        else:
+            status, reason = "finished", ""
+        try:
+            self.run.write_info(status=status, reason=reason)
+        except RunWriteError as exc:
+            self._emit("warning", {"message": f"run.json was not written: {exc}"})
 
     def watch_poses(self, num_envs: int) -> None:
         """During training, hand the body poses of the first ``num_envs`` envs at every step of each iteration to
@@ -284,51 +350,17 @@ class Workbench:
         """USD prim paths of the bodies, in the order of the poses in "poses" events and :meth:`play_step`."""
         return self.env.body_paths
 
-    def set_reward_weight(self, name: str, weight: float, enabled: bool = True) -> None:
-        """Change reward term ``name``'s weight (``enabled=False``: weight 0) from the next iteration on, without a
-        rebuild. The change is a row ``{"iteration", "edit", "value"}`` in ``metrics.jsonl``, so the run folder says
-        what each iteration trained with, and a resume applies it again. Call it between iterations (the thread
-        that drives :meth:`train_step`)."""
-        if self.env is None:
-            raise RunError("build() the workbench before editing its rewards")
-        value = float(weight) if enabled else 0.0
-        self.env.set_reward_weight(name, value)
-        self.run.log_edit(self.iteration, f"rewards.{name}.weight", value)
-        self._emit("edited", {"key": f"rewards.{name}.weight", "value": value, "iteration": self.iteration})
-
-    def _replay_edits(self) -> None:
-        """After a resume: the reward weights the run had reached by its checkpoint."""
-        for row in self.run.read_metrics():
-            key = row.get("edit", "")
-            if key.startswith("rewards.") and key.endswith(".weight"):
-                self.env.set_reward_weight(key.split(".")[1], row["value"])
-
-    def _warn_if_unstable(self, metrics: dict) -> None:
-        """Once per run: a "warning" event when many episodes blew up, naming the likely causes."""
-        ended = metrics.get("episodes", 0) + metrics.get("unstable_envs", 0)
-        if self._warned_unstable or not ended or metrics["unstable_envs"] <= UNSTABLE_WARNING_SHARE * ended:
-            return
-        self._warned_unstable = True
-        env, actions = self.spec.env, self.spec.actions
-        self._emit(
-            "warning",
-            {
-                "message": f"the physics blew up in {metrics['unstable_envs']} envs in iteration "
-                f"{metrics['iteration']} (they are reset and counted as failures); likely causes: too large a time "
-                f"step (env.physics_dt = {env.physics_dt:g} s), too large an action scale (actions.scale = "
-                f"{actions.scale_text()}), or drive gains too stiff for that step"
-            },
-        )
-
-    def _warn_if_ending_at_once(self, iteration: int) -> None:
-        """Once per run: a "warning" event naming the termination terms that ended most of an iteration's episodes
-        within their first steps (:func:`.envs.episode_stats.early_end_notice`)."""
-        from .envs.episode_stats import early_end_notice
-
-        notice = early_end_notice(self.env.early_terminations, EARLY_END_WARNING_SHARE, iteration)
-        if notice and not self._warned_early_end:
-            self._warned_early_end = True
-            self._emit("warning", {"message": notice})
+    def edit_live(self, key: str, value: Any) -> str:
+        """Change spec key ``key`` of the training run from the next iteration on, without a rebuild: a reward
+        weight, an event's or a command's range, the learning rate or the entropy coefficient
+        (:mod:`.live_edits` lists them and when each applies). The change is a row ``{"iteration", "edit", "value"}``
+        in ``metrics.jsonl``, so the run folder says what each iteration trained with, and a resume applies it
+        again. Call it between iterations (the thread that drives :meth:`train_step`). Returns what changed and
+        when, in a line; :class:`~.live_edits.LiveEditRefused` names the key and why (``env.num_envs``: "changes
+        the number of envs (the shape of every buffer): use Fork")."""
+        if self.live is None:
+            raise RunError("build() the workbench before editing it live")
+        return self.live.apply(key, value, self.iteration)
 
     def save_checkpoint(self) -> Path:
         """Save the trainer's state as ``checkpoints/model_<iteration>.pt`` (atomically).
@@ -365,6 +397,7 @@ class Workbench:
             self._emit("finished", {"iteration": 0, "run_dir": None})
             return None
         self.state = "failed" if self.state == "failed" else "finished"
+        self._record_end()
         self._emit("finished", {"iteration": self.iteration, "run_dir": str(self.run_dir)})
         return self.evaluate(num_episodes=evaluate_episodes) if evaluate_episodes > 0 else None
 

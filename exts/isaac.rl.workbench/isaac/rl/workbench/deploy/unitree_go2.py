@@ -45,7 +45,7 @@ MOTOR_MODE_SERVO = 0x01
 """``motor_cmd[i].mode`` of an enabled motor (FOC servo); 0 is off."""
 TOPIC_LOWCMD, TOPIC_LOWSTATE, TOPIC_SPORTMODESTATE = "rt/lowcmd", "rt/lowstate", "rt/sportmodestate"
 EXTRA_HINT = (
-    "the Unitree Go2 link needs the 'go2' extra (Cyclone DDS 0.10 and unitree_sdk2py): bash scripts/setup.sh "
+    "the Unitree Go2 link needs the 'go2' extra (Cyclone DDS 0.10 and unitree_sdk2py): bash scripts/setup.sh --go2 "
     "installs it, or apt-get install cyclonedds-dev, then pip install 'isaac-rl-workbench[go2]' with CYCLONEDDS_HOME "
     "set to a folder whose lib/ holds libddsc.so"
 )

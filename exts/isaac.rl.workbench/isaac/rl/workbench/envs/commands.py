@@ -9,6 +9,7 @@ env step can be one CUDA graph.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Protocol
 
@@ -71,6 +72,23 @@ class Commands:
         }
         self.headings = {n: torch.zeros(num_envs, device=device) for n, s in specs.items() if "heading" in s.ranges}
         """name -> (N,) heading targets [rad] of the velocity commands that track a heading."""
+
+    def set_range(self, name: str, key: str, bounds: tuple[float, float]) -> None:
+        """Draw component ``key`` of command ``name`` (``x``, ``lin_vel_x``, ``heading``, ... as in its ``ranges``) in
+        ``bounds`` [min, max] from its next draw on (a live edit; the commands drawn already stay until their next
+        resample or reset). A ``heading`` range is taken only by a command that tracks a heading already. A step
+        captured as a CUDA graph must be captured again (the heading and yaw-rate bounds are numbers it holds)."""
+        if name not in self.specs:
+            raise KeyError(f"no command '{name}'; commands: {', '.join(self.specs) or 'none'}")
+        spec = self.specs[name]
+        components = _COMPONENTS[spec.type]
+        if key not in components and not (key == "heading" and name in self.headings):
+            raise KeyError(f"command '{name}' ({spec.type}) draws no '{key}'; ranges: {', '.join(components)}")
+        bounds = (float(bounds[0]), float(bounds[1]))
+        self.specs[name] = dataclasses.replace(spec, ranges={**spec.ranges, key: bounds})
+        if key in components:
+            column = components.index(key)
+            self._low[name][column], self._high[name][column] = bounds
 
     @staticmethod
     def _bounds(spec: CommandSpec, side: int, device: torch.device) -> torch.Tensor:

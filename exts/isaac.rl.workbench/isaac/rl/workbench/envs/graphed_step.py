@@ -54,6 +54,11 @@ class GraphedStep:
         obs, rewards, dones, extras = self._static_out
         return obs.clone(), rewards.clone(), dones.clone(), {"time_outs": extras["time_outs"].clone(), "log": {}}
 
+    def recapture(self) -> None:
+        """Capture the step again before its next replay, after :data:`WARMUP_STEPS` eager calls: for a change the
+        captured graph cannot see (a Python number the step reads, such as a live-edited event parameter)."""
+        self._graph, self._eager_steps = None, 0
+
     def _capture(self, actions: torch.Tensor) -> None:
         startup_timer.mark("eager steps")
         self._static_actions = actions.clone()

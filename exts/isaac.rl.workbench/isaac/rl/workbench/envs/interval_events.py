@@ -32,6 +32,7 @@ class IntervalEvents:
         call: Callable[[TermSpec, torch.Tensor], object],
     ):
         self._terms, self._num_envs, self._device, self._call = terms, num_envs, device, call
+        self._intervals = {term.name: tuple(term.interval_s) for term in terms}  # the spec's, or a live edit's
         self._timers = torch.zeros(num_envs, len(terms), device=device)
         everywhere = torch.ones(num_envs, dtype=torch.bool, device=device)
         for i, term in enumerate(terms):
@@ -45,7 +46,14 @@ class IntervalEvents:
             self._call(term, due)
             self._draw(i, term, due)
 
+    def set_interval(self, name: str, interval_s: tuple[float, float]) -> None:
+        """Draw event ``name``'s timers in ``interval_s`` [s] (0 < min <= max) from their next draw on (a live edit;
+        the timers running now run out first). A step captured as a CUDA graph must be captured again."""
+        if name not in self._intervals:
+            raise KeyError(f"no interval event '{name}'; interval events: {', '.join(self._intervals) or 'none'}")
+        self._intervals[name] = (float(interval_s[0]), float(interval_s[1]))
+
     def _draw(self, i: int, term: TermSpec, mask: torch.Tensor) -> None:
-        low, high = term.interval_s
+        low, high = self._intervals[term.name]
         fresh = torch.rand(self._num_envs, device=self._device) * (high - low) + low
         self._timers[:, i] = torch.where(mask, fresh, self._timers[:, i])

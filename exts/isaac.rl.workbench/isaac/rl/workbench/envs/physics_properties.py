@@ -88,15 +88,22 @@ class PhysicsProperties:
             self._scene[name] = self._backend.get_property(name)
         self._backend.set_property(name, env_mask, values)
 
-    def redraw(self, events: list[tuple[str, Callable[[dict], None], dict, dict]]) -> None:
+    def redraw(
+        self, events: list[tuple[str, Callable[[dict], None], dict, dict]], env_mask: torch.Tensor | None = None
+    ) -> None:
         """Run start-up events again from the scene's values: each ``(name, call, trained, params)`` in order, where
         ``call(params)`` calls the event on every env. ``call(trained)`` first (the spec's params): only the bounds of
         its draws are kept, so that :attr:`randomized` normalises the second draws, ``call(params)``, over the ranges
         the policy trained with. The events read and write pending copies; then each property whose pending values
         differ from the simulation's is written once (a property written again with the values it has keeps its
         state bit for bit, so every redraw with the same values simulates the same). Nothing is written when an
-        event raises."""
+        event raises.
+
+        ``env_mask`` (N,): only those envs take the new draws (their properties and their rows of
+        :attr:`randomized`, in place); the others keep theirs. A live edit of a start-up event's range redraws so the
+        envs that reset."""
         self._draft = {}
+        kept = self.randomized
         self.randomized = RandomizedParams(self._num_envs, self._device)
         try:
             for name, call, trained, params in events:
@@ -108,6 +115,13 @@ class PhysicsProperties:
         finally:
             self._draft, self.event, self._capturing = None, None, False
             self._bounds.clear()
+        if env_mask is not None:
+            drawn, self.randomized = self.randomized.values, kept
+            for name, values in drafted.items():
+                self.write(name, env_mask, values)
+            if drawn.shape == kept.values.shape:
+                kept.values.copy_(torch.where(env_mask.unsqueeze(1), drawn, kept.values))
+            return
         for name, values in drafted.items():
             if not torch.equal(values, self._backend.get_property(name)):
                 self.write(name, self._everywhere, values)

@@ -7,7 +7,8 @@ B = rigid bodies per env.
 
 Tools above the env (a simulated robot, a sweep, a log replay, a benchmark) use its public methods only: its physics
 (:class:`~.physics_access.PhysicsAccess`: raw stepping, joint commands in place of actions, physics properties, a
-redraw of the start-up events) and :meth:`WorkbenchEnv.set_action_delay_range`,
+redraw of the start-up events), live edits of its ranges (:class:`~.live_ranges.LiveRanges`) and
+:meth:`WorkbenchEnv.set_action_delay_range`,
 :meth:`WorkbenchEnv.set_observation_noise_scale`, :meth:`WorkbenchEnv.metric_values`,
 :meth:`WorkbenchEnv.sharing_physics`.
 """
@@ -30,6 +31,7 @@ from .episode_stats import EpisodeStats
 from .graphed_step import GraphedStep, StepResult
 from .health import HealthCheck
 from .interval_events import IntervalEvents
+from .live_ranges import LiveRanges
 from .motor_command import MotorCommand, MotorDrive
 from .observation_groups import ObservationGroups
 from .physics_access import PhysicsAccess
@@ -58,7 +60,7 @@ def make_backend(spec: TaskSpec, device: str = "cpu") -> Backend:
     return engine.build(request, startup_timer.mark)
 
 
-class WorkbenchEnv(TermState, PhysicsAccess, VecEnv):
+class WorkbenchEnv(TermState, PhysicsAccess, LiveRanges, VecEnv):
     """Vectorised env built from a :class:`TaskSpec`.
 
     Args:
@@ -128,6 +130,8 @@ class WorkbenchEnv(TermState, PhysicsAccess, VecEnv):
         the start-up events drew, for the columns they changed (written to the run folder's randomization.json)."""
         everywhere = torch.ones(n, dtype=torch.bool, device=dev)
         self._startup_events = [t for t in spec.events.values() if t.mode == "startup"]
+        self._startup_edits: dict[str, dict] = {}  # live edits of start-up events' params (envs/live_ranges.py)
+        self._redraw_pending: torch.Tensor | None = None  # (N,) envs that draw them again at their next reset
         for term in self._startup_events:
             self._properties.event = term.name
             self._call(term, everywhere)
@@ -247,6 +251,7 @@ class WorkbenchEnv(TermState, PhysicsAccess, VecEnv):
         self._stats.count_step()
         result = self._graphed_step(actions)
         self._obs = result[0]
+        self._redraw_at_reset(result[2])  # a live edit of a start-up event: the envs that reset draw again
         if self._pose_watch is not None:
             self._pose_watch.record()
         return result
@@ -292,7 +297,9 @@ class WorkbenchEnv(TermState, PhysicsAccess, VecEnv):
 
     def reset(self) -> TensorDict:
         """Reset every env; return the observations."""
-        self._reset(torch.ones(self.num_envs, dtype=torch.bool, device=self.device))
+        everywhere = torch.ones(self.num_envs, dtype=torch.bool, device=self.device)
+        self._reset(everywhere)
+        self._redraw_at_reset(everywhere)
         self._obs = self._compute_observations()
         return self._obs
 

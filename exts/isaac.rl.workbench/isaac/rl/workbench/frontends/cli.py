@@ -13,13 +13,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 from ..specs.overrides import parse_overrides
 from ..utils import startup_timer
-from . import cli_bridge, cli_deploy, cli_sim2real, cli_sysid
-from .cli_common import add_threads, format_iteration, positive_int, set_threads, start_up
+from . import cli_bridge, cli_deploy, cli_runs, cli_sim2real, cli_sweep, cli_sysid
+from .cli_common import Parser, add_threads, format_iteration, positive_int, set_threads, start_up
 from .ctrl_c import StopOnCtrlC
+from .train_report import built_line, finish_and_evaluate, stopped_already
 
 # The errors that end a command with a message, by exit code. Named, not imported: the modules that raise them
 # pull in torch, pxr or ONNX, which ``--help``, ``spec`` or ``inspect`` do not need (seconds of start-up).
@@ -31,7 +33,7 @@ USER_ERRORS = (  # bad input: exit 2
     "isaac.rl.workbench.scene.import_robot.RobotImportError",
     "isaac.rl.workbench.learn.run_dir.RunError",
 )
-COMMAND_MODULES = (cli_deploy, cli_bridge, cli_sysid, cli_sim2real)
+COMMAND_MODULES = (cli_deploy, cli_bridge, cli_sysid, cli_sim2real, cli_runs, cli_sweep)
 """Commands that live in modules of their own: each has ``add_parsers(sub)`` and its ``USER_ERRORS`` (names, as
 above); they import :mod:`.cli_common`, never this module."""
 
@@ -119,9 +121,12 @@ def _overrides(args) -> dict:
 
 
 def _print_warnings(event: str, data: dict) -> None:
-    """Workbench listener: warnings go to stderr as they happen."""
+    """Workbench listener: warnings go to stderr as they happen; the first evaluation during training says that it
+    builds its envs."""
     if event == "warning":
         print(f"warning: {data['message']}", file=sys.stderr, flush=True)
+    elif event == "evaluating" and data["building"]:
+        print(f"building {data['episodes']} envs for evaluation (once) ...", flush=True)
 
 
 def _train(args) -> int:
@@ -139,23 +144,31 @@ def _train(args) -> int:
                     f"{wb.run_dir} --max-iterations {done + wb.max_iterations}"
                 )
                 return 0
+            stopped = stopped_already(wb, done)
+            if stopped:
+                print(stopped)
+                return 0
         else:
             wb = Workbench.new(args.task, _overrides(args), args.run_dir and Path(args.run_dir), args.device)
         startup_timer.mark("spec")
         wb.add_listener(_print_warnings)
         print(f"run folder: {wb.run_dir}")
         print(f"building {wb.spec.env.num_envs} envs of {wb.spec.scene.name} on {args.device} ...", flush=True)
+        started = time.perf_counter()
         wb.build(resume=bool(args.resume))
+        print(built_line(time.perf_counter() - started), flush=True)
         if wb.compile_notice:
             print(wb.compile_notice, flush=True)
     if args.resume:
         print(f"resuming at iteration {wb.iteration} of {wb.max_iterations}")
-    max_len = wb.env.max_episode_length
+    max_len, steps = wb.env.max_episode_length, int(wb.spec.ppo["num_steps_per_env"])
     stop = StopOnCtrlC(wb)
     with stop:
         try:
             while not wb.done and not stop.requested:
-                print(format_iteration(wb.train_step(), wb.max_iterations, max_len), flush=True)
+                metrics = wb.train_step()
+                line = format_iteration(metrics, wb.max_iterations, max_len)
+                print(line + wb.monitor.progress(metrics, max_len, steps), flush=True)
                 startup_timer.report()  # the phases up to the first iteration (ISAAC_RL_WORKBENCH_STARTUP_PROFILE=1)
         except TrainingFailed:
             wb.finish()  # logs closed, curves drawn, no checkpoint of the failed state
@@ -170,13 +183,13 @@ def _train(args) -> int:
         )
         return 130
     print(f"trained {wb.iteration - wb.start_iteration} iterations in {wb.train_seconds:.1f} s", flush=True)
-    result = wb.finish(evaluate_episodes=args.eval_episodes)
-    print(f"curves: {wb.run.curves_file}")
+    result = finish_and_evaluate(wb, args.eval_episodes)
     share = 100.0 * result["mean_episode_length"] / max_len
+    why = f"; stopped early: {wb.stopped}" if wb.stopped else ""
     print(
         f"{wb.spec.name}: mean episode length {result['mean_episode_length']:.1f} / {max_len} ({share:.1f}%), "
         f"mean return {result['mean_return']:.2f}{_speed(wb, result)}{_metrics(result)} over {result['episodes']} "
-        f"deterministic episodes{_blowups(result)}; run: {wb.run_dir}"
+        f"deterministic episodes{_blowups(result)}{why}; run: {wb.run_dir}"
     )
     return 0
 
@@ -199,11 +212,13 @@ def _speed(wb, result: dict) -> str:
 def _play(args) -> int:
     checkpoint = Path(args.checkpoint) if args.checkpoint else None
     with start_up(args):
-        from ..learn.run_dir import writing
+        from ..learn.run_dir import RunError, writing
         from ..utils.writable import check_writable
         from ..workbench import Workbench
 
         if args.record:  # before the rollout, not after it
+            if Path(args.record).exists() and not args.overwrite:
+                raise RunError(f"{args.record} exists; --overwrite replaces it, or --record another file")
             with writing(Path(args.record)):
                 check_writable(Path(args.record).resolve().parent)
         set_threads(args)
@@ -249,7 +264,7 @@ def _spec(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="isaac-rl-workbench", description=__doc__.splitlines()[0])
+    parser = Parser(prog="isaac-rl-workbench", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("inspect", help="list the articulations, joints and bodies of a USD scene")
     p.add_argument("scene")
@@ -284,7 +299,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="override spec keys, e.g. ppo.algorithm.num_mini_batches=2 env.spacing=2.5",
     )
     p.add_argument(
-        "--eval-episodes", type=positive_int, default=64, help="deterministic episodes to evaluate at the end"
+        "--eval-episodes",
+        type=positive_int,
+        help="deterministic episodes to evaluate at the end (default: one per env, a single round)",
     )
     add_threads(p)
     p.set_defaults(func=_train)
@@ -296,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-envs", type=positive_int, help="default: one env per episode")
     p.add_argument("--device", default="cpu")
     p.add_argument("--record", metavar="OUT_USDA", help="write a USD animation of the rollout")
+    p.add_argument("--overwrite", action="store_true", help="let --record replace an existing file")
     add_threads(p)
     p.set_defaults(func=_play)
 
@@ -353,16 +371,8 @@ def _serve(args) -> int:
 
     set_threads(args)
     check_device(args.device)
-    serve(
-        args.task,
-        args.host,
-        args.port,
-        args.device,
-        args.scenes,
-        Path(args.runs),
-        args.view_envs,
-        allow_origins=args.allow_origin,
-    )
+    where = (args.task, args.host, args.port, args.device, args.scenes, Path(args.runs), args.view_envs)
+    serve(*where, block=True, allow_origins=args.allow_origin)  # until Ctrl-C or SIGTERM (ctrl_c.serve_until_stopped)
     if getattr(args, "own_process", False):
         # everything is saved and the server is down; a native thread a panel job left running (USD, torch) can
         # abort the interpreter's own teardown ("terminate called without an active exception"), so end here

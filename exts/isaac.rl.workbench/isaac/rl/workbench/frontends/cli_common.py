@@ -1,5 +1,6 @@
 """What the command line's modules share (:mod:`.cli` and the ``cli_*`` command modules, and the Kit autostart):
-argparse types, the ``--threads`` option, a command's start-up context and the training progress line.
+argparse types, the parser class whose help shows the docstrings' ``literals`` as plain text, the ``--threads`` option,
+a command's start-up context and the training progress line.
 
 Imports nothing heavy: building the CLI's parser must not pull in torch (see ``tests/frontends/test_cli_startup.py``).
 """
@@ -11,6 +12,30 @@ import contextlib
 import math
 
 from ..utils.gc_pause import gc_paused
+
+
+class PlainHelpFormatter(argparse.HelpFormatter):
+    """argparse's help, with reStructuredText's inline literals (two backticks on each side, as the docstrings that
+    descriptions and help texts come from write them) shown as plain text."""
+
+    def _format_text(self, text: str) -> str:
+        return super()._format_text(plain_text(text))
+
+    def _expand_help(self, action: argparse.Action) -> str:
+        return plain_text(super()._expand_help(action))
+
+
+class Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose help is :class:`PlainHelpFormatter`'s; its subcommands' parsers are Parsers too
+    (``add_subparsers`` makes parsers of its parser's class)."""
+
+    def __init__(self, *args, formatter_class: type[argparse.HelpFormatter] = PlainHelpFormatter, **kwargs):
+        super().__init__(*args, formatter_class=formatter_class, **kwargs)
+
+
+def plain_text(text: str) -> str:
+    """``text`` without reStructuredText's double backticks: "the ``spec`` key" -> "the spec key"."""
+    return text.replace("``", "")
 
 
 def positive_int(text: str) -> int:

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 
 from .cli_common import add_threads, set_threads, start_up
+from .train_report import built_line
 
 USER_ERRORS = (  # bad input: exit 2
     "isaac.rl.workbench.deploy_manifest.DeployError",
@@ -49,9 +51,18 @@ def deploy_export(args: argparse.Namespace) -> int:
 
         set_threads(args)
         checkpoint = Path(args.checkpoint) if args.checkpoint else None
-        wb = Workbench.for_export(Path(args.run_dir), args.device, checkpoint)
+        started = time.perf_counter()
+        wb = Workbench.for_export(Path(args.run_dir), args.device, checkpoint, deploy, _say_building)
+        print(built_line(time.perf_counter() - started), flush=True)
     out = Path(args.out) if args.out else wb.run.export_dir
+    print(
+        f"exporting: {wb.env.num_envs} deterministic episodes record the observations the exported policy is "
+        "checked on ...",
+        flush=True,
+    )
+    started = time.perf_counter()
     report = wb.export(out, deploy=deploy)
+    print(f"... {time.perf_counter() - started:.1f} s", flush=True)
     print(
         f"exported {out / 'policy.onnx'} and {out / 'policy.pt'}: obs {report['obs_dim']} -> actions "
         f"{report['num_actions']}; max difference to the training policy over {report['num_observations']} "
@@ -64,12 +75,20 @@ def deploy_export(args: argparse.Namespace) -> int:
         from ..deploy.latency import measure_latency
         from ..utils.atomic import write_atomically
 
+        print("timing the policy on this CPU ...", flush=True)
+        started = time.perf_counter()
         latency = measure_latency(load_bundle(out))
+        print(f"... {time.perf_counter() - started:.1f} s", flush=True)
         text = json.dumps(latency, indent=2) + "\n"
         write_atomically(out / "latency.json", lambda tmp: tmp.write_text(text))
         print(format_latency(latency))
         print(f"latency: {out / 'latency.json'}")
     return 0
+
+
+def _say_building(wb) -> None:
+    """The line before the export's env build (the run ``wb`` opened, its checks passed)."""
+    print(f"building {wb.spec.env.num_envs} envs of {wb.spec.scene.name} on {wb.device} ...", flush=True)
 
 
 def format_latency(latency: dict) -> str:

@@ -4,18 +4,22 @@ The browser panel (viser) and the Isaac Sim panel (omni.ui) render this object a
 logic of its own. State: the spec being edited (its TOML table, validated on every edit by the code
 :func:`~..specs.loader.load_spec` uses, with errors kept next to the field), the scene summary, the run (status,
 progress, plot series, checkpoints, recordings, the last evaluation and export), the body poses a 3D view shows
-and a message log.
+and a message log. The run actions (train, resume, fork, play, record, evaluate, export) are
+:class:`~.panel_actions.RunActions`; the Runs section (the runs folder's runs, their curves overlaid, diff, delete
+and undo) is :attr:`PanelModel.runs`, a :class:`~.run_manager.RunManager`.
 
-A reward term's weight, or switching a reward term off or on, reaches a run that is training at its next iteration
-(and is logged in its ``metrics.jsonl``); other edits apply to the next run, or to a fork of this one.
+While a run trains, the live keys (:mod:`..live_edits`: a reward term's weight or switching it off or on, an
+event's or a command's range, the learning rate, the entropy coefficient) reach it at its next iteration (and are
+logged in its ``metrics.jsonl``); any other key is refused with the reason (:meth:`PanelModel.live_refusal`: a
+shape, use Fork). Between runs every edit applies to the next run, or to a fork.
 
 Threads: every action returns at once. Training, playing, recording and exporting run on one worker thread
 (:class:`~.panel_worker.JobWorker`) that owns the Workbench, so all torch and CUDA work happens on one thread;
 :meth:`PanelModel.stop` is answered after the iteration in flight. The jobs (:mod:`.panel_jobs`) change the model
 through :meth:`PanelModel.changing`, :meth:`PanelModel.say`, :meth:`PanelModel.stop_requested` and
-:meth:`PanelModel.take_reward_edits` (their :class:`~.panel_jobs.JobHost`). Renderers subscribe with
+:meth:`PanelModel.take_live_edits` (their :class:`~.panel_jobs.JobHost`). Renderers subscribe with
 :meth:`PanelModel.add_listener` and are called, from either thread, with what changed: "spec", "run", "progress",
-"poses", "messages" or "save".
+"poses", "messages", "save" or "runs".
 
 Saving never replaces a file silently: :meth:`PanelModel.save_spec` over an existing file asks first
 (:attr:`PanelModel.save_conflict`), and both panels show an "Overwrite" confirmation.
@@ -35,24 +39,26 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ..live_edits import LiveEditRefused, check_value, expand, refusal
 from ..scene.inspect import ArticulationInfo, SceneError, format_scene, inspect_scene
 from ..specs.loader import SpecError, read_spec, save_spec, spec_from_table
 from ..specs.overrides import apply_overrides
 from ..specs.schema import TaskSpec
 from ..specs.task_files import find_task, list_tasks
 from ..workbench import RUNS_DIR
-from . import panel_jobs
 from .allowed_paths import AllowedFolders, PathRefused
 from .page_policy import check_page_spec, parent_check
+from .panel_actions import RunActions
 from .panel_state import PoseFrames, RunState
 from .panel_worker import JobWorker
+from .run_manager import RunManager
 
 TERM_KINDS = ("rewards", "terminations", "events")
 WORKER_THREAD = "workbench"  # the name of the thread that runs the jobs
 SCENE_SUFFIXES = (".usd", ".usda", ".usdc")
 
 
-class PanelModel:
+class PanelModel(RunActions):
     """One panel session.
 
     Args:
@@ -91,12 +97,15 @@ class PanelModel:
         question pending)."""
         self._listeners: list[Callable[[str, PanelModel], Any]] = []
         self._lock = threading.RLock()
-        self._pending_edits: list[tuple[str, float, bool]] = []  # (reward term, weight, enabled) for the run
+        self._pending_edits: list[tuple[str, Any]] = []  # (live key, value) for the run training now
         self._worker = JobWorker(WORKER_THREAD)
+        self.runs = RunManager(self)
+        """The Runs section: the runs folder's runs, a selection, their curves overlaid, diff, delete and undo."""
 
     # -- listeners ------------------------------------------------------------------------------------------------
     def add_listener(self, listener: Callable[[str, PanelModel], Any]) -> None:
-        """Call ``listener(what, model)`` on every change ("spec", "run", "progress", "poses", "messages", "save")."""
+        """Call ``listener(what, model)`` on every change ("spec", "run", "progress", "poses", "messages", "save",
+        "runs")."""
         self._listeners.append(listener)
 
     def _changed(self, *what: str) -> None:
@@ -127,9 +136,10 @@ class PanelModel:
         """Whether :meth:`stop` asked the job in flight to end (a job reads it between iterations or steps)."""
         return self._worker.stop_requested()
 
-    def take_reward_edits(self) -> list[tuple[str, float, bool]]:
-        """The reward edits made while training since the last call, oldest first, as (term, weight, enabled); the
-        training job applies them before its next iteration."""
+    def take_live_edits(self) -> list[tuple[str, Any]]:
+        """The live edits made while training since the last call, oldest first, as (key, value)
+        (``("rewards.alive.weight", 0.0)``, ``("events.push.params.velocity", 1.0)``); the training job applies
+        them before its next iteration (:meth:`~..workbench.Workbench.edit_live`)."""
         with self._lock:
             edits, self._pending_edits = self._pending_edits, []
         return edits
@@ -204,7 +214,18 @@ class PanelModel:
 
     def set_field(self, key: str, value: Any) -> bool:
         """Set a dotted key (``"env.num_envs"``, ``"rewards.alive.weight"``) if the spec stays valid; otherwise keep
-        the spec and put the error under ``field_errors[key]``. Returns whether the edit was taken."""
+        the spec and put the error under ``field_errors[key]``. Returns whether the edit was taken. While a run
+        trains only live keys are taken (a whole ``events.<e>.params`` or ``commands.<c>.ranges`` table when each
+        entry it changes is live), and they reach the run at its next iteration."""
+        live = expand(key, value, self.raw) if self.run.status == "training" else []
+        try:
+            for live_key, live_value in live:
+                reason = refusal(live_key, self.raw)
+                if reason is not None:
+                    raise LiveEditRefused(f"{live_key}: {reason}")
+                check_value(live_key, live_value, self.raw)
+        except LiveEditRefused as exc:
+            return self._refuse(key, str(exc))
         edited = copy.deepcopy(self.raw)
         try:
             apply_overrides(edited, {key: value})
@@ -212,10 +233,16 @@ class PanelModel:
             return self._refuse(key, str(exc))
         if not self._take(edited, key):
             return False
-        parts = key.split(".")
-        if len(parts) == 3 and parts[0] == "rewards" and parts[2] == "weight":
-            self._edit_live(parts[1], float(value), True)
+        for live_key, live_value in live:
+            self._edit_live(live_key, live_value)
         return True
+
+    def live_refusal(self, key: str) -> str | None:
+        """Why spec key ``key`` cannot be edited now (a run trains and the key is not live: ``"changes the
+        observation's shape: use Fork"``), else None; a panel greys the field out with this reason."""
+        if self.run.status != "training" or self.spec_file is None:
+            return None
+        return refusal(key, self.raw)
 
     def add_term(self, kind: str, name: str, table: dict[str, Any]) -> bool:
         """Add ``[<kind>.<name>]`` with ``table`` (``func``, ``weight``, ``params``, ...); refused when invalid."""
@@ -249,7 +276,7 @@ class PanelModel:
             if self._take(edited, f"{kind}.{name}"):
                 table = self.disabled[kind].pop(name)
                 if kind == "rewards":
-                    self._edit_live(name, float(table.get("weight", 1.0)), True)
+                    self._edit_live(f"rewards.{name}.weight", float(table.get("weight", 1.0)))
                 return True
             return False
         table = edited.get(kind, {}).pop(name, None)
@@ -258,7 +285,7 @@ class PanelModel:
         if self._take(edited, f"{kind}.{name}"):
             self.disabled[kind][name] = table
             if kind == "rewards":
-                self._edit_live(name, float(table.get("weight", 1.0)), False)
+                self._edit_live(f"rewards.{name}.weight", 0.0)
             return True
         return False
 
@@ -307,12 +334,12 @@ class PanelModel:
         """The command that repeats a run of the spec saved at ``saved_spec``."""
         return shlex.join(["isaac-rl-workbench", "train", str(saved_spec), "--device", self.device])
 
-    def _edit_live(self, name: str, weight: float, enabled: bool) -> None:
-        """While a run trains, hand a reward weight change to it; it applies at the next iteration (see
-        :meth:`~..workbench.Workbench.set_reward_weight`). Other edits wait for the next run (or a fork)."""
+    def _edit_live(self, key: str, value: Any) -> None:
+        """While a run trains, hand live key ``key``'s new value to it; it applies at the next iteration (see
+        :meth:`~..workbench.Workbench.edit_live`). Between runs edits wait for the next run (or a fork)."""
         with self._lock:
             if self.run.status == "training":
-                self._pending_edits.append((name, weight, enabled))
+                self._pending_edits.append((key, value))
 
     def _take(self, edited: dict, key: str) -> bool:
         if self.spec_file is None:
@@ -342,114 +369,3 @@ class PanelModel:
             self.articulation, self.scene_summary = info.find(root), format_scene(info)
         except SceneError as exc:
             self.articulation, self.scene_summary = None, str(exc)
-
-    # -- the run --------------------------------------------------------------------------------------------------
-    def train(self) -> bool:
-        """Start a new run of the edited spec on the worker; False when the spec is invalid or the worker is busy."""
-        spec = self._valid_spec()
-        return spec is not None and self._submit(lambda: panel_jobs.train(self, spec=spec))
-
-    def resume(self, run_dir: str | Path) -> bool:
-        """Continue a run folder from its latest checkpoint."""
-        folder = self._path_or_say(run_dir)
-        return folder is not None and self._submit(lambda: panel_jobs.train(self, resume=folder))
-
-    def fork(self, checkpoint: str | Path | None = None) -> bool:
-        """Start a new run of the edited spec from ``checkpoint`` (default: the current run's latest): networks,
-        normaliser, optimiser and iteration count carry over; the spec may differ in anything that keeps the
-        observation and action sizes (rewards, terminations, events, PPO settings, env count)."""
-        spec = self._valid_spec()
-        if spec is None:
-            return False
-        checkpoint = checkpoint or self.policy_checkpoint
-        if checkpoint is None and not self.run.checkpoints:
-            self.say("error: no checkpoint to fork from: train, or pick a checkpoint")
-            return False
-        path = self._path_or_say(checkpoint or self.run.checkpoints[-1])
-        return path is not None and self._submit(lambda: panel_jobs.train(self, spec=spec, fork=path))
-
-    def stop(self) -> None:
-        """Stop training after the iteration in flight (a checkpoint is saved), or stop playing."""
-        self._worker.request_stop()
-        with self.changing("run"):
-            if self.run.status == "training":
-                self.run.status = "stopping"
-
-    def choose_checkpoint(self, checkpoint: str | Path | None) -> bool:
-        """The checkpoint that play, record, evaluate, export and fork use; None: the run's latest."""
-        path = None if checkpoint is None else self._path_or_say(checkpoint)
-        if checkpoint is not None and path is None:
-            return False
-        with self.changing("run"):
-            self.policy_checkpoint = path
-        return True
-
-    def play(self) -> bool:
-        """Run the current run's latest (or chosen) checkpoint deterministically in ``view_envs`` envs at real-time
-        speed, streaming body poses to :attr:`view`, until :meth:`stop`."""
-        return self._needs_run() and self._submit(lambda: panel_jobs.play(self))
-
-    def record(self, episodes: int = 1) -> bool:
-        """Write a USD recording of ``view_envs`` envs playing the policy into ``<run>/recordings/``; it is added to
-        ``run.recordings`` and opened in the view."""
-        return self._needs_run() and self._submit(lambda: panel_jobs.record(self, episodes))
-
-    def evaluate(self, episodes: int = 16) -> bool:
-        """Evaluate the current run's latest checkpoint deterministically; the result lands in ``run.evaluation``."""
-        return self._needs_run() and self._submit(lambda: panel_jobs.evaluate(self, episodes))
-
-    def export(self) -> bool:
-        """Export the current run's policy (ONNX, TorchScript); the parity report lands in ``run.export``."""
-        return self._needs_run() and self._submit(lambda: panel_jobs.export(self))
-
-    def open_run(self, run_dir: str | Path) -> bool:
-        """Make a run folder the current run (to play, record, export or resume it) and show its curves."""
-        folder = self._path_or_say(run_dir)
-        return folder is not None and self._idle_or_say() and panel_jobs.open_run(self, folder)
-
-    def open_recording(self, path: str | Path) -> bool:
-        """Load a USD recording (``play --record``) into :attr:`view` for playback."""
-        file = self._path_or_say(path)
-        return file is not None and panel_jobs.open_recording(self, file)
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the worker is idle (tests and scripts); True when it is."""
-        return self._worker.wait(timeout)
-
-    def close(self) -> None:
-        """Stop training and end the worker."""
-        self._worker.close()
-
-    @property
-    def closed(self) -> bool:
-        """True once :meth:`close` has ended the worker."""
-        return not self._worker.is_alive()
-
-    def _valid_spec(self) -> TaskSpec | None:
-        try:
-            return self.spec()
-        except SpecError as exc:
-            self.say(f"error: {exc}")
-            return None
-
-    def _path_or_say(self, path: str | Path) -> Path | None:
-        try:
-            return self.resolve(path)
-        except PathRefused as exc:
-            self.say(f"error: {exc}")
-            return None
-
-    def _needs_run(self) -> bool:
-        if self.run.run_dir is None:
-            self.say("error: no run yet: train, resume or open one first")
-            return False
-        return True
-
-    def _idle_or_say(self) -> bool:
-        if self._worker.busy():
-            self.say("busy: stop the current job first")
-            return False
-        return True
-
-    def _submit(self, job: Callable[[], None]) -> bool:
-        return self._idle_or_say() and self._worker.submit(lambda: panel_jobs.reporting_failure(self, job))

@@ -14,11 +14,12 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from ..learn.run_dir import RunDir, RunError
+from ..live_edits import LiveEditRefused
 from ..scene.read_recording import read_recording
 from ..specs.schema import TaskSpec
 from ..workbench import Workbench
@@ -53,8 +54,8 @@ class JobHost(Protocol):
         """Whether the user asked the job to stop."""
         ...
 
-    def take_reward_edits(self) -> list[tuple[str, float, bool]]:
-        """The reward edits (term, weight, enabled) made while training since the last call, oldest first."""
+    def take_live_edits(self) -> list[tuple[str, Any]]:
+        """The live edits (key, value) made while training since the last call, oldest first."""
         ...
 
 
@@ -106,6 +107,8 @@ def train(model: JobHost, spec: TaskSpec | None = None, resume: Path | None = No
                     model.run.checkpoints.append(Path(data["path"]))
         elif event == "warning":
             model.say(f"warning: {data['message']}")
+        elif event == "evaluating" and data["building"]:
+            model.say(f"building {data['episodes']} envs for evaluation during training (once)")
 
     wb.add_listener(on_event)
     wb.build(resume=resume is not None, checkpoint=fork)
@@ -122,15 +125,17 @@ def train(model: JobHost, spec: TaskSpec | None = None, resume: Path | None = No
         model.run.checkpoints = _checkpoints(wb.run)
     try:
         while not wb.done and not model.stop_requested():
-            for name, weight, enabled in model.take_reward_edits():
-                wb.set_reward_weight(name, weight, enabled)
-                model.say(
-                    f"rewards.{name}: weight {weight:g}{'' if enabled else ' (off)'} from iteration {wb.iteration + 1}"
-                )
+            for key, value in model.take_live_edits():
+                try:
+                    model.say(wb.edit_live(key, value))
+                except LiveEditRefused as exc:
+                    model.say(f"error: {exc}")
             wb.train_step()
     finally:
         wb.finish()
         wb.remove_listener(on_event)  # on_event refers to wb: leave no cycle for the garbage collector
+    if wb.stopped:
+        model.say(f"stopped early: {wb.stopped}")
     with model.changing("run"):
         model.run.status = "failed" if wb.state == "failed" else "finished"
         model.run.time_left_s = None

@@ -35,6 +35,12 @@ PPO_KEYS = [
 """(spec key, label) of the PPO section."""
 
 
+def command_keys(raw: dict) -> list[tuple[str, str]]:
+    """(spec key, label) of the commands section: each command's ``ranges`` table of spec table ``raw`` (live while
+    a run trains: a range reaches it at the command's next draw)."""
+    return [(f"commands.{name}.ranges", f"{name} ranges") for name in raw.get("commands", {})]
+
+
 def to_toml(value: Any) -> str:
     """``value`` as an inline TOML value (numbers keep full precision)."""
     if isinstance(value, bool):

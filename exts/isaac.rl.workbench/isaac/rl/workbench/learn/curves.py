@@ -3,8 +3,11 @@ iteration.
 
 Rows are the objects of a ``metrics.jsonl`` file (one JSON object per line) with the keys ``iteration``,
 ``mean_reward``, ``mean_episode_length``, ``env_steps_per_s``, ``reward/<term>`` per reward term and
-``metric/<name>`` per metric (a panel of its own each). Any key may be
-missing or null in a row; such points are left out. Drawing uses matplotlib's Agg backend, so no display is needed.
+``metric/<name>`` per metric (a panel of its own each); the evaluations of the deterministic policy during training
+(``eval/mean_reward``, ``eval/mean_episode_length``, ``eval/<metric>``) are drawn with markers beside the training
+curve of the same quantity, labelled apart. Any key may be missing or null in a row; such points are left out.
+While no whole episode has ended (a run shorter than an episode), the empty panels say so. Drawing uses
+matplotlib's Agg backend, so no display is needed.
 """
 
 from __future__ import annotations
@@ -21,6 +24,10 @@ from ..utils.atomic import write_atomically
 
 _REWARD_PREFIX = "reward/"
 _METRIC_PREFIX = "metric/"
+_EVAL_PREFIX = "eval/"
+_EVAL_OTHER = ("eval/mean_reward", "eval/mean_episode_length", "eval/episodes", "eval/seconds")
+TRAINING_LABEL = "training (sampled actions)"
+EVAL_LABEL = "evaluation (deterministic)"
 _MAX_LABEL = 160
 """Longest title or legend label drawn [characters]; longer ones are cut (drawing a huge one takes minutes)."""
 
@@ -39,29 +46,57 @@ def write_curves(metrics: list[dict] | Path, out_png: Path, title: str = "") -> 
     """
     rows = _read_rows(metrics) if isinstance(metrics, (str, Path)) else list(metrics)
     terms = sorted({key for row in rows for key in row if key.startswith(_REWARD_PREFIX)})
-    metrics = sorted({key for row in rows for key in row if key.startswith(_METRIC_PREFIX)})
+    names = {key.split("/", 1)[1] for row in rows for key in row if key.startswith(_METRIC_PREFIX)}
+    names |= {k.split("/", 1)[1] for row in rows for k in row if k.startswith(_EVAL_PREFIX) and k not in _EVAL_OTHER}
+    metrics = sorted(names)
 
     figure = Figure(figsize=(5.0 * (3 + len(metrics)), 4.5), layout="constrained")
     FigureCanvasAgg(figure)
     axes_return, axes_length, axes_terms, *axes_metrics = figure.subplots(1, 3 + len(metrics), squeeze=False)[0]
-    _plot(axes_return, rows, "mean_reward", color="tab:blue")
+    _pair(axes_return, rows, "mean_reward", "tab:blue")
     axes_return.set(title="Mean episode return", xlabel="iteration", ylabel="return")
-    _plot(axes_length, rows, "mean_episode_length", color="tab:orange")
+    _pair(axes_length, rows, "mean_episode_length", "tab:orange")
     axes_length.set(title="Mean episode length", xlabel="iteration", ylabel="steps")
+    note = no_episode_note(rows)
+    for axes in (axes_return, axes_length, axes_terms) if note else ():
+        axes.text(0.5, 0.5, note, ha="center", va="center", wrap=True, transform=axes.transAxes, color="0.35")
     for term in terms:
         _plot(axes_terms, rows, term, label=_plain(term[len(_REWARD_PREFIX) :]))
     axes_terms.set(title="Reward terms", xlabel="iteration", ylabel="reward")
     if terms:
         axes_terms.legend(fontsize="small")
-    for axes, metric in zip(axes_metrics, metrics, strict=True):
-        _plot(axes, rows, metric, color="tab:green")
-        axes.set(title=_plain(f"Metric: {metric[len(_METRIC_PREFIX) :]}"), xlabel="iteration")
+    for axes, name in zip(axes_metrics, metrics, strict=True):
+        _plot(axes, rows, f"{_METRIC_PREFIX}{name}", color="tab:green", label=TRAINING_LABEL)
+        _plot(axes, rows, f"{_EVAL_PREFIX}{name}", color="black", marker="o", label=EVAL_LABEL)
+        axes.set(title=_plain(f"Metric: {name}"), xlabel="iteration")
+        if _points(rows, f"{_EVAL_PREFIX}{name}")[0]:
+            axes.legend(fontsize="small")
     for axes in (axes_return, axes_length, axes_terms, *axes_metrics):
         axes.grid(alpha=0.3)
     if title:
         figure.suptitle(_plain(title))
 
     return write_atomically(Path(out_png), lambda tmp: figure.savefig(tmp, format="png", dpi=100))
+
+
+def no_episode_note(rows: list[dict]) -> str:
+    """The text the return and length panels show when no row has a return (no whole episode ended in the run:
+    episodes longer than the iterations it ran), else ''."""
+    if any(_number(row.get("mean_reward")) is not None for row in rows):
+        return ""
+    trained = [row for row in rows if _number(row.get("iteration")) is not None and "edit" not in row]
+    return (
+        f"No whole episode ended in these {len(trained)} iterations:\nepisodes last longer than the run so far\n"
+        "(the episodes running at the start are left out).\nTrain longer to see the return and episode length."
+    )
+
+
+def _pair(axes: Axes, rows: list[dict], key: str, color: str) -> None:
+    """``key`` during training, and its evaluations (``eval/<key>``) with markers when the rows have any."""
+    _plot(axes, rows, key, color=color, label=TRAINING_LABEL)
+    if _points(rows, f"{_EVAL_PREFIX}{key}")[0]:
+        _plot(axes, rows, f"{_EVAL_PREFIX}{key}", color="black", marker="o", label=EVAL_LABEL)
+        axes.legend(fontsize="small")
 
 
 def _plain(text: str) -> str:
@@ -99,4 +134,6 @@ def _number(value: object) -> float | None:
 def _plot(axes: Axes, rows: list[dict], key: str, **style: object) -> None:
     """Draw ``key`` against iteration on ``axes``; a single point still shows as a marker."""
     xs, ys = _points(rows, key)
-    axes.plot(xs, ys, marker="o" if len(xs) == 1 else None, **style)
+    if len(xs) == 1:
+        style.setdefault("marker", "o")
+    axes.plot(xs, ys, **style)

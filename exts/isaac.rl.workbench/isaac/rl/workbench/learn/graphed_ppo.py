@@ -88,6 +88,8 @@ class GraphedPPO(PPO):
         self._autocast_dtype = PRECISIONS[precision]
         # the learning rate lives on the device: the adaptive schedule changes it there, the fused optimiser reads it
         self._lr = torch.tensor(float(self.learning_rate), device=device)
+        # so does the entropy coefficient: a live edit (set_entropy_coef) reaches the captured update
+        self._entropy_coef = torch.tensor(float(self.entropy_coef), device=device)
         self.optimizer = OPTIMIZERS[optimizer](
             [*self.actor.parameters(), *self.critic.parameters()],
             lr=self._lr,
@@ -156,6 +158,17 @@ class GraphedPPO(PPO):
         updates = self.num_learning_epochs * self.num_mini_batches
         st.clear()
         return {"value": value / updates, "surrogate": surrogate / updates, "entropy": entropy / updates}
+
+    def set_learning_rate(self, lr: float) -> None:
+        """The learning rate from the next update on, in place on the device (the captured update reads it); with
+        ``schedule = "adaptive"`` the KL schedule goes on adapting it from there."""
+        self._lr.fill_(float(lr))
+        self.learning_rate = float(lr)
+
+    def set_entropy_coef(self, coef: float) -> None:
+        """The entropy bonus's coefficient from the next update on, in place on the device."""
+        self._entropy_coef.fill_(float(coef))
+        self.entropy_coef = float(coef)
 
     def action_std(self) -> torch.Tensor:
         """(A,) the policy's current action standard deviation (the same for every state)."""
@@ -360,6 +373,7 @@ class GraphedPPO(PPO):
             batch["old_mean"],
             batch["old_std"],
             self._lr,
+            self._entropy_coef,
         )
         self._join_critic_stream()
         loss = actor_loss + self.value_loss_coef * value_loss
@@ -392,6 +406,7 @@ class GraphedPPO(PPO):
         old_mean: torch.Tensor,
         old_std: torch.Tensor,
         lr: torch.Tensor,
+        entropy_coef: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """The actor's part of rsl-rl's PPO loss on one mini-batch of B rows, as a function of tensors only (what
         ``torch.compile`` traces in one graph).
@@ -401,6 +416,7 @@ class GraphedPPO(PPO):
             actions, old_mean, old_std: (B, A) the stored actions and the distribution that drew them.
             old_log_prob, advantages: (B, 1).
             lr: () the learning rate before this step.
+            entropy_coef: () the entropy bonus's coefficient.
 
         Returns:
             The clipped surrogate loss minus the entropy bonus (), the learning rate for this step () (the adaptive
@@ -426,7 +442,7 @@ class GraphedPPO(PPO):
         surrogate = -advantages * ratio
         surrogate_clipped = -advantages * torch.clamp(ratio, 1.0 - self.clip_param, 1.0 + self.clip_param)
         surrogate_loss = torch.max(surrogate, surrogate_clipped).mean()
-        return surrogate_loss - self.entropy_coef * entropy, lr, surrogate_loss, entropy
+        return surrogate_loss - entropy_coef * entropy, lr, surrogate_loss, entropy
 
     def _value_loss_term(
         self, observations: dict[str, torch.Tensor], returns: torch.Tensor, old_values: torch.Tensor

@@ -8,6 +8,7 @@ Layout::
     checkpoints/            model_<iteration, 6 digits>.pt (rsl-rl's format)
     curves.png              return, episode length and reward terms against iteration
     export/                 policy.onnx, policy.pt, parity.json
+    run.json                what the files above do not say, as far as the run recorded it (:meth:`RunDir.write_info`)
     .lock                   while a run writes here: its process (see :meth:`RunDir.lock`)
 
 A write that fails (a full disk, a read-only folder, no permission) raises :class:`RunWriteError`, one line naming the
@@ -69,6 +70,7 @@ class RunDir:
         self.checkpoints_dir = self.path / "checkpoints"
         self.curves_file = self.path / "curves.png"
         self.export_dir = self.path / "export"
+        self.info_file = self.path / "run.json"
         self._writer = None
         self._lock = FolderLock(self.path)
 
@@ -140,7 +142,7 @@ class RunDir:
 
     def remove_orphan_temp_files(self, min_age_s: float = ORPHAN_MIN_AGE_S) -> list[Path]:
         """Delete the temporary files of atomic writes that a kill interrupted: ``checkpoints/.model_*.pt`` and
-        ``.metrics.*.jsonl``, ``.spec.*.toml``, ``.curves.*.png`` in the run folder.
+        ``.metrics.*.jsonl``, ``.spec.*.toml``, ``.curves.*.png``, ``.run.*.json`` in the run folder.
 
         Args:
             min_age_s: [s] only files not modified for this long go, so a save in progress in another process (a
@@ -151,7 +153,10 @@ class RunDir:
         """
         patterns = [
             (self.checkpoints_dir, ".model_*.pt"),
-            *((self.path, f".{f.stem}.*{f.suffix}") for f in (self.metrics_file, self.spec_file, self.curves_file)),
+            *(
+                (self.path, f".{f.stem}.*{f.suffix}")
+                for f in (self.metrics_file, self.spec_file, self.curves_file, self.info_file)
+            ),
         ]
         now = time.time()
         removed = []
@@ -212,6 +217,19 @@ class RunDir:
         """Append a row saying that spec key ``key`` took ``value`` after ``iteration`` iterations (a live edit)."""
         with writing(self.metrics_file), open(self.metrics_file, "a") as f:
             f.write(json.dumps({"iteration": int(iteration), "edit": key, "value": value}) + "\n")
+
+    def write_info(self, **fields: str | int | float) -> None:
+        """Merge ``fields`` into ``run.json`` (written atomically), the run's facts its other files lack: ``device``
+        ("cpu", "cuda:0"), ``status`` ("finished", "stopped", "failed") with its ``reason``, ``max_iterations`` when
+        a resume changed the spec's, ``parent`` (the run or checkpoint it was forked from). The run lists
+        (:mod:`.run_index`) read it."""
+        try:
+            info = json.loads(self.info_file.read_text())
+        except (OSError, ValueError):
+            info = {}
+        text = json.dumps({**(info if isinstance(info, dict) else {}), **fields}, indent=1) + "\n"
+        with writing(self.info_file):
+            write_atomically(self.info_file, lambda tmp: tmp.write_text(text))
 
     def read_metrics(self) -> list[dict]:
         """The rows of ``metrics.jsonl`` (empty when there is none), one dict per iteration.

@@ -86,6 +86,26 @@ class Trainer:
         when the update runs uncompiled."""
         return self.alg.compile_mode if isinstance(self.alg, GraphedPPO) else None
 
+    def set_learning_rate(self, lr: float) -> None:
+        """The optimiser's learning rate from the next update on (a live edit); with ``schedule = "adaptive"`` the KL
+        schedule goes on adapting it from there."""
+        if isinstance(self.alg, GraphedPPO):
+            self.alg.set_learning_rate(lr)  # a device tensor its captured update reads
+            return
+        self.alg.learning_rate = float(lr)  # rsl-rl's PPO and Distillation set each step's rate from it
+        for group in self.alg.optimizer.param_groups:
+            group["lr"] = float(lr)
+
+    def set_entropy_coef(self, coef: float) -> None:
+        """The entropy bonus's coefficient in the PPO loss from the next update on (a live edit); a distillation has
+        none (ValueError)."""
+        if self.distillation:
+            raise ValueError("a distillation's loss has no entropy bonus")
+        if isinstance(self.alg, GraphedPPO):
+            self.alg.set_entropy_coef(coef)
+        else:
+            self.alg.entropy_coef = float(coef)
+
     def train_step(self) -> dict:
         """Collect ``num_steps_per_env`` steps from every env, run one PPO update, and return the metrics.
 

@@ -10,7 +10,7 @@ This module reads the top-level keys (name, scene, python_path, seed) and assemb
 table has its own reader: ``[env]`` :mod:`.env_table`, ``[actions]`` :mod:`.action_table`, ``[actuators]`` and
 ``[robot]`` :mod:`.robot_tables`, ``[deploy]`` :mod:`.deploy_table`, ``[commands]`` :mod:`.command_tables`, the
 observation groups and the reward, termination, event and metric terms :mod:`.term_tables`, ``[ppo]``
-:mod:`.ppo_table`.
+:mod:`.ppo_table`, ``[train]`` :mod:`.train_table`.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from .schema import EnvSpec, SpecError, TaskSpec
 from .tables import SpecTable, check_values
 from .task_files import TaskNotFoundError, find_task
 from .term_tables import TermNames, load_history_lengths, load_observations, load_terms
+from .train_table import load_train, resolved_train
 
 
 def load_spec(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> TaskSpec:
@@ -141,6 +142,7 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
             "metrics",
             "deploy",
             "ppo",
+            "train",
         ]
     )
     name = _load_name(top, file)
@@ -191,6 +193,7 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
         raise top.error("rewards", "at least one reward term is needed")
     ppo = load_ppo(top.sub("ppo"))
     check_obs_groups(top.sub("ppo"), ppo, observations)
+    train = load_train(top.sub("train"), list(metrics), list(rewards))
 
     resolved = {"name": name, **copy.deepcopy(raw)}  # a default name kept: a run's spec.toml is not named "spec"
     resolved["scene"] = str(scene_path)
@@ -200,6 +203,7 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
     resolved["articulation"] = articulation.root_path
     resolved["env"] = {k: getattr(env, k) for k in EnvSpec.__dataclass_fields__ if getattr(env, k) is not None}
     resolved["ppo"] = ppo
+    resolved["train"] = resolved_train(train)
     return TaskSpec(
         name=name,
         source=file,
@@ -225,6 +229,7 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
         commands=commands,
         metrics=metrics,
         ppo=ppo,
+        train=train,
         raw=resolved,
     )
 

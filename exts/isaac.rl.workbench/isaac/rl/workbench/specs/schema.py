@@ -266,6 +266,62 @@ class DeploySpec:
     commands them divided by it."""
 
 
+STOP_OPERATORS = {">=": float.__ge__, "<=": float.__le__, ">": float.__gt__, "<": float.__lt__}
+BEST_MODES = ("max", "min")
+
+
+@dataclass(frozen=True)
+class StopCondition:
+    """``train.stop_when`` read: ``KEY OP NUMBER``, e.g. ``eval/success >= 0.95``."""
+
+    key: str
+    """A key of the ``metrics.jsonl`` rows (``eval/success``, ``mean_reward``, ``iteration``)."""
+    op: str
+    """One of ``>=``, ``<=``, ``>``, ``<``."""
+    threshold: float
+    """The number the value is compared with, finite."""
+
+    def holds(self, value: float) -> bool:
+        """Whether ``value`` (the key's value in a row) meets the condition."""
+        return STOP_OPERATORS[self.op](float(value), self.threshold)
+
+    @property
+    def text(self) -> str:
+        """The condition as a spec writes it: ``eval/success >= 0.95``."""
+        return f"{self.key} {self.op} {self.threshold:g}"
+
+
+@dataclass(kw_only=True)
+class TrainSpec:
+    """``[train]``: what a run does between its PPO iterations: evaluation of the deterministic policy, the best
+    checkpoint, early stop. (The learner's own settings, with rsl-rl's key names, are ``[ppo]``.)"""
+
+    eval_every: int = 0
+    """Iterations between two evaluations of the deterministic policy (the mean action) during training, integer
+    >= 0; 0: off. Each evaluation runs ``eval_episodes`` whole episodes on envs of its own (built at the first
+    evaluation; the training envs and their random numbers are left as they were) and adds ``eval/mean_reward``,
+    ``eval/mean_episode_length``, ``eval/<metric>`` per ``[metrics.<name>]``, ``eval/episodes`` and
+    ``eval/seconds`` to that iteration's row of ``metrics.jsonl`` and TensorBoard. Its cost is one episode's worth
+    of env steps on ``eval_episodes`` envs. Default: 50 for a task with a ``[metrics.success]``, else 0."""
+    eval_episodes: int = 32
+    """Deterministic episodes per evaluation, integer >= 1: one env each (up to 1024 envs, in rounds beyond), every
+    evaluation starting from the same random draws so that evaluations compare policies, not luck. 32 gives a
+    success rate to within about 9 points."""
+    stop_when: StopCondition | None = None
+    """Early stop: ``"KEY OP NUMBER"`` with OP one of ``>=``, ``<=``, ``>``, ``<`` and KEY a logged key
+    (``"eval/success >= 0.95"``, ``"mean_reward >= 450"``, ``"iteration >= 100"``); once it holds at
+    ``stop_patience`` checks in a row (rows that carry KEY: evaluations for an ``eval/`` key, else iterations) the
+    run saves its checkpoint and ends as if done, its last row saying why (``"stopped"``). Unset or ``""``: none."""
+    stop_patience: int = 1
+    """Checks in a row at which ``stop_when`` must hold before the run stops, integer >= 1."""
+    best: str = ""
+    """The logged key that picks ``checkpoints/best.pt`` (written whenever a row beats every earlier one). Default
+    ``eval/success`` (``metric/success`` without evaluation) for a task with a ``[metrics.success]``, else
+    ``eval/mean_reward`` (``mean_reward`` without evaluation)."""
+    best_mode: str = "max"
+    """``"max"``: the highest value of ``best`` is the best; ``"min"``: the lowest (an error metric)."""
+
+
 ROBOT_BASES = ("floating", "fixed")
 
 ACTUATOR_GAINS = ("stiffness", "damping", "effort_limit", "velocity_limit", "armature", "friction", "viscous_friction")
@@ -339,6 +395,8 @@ class TaskSpec:
     error), averaged over the episodes that ended; reported as ``metric/<name>`` in training and evaluation."""
     ppo: dict[str, Any]
     """Table ``[ppo]`` with rsl-rl's own key names (``ppo.actor``, ``ppo.critic``, ``ppo.algorithm``)."""
+    train: TrainSpec = field(default_factory=lambda: TrainSpec())
+    """Table ``[train]``: evaluation during training, the best checkpoint, early stop."""
     raw: dict[str, Any]
     """The resolved TOML table, as written to a run folder's ``spec.toml``."""
 
@@ -403,6 +461,7 @@ def spec_key_docs() -> list[KeyDoc]:
         ("robot", RobotSpec),
         ("commands.<name>", CommandSpec),
         ("deploy", DeploySpec),
+        ("train", TrainSpec),
     ):
         defaults = cls(type=None) if cls is CommandSpec else cls()  # type: required
         docs = field_docs(cls)

@@ -10,16 +10,17 @@ so a training iteration never waits for the browser.
 
 from __future__ import annotations
 
-import signal
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 from ...specs.task_files import SHIPPED_TASKS_DIR, task_dirs
+from ..ctrl_c import serve_until_stopped
 from ..panel import PanelModel
 from .access import is_loopback, new_token, page_url, start_server
 from .own_origins import OwnOrigins
 from .run_sections import RunSections
+from .runs_section import RunsSection
 from .scene_view import SceneView
 from .spec_sections import SpecSections
 
@@ -44,6 +45,7 @@ class PanelApp:
         self.view = SceneView(server, model)
         self.run = RunSections(server, model, self.view)
         self.spec = SpecSections(server, model)
+        self.runs = RunsSection(server, model)
         self._dirty: set[str] = {"spec", "run", "progress", "messages"}
         self._dirty_lock = threading.Lock()
         self._spec_file = None
@@ -72,6 +74,10 @@ class PanelApp:
                 self.view.show_spec()
             if "run" in dirty:
                 self.run.refresh_run()
+                self.spec.show_liveness()  # a run started or ended: the fields it cannot take live greyed out or back
+                self.model.runs.refresh()  # a run started, ended or saved: the list says so (shown at "runs")
+            if "runs" in dirty:
+                self.runs.refresh()
             if "progress" in dirty or "run" in dirty:
                 self.run.refresh_progress()
             if "messages" in dirty:
@@ -114,29 +120,9 @@ def serve(
     url = page_url(host, server.get_port(), token)
     if not block:
         return app, url
-    print(f"Isaac RL Workbench panel: {url}", flush=True)
+    lines = [f"Isaac RL Workbench panel: {url}", f"scenes and specs from: {', '.join(map(str, model.folders.roots))}"]
+    lines[-1] += f"; runs in {runs_dir}"
     if own.any_origin:
-        print("warning: --allow-origin '*': any web page this browser opens can read and drive the panel", flush=True)
-    print(f"scenes and specs from: {', '.join(str(f) for f in model.folders.roots)}; runs in {runs_dir}", flush=True)
-    _wait_for_a_stop_signal()
-    print("\nstopping: the run in flight saves a checkpoint", flush=True)
-    model.stop()
-    model.wait(120)
-    model.close()
-    app.close()
-    server.stop()
+        lines.insert(1, "warning: --allow-origin '*': any web page this browser opens can read and drive the panel")
+    serve_until_stopped(app, lines)
     return app, url
-
-
-def _wait_for_a_stop_signal() -> None:
-    """Block until Ctrl-C (SIGINT) or SIGTERM (a service manager's stop). Both are handled here whatever the process
-    inherited: a command started in the background of a shell inherits SIGINT ignored, and would otherwise never
-    stop on it."""
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        while not stop.wait(1.0):
-            pass
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

@@ -2,7 +2,9 @@
 
 Values are typed as TOML (``0.5``, ``["slider"]``, ``{ joints = ["hinge"] }``, ``"text"``); a bare word is taken as
 a string. Edits are committed by the form a field sits in (Enter, or its Apply button), not on every keystroke, so
-a half-typed number never reaches a training run.
+a half-typed number never reaches a training run. While a run trains, a field whose key cannot change live is
+greyed out, its hint saying why (:meth:`~..panel.PanelModel.live_refusal`: "changes the observation's shape: use
+Fork"); a live one's hint says when the run takes it (:func:`~...live_edits.when`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 import viser
 
+from ...live_edits import when
 from ..panel import PanelModel
 from ..panel_layout import from_toml, to_toml
 
@@ -31,12 +34,12 @@ class Field:
     """One spec key: a text input (or a checkbox for booleans) and a markdown line for its error."""
 
     def __init__(self, server: viser.ViserServer, model: PanelModel, key: str, label: str, hint: str | None = None):
-        self.model, self.key = model, key
+        self.model, self.key, self.hint = model, key, hint or key
         value = self.current()
         if isinstance(value, bool):
-            self.input = server.gui.add_checkbox(label, value, hint=hint or key)
+            self.input = server.gui.add_checkbox(label, value, hint=self.hint)
         else:
-            self.input = server.gui.add_text(label, to_toml(value) if value is not MISSING else "", hint=hint or key)
+            self.input = server.gui.add_text(label, to_toml(value) if value is not MISSING else "", hint=self.hint)
         self.error = server.gui.add_markdown("", visible=False)
 
     def current(self) -> Any:
@@ -69,6 +72,20 @@ class Field:
                 self.input.value = value if isinstance(self.input.value, bool) else to_toml(value)
         self.error.content = f"**error:** {error}" if error else ""
         self.error.visible = error is not None
+        self.show_liveness()
+
+    def show_liveness(self) -> None:
+        """While a run trains: greyed out with the reason as hint when the key cannot change live, else a hint
+        saying when the run takes it; between runs: editable, with the key's documentation."""
+        reason = self.model.live_refusal(self.key)
+        if reason is not None:
+            hint = f"{self.key}: {reason}"
+        elif self.model.run.status == "training":
+            hint = f"{self.key}: live, {when(self.key, self.model.raw)}"
+        else:
+            hint = self.hint
+        if self.input.hint != hint or self.input.disabled != (reason is not None):
+            self.input.hint, self.input.disabled = hint, reason is not None
 
 
 def field_form(

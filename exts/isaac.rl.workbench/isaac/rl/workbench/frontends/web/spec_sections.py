@@ -11,7 +11,7 @@ import viser
 from ...specs.schema import spec_key_docs
 from ...terms import REGISTRIES
 from ..panel import PanelModel
-from ..panel_layout import ACTION_KEYS, ENV_KEYS, PPO_KEYS, from_toml, to_toml
+from ..panel_layout import ACTION_KEYS, ENV_KEYS, PPO_KEYS, command_keys, from_toml, to_toml
 from .fields import Field, field_form
 
 TERM_ORDER = {"rewards": 40.0, "terminations": 50.0, "events": 55.0}
@@ -97,11 +97,20 @@ class SpecSections:
         for label, keys, order, expand in (
             ("Environments", ENV_KEYS, 20.0, True),
             ("Actions and observations", ACTION_KEYS + obs_keys, 30.0, False),
+            ("Commands", command_keys(self.model.raw), 35.0, False),
             ("PPO", PPO_KEYS, 60.0, False),
         ):
+            if not keys:
+                continue
             form, fields = field_form(self.server, self.model, label, keys, self.hints, order, expand)
             self._forms.append((form, fields))
             self.fields += fields
+
+    def show_liveness(self) -> None:
+        """A run started or ended: grey out the fields that cannot change while it trains, with the reason as hint
+        (:meth:`.fields.Field.show_liveness`)."""
+        for field in self.fields:
+            field.show_liveness()
 
     # -- term tables ----------------------------------------------------------------------------------------------
     def _layout(self, kind: str) -> tuple:
