@@ -351,13 +351,9 @@ class Workbench:
         return self.env.body_paths
 
     def edit_live(self, key: str, value: Any) -> str:
-        """Change spec key ``key`` of the training run from the next iteration on, without a rebuild: a reward
-        weight, an event's or a command's range, the learning rate or the entropy coefficient
-        (:mod:`.live_edits` lists them and when each applies). The change is a row ``{"iteration", "edit", "value"}``
-        in ``metrics.jsonl``, so the run folder says what each iteration trained with, and a resume applies it
-        again. Call it between iterations (the thread that drives :meth:`train_step`). Returns what changed and
-        when, in a line; :class:`~.live_edits.LiveEditRefused` names the key and why (``env.num_envs``: "changes
-        the number of envs (the shape of every buffer): use Fork")."""
+        """Change spec key ``key`` of the run without a rebuild, between iterations (:mod:`.live_edits`: the keys,
+        when each applies, the ``metrics.jsonl`` row a resume applies again); returns what changed and when, in a
+        line. :class:`~.live_edits.LiveEditRefused` names the key and why (a shape: use Fork)."""
         if self.live is None:
             raise RunError("build() the workbench before editing it live")
         return self.live.apply(key, value, self.iteration)
