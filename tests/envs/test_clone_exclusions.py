@@ -1,6 +1,6 @@
-"""The CPU's merged world of many robots with many colliding links: the contact exclusions between one robot's own
-links (self-collisions off) reach MuJoCo exactly as Newton's own conversion writes them, and a 16-env ANYmal C
-builds (its seconds are in docs/BENCHMARKS.md, "CPU build time of imported robots")."""
+"""The CPU's merged world of many robots with many colliding links, and the GPU's world per env: the contact
+exclusions between one robot's own links (self-collisions off) reach MuJoCo exactly as Newton's own conversion writes
+them, and a 16-env ANYmal C builds (its seconds are in docs/BENCHMARKS.md, "CPU build time of imported robots")."""
 
 from __future__ import annotations
 
@@ -86,6 +86,31 @@ def test_the_exclusions_between_a_robots_links_reach_mujoco_as_newton_writes_the
     ours, newtons = SolverMuJoCoForClones(model, **options), NewtonsOwnLoop(model, **options)
     colliding_links = LINKS + 1  # the base and every link; the frame link has no shape, so no exclusion
     assert ours.mj_model.nexclude == NUM_ENVS * colliding_links * (colliding_links - 1) // 2
+    assert _model_bytes(ours) == _model_bytes(newtons)
+
+
+def test_one_world_per_env_gets_the_same_exclusions_as_newtons_own_loop(tmp_path):
+    """The GPU's layout (a world per env, MuJoCo-Warp): the template world's exclusions, converted on the host as on
+    CUDA, equal Newton's own."""
+    import newton
+    import warp as wp
+    from isaac.rl.workbench.backend import newton_compat
+    from isaac.rl.workbench.backend.newton_robot import SolverMuJoCoForClones, finalize_quietly, load_robot
+
+    robot = load_robot(chain_robot(tmp_path / "chain.usda"), "/chain", None, self_collisions=False)
+    world = newton.ModelBuilder()
+    newton.solvers.SolverMuJoCo.register_custom_attributes(world)
+    xforms = [wp.transform(wp.vec3(0.0, 0.0, 0.0), wp.quat_identity()) for _ in range(NUM_ENVS)]
+    newton_compat.replicate(world, robot, NUM_ENVS, xforms, separate_worlds=True)
+    world.add_ground_plane()
+    model = finalize_quietly(world, "cpu")
+
+    class NewtonsOwnLoop(SolverMuJoCoForClones):
+        _DEFERS_EXCLUDES = False
+
+    ours, newtons = SolverMuJoCoForClones(model, use_mujoco_cpu=False), NewtonsOwnLoop(model, use_mujoco_cpu=False)
+    colliding_links = LINKS + 1
+    assert ours.mj_model.nexclude == colliding_links * (colliding_links - 1) // 2  # one world's
     assert _model_bytes(ours) == _model_bytes(newtons)
 
 
