@@ -57,7 +57,8 @@ def test_run_folder_holds_what_a_user_looks_at(trained_run):
     assert rows[-1]["mean_episode_length"] > rows[0]["mean_episode_length"]
     assert (run_dir / "spec.toml").is_file() and (run_dir / "curves.png").stat().st_size > 10_000
     assert list(run_dir.glob("events.out.tfevents.*")), "TensorBoard events"
-    assert sorted(p.name for p in (run_dir / "checkpoints").glob("*.pt")) == ["model_000050.pt", "model_000100.pt"]
+    saved = sorted(p.name for p in (run_dir / "checkpoints").glob("*.pt"))
+    assert saved == ["best.pt", "model_000050.pt", "model_000100.pt"], "the best policy and every 50th"
     assert any(line.startswith("it    10/100 |") for line in lines), "one progress line per iteration"
 
 

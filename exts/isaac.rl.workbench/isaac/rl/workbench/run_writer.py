@@ -18,7 +18,7 @@ from .utils.writable import check_writable
 
 RUN_FILES = ("spec.toml", "metrics.jsonl", "checkpoints", "curves.png", "export", "randomization.json")
 """What a run folder holds."""
-START_FILES = ("spec.toml", "randomization.json")
+START_FILES = ("spec.toml", "randomization.json", "run.json")
 """What a new run writes once its build succeeds (taken back while it has no metrics row)."""
 
 

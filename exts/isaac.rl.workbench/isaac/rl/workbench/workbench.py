@@ -231,10 +231,11 @@ class Workbench:
             self.trainer.load_teacher(*teacher)
         if writer:
             self._writer.check_room(self.trainer.checkpoint_bytes())
-            self.run.write_info(device=str(self.device), max_iterations=self.max_iterations)
         if self._fresh:
             self._writer.write_start(self.spec, self.env.applied_randomization)
             self._fresh = False
+        if writer:
+            self.run.write_info(device=str(self.device), max_iterations=self.max_iterations)
         self.trained_policy = TrainedPolicy(self.env, self.trainer, self.spec, self._emit)
         self.start_iteration = self.trainer.iteration
         self.state = "ready"

@@ -35,6 +35,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -189,8 +190,11 @@ class Sweep:
         cfg = self.config
         running: list[_Running] = []
         self._update_best()
+        presses: list[int] = []  # Ctrl-C counted, never raised: a KeyboardInterrupt inside a study write breaks it
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, lambda *_: presses.append(1)) if main else None
         try:
-            while True:
+            while not presses:
                 while len(running) < cfg.parallel and self.counted() + len(running) < cfg.trials:
                     running.append(self._start())
                 if not running:
@@ -200,11 +204,13 @@ class Sweep:
                     if self._poll(trial):
                         running.remove(trial)
                         self._finish(trial)
-        except KeyboardInterrupt:
             self.say(f"\nCtrl-C: stopping {len(running)} running trial(s); each saves a checkpoint")
-            self._stop_all(running)
+            self._stop_all(running, presses)
             self.write_results()
             return 130
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
 
     def _start(self) -> _Running:
         cfg = self.config
@@ -314,23 +320,25 @@ class Sweep:
             self.best_number = best.number
             self.write_best(list(best.user_attrs["set"]))
 
-    def _stop_all(self, running: list[_Running]) -> None:
+    def _stop_all(self, running: list[_Running], presses: list[int]) -> None:
+        """Stop the ``running`` trials with one SIGINT each (they save a checkpoint); a second Ctrl-C (``presses``
+        grows) sends them another, which stops them at once without saving."""
         for r in running:
             r.stop = INTERRUPTED
             _interrupt(r.process)
-        deadline = time.monotonic() + STOP_WAIT_S
+        deadline, pressed = time.monotonic() + STOP_WAIT_S, len(presses)
         while running:
-            try:
-                time.sleep(POLL_S)
-                for r in list(running):
-                    if r.process.poll() is None and time.monotonic() > deadline:
-                        r.process.kill()
-                    if r.process.poll() is not None:
-                        running.remove(r)
-                        self._finish(r)
-            except KeyboardInterrupt:  # a second Ctrl-C: the trials stop at once, without saving
+            time.sleep(POLL_S)
+            if len(presses) > pressed:
+                pressed = len(presses)
                 for r in running:
                     _interrupt(r.process)
+            for r in list(running):
+                if r.process.poll() is None and time.monotonic() > deadline:
+                    r.process.kill()
+                if r.process.poll() is not None:
+                    running.remove(r)
+                    self._finish(r)
 
     def write_results(self) -> Path:
         """``results.csv``: one row per trial (trial, state, objective, seconds, run_folder, reason, then one column
