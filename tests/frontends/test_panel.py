@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import shutil
 import threading
 import time
@@ -620,10 +621,12 @@ def test_play_streams_the_policy_until_stopped(reopened):
     assert model.wait(30), "stop is answered"
     elapsed = time.perf_counter() - started
     assert model.run.status == "finished", model.messages
-    stopped_at = model.run.play["steps"]
+    played = re.fullmatch(r"played (\d+) steps: .*", model.messages[-1])
+    assert played and model.run.play == {}, "the play's figures move from the policy line to the messages"
+    stopped_at = int(played.group(1))
     assert stopped_at <= elapsed / view.dt + 2, "no faster than real time"
     time.sleep(0.1)
-    assert model.run.play["steps"] == stopped_at, "stopped"
+    assert model.run.play == {} and model.messages[-1] == played.group(0), "stopped"
 
 
 @pytest.mark.slow
@@ -786,3 +789,155 @@ def test_delete_moves_the_selected_run_to_the_trash_and_undo_brings_it_back(pane
     assert not panel.runs.undo() and "nothing to undo" in panel.messages[-1]
     assert panel.runs.select(["cartpole/a"]) and not panel.runs.fork(), "a run without checkpoints"
     assert "no checkpoints" in panel.messages[-1]
+
+
+# -- what the pickers and counters show ------------------------------------------------------------------------------
+def test_the_pickers_name_the_open_spec_and_its_scene(tmp_path):
+    from isaac.rl.workbench.frontends.panel_state import scene_choice, spec_choice
+
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    shutil.copy(SHIPPED_SCENE, allowed / "cartpole.usda")
+    shutil.copy(REPO / "assets" / "usd" / "ant.usda", allowed / "ant.usda")  # listed first
+    (allowed / "mine.toml").write_text(
+        CARTPOLE_SPEC.read_text().replace('"../assets/usd/cartpole.usda"', '"cartpole.usda"')
+    )
+    model = PanelModel(runs_dir=tmp_path / "runs", folders=[allowed])
+    try:
+        assert spec_choice(model) is None and scene_choice(model) is None, "nothing open, nothing picked"
+        assert model.open_spec("cartpole")
+        assert spec_choice(model) == "cartpole" and "ant" in model.spec_files()
+        assert model.open_spec(allowed / "mine.toml")
+        assert spec_choice(model) == str(allowed / "mine.toml") and spec_choice(model) in model.spec_files()
+        assert scene_choice(model) == str(allowed / "cartpole.usda")
+        assert scene_choice(model) in [str(p) for p in model.scene_files()]
+    finally:
+        model.close()
+
+
+def test_the_counter_counts_to_the_specs_iterations_before_training(panel):
+    from isaac.rl.workbench.frontends.panel_state import planned_iterations
+
+    assert panel.run.run_dir is None and planned_iterations(panel) == 150, "cartpole.toml's ppo.max_iterations"
+    assert panel.set_field("ppo.max_iterations", 7) and planned_iterations(panel) == 7
+
+
+def test_an_opened_run_counts_to_its_own_iterations(panel):
+    from isaac.rl.workbench.frontends.panel_state import planned_iterations, run_choice
+
+    folder = _run_folder(panel.runs_dir, "a", [{"iteration": 2, "mean_reward": 1.0}], **{"ppo.max_iterations": 5})
+    assert panel.open_run(folder)
+    assert panel.run.iteration == 2 and planned_iterations(panel) == 5
+    listed = [str(p) for p in panel.run_folders()]
+    assert run_choice(panel, listed) == str(folder) and run_choice(panel, listed) in listed
+
+
+@pytest.mark.slow
+def test_stop_says_where_the_checkpoint_is_and_the_run_picker_follows_the_run_in_flight(trained):
+    from isaac.rl.workbench.frontends.panel_state import run_choice
+
+    model = PanelModel(runs_dir=trained.runs_dir)
+    picked_while_training = []
+
+    def listen(what, m):
+        if what == "progress" and m.run.status == "training":
+            picked_while_training.append(run_choice(m, [str(p) for p in m.run_folders()]))
+
+    try:
+        assert model.open_run(trained.run.run_dir) and run_choice(model, []) == str(trained.run.run_dir)
+        assert model.open_spec("cartpole") and model.set_field("env.num_envs", 8)
+        assert model.set_field("ppo.max_iterations", 200)
+        model.add_listener(listen)
+        assert model.train()
+        _wait_for(lambda: model.run.iteration >= 1 and model.run.status == "training", 300, "an iteration")
+        model.stop()
+        assert model.wait(300) and model.run.status == "finished", model.messages
+    finally:
+        model.close()
+    run_dir = model.run.run_dir
+    assert picked_while_training and set(picked_while_training) == {str(run_dir)}, "the new run, not the previous"
+    assert run_dir != trained.run.run_dir
+    last = model.messages[-1]
+    assert last.startswith(f"stopped at iteration {model.run.iteration} of 200; checkpoint saved: "), model.messages
+    saved = Path(last.rsplit(": ", 1)[1])
+    assert saved == model.run.checkpoints[-1] and saved.is_file()
+
+
+@pytest.mark.slow
+def test_after_stop_play_the_policy_line_no_longer_says_playing(reopened):
+    from isaac.rl.workbench.frontends.panel_layout import policy_status
+
+    assert reopened.play()
+    _wait_for(lambda: reopened.run.play.get("steps", 0) > 5, 120, "play steps")
+    assert policy_status(reopened.run)[0].startswith("playing: step")
+    reopened.stop()
+    assert reopened.wait(60) and reopened.run.status == "finished"
+    assert not any(line.startswith("playing") for line in policy_status(reopened.run)), policy_status(reopened.run)
+    assert re.fullmatch(r"played \d+ steps: \d+ episodes ended, mean return \S+", reopened.messages[-1])
+
+
+def _wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+# -- the Sweep section -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("params", "trials", "problem"),
+    [
+        ("", 2, "params: give one KEY=SPACE per line"),
+        ("ppo.algorithm.learning_rate=log:0:1", 2, "a log space needs LOW > 0"),
+        ("env.num_envs=int:0:4", 2, "--param 'env.num_envs=int:0:4': env.num_envs=0:"),
+        ("ppo.algorithm.learning_rate=1e-4:1e-3\nppo.algorithm.learning_rate=1e-3:1e-2", 2, "is swept twice"),
+        ("scene=choice:a.usda,b.usda", 2, "scene names files"),
+        ("ppo.algorithm.learning_rate=1e-4:1e-3", 0, "trials 0: expected a whole number >= 1"),
+    ],
+)
+def test_a_bad_sweep_is_refused_in_one_line_and_writes_nothing(panel, params, trials, problem):
+    assert not panel.sweep.start(params, trials)
+    assert panel.messages[-1].startswith("error: ") and problem in panel.messages[-1], panel.messages
+    assert not panel.runs_dir.exists() and panel.sweep.state.status == "idle"
+
+
+@pytest.mark.slow
+def test_a_sweep_of_the_edited_spec_lists_its_trials_as_runs_and_marks_the_best(panel):
+    for key, value in {"env.num_envs": 8, "ppo.max_iterations": 2}.items():
+        assert panel.set_field(key, value)
+    heard = []
+    panel.add_listener(lambda what, m: heard.append(what))
+    assert panel.sweep.start("ppo.algorithm.learning_rate=log:1e-4:1e-2\n# a comment\n", trials=2)
+    assert not panel.sweep.start("ppo.algorithm.learning_rate=log:1e-4:1e-2", trials=2), "one sweep at a time"
+    assert panel.sweep.wait(600), "the sweep ends"
+    state = panel.sweep.state
+    assert state.status == "finished", panel.messages
+    folder = state.folder
+    assert folder.parent == panel.runs_dir / "cartpole" and folder.name.startswith("sweep_")
+    assert [(row.number, row.state) for row in state.trials] == [(0, "done"), (1, "done")]
+    assert all(row.params[0].startswith("ppo.algorithm.learning_rate=") for row in state.trials)
+    best = max(state.trials, key=lambda row: row.objective)
+    assert state.best == best.number, "the best trial is marked (cartpole maximises its return)"
+    assert (folder / "results.csv").is_file() and (folder / "best.toml").is_file()
+    assert load_spec(folder / "best.toml").ppo["algorithm"]["learning_rate"] == float(best.params[0].split("=")[1])
+    assert load_spec(folder / "base.toml").env.num_envs == 8, "the trials train the edited spec"
+    names = {s.name for s in panel.runs.summaries}
+    assert {f"cartpole/{folder.name}/trial_000", f"cartpole/{folder.name}/trial_001"} <= names
+    assert "sweep" in heard and "runs" in heard
+    assert panel.messages[-1].startswith("sweep finished: 2 trials (2 done") and "best trial" in panel.messages[-1]
+
+
+@pytest.mark.slow
+def test_stop_sweep_interrupts_its_running_trial_which_saves_a_checkpoint(panel):
+    for key, value in {"env.num_envs": 8, "ppo.max_iterations": 500}.items():
+        assert panel.set_field(key, value)
+    assert panel.sweep.start(["ppo.algorithm.learning_rate=log:1e-4:1e-2"], trials=3)
+    trial = panel.runs_dir / "cartpole" / panel.sweep.state.folder.name / "trial_000"
+    _wait_for(lambda: (trial / "metrics.jsonl").is_file() and (trial / "metrics.jsonl").read_text(), 300, "a row")
+    panel.sweep.stop()
+    assert panel.sweep.state.status == "stopping"
+    assert panel.sweep.wait(300), "the sweep ends"
+    state = panel.sweep.state
+    assert state.status == "stopped" and [(r.number, r.state) for r in state.trials] == [(0, "interrupted")]
+    assert list((trial / "checkpoints").glob("model_*.pt")), "the interrupted trial saved its checkpoint"
+    assert panel.messages[-1].startswith("sweep stopped: 1 trials"), panel.messages

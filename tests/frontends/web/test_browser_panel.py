@@ -1,8 +1,10 @@
 """The browser panel end to end in a real headless Chromium (Debian's ``chromium``, driven by Playwright): open the
 page, load cartpole, set 32 envs, change a reward weight, train, watch the counter and the reward plot advance,
 open a second tab (it gets the history; closing it stops nothing), change a weight while training and find it in
-metrics.jsonl, stop, play and see the robots move, export; then a second, short run, and both runs' curves overlaid
-in the Runs section.
+metrics.jsonl, stop (the message names the checkpoint), play and see the robots move (the panel keeps its scroll
+position), stop play, export; then a second, short run with evaluations, both runs' curves overlaid in the Runs
+section, and a 2-trial sweep in the Sweep section whose trials appear as runs. The pickers and the iteration counter
+show what is loaded at every step.
 
 Screenshots land in ``test-artifacts/`` at the repository root. Without a browser the test is skipped on a
 developer's machine and fails in CI (``CI=true``): ``bash scripts/setup.sh`` installs it.
@@ -64,6 +66,43 @@ def _until(condition, timeout: float, what: str, poll: float = 0.1):
             return value
         time.sleep(poll)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def _scroll_top(page) -> float:
+    """How far the control panel is scrolled [px]."""
+    return page.evaluate("() => document.querySelector('.mantine-ScrollArea-viewport').scrollTop")
+
+
+def _in_view(locator) -> bool:
+    """Whether ``locator`` lies inside the browser window."""
+    box = locator.bounding_box(timeout=2000)
+    size = locator.page.viewport_size
+    return box is not None and 0 <= box["y"] and box["y"] + box["height"] <= size["height"]
+
+
+def _scroll_to(locator) -> None:
+    """Scroll ``locator`` into view, again when the panel replaced its element meanwhile (a plot whose data changed)."""
+    from playwright.sync_api import Error
+
+    def scrolled() -> bool:
+        try:
+            locator.scroll_into_view_if_needed(timeout=2000)
+            return True
+        except Error:
+            return False
+
+    _until(scrolled, 20, "an element to scroll to")
+
+
+def _plot_top(plot) -> float:
+    """Where a uPlot's plotting area starts below its canvas' top [px] (room for the top tick label); -1 while the
+    plot is being replaced."""
+    from playwright.sync_api import Error
+
+    try:
+        return plot.evaluate("(el) => el.querySelector('.u-over').offsetTop", timeout=2000)
+    except Error:
+        return -1
 
 
 def _iteration(page) -> int:
@@ -143,6 +182,9 @@ def _drive(page, app, model) -> None:
     page.get_by_role("button", name="Open spec").click()
     _until(lambda: model.spec_file is not None and model.spec_file.name == "cartpole.toml", 20, "cartpole")
     _until(lambda: page.get_by_text("articulation /cartpole").count() > 0, 20, "the scene summary")
+    _until(lambda: _row_input(page, "scene").input_value().endswith("/cartpole.usda"), 20, "the scene picker")
+    counter = page.get_by_text(re.compile(r"^iteration 0 / 150 "))
+    _until(lambda: counter.count() == 1, 20, "the spec's 150 iterations on the counter before training")
 
     # 32 envs, a long run, and a reward weight edited before training
     environments = _form(page, "Environments")
@@ -163,12 +205,17 @@ def _drive(page, app, model) -> None:
     # train: the counter and the reward plot advance
     page.get_by_role("button", name="Train", exact=True).click()
     _until(lambda: _iteration(page) >= 2, 240, "iteration 2 on the page")
+    assert page.get_by_text(re.compile(r"^iteration \d+ / 2000 ")).count() == 1
+    _until(lambda: _row_input(page, "run").input_value() == str(model.run.run_dir), 20, "the run picker on the run")
     plot = page.locator(".uplot", has=page.get_by_text("mean return", exact=True)).first
     before = _until(lambda: _shot(plot), 20, "a screenshot of the return plot")
     seen = _iteration(page)
     _until(lambda: _iteration(page) >= seen + 3, 120, "three more iterations")
     _until(lambda: _pixels_differ(before, _shot(plot)), 20, "the return plot to change")
     page.screenshot(path=str(ARTIFACTS / "panel_training.png"))
+    from isaac.rl.workbench.frontends.web.run_sections import PLOT_PADDING
+
+    _until(lambda: _plot_top(plot) >= PLOT_PADDING[0], 20, "room above the return plot for its top tick label")
 
     # a second tab opened during training gets the history; closing it stops nothing
     other = page.context.browser.new_page(viewport={"width": 1500, "height": 1000})
@@ -181,7 +228,7 @@ def _drive(page, app, model) -> None:
 
     # a weight changed while training reaches the run and its log
     _set(_form(page, "pole_pos"), "weight", "-3.0")
-    _until(lambda: any("rewards.pole_pos: weight -3" in m for m in model.messages), 60, "the live edit")
+    _until(lambda: any("rewards.pole_pos.weight = -3 " in m for m in model.messages), 60, "the live edit")
 
     page.get_by_role("button", name="Stop", exact=True).click()
     _until(lambda: page.get_by_text(re.compile(r"^finished")).count() > 0, 120, "status finished")
@@ -190,10 +237,18 @@ def _drive(page, app, model) -> None:
     edits = [row for row in rows if row.get("edit") == "rewards.pole_pos.weight"]
     assert edits and edits[0]["value"] == -3.0, edits
     assert model.run.checkpoints and model.run.checkpoints[-1].is_file()
+    saved = f"checkpoint saved: {model.run.checkpoints[-1]}"
+    _until(lambda: page.get_by_text(re.compile(f"^stopped at iteration .*{re.escape(saved)}")).count(), 20, "saved")
 
-    # play: the robots move in the 3D view
-    page.get_by_role("button", name="Play", exact=True).click()
+    # play: the robots move in the 3D view; the panel stays where it was, the policy line counts the steps
+    play = page.get_by_role("button", name="Play", exact=True)
+    play.scroll_into_view_if_needed()
+    scrolled = _scroll_top(page)
+    play.click()
     _until(lambda: model.run.status == "playing" and model.run.play.get("steps", 0) > 10, 120, "playing")
+    policy_line = page.get_by_text(re.compile(r"^playing: step \d+"))
+    _until(lambda: policy_line.count() == 1 and _in_view(policy_line), 20, "the play's counters beside Play")
+    assert _scroll_top(page) == scrolled, "Play leaves the panel's scroll position as it was"
 
     def view() -> bytes:  # the 3D view: the page left of the control panel
         return page.screenshot(clip={"x": 0, "y": 150, "width": 1000, "height": 800})
@@ -205,6 +260,8 @@ def _drive(page, app, model) -> None:
     page.screenshot(path=str(ARTIFACTS / "panel_play.png"))
     page.get_by_role("button", name="Stop play", exact=True).click()
     _until(lambda: model.run.status == "finished", 60, "play to stop")
+    _until(lambda: page.get_by_text(re.compile(r"^played \d+ steps")).count() == 1, 20, "the play's summary")
+    _until(lambda: page.get_by_text(re.compile(r"^playing:")).count() == 0, 20, "the policy line to stop playing")
 
     # export, with the parity figures on the page
     page.get_by_role("button", name="Export", exact=True).click()
@@ -213,9 +270,12 @@ def _drive(page, app, model) -> None:
     assert model.run.export["max_abs_diff_onnx"] <= 1e-5
     page.screenshot(path=str(ARTIFACTS / "panel_export.png"))
 
-    # a second, short run; then both runs ticked in the Runs section share one plot, one colour each
+    # a second, short run with evaluations of the deterministic policy; then both runs ticked in the Runs section
+    # share one plot, one colour each, the second's evaluations beside its training curve
     _set(ppo, "max_iterations", "12")
     _until(lambda: model.raw["ppo"]["max_iterations"] == 12, 10, "max_iterations = 12")
+    assert model.set_field("train.eval_every", 2) and model.set_field("train.eval_episodes", 4), model.field_errors
+    assert model.set_field("seed", 7), "another seed: the two runs' curves differ"
     page.get_by_role("button", name="Train", exact=True).click()
     _until(lambda: model.run.run_dir not in (None, run_dir) and model.run.status == "finished", 240, "the second run")
     names = [p.relative_to(model.runs_dir).as_posix() for p in (run_dir, model.run.run_dir)]
@@ -228,8 +288,64 @@ def _drive(page, app, model) -> None:
     overlay = page.locator(".uplot", has=page.get_by_text(names[1], exact=True)).first
     overlay.wait_for(timeout=20000)
     assert all(overlay.get_by_text(name, exact=True).count() == 1 for name in names), "one legend entry per run"
-    overlay.scroll_into_view_if_needed()
+    evaluation = f"{names[1]} evaluation (deterministic)"
+    assert overlay.get_by_text(evaluation, exact=True).count() == 1, "the evaluation curve in the legend"
+    _scroll_to(overlay)
     page.screenshot(path=str(ARTIFACTS / "panel_runs.png"))
+    _row_input(page, re.escape(names[0])).uncheck()
+    _until(lambda: model.runs.selected == names[1:], 20, "the second run alone")
+    alone = page.locator(".uplot", has=page.get_by_text(evaluation, exact=True)).first
+    _until(lambda: alone.get_by_text(names[0], exact=True).count() == 0, 20, "the plot of the second run alone")
+    _scroll_to(alone)
+    page.screenshot(path=str(ARTIFACTS / "panel_eval.png"))
+
+    # a sweep of the edited spec (8 envs, 3 iterations, no evaluations): 2 trials, the best marked, trials as runs
+    assert model.set_field("train.eval_every", 0)
+    assert model.set_field("env.num_envs", 8) and model.set_field("ppo.max_iterations", 3), model.field_errors
+    _until(lambda: model.raw["env"]["num_envs"] == 8 and model.raw["ppo"]["max_iterations"] == 3, 10, "8 envs, 3")
+    page.get_by_text("Sweep", exact=True).click()  # the section starts folded
+    params = page.locator("textarea").first
+    params.fill("ppo.algorithm.learning_rate=log:1e-4:1e-2\nppo.algorithm.entropy_coef=0.001:0.01")
+    params.press("Tab")
+    _set(page, "trials", "2")
+    page.get_by_role("button", name="Start sweep", exact=True).click()
+    _until(lambda: model.sweep.state.status == "running", 20, "the sweep to start")
+    _until(lambda: model.sweep.state.status != "running", 400, "the sweep to end")
+    assert model.sweep.state.status == "finished", model.messages
+    _until(lambda: page.get_by_text(re.compile(r"^finished: 2 / 2 trials")).count() == 1, 20, "the sweep's status")
+    table = page.locator("table", has=page.get_by_text("objective", exact=True)).first
+    _until(lambda: table.get_by_text("★", exact=False).count() == 1, 20, "the best trial marked")
+    assert table.get_by_text("entropy_coef", exact=False).count() == 2, "each trial's values"
+    sweep_name = f"cartpole/{model.sweep.state.folder.name}"
+    _until(lambda: page.get_by_text(f"{sweep_name}/trial_001", exact=False).count() > 0, 20, "the trials as runs")
+    _scroll_to(table)
+    page.screenshot(path=str(ARTIFACTS / "panel_sweep.png"))
+
+
+def test_the_pickers_and_the_counter_show_what_is_loaded(tmp_path):
+    """Without a browser: the panel's pickers and its counter, as the page shows them, after a start with a task
+    given and after a run is opened."""
+    from isaac.rl.workbench.frontends.web.app import serve
+    from isaac.rl.workbench.specs.loader import load_spec, save_spec
+
+    folder = tmp_path / "runs" / "cartpole" / "2026-01-01_00-00-00"
+    folder.mkdir(parents=True)
+    save_spec(load_spec("cartpole", {"ppo.max_iterations": 5}), folder / "spec.toml")
+    (folder / "metrics.jsonl").write_text(json.dumps({"iteration": 2, "mean_reward": 1.0}) + "\n")
+    app, _ = serve("cartpole", port=0, runs_dir=tmp_path / "runs", block=False)
+    try:
+        _until(lambda: app.spec.spec_pick.value == "cartpole", 20, "the spec picker on cartpole, not the first task")
+        _until(lambda: app.spec.scene_pick.value.endswith("/cartpole.usda"), 20, "the scene picker on its scene")
+        _until(lambda: "iteration **0** / 150 " in app.run.progress.content, 20, "the spec's 150 iterations")
+        assert app.model.set_field("ppo.max_iterations", 7)
+        _until(lambda: "iteration **0** / 7 " in app.run.progress.content, 20, "the edited spec's 7 iterations")
+        assert app.model.open_run(folder)
+        _until(lambda: app.run.run_pick.value == str(folder), 20, "the run picker on the opened run")
+        _until(lambda: "iteration **2** / 5 " in app.run.progress.content, 20, "the run's 2 of 5 iterations")
+    finally:
+        app.model.close()
+        app.close()
+        app.server.stop()
 
 
 @pytest.mark.slow

@@ -50,6 +50,7 @@ from .allowed_paths import AllowedFolders, PathRefused
 from .page_policy import check_page_spec, parent_check
 from .panel_actions import RunActions
 from .panel_state import PoseFrames, RunState
+from .panel_sweep import SweepRunner
 from .panel_worker import JobWorker
 from .run_manager import RunManager
 
@@ -101,6 +102,8 @@ class PanelModel(RunActions):
         self._worker = JobWorker(WORKER_THREAD)
         self.runs = RunManager(self)
         """The Runs section: the runs folder's runs, a selection, their curves overlaid, diff, delete and undo."""
+        self.sweep = SweepRunner(self)
+        """The Sweep section: an Optuna sweep of the edited spec, its trials and the best one."""
 
     # -- listeners ------------------------------------------------------------------------------------------------
     def add_listener(self, listener: Callable[[str, PanelModel], Any]) -> None:
@@ -341,12 +344,17 @@ class PanelModel(RunActions):
             if self.run.status == "training":
                 self._pending_edits.append((key, value))
 
+    def check_page(self, edited: dict) -> None:
+        """Refuse (:class:`SpecError`) an edited spec table ``edited`` that the page may not run: files outside the
+        panel's folders, code a known task does not name (:func:`.page_policy.check_page_spec`)."""
+        if self.folders is not None:
+            check_page_spec(edited, self.spec_file, self.folders, self._trusted)
+
     def _take(self, edited: dict, key: str) -> bool:
         if self.spec_file is None:
             return self._refuse(key, "no spec is open: open a task or a spec file first")
         try:
-            if self.folders is not None:
-                check_page_spec(edited, self.spec_file, self.folders, self._trusted)
+            self.check_page(edited)
             spec = spec_from_table(edited, self.spec_file)
         except SpecError as exc:
             return self._refuse(exc.key or key, str(exc))

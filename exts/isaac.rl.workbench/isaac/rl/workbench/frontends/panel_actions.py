@@ -91,7 +91,8 @@ class RunActions:
         return self._worker.wait(timeout)
 
     def close(self) -> None:
-        """Stop training and end the worker."""
+        """Stop training and a sweep (its trials save their checkpoints), and end the worker."""
+        self.sweep.close()
         self._worker.close()
 
     @property

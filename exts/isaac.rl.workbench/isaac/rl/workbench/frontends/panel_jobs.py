@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..learn.run_dir import RunDir, RunError
+from ..learn.run_index import read_info, read_spec_table
 from ..live_edits import LiveEditRefused
 from ..scene.read_recording import read_recording
 from ..specs.schema import TaskSpec
@@ -139,6 +140,8 @@ def train(model: JobHost, spec: TaskSpec | None = None, resume: Path | None = No
     with model.changing("run"):
         model.run.status = "failed" if wb.state == "failed" else "finished"
         model.run.time_left_s = None
+    if wb.state != "failed":
+        model.say(_end_of_training(wb.iteration, wb.max_iterations, model.run.checkpoints))
 
 
 def play(model: JobHost) -> None:
@@ -167,7 +170,15 @@ def play(model: JobHost) -> None:
         show(model, out["poses"].numpy()[None], dt, wb.body_paths, "play")
         next_frame += dt
         time.sleep(max(0.0, next_frame - time.perf_counter()))
-    _status(model, "finished")
+    played = model.run.play
+    with model.changing("run"):
+        model.run.play, model.run.status = {}, "finished"  # the policy line no longer says "playing"
+    if played:
+        mean = played["mean_return"]
+        model.say(
+            f"played {played['steps']} steps: {played['episodes']} episodes ended, mean return "
+            f"{'-' if mean is None else f'{mean:.3g}'}"
+        )
 
 
 def record(model: JobHost, episodes: int) -> None:
@@ -221,6 +232,7 @@ def open_run(model: JobHost, run_dir: Path) -> bool:
         return False
     state = RunState(status="finished", run_dir=run.path, series=_series(rows, PLOTTED))
     state.iteration = max((row["iteration"] for row in rows if "edit" not in row), default=0)
+    state.max_iterations = _planned(run)
     state.checkpoints = _checkpoints(run)
     state.recordings = sorted((run.path / "recordings").glob("*.usd*"))
     with model.changing("run", "progress"):
@@ -270,6 +282,25 @@ def _series(rows: list[dict], plotted: tuple[str, ...]) -> dict[str, list[tuple[
             if (key in plotted or key.startswith("reward/")) and isinstance(value, int | float):
                 series.setdefault(key, []).append((int(row["iteration"]), float(value)))
     return series
+
+
+def _end_of_training(iteration: int, planned: int, checkpoints: list[Path]) -> str:
+    """The message a training job ends with: where it stopped and the checkpoint it saved."""
+    head = f"stopped at iteration {iteration} of {planned}"
+    if iteration >= planned:
+        head = f"finished {iteration} iterations"
+    saved = f"checkpoint saved: {checkpoints[-1]}" if checkpoints else "no checkpoint saved (no iteration done)"
+    return f"{head}; {saved}"
+
+
+def _planned(run: RunDir) -> int:
+    """A run folder's planned iterations: ``run.json``'s ``max_iterations`` (a resume may change it), else its
+    spec's ``ppo.max_iterations``; 0 when neither says."""
+    try:
+        planned = read_info(run).get("max_iterations") or read_spec_table(run).get("ppo", {}).get("max_iterations")
+    except RunError:
+        return 0
+    return int(planned) if isinstance(planned, int | float) else 0
 
 
 def _checkpoints(run: RunDir) -> list[Path]:

@@ -1,12 +1,18 @@
 """What a panel shows: the run (:class:`RunState`) and the poses of a 3D view (:class:`PoseFrames`), as plain data
-that the panel model fills and the renderers read."""
+that the panel model fills and the renderers read; and what the panel's pickers and counters show of the model
+(:func:`spec_choice`, :func:`scene_choice`, :func:`run_choice`, :func:`planned_iterations`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from ..specs.schema import SpecError
+from ..specs.task_files import list_tasks
 
 PLOTTED = ("mean_reward", "mean_episode_length", "env_steps_per_s", "unstable_envs")  # and every reward/<term>
 
@@ -52,3 +58,51 @@ class PoseFrames:
     """That scene's articulation root."""
     offsets: np.ndarray | None = None
     """(K, 3) [m] where each env stands in the view; None: side by side along +Y at the spec's spacing (at most 4 m)."""
+
+
+def spec_choice(model: Any) -> str | None:
+    """The spec picker's entry for the spec ``model`` (a :class:`~.panel.PanelModel`) has open: the task's name when
+    the open file is a known task's, else the file's path as :meth:`~.panel.PanelModel.spec_files` lists it (or as
+    it is); None when no spec is open."""
+    if model.spec_file is None:
+        return None
+    opened = Path(model.spec_file).resolve()
+    for name, file in list_tasks().items():
+        if Path(file).resolve() == opened:
+            return name
+    return _listed(opened, model.spec_files())
+
+
+def scene_choice(model: Any) -> str | None:
+    """The scene picker's entry for the open spec's scene, as :meth:`~.panel.PanelModel.scene_files` lists it (or
+    its path); None when no spec is open."""
+    if model.spec_file is None or model.scene_path is None:
+        return None
+    return _listed(Path(model.scene_path).resolve(), [str(p) for p in model.scene_files()])
+
+
+def run_choice(model: Any, listed: Iterable[str]) -> str | None:
+    """The run picker's entry for the run on show (training, finished or opened): its folder as ``listed`` holds it
+    (or its path); None when no run is on show."""
+    if model.run.run_dir is None:
+        return None
+    return _listed(Path(model.run.run_dir).resolve(), list(listed))
+
+
+def planned_iterations(model: Any) -> int:
+    """The iterations the progress counter counts to: the run's own ``max_iterations`` once a run is on show, else
+    the open spec's ``ppo.max_iterations`` (0 without a spec)."""
+    if model.run.run_dir is not None or model.run.max_iterations:
+        return int(model.run.max_iterations)
+    try:
+        return int(model.spec().ppo.get("max_iterations", 0))
+    except SpecError:  # no spec open
+        return 0
+
+
+def _listed(path: Path, entries: list[str]) -> str:
+    """The entry of ``entries`` that names ``path`` (compared resolved), else ``str(path)``."""
+    for entry in entries:
+        if Path(entry).resolve() == path:
+            return entry
+    return str(path)

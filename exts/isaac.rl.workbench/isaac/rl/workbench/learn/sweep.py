@@ -139,6 +139,7 @@ class Sweep:
             raise SweepError(f"{config.out}: already holds a sweep; continue it with --resume or give another --out")
         self.best_number: int | None = None
         self._study = None
+        self._presses: list[int] = []  # Ctrl-C presses, and stop() requests, seen by run()
 
     @property
     def study(self):
@@ -190,7 +191,7 @@ class Sweep:
         cfg = self.config
         running: list[_Running] = []
         self._update_best()
-        presses: list[int] = []  # Ctrl-C counted, never raised: a KeyboardInterrupt inside a study write breaks it
+        presses = self._presses  # Ctrl-C counted, never raised: a KeyboardInterrupt inside a study write breaks it
         main = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGINT, lambda *_: presses.append(1)) if main else None
         try:
@@ -211,6 +212,11 @@ class Sweep:
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
+
+    def stop(self) -> None:
+        """Stop :meth:`run` from another thread as one Ctrl-C stops it (a panel's Stop): the running trials save a
+        checkpoint and are recorded as interrupted."""
+        self._presses.append(1)
 
     def _start(self) -> _Running:
         cfg = self.config

@@ -23,6 +23,7 @@ from .run_sections import RunSections
 from .runs_section import RunsSection
 from .scene_view import SceneView
 from .spec_sections import SpecSections
+from .sweep_section import SweepSection
 
 REFRESH_HZ = 5.0
 
@@ -46,7 +47,8 @@ class PanelApp:
         self.run = RunSections(server, model, self.view)
         self.spec = SpecSections(server, model)
         self.runs = RunsSection(server, model)
-        self._dirty: set[str] = {"spec", "run", "progress", "messages"}
+        self.sweep = SweepSection(server, model)
+        self._dirty: set[str] = {"spec", "run", "progress", "messages", "sweep"}
         self._dirty_lock = threading.Lock()
         self._spec_file = None
         self._stop = threading.Event()
@@ -73,12 +75,17 @@ class PanelApp:
                 self.spec.refresh(structure_changed=restructured)
                 self.view.show_spec()
             if "run" in dirty:
+                self.model.runs.refresh()  # a run started, ended or saved: the list says so (shown at "runs")
                 self.run.refresh_run()
                 self.spec.show_liveness()  # a run started or ended: the fields it cannot take live greyed out or back
-                self.model.runs.refresh()  # a run started, ended or saved: the list says so (shown at "runs")
             if "runs" in dirty:
                 self.runs.refresh()
-            if "progress" in dirty or "run" in dirty:
+                self.run.refresh_run_pick()
+            if "sweep" in dirty or "spec" in dirty:
+                self.sweep.refresh()
+            if "poses" in dirty and self.model.run.play:
+                self.run.refresh_policy()  # the play's step and return counters
+            if dirty & {"progress", "run", "spec"}:  # the spec's max_iterations is the counter's end before a run
                 self.run.refresh_progress()
             if "messages" in dirty:
                 self.run.refresh_messages()

@@ -11,9 +11,14 @@ import viser.uplot
 
 from ..panel import PanelModel
 from ..panel_layout import duration, policy_status
+from ..panel_state import planned_iterations, run_choice
 
 PLOT_PERIOD_S = 1.0  # plots are re-sent at most this often (the counters at every refresh)
 MESSAGES_SHOWN = 8
+PLOT_PADDING = (14, 14, 0, 0)
+"""uPlot padding (top, right, bottom, left) [px]: room for the top y tick label and the last x tick label, which a
+small plot otherwise cuts in half."""
+POLICY_JOBS = ("recording", "evaluating", "exporting")  # statuses the Policy section names beside its buttons
 
 
 class RunSections:
@@ -47,6 +52,7 @@ class RunSections:
             lambda _: model.fork(None if self.checkpoint_pick.value == "(latest)" else self.checkpoint_pick.value)
         )
         self.plots: dict[str, viser.GuiUplotHandle] = {}
+        self._plotted: dict[str, tuple[int, int]] = {}  # key -> (id of the RunState, points) last sent
         self._plotted_at = 0.0
         with gui.add_folder("Progress", order=2.0) as self._progress_folder:
             self.progress = gui.add_markdown("")
@@ -72,7 +78,19 @@ class RunSections:
             self.messages = gui.add_markdown("")
 
     def _run_options(self) -> list[str]:
-        return [str(p) for p in self.model.run_folders()] or ["(none)"]
+        """The run folders of the Runs list (sweep trials included), newest first; "(none)" when there are none."""
+        return [str(s.path) for s in self.model.runs.summaries] or ["(none)"]
+
+    def refresh_run_pick(self) -> None:
+        """List the runs, and pick the run on show (the one training, or the one opened) when there is one."""
+        options = self._run_options()
+        chosen = run_choice(self.model, options)
+        if chosen is not None and chosen not in options:
+            options = [chosen, *options]
+        if tuple(self.run_pick.options) != tuple(options):
+            self.run_pick.options = options
+        if chosen is not None and self.run_pick.value != chosen:
+            self.run_pick.value = chosen
 
     def _run_action(self, action: str) -> None:
         if self.run_pick.value == "(none)":
@@ -96,6 +114,7 @@ class RunSections:
                 axes=(viser.uplot.Axis(), viser.uplot.Axis(size=64)),  # room for "-0.0123" on the y axis
                 legend=viser.uplot.Legend(show=False),
                 aspect=2.0,
+                padding=PLOT_PADDING,
             )
 
     # -- refresh --------------------------------------------------------------------------------------------------
@@ -106,7 +125,7 @@ class RunSections:
         if run.run_dir is not None:
             repeat = f"\n\nrepeat: `isaac-rl-workbench train {run.run_dir / 'spec.toml'} --device {self.model.device}`"
         self.status.content = f"**{run.status}**{where}{repeat}"
-        self.run_pick.options = self._run_options()
+        self.refresh_run_pick()
         self.checkpoint_pick.options = ["(latest)", *[str(p) for p in run.checkpoints]]
         chosen = self.model.policy_checkpoint
         self.checkpoint_pick.value = str(chosen) if chosen is not None else "(latest)"
@@ -116,17 +135,24 @@ class RunSections:
         self.refresh_policy()
 
     def refresh_policy(self) -> None:
-        lines = policy_status(self.model.run)
-        self.policy.content = "\n\n".join(lines)
+        """The policy line beside Play: the play in progress (refreshed with each pose update), the job running
+        (recording, evaluating, exporting), the last evaluation and export."""
+        run = self.model.run
+        lines = policy_status(run)
+        if run.status in POLICY_JOBS:
+            lines.insert(0, f"**{run.status}**")
+        content = "\n\n".join(lines)
+        if self.policy.content != content:
+            self.policy.content = content
 
     def refresh_progress(self) -> None:
         run = self.model.run
-        total = max(run.max_iterations, 1)
+        planned = planned_iterations(self.model)
         self.progress.content = (
-            f"iteration **{run.iteration}** / {run.max_iterations} — {run.env_steps_per_s:,.0f} env-steps/s — "
+            f"iteration **{run.iteration}** / {planned} — {run.env_steps_per_s:,.0f} env-steps/s — "
             f"time left {duration(run.time_left_s)} — first iteration after {duration(run.first_iteration_s)}"
         )
-        self.bar.value = min(100.0, 100.0 * run.iteration / total)
+        self.bar.value = min(100.0, 100.0 * run.iteration / max(planned, 1))
         self.refresh_policy()
         now = time.monotonic()
         if now - self._plotted_at < PLOT_PERIOD_S and run.status == "training":
@@ -134,9 +160,14 @@ class RunSections:
         self._plotted_at = now
         for key in [k for k in self.plots if k not in run.series]:  # a new run: its plots start afresh
             self.plots.pop(key).remove()
+            self._plotted.pop(key, None)
         for key, points in list(run.series.items()):
             if key not in ("mean_reward", "mean_episode_length") and not key.startswith("reward/"):
                 continue
+            sent = (id(run), len(points))
+            if key in self.plots and self._plotted.get(key) == sent:
+                continue  # nothing new: the plot is left as it is (re-sending it redraws it)
+            self._plotted[key] = sent
             xs = np.array([p[0] for p in points], dtype=np.float64)
             ys = np.array([p[1] for p in points], dtype=np.float64)
             if key in self.plots:

@@ -12,6 +12,7 @@ from ...specs.schema import spec_key_docs
 from ...terms import REGISTRIES
 from ..panel import PanelModel
 from ..panel_layout import ACTION_KEYS, ENV_KEYS, PPO_KEYS, command_keys, from_toml, to_toml
+from ..panel_state import scene_choice, spec_choice
 from .fields import Field, field_form
 
 TERM_ORDER = {"rewards": 40.0, "terminations": 50.0, "events": 55.0}
@@ -65,6 +66,16 @@ class SpecSections:
         self.overwrite_button.on_click(lambda _: self._overwrite())
         self.keep_button.on_click(lambda _: model.cancel_save())
         self.save_path.on_update(lambda event: event.client and model.cancel_save())
+
+    def _show_open_spec(self) -> None:
+        """Pick the open spec and its scene in the pickers (after Open spec, Use scene, or a spec given at start)."""
+        for pick, chosen in ((self.spec_pick, spec_choice(self.model)), (self.scene_pick, scene_choice(self.model))):
+            if chosen is None:
+                continue
+            if chosen not in pick.options:
+                pick.options = [chosen, *[o for o in pick.options if o != "(none)"]]
+            if pick.value != chosen:
+                pick.value = chosen
 
     def _save(self, path: str | Path, overwrite: bool = False) -> None:
         saved = self.model.save_spec(path, overwrite=overwrite)
@@ -200,6 +211,7 @@ class SpecSections:
     def refresh(self, structure_changed: bool = False) -> None:
         """Show the model's spec: rebuild what changed shape, then update every field's value and error."""
         model = self.model
+        self._show_open_spec()
         self.summary.content = f"```\n{model.scene_summary}\n```" if model.scene_summary else "*no scene*"
         scene_error = model.field_errors.get("scene")
         self.scene_error.content, self.scene_error.visible = f"**error:** {scene_error}", scene_error is not None
