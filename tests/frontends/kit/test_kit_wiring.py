@@ -84,6 +84,19 @@ async def updates_until(condition, limit: int = 4000) -> list[int]:
     return seen
 
 
+def test_before_training_the_counter_counts_to_the_specs_iterations(kit):
+    async def body():
+        ext = open_window(kit)
+        window, model = ext.window, ext.window.model
+        await update()
+        await update()  # the window is built at the first, its labels drawn at the next
+        planned = model.spec().ppo["max_iterations"]
+        assert planned > 0 and window.progress.text.startswith(f"iteration 0 / {planned} "), window.progress.text
+        ext.on_shutdown()
+
+    asyncio.run(body())
+
+
 @pytest.mark.slow
 def test_train_runs_one_iteration_per_app_update_fills_the_plots_and_stops(kit):
     async def body():

@@ -20,6 +20,7 @@ import omni.ui as ui
 from ...backend import physx_stage
 from ..panel import PanelModel
 from ..panel_layout import duration, policy_status
+from ..panel_state import planned_iterations
 from . import isaacsim_adapter as isaacsim
 from .lockstep import Lockstep
 from .window_spec import SpecSections
@@ -165,6 +166,8 @@ class WorkbenchWindow(ui.Window):
         if "spec" in dirty:
             if self._spec_layout() != self._shown_spec:
                 self.frame.rebuild()
+                with self._dirty_lock:  # the rebuilt labels are drawn at the next refresh
+                    self._dirty |= dirty - {"spec"}
                 return
             self.spec.refresh()
         run = self.model.run
@@ -183,12 +186,12 @@ class WorkbenchWindow(ui.Window):
             self.spec.refresh_save()
 
     def _refresh_progress(self) -> None:
-        run = self.model.run
+        run, planned = self.model.run, planned_iterations(self.model)  # the spec's before a run, then the run's
         self.progress.text = (
-            f"iteration {run.iteration} / {run.max_iterations} — {run.env_steps_per_s:,.0f} env-steps/s — "
+            f"iteration {run.iteration} / {planned} — {run.env_steps_per_s:,.0f} env-steps/s — "
             f"time left {duration(run.time_left_s)} — first iteration after {duration(run.first_iteration_s)}"
         )
-        self.bar.model.set_value(min(1.0, run.iteration / max(run.max_iterations, 1)))
+        self.bar.model.set_value(min(1.0, run.iteration / max(planned, 1)))
         curves = plotted(run.series)
         if set(curves) != set(self.plots):
             self.plot_frame.rebuild()
