@@ -5,7 +5,7 @@
 #           graphed_tests learner_bench learner_seeds scaling_all curriculum_bench curriculum_reach curriculum_go2
 #           curriculum_nav go2_base validate gym eval_cost sweep
 set -uo pipefail
-export PYTHONPATH=/tmp/site:$PWD/exts/isaac.rl.workbench ISAAC_RL_WORKBENCH_TASKS=$PWD/tasks PYTHONUNBUFFERED=1
+export PYTHONPATH=/tmp/site:/tmp/extra:$PWD/exts/isaac.rl.workbench ISAAC_RL_WORKBENCH_TASKS=$PWD/tasks PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
 
@@ -204,19 +204,26 @@ gym)  # Gymnasium's MuJoCo tasks (assets/usd/gym, carried) at 4096 envs to 10M e
       && cp $(ls /tmp/gym_$task${GYM_TAG:-}/checkpoints/model_*.pt | sort | tail -1) $pack/$task/checkpoints/
     tar -C /tmp -czf "$OUT/$(basename $pack)_seed${GYM_SEED:-0}.tgz" $(basename $pack)
   done ;;
-eval_cost)  # evaluation during training ([train] eval_every) against none: reach_panda at 4096 envs, 100 iterations each;
-            # the throughput counts the evaluations' wall time (the first builds the evaluation envs)
-  for every in 0 ${EVAL_EVERY:-10 25}; do
-    train eval_$every reach_panda --num-envs 4096 --max-iterations 100 --set train.eval_every=$every ppo.save_interval=1000
-    python3 - /tmp/eval_$every $every <<'PY'
-import json, sys
+eval_cost)  # evaluation during training ([train] eval_every: evaluation envs beside the training envs) against
+            # none, 100 iterations each at 4096 envs: median training env-steps/s and the training seconds;
+            # EVAL_TASKS ("reach_panda"), EVAL_EVERY ("50") change it
+  for task in ${EVAL_TASKS:-reach_panda}; do
+    n=0; for every in 0 ${EVAL_EVERY:-50} 0; do
+      n=$((n + 1)); rm -rf /tmp/eval_${task}_$n
+      python3 -m isaac.rl.workbench.frontends.cli train $task --device cuda --num-envs 4096 --max-iterations 100 \
+        --seed 1 --run-dir /tmp/eval_${task}_$n --set train.eval_every=$every ppo.save_interval=1000 2>&1 \
+        | grep -E "^evaluation:|^trained|^$task:" | tee -a "$OUT/eval_cost.txt"
+      python3 - /tmp/eval_${task}_$n $every $task <<'PY' | tee -a "$OUT/eval_cost.txt"
+import json, statistics, sys
 rows = [r for r in map(json.loads, open(f"{sys.argv[1]}/metrics.jsonl")) if "edit" not in r]
-evals = [r["eval/seconds"] for r in rows if "eval/seconds" in r]
-steps, train_s = rows[-1]["total_env_steps"], rows[-1]["train_seconds"]
-print(f"eval_every {sys.argv[2]}: {len(evals)} evaluations, {sum(evals):.1f} s (first {evals[0] if evals else 0:.1f} s "
-      f"with the build); training {steps / train_s:.0f} env-steps/s, with evaluation {steps / (train_s + sum(evals)):.0f}"
-      f" env-steps/s ({100 * sum(evals) / train_s:.1f}% more time)")
+evals = [r for r in rows if "eval/episodes" in r]
+print(f"{sys.argv[3]} eval_every {sys.argv[2]}: median {statistics.median(r['env_steps_per_s'] for r in rows[3:]):.0f} "
+      f"training env-steps/s, {rows[-1]['train_seconds']:.2f} s of training for {rows[-1]['iteration']} iterations; "
+      + "; ".join(f"it {r['iteration']}: " + ", ".join(f"{k} {v:.3g}" for k, v in r.items()
+                                                       if k.startswith(("eval/", "metric/")))
+                  for r in evals))
 PY
+    done
   done ;;
 sweep)  # 16 trials of reach_panda at 4096 envs (learning rate, entropy coefficient), one at a time, then 4 at once on the
         # GPU: wall time, trials per hour, the most GPU memory in use and the best trial; SWEEP_PARALLEL ("1 4"),

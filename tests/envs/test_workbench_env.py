@@ -120,3 +120,21 @@ def test_ant_lands_on_the_ground_and_reports_forward_speed():
     assert torch.allclose(env.projected_gravity_b[:, 2], torch.full((4,), -1.0), atol=0.05), "upright"
     stats = env.pop_episode_stats()
     assert abs(stats["mean_root_vel_x"]) < 0.2, "standing still"
+
+
+def test_a_command_drawn_at_a_reset_keeps_its_whole_interval_in_every_episode():
+    """A target redrawn every 5 steps in episodes of 15: every episode, the first after env.reset() and those
+    after resets inside a step, redraws at lengths 5 and 10, so its last step (where a final metric such as
+    reach_panda's success is read) has had its target for 5 steps, not for 1."""
+    goal = {"type": "position", "frame": "env", "ranges": {"x": [0.0, 1.0]}, "resample_s": [5 / 60, 5 / 60]}
+    env = make_env(**{"env.num_envs": 1, "env.episode_seconds": 0.25, "commands.goal": goal})  # 15 steps
+    env.reset()
+    redrawn_at: list[int] = []
+    for _ in range(45):  # three episodes
+        env.write_dof_state(torch.ones(1, dtype=torch.bool), torch.zeros(1, 2), torch.zeros(1, 2))  # the pole stays up
+        before = env.command("goal").clone()
+        length = int(env.episode_length_buf[0]) + 1
+        _, _, dones, _ = env.step(still(env))
+        if not dones[0] and not torch.equal(env.command("goal"), before):
+            redrawn_at.append(length)
+    assert redrawn_at == [5, 10] * 3

@@ -4,7 +4,8 @@ open a second tab (it gets the history; closing it stops nothing), change a weig
 metrics.jsonl, stop (the message names the checkpoint), play and see the robots move (the panel keeps its scroll
 position), stop play, export; then a second, short run with evaluations, both runs' curves overlaid in the Runs
 section, and a 2-trial sweep in the Sweep section whose trials appear as runs. The pickers and the iteration counter
-show what is loaded at every step.
+show what is loaded at every step. Another session edits an event's start range while cartpole trains (the shapes
+and the event switches greyed out), then trains a spec file with ``train.stop_when`` that ends early.
 
 Screenshots land in ``test-artifacts/`` at the repository root. Without a browser the test is skipped on a
 developer's machine and fails in CI (``CI=true``): ``bash scripts/setup.sh`` installs it.
@@ -161,11 +162,16 @@ def test_train_watch_edit_stop_play_export_in_a_real_browser(tmp_path):
         with _page(sync_playwright, url, "panel_failure.png") as page:
             _drive(page, app, model)
     finally:
-        model.stop()
-        model.wait(120)
-        model.close()
-        app.close()
-        app.server.stop()
+        _shut(app)
+
+
+def _shut(app) -> None:
+    """Stop whatever the panel runs, then the panel and its server."""
+    app.model.stop()
+    app.model.wait(120)
+    app.model.close()
+    app.close()
+    app.server.stop()
 
 
 def _drive(page, app, model) -> None:
@@ -383,5 +389,159 @@ def test_save_asks_before_overwriting_a_file_in_a_real_browser(tmp_path):
             assert load_spec(target).name == "cartpole"
     finally:
         app.model.close()
+        app.close()
+        app.server.stop()
+
+
+EARLY_STOP = '[train]\nstop_when = "iteration >= 3"\nstop_patience = 2\n'
+"""The early-stopped run's condition: it holds at iterations 3 and 4, so the run ends at 4 of its 40."""
+STOP_REASON = "iteration >= 3 held for 2 iterations at iteration 4"
+
+
+@pytest.mark.slow
+def test_a_live_range_edit_and_an_early_stop_in_a_real_browser(tmp_path, write_spec):
+    """While cartpole trains, the user types a narrower start range into an event's params: the page confirms it,
+    metrics.jsonl gains one edit row, the shape keys stay greyed out with their reason as tooltip. Then a spec file
+    with ``train.stop_when``, opened through the page, trains and ends early: the reason in Messages, the run listed
+    "stopped" with it in the Runs section, and in its run.json."""
+    sync_playwright = _browser_or_fail()
+    from isaac.rl.workbench.frontends.web.app import serve
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    replace = {"num_envs = 64": "num_envs = 16", "max_iterations = 150": "max_iterations = 40"}
+    stopping = write_spec(replace, EARLY_STOP, name="specs/cartpole_early_stop.toml")
+    repo = Path(__file__).resolve().parents[3]
+    app, url = serve(None, port=0, runs_dir=tmp_path / "runs", scenes=[specs, repo / "assets" / "usd"], block=False)
+    model = app.model
+    try:
+        with _page(sync_playwright, url, "panel_live_range_failure.png") as page:
+            _edit_a_range_live(page, model)
+            _stop_early(page, model, stopping)
+    finally:
+        _shut(app)
+
+
+def _open_spec(page, model, name: str) -> None:
+    """Pick ``name`` (a task, or a spec file's path) in the spec picker and open it."""
+    _row_input(page, "spec").click()
+    page.get_by_role("option", name=name, exact=True).click()
+    page.get_by_role("button", name="Open spec").click()
+    _until(lambda: model.spec_file is not None and name in (model.spec_file.stem, str(model.spec_file)), 20, name)
+
+
+def _edit_a_range_live(page, model) -> None:
+    page.get_by_text("Software WebGL rendering detected").wait_for(timeout=10000)
+    page.locator(".mantine-Notification-closeButton").first.click()
+    _open_spec(page, model, "cartpole")
+    _set(_form(page, "Environments"), "num_envs", "16")
+    _until(lambda: model.raw["env"]["num_envs"] == 16, 10, "num_envs = 16 in the spec")
+    page.get_by_role("button", name="Train", exact=True).click()
+    _until(lambda: _iteration(page) >= 1, 240, "iteration 1 on the page")
+
+    # the event's params stay editable (its tooltip says when the run takes them); the shapes are greyed out
+    page.get_by_text("Events", exact=True).click()  # the section starts folded
+    event = _form(page, "reset_pole")
+    params = _row_input(event, "params")
+    params.wait_for(timeout=10000)
+    _until(lambda: params.is_enabled(), 10, "the event's params editable while training")
+    ppo = _form(page, "PPO")
+    ppo.locator("div", has_text=re.compile("^PPO$")).first.click()  # expand
+    hidden = _row_input(ppo, "actor hidden_dims")
+    _until(lambda: hidden.is_disabled() and _row_input(page, "num_envs").is_disabled(), 10, "the shapes greyed out")
+    assert _row_input(ppo, "learning_rate").is_enabled(), "the learning rate is live"
+    assert _row_input(event, "enabled").is_disabled(), "the run keeps its events: no switching one off"
+    event.get_by_role("button", name="Remove", exact=True).click()
+    refused = "error: events.reset_pole: the run keeps the event terms it was built with: Stop, then use Fork"
+    _until(lambda: page.get_by_text(refused, exact=True).count() == 1, 10, "Remove refused while training")
+    assert "reset_pole" in model.raw["events"]
+
+    # a narrower start range for the pole, typed as the user types it
+    before = params.input_value()
+    assert "position_range = [-0.2, 0.2]" in before, before
+    params.fill(before.replace("position_range = [-0.2, 0.2]", "position_range = [-0.05, 0.05]"))
+    params.press("Enter")
+    taken = re.compile(
+        r"^events\.reset_pole\.params\.position_range = \[-0\.05, 0\.05\] from iteration \d+: at the "
+        r"next reset$"
+    )
+    _until(lambda: page.get_by_text(taken).count() == 1, 60, "the edit confirmed in Messages")
+    assert "position_range = [-0.05, 0.05]" in params.input_value(), "the form shows the new range"
+    assert params.is_enabled() and hidden.is_disabled()
+
+    # the greyed-out field says why when the pointer rests on it
+    _scroll_to(hidden)
+    hidden.hover()
+    why = page.get_by_text("ppo.actor.hidden_dims: changes the networks: use Fork", exact=True)
+    _until(lambda: why.count() == 1 and why.is_visible(), 10, "the reason as tooltip")
+    _scroll_to(event)
+    hidden.hover()
+    page.screenshot(path=str(ARTIFACTS / "panel_live_range.png"))
+
+    page.get_by_role("button", name="Stop", exact=True).click()
+    _until(lambda: model.run.status == "finished", 120, "the run to stop")
+    rows = [json.loads(line) for line in (model.run.run_dir / "metrics.jsonl").read_text().splitlines()]
+    edits = [row for row in rows if "edit" in row]
+    assert len(edits) == 1, edits
+    assert edits[0]["edit"] == "events.reset_pole.params.position_range" and edits[0]["value"] == [-0.05, 0.05]
+
+
+def _stop_early(page, model, spec) -> None:
+    _open_spec(page, model, str(spec))
+    page.get_by_role("button", name="Train", exact=True).click()
+    _until(lambda: model.run.run_dir is not None and model.run.run_dir.parent.name == "cartpole", 60, "the run")
+    _until(lambda: model.run.status == "finished" and model.run.max_iterations == 40, 240, "the run to end")
+    run_dir = model.run.run_dir
+    assert model.run.iteration == 4, "ended early: 4 of 40 iterations"
+    _until(lambda: page.get_by_text(re.compile(r"^iteration 4 / 40 ")).count() == 1, 20, "the counter at 4 / 40")
+    _until(lambda: page.get_by_text(f"stopped early: {STOP_REASON}", exact=True).count() == 1, 20, "the reason")
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["status"] == "stopped" and info["reason"] == STOP_REASON, info
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["iteration"] == 4 and rows[-1]["stopped"] == STOP_REASON
+
+    page.get_by_text("Runs", exact=True).click()  # the section starts folded
+    name = run_dir.relative_to(model.runs_dir).as_posix()
+    listed = page.locator("li", has_text=name)
+    _until(lambda: listed.count() == 1, 20, "the run listed")
+    assert f"status stopped ({STOP_REASON}), iterations 4/40" in listed.inner_text(), listed.inner_text()
+    page.get_by_text("reward terms (each on its own scale)", exact=True).click()  # fold: the Runs list, the
+    page.get_by_text("Policy", exact=True).click()  # counter and the Messages in one picture
+    page.set_viewport_size({"width": 1500, "height": 1900})
+    _scroll_to(listed)
+    page.screenshot(path=str(ARTIFACTS / "panel_early_stop.png"))
+
+
+def test_term_switches_are_greyed_out_while_a_run_trains(tmp_path):
+    """Without a browser: while a run trains, an event's or a termination's "enabled" box is greyed out with the
+    reason (the run keeps the terms it was built with), and adding or removing a term is refused with it in
+    Messages; a reward's box stays live (its weight reaches the run). Between runs they are editable again."""
+    from isaac.rl.workbench.frontends.web.app import serve
+
+    app, _ = serve("cartpole", port=0, runs_dir=tmp_path / "runs", block=False)
+    model = app.model
+    try:
+        with model.changing("run"):
+            model.run.status = "training"  # as the training job sets it
+        app.refresh_now()
+        switches = {f"{kind}.{name}": box for kind, name, box in app.spec._switches}
+        reason = "events.reset_pole: the run keeps the event terms it was built with: Stop, then use Fork"
+        assert switches["events.reset_pole"].disabled and switches["events.reset_pole"].hint == reason
+        assert switches["terminations.pole_fell"].disabled and not switches["rewards.alive"].disabled
+        assert not model.enable_term("events", "reset_pole", False) and model.messages[-1] == f"error: {reason}"
+        assert not model.remove_term("rewards", "cart_vel") and "cart_vel" in model.raw["rewards"]
+        assert model.messages[-1].startswith("error: rewards.cart_vel: the run keeps the reward terms")
+        assert not model.add_term("terminations", "late", {"func": "time_out", "time_out": True})
+        assert "late" not in model.raw["terminations"] and model.field_errors["terminations.late"].endswith("Fork")
+        assert model.enable_term("rewards", "alive", False), "a reward's switch is live"
+        assert model.take_live_edits() == [("rewards.alive.weight", 0.0)]
+        with model.changing("run"):
+            model.run.status = "finished"
+        app.refresh_now()
+        assert not any(box.disabled for _, _, box in app.spec._switches)
+        assert model.enable_term("events", "reset_pole", False) and "reset_pole" not in model.raw["events"]
+    finally:
+        model.close()
         app.close()
         app.server.stop()

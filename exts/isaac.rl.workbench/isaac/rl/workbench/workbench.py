@@ -3,7 +3,7 @@
 States: ``created`` -> :meth:`build` -> ``ready`` -> :meth:`train_step` (repeat; ``training``) -> ``finished``.
 No call blocks for longer than one PPO iteration, so a UI can interleave its own updates. Listeners registered
 with :meth:`add_listener` get ``(event, data)`` for "built", "iteration", "checkpoint", "finished", "evaluated",
-"evaluating" (before an evaluation during training), "warning", "edited" (a live edit, :meth:`edit_live`) and
+"warning", "edited" (a live edit, :meth:`edit_live`) and
 "poses" (the body poses of the envs :meth:`watch_poses` asked for, once per iteration).
 
 The run folder (:class:`~.learn.run_dir.RunDir`) holds ``spec.toml``, ``metrics.jsonl``, TensorBoard files,
@@ -71,6 +71,7 @@ class Workbench:
         self.state = "created"
         self._failure = ""  # what made the run fail, for run.json
         self.env = None
+        self.eval_envs = 0  # evaluation envs after the training envs (train.eval_every), once built for training
         self.trainer = None
         self.trained_policy: TrainedPolicy | None = None  # evaluate, play, export, once built
         self.live: LiveEdits | None = None  # live edits of the training run, once built (edit_live)
@@ -198,6 +199,7 @@ class Workbench:
         from .envs.training_warnings import TrainingWarnings
         from .envs.workbench_env import WorkbenchEnv
         from .learn.checkpoint import read_checkpoint
+        from .learn.eval_envs import TrainingEnvs, eval_env_count
         from .learn.teacher import find_teacher
         from .learn.trainer import Trainer
 
@@ -210,16 +212,25 @@ class Workbench:
         teacher = find_teacher(self.spec.raw, self.spec.source) if fresh_distillation else None
         torch.manual_seed(self.spec.seed)
         started = time.perf_counter()
-        self.env = WorkbenchEnv(self.spec, self.device, cuda_graph=self.cuda_graph)
+        train = self.spec.train
+        steps, max_length = int(self.spec.ppo["num_steps_per_env"]), self.spec.env.max_episode_length
+        self.eval_envs = eval_env_count(train.eval_every, train.eval_episodes, steps, max_length) if writer else 0
+        spec = self.spec
+        if self.eval_envs:  # the evaluation envs step beside the training envs, after them
+            spec = dataclasses.replace(
+                spec, env=dataclasses.replace(spec.env, num_envs=spec.env.num_envs + self.eval_envs)
+            )
+        self.env = WorkbenchEnv(spec, self.device, cuda_graph=self.cuda_graph, eval_envs=self.eval_envs)
         startup_timer.mark("env")
-        self.trainer = Trainer(self.env, self.spec.ppo, self.device)
+        training_envs = TrainingEnvs(self.env, self.eval_envs) if self.eval_envs else self.env
+        self.trainer = Trainer(training_envs, self.spec.ppo, self.device)
+        if self.eval_envs:
+            training_envs.use_policy(self.trainer.actor)
         startup_timer.mark("trainer")
         self._warnings = TrainingWarnings(self.spec, self.env)
         self.live = LiveEdits(self.spec.raw, self.env, self.trainer, self.run, self._emit)
         best_path = self.run.checkpoints_dir / "best.pt"
-        self.monitor = TrainMonitor(
-            self.trainer, self._eval_env, self.spec.train, self.spec.seed, best_path, self._emit
-        )
+        self.monitor = TrainMonitor(self.trainer, self.env.pop_eval_stats, train, best_path)
         if path is not None:
             self.trainer.load(Path(path), state)
             torch.manual_seed(self.spec.seed + self.trainer.iteration)
@@ -260,6 +271,16 @@ class Workbench:
         if mode is None or self.trainer.iteration > self.start_iteration:
             return None
         return f"torch.compile ({mode}) of the PPO update: the first iteration compiles it (seconds, once per process)"
+
+    @property
+    def eval_notice(self) -> str | None:
+        """A line for the user when the run evaluates while training (where and how often), else None."""
+        if not self.eval_envs:
+            return None
+        return (
+            f"evaluation: {self.eval_envs} more envs run the deterministic policy beside the "
+            f"{self.spec.env.num_envs} training envs; eval/* every {self.spec.train.eval_every} iterations"
+        )
 
     @property
     def done(self) -> bool:
@@ -305,13 +326,6 @@ class Workbench:
             except RunWriteError as exc:
                 raise self._failed(f"the best checkpoint of iteration {self.iteration} was not saved: {exc}") from exc
         return metrics
-
-    def _eval_env(self, num_envs: int):
-        """The envs evaluations during training run on: the task's, ``num_envs`` of them."""
-        from .envs.workbench_env import WorkbenchEnv
-
-        spec = dataclasses.replace(self.spec, env=dataclasses.replace(self.spec.env, num_envs=num_envs))
-        return WorkbenchEnv(spec, self.device, cuda_graph=self.cuda_graph)
 
     def _failed(self, what: str) -> TrainingFailed:
         """The run cannot go on: state "failed", and the error that says ``what`` and names the last good

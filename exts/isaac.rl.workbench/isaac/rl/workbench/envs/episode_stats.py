@@ -41,6 +41,8 @@ class EpisodeStats:
             of an episode's last step, ``"mean"`` averages the episode's steps.
         termination_names: the termination terms' names (time-outs left out), M of them, in the row order of the
             ``fired`` tensor that :meth:`end_episodes` takes.
+        eval_envs: the last ``eval_envs`` of the N envs run the deterministic policy for evaluation: their episodes
+            are summed apart (:meth:`pop_eval`) and left out of :meth:`pop` and :attr:`early_terminations`.
     """
 
     def __init__(
@@ -51,6 +53,7 @@ class EpisodeStats:
         track_root_vel_x: bool,
         metrics: dict[str, str] | None = None,
         termination_names: list[str] | None = None,
+        eval_envs: int = 0,
     ):
         self.term_names = list(term_names)
         self.termination_names = list(termination_names or [])
@@ -75,8 +78,10 @@ class EpisodeStats:
         # over ended real episodes: count, return, each term, length, each metric; then unstable env-steps, root x
         # velocity
         self._totals = torch.zeros(5 + len(term_names) + k, device=device)
+        self._eval_totals = torch.zeros(3 + len(term_names) + k, device=device)  # the same, over evaluation envs
+        self._is_eval = torch.arange(num_envs, device=device) >= num_envs - eval_envs  # (N,) bool
         self._steps_since_pop = 0
-        self._num_envs = num_envs
+        self._num_train_envs = num_envs - eval_envs
 
     def add_step(
         self, rewards: torch.Tensor, terms: torch.Tensor, unstable: torch.Tensor, root_vel_x: torch.Tensor
@@ -86,7 +91,7 @@ class EpisodeStats:
         self.sums += torch.cat([rewards.unsqueeze(1), terms], dim=1)
         self._totals[-2] += unstable.sum()
         if self.track_root_vel_x:
-            self._totals[-1] += root_vel_x.sum()
+            self._totals[-1] += root_vel_x[: self._num_train_envs].sum()
 
     def add_metrics(self, values: torch.Tensor) -> None:
         """Add one step's metric values (N, K), before the envs that end this step reset."""
@@ -106,7 +111,8 @@ class EpisodeStats:
     ) -> None:
         """Record the whole episodes ending where ``dones`` (N,) is set, of ``episode_length`` (N,) env steps;
         ``fired`` (M, N) bool: where each termination term fired this step (None: no termination term)."""
-        real = (dones & ~self.partial).float()
+        whole = dones & ~self.partial
+        real = (whole & ~self._is_eval).float()
         if fired is not None:
             early = real.masked_fill(episode_length > EARLY_STEPS, 0.0)
             self._early.addmv_(fired.float(), early)
@@ -115,6 +121,7 @@ class EpisodeStats:
         self.ended_metrics.copy_(metrics)
         columns = torch.cat([torch.ones_like(real).unsqueeze(1), self.sums, length, metrics], 1)
         self._totals[:-2] += real @ columns
+        self._eval_totals += (whole & self._is_eval).float() @ columns
 
     def clear(self, env_mask: torch.Tensor) -> None:
         """Start new episodes where ``env_mask`` (N,) is set: zero their sums; they are whole episodes."""
@@ -123,31 +130,43 @@ class EpisodeStats:
         self.partial.logical_and_(~env_mask)
 
     def pop(self) -> dict[str, float]:
-        """Means since the last call (one device sync), then start again.
+        """Means over the training envs' episodes since the last call (one device sync), then start again.
 
         Keys: ``episodes`` (real episodes ended), ``unstable_envs`` (env-steps that blew up), and when an episode
         ended: ``mean_reward`` (undiscounted return), ``mean_episode_length`` (env steps), ``reward/<term>``,
-        ``metric/<name>``; for a floating base ``mean_root_vel_x`` (world x velocity of the root [m/s] over every env
-        and step). Sets :attr:`early_terminations` for the same episodes.
+        ``metric/<name>``; for a floating base ``mean_root_vel_x`` (world x velocity of the root [m/s] over every
+        training env and step). Sets :attr:`early_terminations` for the same episodes.
         """
         values = torch.cat([self._totals, self._early]).tolist()
         self._totals.zero_()
         self._early.zero_()
         totals, early = values[: self._totals.numel()], values[self._totals.numel() :]
-        count, num_terms = totals[0], len(self.term_names)
+        count = totals[0]
         self.early_terminations = (
             {n: e / count for n, e in zip(self.termination_names, early, strict=True)} if count else {}
         )
         out: dict[str, float] = {"episodes": int(count), "unstable_envs": int(totals[-2])}
         if self.track_root_vel_x:
-            steps = self._steps_since_pop * self._num_envs
+            steps = self._steps_since_pop * self._num_train_envs
             out["mean_root_vel_x"] = totals[-1] / steps if steps else 0.0
         self._steps_since_pop = 0
-        if count:
-            out.update(mean_reward=totals[1] / count, mean_episode_length=totals[2 + num_terms] / count)
-            for name, total in zip(self.term_names, totals[2 : 2 + num_terms], strict=True):
-                out[f"reward/{name}"] = total / count
-            metric_totals = totals[3 + num_terms : 3 + num_terms + len(self.metric_names)]
-            for name, total in zip(self.metric_names, metric_totals, strict=True):
-                out[f"metric/{name}"] = total / count
+        return out | self._means(totals[:-2])
+
+    def pop_eval(self) -> dict[str, float]:
+        """The evaluation envs' whole episodes since the last call (one device sync), then start again: ``episodes``,
+        and when one ended ``mean_reward``, ``mean_episode_length``, ``reward/<term>`` and ``metric/<name>``."""
+        totals = self._eval_totals.tolist()
+        self._eval_totals.zero_()
+        return {"episodes": int(totals[0])} | self._means(totals)
+
+    def _means(self, totals: list[float]) -> dict[str, float]:
+        """Per-episode means of ``totals`` (count, return, each term, length, each metric); {} for no episode."""
+        count, num_terms = totals[0], len(self.term_names)
+        if not count:
+            return {}
+        out = {"mean_reward": totals[1] / count, "mean_episode_length": totals[2 + num_terms] / count}
+        for name, total in zip(self.term_names, totals[2 : 2 + num_terms], strict=True):
+            out[f"reward/{name}"] = total / count
+        for name, total in zip(self.metric_names, totals[3 + num_terms :], strict=True):
+            out[f"metric/{name}"] = total / count
         return out

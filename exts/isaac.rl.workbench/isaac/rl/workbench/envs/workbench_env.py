@@ -69,6 +69,8 @@ class WorkbenchEnv(TermState, PhysicsAccess, LiveRanges, VecEnv):
         backend: a physics backend to use instead of :func:`make_backend` (tests, Isaac Sim).
         cuda_graph: on CUDA, capture the whole step as one CUDA graph after a few eager steps.
         health_check: check every env after every step (``envs/health.py``); off only to measure its cost.
+        eval_envs: the last ``eval_envs`` of the ``spec.env.num_envs`` envs are evaluation envs: their episodes are
+            counted apart (:meth:`pop_eval_stats`), not in :meth:`pop_episode_stats`.
 
     Attributes a term may read (besides the properties below):
         num_envs (int): N.
@@ -98,6 +100,7 @@ class WorkbenchEnv(TermState, PhysicsAccess, LiveRanges, VecEnv):
         backend: Backend | None = None,
         cuda_graph: bool = True,
         health_check: bool = True,
+        eval_envs: int = 0,
     ):
         self.spec = spec
         self.cfg = spec.raw
@@ -150,7 +153,8 @@ class WorkbenchEnv(TermState, PhysicsAccess, LiveRanges, VecEnv):
         metrics = {t.name: t.reduce for t in self.metric_terms}
         self._fired: torch.Tensor | None = None  # (M, N): where each termination term fired at the last step
         ending = [t.name for t in self._termination_terms]
-        self._stats = EpisodeStats(n, [t.name for t in self.reward_terms], dev, self.floating_base, metrics, ending)
+        terms = [t.name for t in self.reward_terms]
+        self._stats = EpisodeStats(n, terms, dev, self.floating_base, metrics, ending, eval_envs)
         self._health = HealthCheck(backend, spec.env.physics_dt, spec.env.spacing) if health_check else None
         self.unstable = torch.zeros(n, dtype=torch.bool, device=dev)
         self._derived: dict[str, torch.Tensor] = {}
@@ -288,9 +292,9 @@ class WorkbenchEnv(TermState, PhysicsAccess, LiveRanges, VecEnv):
         self._stats.end_episodes(dones, self.episode_length_buf, self._fired)
         if self._health is not None:
             self.backend.clear_solver_state(self.unstable)
+        self.commands.advance(self, self.step_dt)  # before the resets: a command drawn at one starts its full interval
         self._reset(dones)
         self._interval_events.advance(self.step_dt)
-        self.commands.advance(self, self.step_dt)
         self._obs = self._compute_observations()
         extras = {"time_outs": self.time_outs.clone(), "log": {}}
         return self._obs, rewards, dones.long(), extras
@@ -394,6 +398,10 @@ class WorkbenchEnv(TermState, PhysicsAccess, LiveRanges, VecEnv):
         """Statistics of the episodes that ended since the last call (one device sync); see
         :meth:`.episode_stats.EpisodeStats.pop` for the keys."""
         return self._stats.pop()
+
+    def pop_eval_stats(self) -> dict[str, float]:
+        """The evaluation envs' episodes since the last call: :meth:`.episode_stats.EpisodeStats.pop_eval`."""
+        return self._stats.pop_eval()
 
     def _reset(self, mask: torch.Tensor) -> None:
         self._reset_pos.copy_(self.default_dof_pos)

@@ -121,12 +121,9 @@ def _overrides(args) -> dict:
 
 
 def _print_warnings(event: str, data: dict) -> None:
-    """Workbench listener: warnings go to stderr as they happen; the first evaluation during training says that it
-    builds its envs."""
+    """Workbench listener: warnings go to stderr as they happen."""
     if event == "warning":
         print(f"warning: {data['message']}", file=sys.stderr, flush=True)
-    elif event == "evaluating" and data["building"]:
-        print(f"building {data['episodes']} envs for evaluation (once) ...", flush=True)
 
 
 def _train(args) -> int:
@@ -157,8 +154,9 @@ def _train(args) -> int:
         started = time.perf_counter()
         wb.build(resume=bool(args.resume))
         print(built_line(time.perf_counter() - started), flush=True)
-        if wb.compile_notice:
-            print(wb.compile_notice, flush=True)
+        for notice in (wb.eval_notice, wb.compile_notice):
+            if notice:
+                print(notice, flush=True)
     if args.resume:
         print(f"resuming at iteration {wb.iteration} of {wb.max_iterations}")
     max_len, steps = wb.env.max_episode_length, int(wb.spec.ppo["num_steps_per_env"])

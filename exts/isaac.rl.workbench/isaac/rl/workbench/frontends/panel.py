@@ -10,8 +10,9 @@ and undo) is :attr:`PanelModel.runs`, a :class:`~.run_manager.RunManager`.
 
 While a run trains, the live keys (:mod:`..live_edits`: a reward term's weight or switching it off or on, an
 event's or a command's range, the learning rate, the entropy coefficient) reach it at its next iteration (and are
-logged in its ``metrics.jsonl``); any other key is refused with the reason (:meth:`PanelModel.live_refusal`: a
-shape, use Fork). Between runs every edit applies to the next run, or to a fork.
+logged in its ``metrics.jsonl``); any other key, and adding, removing or switching a term (but a reward's switch),
+is refused with the reason (:meth:`PanelModel.live_refusal`, :meth:`PanelModel.term_refusal`: use Fork). Between
+runs every edit applies to the next run, or to a fork.
 
 Threads: every action returns at once. Training, playing, recording and exporting run on one worker thread
 (:class:`~.panel_worker.JobWorker`) that owns the Workbench, so all torch and CUDA work happens on one thread;
@@ -251,6 +252,8 @@ class PanelModel(RunActions):
         """Add ``[<kind>.<name>]`` with ``table`` (``func``, ``weight``, ``params``, ...); refused when invalid."""
         if kind not in TERM_KINDS:
             return self._refuse(kind, f"'{kind}': expected one of {', '.join(TERM_KINDS)}")
+        if self._term_refused(kind, name):
+            return False
         if not name or name in self.raw.get(kind, {}) or name in self.disabled[kind]:
             return self._refuse(f"{kind}.{name}", f"a term named '{name}' exists already" if name else "name it")
         edited = copy.deepcopy(self.raw)
@@ -261,6 +264,8 @@ class PanelModel(RunActions):
         """Remove a term (enabled or not); refused when the spec would be invalid (e.g. no reward left)."""
         if kind not in TERM_KINDS:
             return self._refuse(kind, f"'{kind}': expected one of {', '.join(TERM_KINDS)}")
+        if self._term_refused(kind, name):
+            return False
         if name in self.disabled[kind]:
             del self.disabled[kind][name]
             self._changed("spec")
@@ -273,6 +278,8 @@ class PanelModel(RunActions):
         """Take a term out of the spec (kept in :attr:`disabled`) or put it back."""
         if kind not in TERM_KINDS:
             return self._refuse(kind, f"'{kind}': expected one of {', '.join(TERM_KINDS)}")
+        if self._term_refused(kind, name, switching=True):
+            return False
         edited = copy.deepcopy(self.raw)
         if enabled and name in self.disabled[kind]:
             edited.setdefault(kind, {})[name] = self.disabled[kind][name]
@@ -291,6 +298,21 @@ class PanelModel(RunActions):
                 self._edit_live(f"rewards.{name}.weight", 0.0)
             return True
         return False
+
+    def term_refusal(self, kind: str, name: str, switching: bool = False) -> str | None:
+        """Why term ``<kind>.<name>`` cannot be added or removed, or (``switching``) switched off or on, now: a run
+        trains, which keeps the terms it was built with (a reward's switch reaches it, as its weight); else None."""
+        if self.run.status != "training" or (switching and kind == "rewards"):
+            return None
+        return f"{kind}.{name}: the run keeps the {kind[:-1]} terms it was built with: Stop, then use Fork"
+
+    def _term_refused(self, kind: str, name: str, switching: bool = False) -> bool:
+        """Refuse (a message, and the error at ``<kind>.<name>``) what :meth:`term_refusal` refuses; True when so."""
+        reason = self.term_refusal(kind, name, switching)
+        if reason is not None:
+            self.say(f"error: {reason}")
+            self._refuse(f"{kind}.{name}", reason)
+        return reason is not None
 
     def spec(self) -> TaskSpec:
         """The edited spec, validated."""

@@ -108,13 +108,12 @@ def train(model: JobHost, spec: TaskSpec | None = None, resume: Path | None = No
                     model.run.checkpoints.append(Path(data["path"]))
         elif event == "warning":
             model.say(f"warning: {data['message']}")
-        elif event == "evaluating" and data["building"]:
-            model.say(f"building {data['episodes']} envs for evaluation during training (once)")
 
     wb.add_listener(on_event)
     wb.build(resume=resume is not None, checkpoint=fork)
-    if wb.compile_notice:
-        model.say(wb.compile_notice)
+    for notice in (wb.eval_notice, wb.compile_notice):
+        if notice:
+            model.say(notice)
     if fork is not None:
         wb.run.log_edit(wb.iteration, "forked_from", str(fork))
         model.say(f"forked {fork} into {wb.run_dir} at iteration {wb.iteration}")

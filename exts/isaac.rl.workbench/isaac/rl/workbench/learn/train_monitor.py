@@ -1,28 +1,21 @@
-"""What a run does between its PPO iterations: evaluate the deterministic policy on envs of its own, keep the best
-checkpoint, stop early when a condition on the logged keys holds.
+"""What a run does between its PPO iterations: read the evaluation envs' episodes of the deterministic policy into
+``eval/*`` keys, keep the best checkpoint, stop early when a condition on the logged keys holds.
 
-The evaluation envs are built at the first evaluation by a factory the caller hands over; evaluations run with the
-random number generators forked and seeded the same way each time, so the training envs, their episodes and the
-training's random numbers go on exactly as without evaluation, and every evaluation starts from the same draws.
+The evaluation envs step beside the training envs (:mod:`.eval_envs`); this module only reads their statistics
+every ``train.eval_every`` iterations.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
-
-import torch
+from typing import Protocol
 
 from .checkpoint import CheckpointError, read_checkpoint
-from .rollout import evaluate
 from .run_dir import writing
 from .trainer import Trainer
 
-EVAL_MAX_ENVS = 1024  # evaluation envs at most; more episodes run in rounds
-EVAL_SEED_OFFSET = 7919  # evaluation draws are seeded with the spec's seed plus this, apart from the training's
 _SHORT = {"eval/mean_reward": "return", "eval/mean_episode_length": "length"}  # names in the progress line
 
 
@@ -39,7 +32,6 @@ class Settings(Protocol):
     """``[train]`` read (:class:`~isaac.rl.workbench.specs.schema.TrainSpec`)."""
 
     eval_every: int
-    eval_episodes: int
     stop_when: Condition | None
     stop_patience: int
     best: str
@@ -50,32 +42,27 @@ class TrainMonitor:
     """Evaluation, best checkpoint and early stop of one training run.
 
     Args:
-        trainer: the run's trainer (its policy is evaluated and saved).
-        make_eval_env: builds the evaluation envs, ``num_envs -> VecEnv`` (as :func:`.rollout.evaluate` needs).
-        train: the spec's ``[train]``: ``eval_every`` (0: no evaluation), ``eval_episodes``, ``stop_when`` (or
-            None), ``stop_patience``, ``best`` (the logged key that picks the best checkpoint), ``best_mode``.
-        seed: the spec's seed (evaluations draw from ``seed + EVAL_SEED_OFFSET``).
+        trainer: the run's trainer (its policy is saved).
+        eval_stats: the evaluation envs' episodes since the last call (``pop_eval_stats`` of
+            :class:`~.eval_envs.TrainingEnvs`): ``episodes``, and when one ended ``mean_reward``,
+            ``mean_episode_length``, ``metric/<name>``.
+        train: the spec's ``[train]``: ``eval_every`` (0: no evaluation), ``stop_when`` (or None),
+            ``stop_patience``, ``best`` (the logged key that picks the best checkpoint), ``best_mode``.
         best_path: where the best checkpoint goes (``checkpoints/best.pt``).
-        emit: ``emit(event, data)`` tells the run's listeners: "evaluating" (``iteration``, ``episodes``,
-            ``building``: the evaluation envs are built first) before each evaluation.
     """
 
     def __init__(
         self,
         trainer: Trainer,
-        make_eval_env: Callable[[int], Any],
+        eval_stats: Callable[[], dict[str, float]],
         train: Settings,
-        seed: int,
         best_path: Path,
-        emit: Callable[[str, dict], Any],
     ):
-        self.trainer, self._make_eval_env, self._emit = trainer, make_eval_env, emit
-        self.eval_every, self.eval_episodes = train.eval_every, train.eval_episodes
+        self.trainer, self._eval_stats = trainer, eval_stats
+        self.eval_every = train.eval_every
         self.stop_when, self.stop_patience = train.stop_when, train.stop_patience
         self.best_key, self._sign = train.best, 1.0 if train.best_mode == "max" else -1.0
         self.best_path = Path(best_path)
-        self._seed = seed + EVAL_SEED_OFFSET
-        self.eval_env = None  # built at the first evaluation
         self.best: tuple[float, int] | None = None  # (value, iteration) of the best row so far
         self.streak = 0  # checks in a row at which stop_when held
         self.stopped: str | None = None  # why the run stopped early, once it did
@@ -107,39 +94,21 @@ class TrainMonitor:
         return float(infos["best_value"]), int(infos["best_iteration"])
 
     def after_iteration(self, row: dict) -> bool:
-        """After an iteration with metrics ``row``: evaluate when due (its keys added to ``row``), then
-        :meth:`check`; returns True when ``row`` is the best so far (:meth:`save_best`)."""
-        iteration = int(row["iteration"])
-        if self.eval_every > 0 and iteration % self.eval_every == 0:
-            building = self.eval_env is None
-            self._emit("evaluating", {"iteration": iteration, "episodes": self.eval_episodes, "building": building})
-            row.update(self.evaluate())
+        """After an iteration with metrics ``row``: add the evaluation keys when due, then :meth:`check`; returns
+        True when ``row`` is the best so far (:meth:`save_best`)."""
+        if self.eval_every > 0 and int(row["iteration"]) % self.eval_every == 0:
+            row.update(self.evaluation())
         return self.check(row)
 
-    def evaluate(self) -> dict[str, float]:
-        """Roll the deterministic policy out over ``eval_episodes`` episodes on the evaluation envs; returns the row
-        keys ``eval/mean_reward``, ``eval/mean_episode_length``, ``eval/<metric>``, ``eval/episodes`` and
-        ``eval/seconds`` (the evaluation's wall time, the first one's including the envs' build)."""
-        started = time.perf_counter()
-        device = torch.device(self.trainer.device)
-        cuda = list(range(torch.cuda.device_count())) if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=cuda):
-            if self.eval_env is None:
-                torch.manual_seed(self._seed - 1)  # its start-up randomisation
-                self.eval_env = self._make_eval_env(min(self.eval_episodes, EVAL_MAX_ENVS))
-            torch.manual_seed(self._seed)  # every evaluation starts from the same draws
-            policy = self.trainer.inference_policy()
-            try:
-                result = evaluate(self.eval_env, policy, self.eval_episodes)
-            finally:
-                self.trainer.train_mode()
-        row = {
-            "eval/mean_reward": result["mean_return"],
-            "eval/mean_episode_length": result["mean_episode_length"],
-            **{f"eval/{key.split('/', 1)[1]}": value for key, value in result.items() if key.startswith("metric/")},
-            "eval/episodes": result["episodes"],
-        }
-        row["eval/seconds"] = time.perf_counter() - started
+    def evaluation(self) -> dict[str, float]:
+        """The evaluation envs' whole episodes since the last evaluation row as row keys: ``eval/episodes``, and
+        when one ended ``eval/mean_reward``, ``eval/mean_episode_length`` and ``eval/<metric>``."""
+        stats = self._eval_stats()
+        row = {"eval/episodes": stats["episodes"]}
+        for key in ("mean_reward", "mean_episode_length"):
+            if key in stats:
+                row[f"eval/{key}"] = stats[key]
+        row.update({f"eval/{k.split('/', 1)[1]}": v for k, v in stats.items() if k.startswith("metric/")})
         return row
 
     def check(self, row: dict) -> bool:
@@ -161,13 +130,13 @@ class TrainMonitor:
                 f"return -: no whole episode ended yet (episodes last up to {max_episode_length} steps, an "
                 f"iteration is {steps_per_iteration})"
             )
-        if "eval/seconds" in row:
+        if "eval/episodes" in row:
             values = " ".join(
                 f"{_SHORT.get(key, key.split('/', 1)[1])} {value:.3g}"
                 for key, value in row.items()
-                if key.startswith("eval/") and key not in ("eval/episodes", "eval/seconds")
+                if key.startswith("eval/") and key != "eval/episodes"
             )
-            parts.append(f"eval {values} ({row['eval/seconds']:.1f} s)")
+            parts.append(f"eval {values} ({row['eval/episodes']} episodes)" if values else "eval: no episode ended yet")
         if self.best is not None:
             parts.append(f"best {self.best_key} {self.best[0]:.4g} @ it {self.best[1]}")
         return "".join(f" | {part}" for part in parts)

@@ -297,16 +297,18 @@ class TrainSpec:
     checkpoint, early stop. (The learner's own settings, with rsl-rl's key names, are ``[ppo]``.)"""
 
     eval_every: int = 0
-    """Iterations between two evaluations of the deterministic policy (the mean action) during training, integer
-    >= 0; 0: off. Each evaluation runs ``eval_episodes`` whole episodes on envs of its own (built at the first
-    evaluation; the training envs and their random numbers are left as they were) and adds ``eval/mean_reward``,
-    ``eval/mean_episode_length``, ``eval/<metric>`` per ``[metrics.<name>]``, ``eval/episodes`` and
-    ``eval/seconds`` to that iteration's row of ``metrics.jsonl`` and TensorBoard. Its cost is one episode's worth
-    of env steps on ``eval_episodes`` envs. Default: 50 for a task with a ``[metrics.success]``, else 0."""
+    """Iterations between two rows of evaluation of the deterministic policy (the mean action) during training,
+    integer >= 0; 0: off. Evaluation envs, added to the training batch, run the deterministic policy at every step
+    (the trainer sees only its own envs; :mod:`~isaac.rl.workbench.learn.eval_envs`); every ``eval_every``
+    iterations the episodes they ended since the last row give ``eval/mean_reward``, ``eval/mean_episode_length``,
+    ``eval/<metric>`` per ``[metrics.<name>]`` and ``eval/episodes`` in that iteration's row of ``metrics.jsonl`` and
+    TensorBoard. An episode longer than an iteration is acted by the policies of the iterations it spans. Its cost
+    is the evaluation envs' share of each step: small on a GPU, their number of envs on the CPU. Default: 50 for a
+    task with a ``[metrics.success]``, else 0."""
     eval_episodes: int = 32
-    """Deterministic episodes per evaluation, integer >= 1: one env each (up to 1024 envs, in rounds beyond), every
-    evaluation starting from the same random draws so that evaluations compare policies, not luck. 32 gives a
-    success rate to within about 9 points."""
+    """Deterministic episodes per evaluation row, integer >= 1: the evaluation envs are as many as end this many
+    full-length episodes in ``eval_every`` iterations (at least 1, at most 1024; episodes that end sooner make
+    more). 32 gives a success rate to within about 9 points."""
     stop_when: StopCondition | None = None
     """Early stop: ``"KEY OP NUMBER"`` with OP one of ``>=``, ``<=``, ``>``, ``<`` and KEY a logged key
     (``"eval/success >= 0.95"``, ``"mean_reward >= 450"``, ``"iteration >= 100"``); once it holds at

@@ -31,6 +31,7 @@ class SpecSections:
         self.hints = key_hints()
         self.fields: list[Field] = []
         self._term_folders: dict[str, viser.GuiFolderHandle] = {}
+        self._switches: list[tuple[str, str, viser.GuiCheckboxHandle]] = []  # (kind, name, "enabled") per term row
         self._term_layout: dict[str, tuple] = {}
         self._build_scene_and_spec()
         self._forms: list = []
@@ -118,10 +119,18 @@ class SpecSections:
             self.fields += fields
 
     def show_liveness(self) -> None:
-        """A run started or ended: grey out the fields that cannot change while it trains, with the reason as hint
-        (:meth:`.fields.Field.show_liveness`)."""
+        """A run started or ended: grey out the fields and term switches that cannot change while it trains, with
+        the reason as hint (:meth:`.fields.Field.show_liveness`, :meth:`~..panel.PanelModel.term_refusal`)."""
         for field in self.fields:
             field.show_liveness()
+        for kind, name, switch in self._switches:
+            self._show_switch(kind, name, switch)
+
+    def _show_switch(self, kind: str, name: str, switch: viser.GuiCheckboxHandle) -> None:
+        reason = self.model.term_refusal(kind, name, switching=True)
+        hint = reason or f"switch {kind}.{name} off or on"
+        if switch.hint != hint or switch.disabled != (reason is not None):
+            switch.hint, switch.disabled = hint, reason is not None
 
     # -- term tables ----------------------------------------------------------------------------------------------
     def _layout(self, kind: str) -> tuple:
@@ -132,6 +141,7 @@ class SpecSections:
         if kind in self._term_folders:
             self._term_folders[kind].remove()
         self.fields = [f for f in self.fields if not f.key.startswith(f"{kind}.")]
+        self._switches = [s for s in self._switches if s[0] != kind]
         self._term_layout[kind] = self._layout(kind)
         gui, model = self.server.gui, self.model
         title = {"rewards": "Rewards", "terminations": "Terminations", "events": "Events"}[kind]
@@ -158,6 +168,8 @@ class SpecSections:
             )
             row = gui.add_button_group("", ("Apply", "Remove"))
         self.fields += fields
+        self._switches.append((kind, name, on))
+        self._show_switch(kind, name, on)
         on.on_update(lambda event: event.client and model.enable_term(kind, name, on.value))
 
         @form.on_submit
@@ -176,7 +188,8 @@ class SpecSections:
     def _add_term_form(self, kind: str) -> None:
         gui, model = self.server.gui, self.model
         library = sorted(REGISTRIES[kind])
-        with gui.add_form(f"add a {kind[:-1]} term", expand_by_default=False) as form:
+        article = "an" if kind == "events" else "a"
+        with gui.add_form(f"add {article} {kind[:-1]} term", expand_by_default=False) as form:
             func = gui.add_dropdown("function", library, initial_value=library[0])
             doc = gui.add_markdown(_doc(kind, library[0]))
             name = gui.add_text("name", library[0])
