@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
 import torch
 
 
@@ -44,6 +45,22 @@ class ExplicitActuator:
     """DC motor no-load speed [rad/s or m/s]."""
     delay_steps: int = 0
     """[physics steps]"""
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class TerrainGround:
+    """A static height grid in place of the ground plane, and where each env starts on it (plain data; the scene's
+    terrain generator makes it)."""
+
+    heights: np.ndarray
+    """Ground height [m], float32, shape (NX, NY): sample [i, j] at ``(x0 + i * horizontal_scale, y0 + j *
+    horizontal_scale)``, the grid centred on the world's origin (``x0 = -(NX - 1) * horizontal_scale / 2``); linear
+    between samples."""
+    horizontal_scale: float
+    """Distance between neighbouring samples [m]."""
+    env_origins: np.ndarray
+    """Where each env starts [m], float32, shape (N, 3): its origin, on the ground under it; root poses at reset are
+    relative to it."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,6 +110,9 @@ class BackendRequest:
     ground: bool | None = None
     """Whether the envs stand on a ground plane at z = 0 that the robot collides with; None: exactly when the base
     floats."""
+    terrain: TerrainGround | None = None
+    """A height grid the envs stand on, in place of the ground plane (``ground`` is then ignored), each env at its
+    own origin on it (``spacing`` is then ignored); None: the flat ground plane."""
 
 
 class BackendError(RuntimeError):

@@ -5,7 +5,8 @@ for the small env counts a CPU can train. On CUDA each clone is its own world in
 substeps of one env step run as one captured CUDA graph.
 
 Only the articulation's own prims are loaded from the scene; a floating-base robot (or any robot whose request asks
-for ``ground``) gets one ground plane at z = 0, shared by every env.
+for ``ground``) gets one ground plane at z = 0, shared by every env, or, where the request has a terrain, one static
+heightfield in its place (``newton_terrain.py``), each env's clone at its own origin on it.
 
 Shapes below: N = num_envs, D = number of selected 1-DOF joints, B = bodies per env.
 """
@@ -24,7 +25,7 @@ import numpy as np
 import torch
 import warp as wp
 
-from . import newton_compat, newton_memory, newton_robot
+from . import newton_compat, newton_memory, newton_robot, newton_terrain
 from .base import Backend, BackendError, BackendRequest
 from .newton_actuator_states import ExplicitActuatorStates
 from .newton_blowups import SolverRecovery, UnstableEnvCheck
@@ -82,7 +83,9 @@ class NewtonBackend(NewtonProperties, Backend):
         set_initial_state(robot, self._coords, request.root_height, list(request.initial_joint_positions))
         world = newton.ModelBuilder()
         newton.solvers.SolverMuJoCo.register_custom_attributes(world)  # geom priorities, below
-        if self.on_cpu:
+        if request.terrain is not None:
+            xforms = newton_terrain.env_transforms(request.terrain)
+        elif self.on_cpu:
             columns = math.ceil(math.sqrt(num_envs))
             xforms = [
                 wp.transform(wp.vec3((i % columns) * spacing, (i // columns) * spacing, 0.0), wp.quat_identity())
@@ -90,10 +93,13 @@ class NewtonBackend(NewtonProperties, Backend):
             ]
         else:
             xforms = [wp.transform_identity()] * num_envs
-        self._xforms = xforms
+        self._xforms, self._on_terrain = xforms, request.terrain is not None
         newton_compat.replicate(world, robot, num_envs, xforms, separate_worlds=not self.on_cpu)
         ground = self._has_free_root if request.ground is None else request.ground
-        if ground:
+        if request.terrain is not None:
+            ground = True
+            newton_terrain.add_terrain(world, request.terrain)  # one heightfield shared by every env
+        elif ground:
             world.add_ground_plane()  # one plane shared by every env
         self.model = finalize_quietly(world, wp_device)
         if self.model.shape_count:
@@ -185,8 +191,8 @@ class NewtonBackend(NewtonProperties, Backend):
         self.default_q = wp.to_torch(self.model.joint_q).view(n, self.coords_per_env).clone()
         self.default_qd = torch.zeros_like(self._qd)
         self.env_origins = torch.zeros(n, 3, device=self.device)
-        if self.on_cpu:
-            self.env_origins[:] = torch.tensor([[x.p[0], x.p[1], 0.0] for x in self._xforms], device=self.device)
+        if self.on_cpu or self._on_terrain:
+            self.env_origins[:] = torch.tensor([list(x.p) for x in self._xforms], device=self.device)
         self._reset_mask = torch.zeros(n, dtype=torch.bool, device=self.device)
         self._wp_reset_mask = wp.from_torch(self._reset_mask)
         # views that stay valid: the state arrays are never reallocated
@@ -377,7 +383,9 @@ def build(request: BackendRequest, phase_done: Callable[[str], None] = lambda ph
 
 def bytes_per_env(request: BackendRequest) -> tuple[float, float]:
     """([bytes] per env, [bytes] fixed) of ``request``'s warp arrays, from builds of 8 and 16 envs."""
-    return newton_memory.bytes_per_env(lambda num_envs: NewtonBackend(replace(request, num_envs=num_envs)))
+    return newton_memory.bytes_per_env(
+        lambda n: NewtonBackend(replace(request, num_envs=n, terrain=newton_terrain.with_envs(request.terrain, n)))
+    )
 
 
 def inertia_corrections(request: BackendRequest) -> list[str]:

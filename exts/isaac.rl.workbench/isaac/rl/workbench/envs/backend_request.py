@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import math
 
-from ..backend.base import BackendRequest, ExplicitActuator
+from ..backend.base import BackendRequest, ExplicitActuator, TerrainGround
+from ..scene.terrain import TerrainSpec, env_origins, env_start_tiles, generate_terrain
 from ..specs.robot_tables import initial_joint_positions, joint_overrides
 from ..specs.schema import ActuatorSpec, TaskSpec
 
 
 def backend_request(spec: TaskSpec, device: str) -> BackendRequest:
     """``spec.env.num_envs`` clones of the spec's articulation on ``device`` ("cpu" or "cuda[:i]"), set up as its
-    ``[env]``, ``[actions]``, ``[actuators]`` and ``[robot]`` tables say."""
+    ``[env]``, ``[actions]``, ``[actuators]``, ``[robot]`` and ``[terrain]`` tables say."""
     names = spec.joint_names
     return BackendRequest(
         scene=spec.scene,
@@ -32,6 +33,23 @@ def backend_request(spec: TaskSpec, device: str) -> BackendRequest:
         initial_joint_positions=tuple(initial_joint_positions(spec.robot, names)),
         self_collisions=spec.robot.self_collisions,
         ground=spec.env.ground,
+        terrain=terrain_ground(spec.terrain, spec.env.num_envs, spec.env.spacing, device),
+    )
+
+
+def terrain_ground(terrain: TerrainSpec | None, num_envs: int, spacing: float, device: str) -> TerrainGround | None:
+    """The height grid of ``terrain`` (None: none) and each env's start on it: spread over the columns and the
+    start levels; on the CPU, whose envs share one world, the envs of one tile ``spacing`` metres apart on it, or a
+    quarter of a tile where ``spacing`` is more."""
+    if terrain is None:
+        return None
+    generated = generate_terrain(terrain)
+    levels, columns = env_start_tiles(terrain, num_envs)
+    spread = min(spacing, terrain.tile_size / 4) if device == "cpu" else 0.0
+    return TerrainGround(
+        heights=generated.heights,
+        horizontal_scale=generated.horizontal_scale,
+        env_origins=env_origins(generated, levels, columns, spread),
     )
 
 

@@ -10,7 +10,7 @@ This module reads the top-level keys (name, scene, python_path, seed) and assemb
 table has its own reader: ``[env]`` :mod:`.env_table`, ``[actions]`` :mod:`.action_table`, ``[actuators]`` and
 ``[robot]`` :mod:`.robot_tables`, ``[deploy]`` :mod:`.deploy_table`, ``[commands]`` :mod:`.command_tables`, the
 observation groups and the reward, termination, event and metric terms :mod:`.term_tables`, ``[ppo]``
-:mod:`.ppo_table`, ``[train]`` :mod:`.train_table`.
+:mod:`.ppo_table`, ``[train]`` :mod:`.train_table`, ``[terrain]`` :mod:`.terrain_table`.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from .schema import EnvSpec, SpecError, TaskSpec
 from .tables import SpecTable, check_values
 from .task_files import TaskNotFoundError, find_task
 from .term_tables import TermNames, load_history_lengths, load_observations, load_terms
+from .terrain_table import load_terrain
 from .train_table import load_train, resolved_train
 
 
@@ -143,6 +144,7 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
             "deploy",
             "ppo",
             "train",
+            "terrain",
         ]
     )
     name = _load_name(top, file)
@@ -194,6 +196,7 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
     ppo = load_ppo(top.sub("ppo"))
     check_obs_groups(top.sub("ppo"), ppo, observations)
     train = load_train(top.sub("train"), list(metrics), list(rewards))
+    terrain = load_terrain(top.sub("terrain"), env) if "terrain" in raw else None
 
     resolved = {"name": name, **copy.deepcopy(raw)}  # a default name kept: a run's spec.toml is not named "spec"
     resolved["scene"] = str(scene_path)
@@ -230,6 +233,7 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
         metrics=metrics,
         ppo=ppo,
         train=train,
+        terrain=terrain,
         raw=resolved,
     )
 

@@ -13,6 +13,7 @@ from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ..scene.terrain import TerrainSpec
 from ..utils.field_docs import field_docs
 
 ACTION_TYPES = ("joint_effort", "joint_position")
@@ -399,6 +400,9 @@ class TaskSpec:
     """Table ``[ppo]`` with rsl-rl's own key names (``ppo.actor``, ``ppo.critic``, ``ppo.algorithm``)."""
     train: TrainSpec = field(default_factory=lambda: TrainSpec())
     """Table ``[train]``: evaluation during training, the best checkpoint, early stop."""
+    terrain: TerrainSpec | None = None
+    """Table ``[terrain]``: tiles of rough ground, slopes, stairs, boxes and stepping stones (docs/tasks.md); None:
+    the flat ground plane."""
     raw: dict[str, Any]
     """The resolved TOML table, as written to a run folder's ``spec.toml``."""
 
