@@ -211,8 +211,9 @@ eval_cost)  # evaluation during training ([train] eval_every: evaluation envs be
     n=0; for every in 0 ${EVAL_EVERY:-50} 0; do
       n=$((n + 1)); rm -rf /tmp/eval_${task}_$n
       python3 -m isaac.rl.workbench.frontends.cli train $task --device cuda --num-envs 4096 --max-iterations 100 \
-        --seed 1 --run-dir /tmp/eval_${task}_$n --set train.eval_every=$every ppo.save_interval=1000 2>&1 \
-        | grep -E "^evaluation:|^trained|^$task:" | tee -a "$OUT/eval_cost.txt"
+        --seed 1 --run-dir /tmp/eval_${task}_$n --set train.eval_every=$every ppo.save_interval=1000 \
+        > /tmp/eval_${task}_$n.log 2>&1 || { echo "$task eval_every $every failed:"; tail -5 /tmp/eval_${task}_$n.log; }
+      grep -E "^evaluation:|^trained|^$task:" /tmp/eval_${task}_$n.log | tee -a "$OUT/eval_cost.txt"
       python3 - /tmp/eval_${task}_$n $every $task <<'PY' | tee -a "$OUT/eval_cost.txt"
 import json, statistics, sys
 rows = [r for r in map(json.loads, open(f"{sys.argv[1]}/metrics.jsonl")) if "edit" not in r]
