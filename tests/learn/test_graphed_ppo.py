@@ -282,6 +282,22 @@ def test_checkpoint_loads_into_rsl_rl_and_back():
     _assert_same(other_ref, resumed, ref_losses, losses)
 
 
+
+def test_saving_leaves_the_live_optimiser_alone_and_training_goes_on_as_rsl_rl():
+    """A checkpoint's step counts are host tensors for rsl-rl; the live optimiser keeps its own (on CUDA, the device
+    tensors a CUDA graph captured after the save reads: a run that saved best.pt at its first iteration could not
+    capture its update). Saving between two updates changes nothing in the second."""
+    ref, graphed, _ = _pair("cpu")
+    _update_both(ref, graphed, _fill(ref, graphed))
+    live = {id(p): graphed.optimizer.state[p]["step"] for p in graphed.optimizer.param_groups[0]["params"]}
+    state = graphed.save()
+    for param in graphed.optimizer.param_groups[0]["params"]:
+        assert graphed.optimizer.state[param]["step"] is live[id(param)], "the live step tensor was replaced"
+    assert all(s["step"].device.type == "cpu" for s in state["optimizer_state_dict"]["state"].values())
+    ref_losses, losses = _update_both(ref, graphed, _fill(ref, graphed, seed=5))
+    _assert_same(ref, graphed, ref_losses, losses)
+
+
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run on the GPU machine)")
 
 

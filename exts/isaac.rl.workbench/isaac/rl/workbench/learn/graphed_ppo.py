@@ -178,14 +178,19 @@ class GraphedPPO(PPO):
 
     def save(self) -> dict:
         """rsl-rl's dict; the optimiser state in the plain (unfused, host step count, float learning rate) format,
-        so rsl-rl's own PPO loads it too."""
+        so rsl-rl's own PPO loads it too. The live optimiser is left as it is: ``state_dict()`` shares each
+        parameter's state dict with it, so the step counts are replaced in copies (replacing them in place put a
+        host tensor where a CUDA graph captured later needs the device one)."""
         state = super().save()
         optimizer = state["optimizer_state_dict"]
         for group in optimizer["param_groups"]:
             group.update(lr=float(group["lr"]), fused=None, capturable=False)
-        for param_state in optimizer["state"].values():
-            if "step" in param_state:
-                param_state["step"] = torch.tensor(float(param_state["step"]))
+        optimizer["state"] = {
+            key: {**param_state, "step": torch.tensor(float(param_state["step"]))}
+            if "step" in param_state
+            else param_state
+            for key, param_state in optimizer["state"].items()
+        }
         return state
 
     def load(self, loaded_dict: dict, load_cfg: dict | None, strict: bool) -> bool:
