@@ -282,7 +282,6 @@ def test_checkpoint_loads_into_rsl_rl_and_back():
     _assert_same(other_ref, resumed, ref_losses, losses)
 
 
-
 def test_saving_leaves_the_live_optimiser_alone_and_training_goes_on_as_rsl_rl():
     """A checkpoint's step counts are host tensors for rsl-rl; the live optimiser keeps its own (on CUDA, the device
     tensors a CUDA graph captured after the save reads: a run that saved best.pt at its first iteration could not

@@ -197,6 +197,12 @@ class Backend(Protocol):
         """Add ``delta`` (N, 6) to the root velocity where ``env_mask`` is True (no effect on a fixed base)."""
         ...
 
+    def move_env_origins(self, env_mask: torch.Tensor, origins: torch.Tensor) -> None:
+        """Move the origin of the envs where ``env_mask`` (N,) is True to ``origins`` (N, 3) [m] (a terrain
+        curriculum's new tile); a floating root's default pose moves with it, so the next :meth:`reset` puts the
+        robot there. Never waits for the GPU (it may be recorded inside :meth:`graph_capture`)."""
+        ...
+
     def joint_inertias(self) -> torch.Tensor:
         """The effective inertia about each selected joint's axis at the current pose [kg·m² or kg], shape (N, D),
         armature included, the other joints free: what a joint's PD gains act on. May wait for the GPU."""
@@ -229,6 +235,13 @@ class Backend(Protocol):
     def shared_world_failure(self) -> str | None:
         """Why the simulation of every env failed at once (an engine that simulates all envs as one world and reset
         it after one env blew up), or None. Never waits for the GPU."""
+        ...
+
+    def cast_rays(self, origins: torch.Tensor, directions: torch.Tensor, max_distance: float) -> torch.Tensor:
+        """Distance [m] along each ray to the first static ground it meets (the terrain, or the ground plane),
+        ``max_distance`` [m] where it meets none that near, shape (N, R); the robots' own shapes are never hit.
+        ``origins``: world positions [m], (N, R, 3); ``directions``: (N, R, 3) or broadcastable to it, any length.
+        Never waits for the GPU (it may be recorded inside :meth:`graph_capture`)."""
         ...
 
     def graph_capture(self) -> AbstractContextManager[None]:

@@ -31,6 +31,7 @@ from .newton_actuator_states import ExplicitActuatorStates
 from .newton_blowups import SolverRecovery, UnstableEnvCheck
 from .newton_contacts import ContactSensing
 from .newton_properties import NewtonProperties
+from .newton_ray_cast import StaticRayCaster
 from .newton_robot import (
     SolverMuJoCoForClones,
     add_explicit_actuators,
@@ -133,6 +134,7 @@ class NewtonBackend(NewtonProperties, Backend):
         self._solver_recovery = SolverRecovery(self.solver, self.num_envs, self.dofs_per_env, self.device)
         self.graph = None
         self._contact_sensing: ContactSensing | None = None
+        self._ray_caster = StaticRayCaster(request.terrain, ground, wp_device)
         self.supports_cuda_graph = not self.on_cpu
         self._inline = self.on_cpu
         if not self.on_cpu:
@@ -302,6 +304,14 @@ class NewtonBackend(NewtonProperties, Backend):
         if self._has_free_root:
             self._qd[:, :6] += torch.where(env_mask.view(-1, 1), delta, torch.zeros_like(delta))
 
+    def move_env_origins(self, env_mask: torch.Tensor, origins: torch.Tensor) -> None:
+        """See :meth:`.base.Backend.move_env_origins`: the default root position (the clone's placement plus its
+        start offset) moves by as much as the origin."""
+        moved = torch.where(env_mask.view(-1, 1), origins, self.env_origins)
+        if self._has_free_root:
+            self.default_q[:, :3] += moved - self.env_origins
+        self.env_origins.copy_(moved)
+
     def clear_solver_state(self, env_mask: torch.Tensor) -> None:
         """Forget the solver's warm start, applied forces and controls of the envs where ``env_mask`` is True
         (:meth:`.newton_blowups.SolverRecovery.clear`)."""
@@ -322,6 +332,10 @@ class NewtonBackend(NewtonProperties, Backend):
         """See :meth:`.base.Backend.find_unstable`: BoolTensor (N,), one warp kernel
         (:class:`.newton_blowups.UnstableEnvCheck`)."""
         return self._unstable_check(max_joint_speed, max_root_speed, max_root_distance)
+
+    def cast_rays(self, origins: torch.Tensor, directions: torch.Tensor, max_distance: float) -> torch.Tensor:
+        """See :meth:`.base.Backend.cast_rays`: one warp kernel (:class:`.newton_ray_cast.StaticRayCaster`)."""
+        return self._ray_caster.cast(origins, directions, max_distance)
 
     def shared_world_failure(self) -> str | None:
         """On the CPU's shared MuJoCo world: why MuJoCo reset every env at once, or None (always None on CUDA).

@@ -207,6 +207,9 @@ class PhysxBackend(Backend):
     def shared_world_failure(self) -> str | None:
         return None
 
+    def cast_rays(self, origins: torch.Tensor, directions: torch.Tensor, max_distance: float) -> torch.Tensor:
+        raise BackendError('ray casts (height_scan) need env.physics = "newton"')
+
     # -- checks -------------------------------------------------------------------------------------------------
     def joint_inertias(self) -> torch.Tensor:
         """1 / diag(M⁻¹) of the generalized mass matrix (root DOFs first on a floating base)."""

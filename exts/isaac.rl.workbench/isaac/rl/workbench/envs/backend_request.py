@@ -45,12 +45,17 @@ def terrain_ground(terrain: TerrainSpec | None, num_envs: int, spacing: float, d
         return None
     generated = generate_terrain(terrain)
     levels, columns = env_start_tiles(terrain, num_envs)
-    spread = min(spacing, terrain.tile_size / 4) if device == "cpu" else 0.0
     return TerrainGround(
         heights=generated.heights,
         horizontal_scale=generated.horizontal_scale,
-        env_origins=env_origins(generated, levels, columns, spread),
+        env_origins=env_origins(generated, levels, columns, terrain_spread(terrain, spacing, device)),
     )
+
+
+def terrain_spread(terrain: TerrainSpec, spacing: float, device: str) -> float:
+    """How far apart the envs of one tile start [m] (:func:`~..scene.terrain.env_origins`' ``spread``): on the CPU,
+    whose envs share one world, ``spacing`` or a quarter of a tile where it is more; 0 on a GPU (one world each)."""
+    return min(spacing, terrain.tile_size / 4) if device == "cpu" else 0.0
 
 
 def explicit_actuators(actuators: dict[str, ActuatorSpec], joint_names: list[str]) -> list[ExplicitActuator | None]:

@@ -1,7 +1,7 @@
 """Body poses of a few envs at every env step, kept on the device and read once per iteration, for a live 3D view.
 
-Each step costs one small device-to-device copy (no host synchronisation); :meth:`PoseWatch.pop` moves the frames
-gathered since the last call to the host in one transfer, which a trainer can do once per iteration.
+Each step costs a small device-to-device copy and subtraction (no host synchronisation); :meth:`PoseWatch.pop`
+moves the frames gathered since the last call to the host in one transfer, which a trainer can do once per iteration.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ class PoseWatch:
     Args:
         body_poses: the backend's live body poses (world frame), shape (N, B, 7): x, y, z [m], qx, qy, qz, qw. Read
             at every :meth:`record`; it must stay the same tensor (a zero-copy view of the simulator's state).
-        env_origins: (N, 3) [m] each env's origin, subtracted so the poses are env-relative.
+        env_origins: (N, 3) [m] each env's origin, subtracted at every :meth:`record` so the poses are env-relative
+            (a terrain curriculum moves origins); it must stay the same tensor.
         num_envs: how many envs (the first ones) to watch, K.
         capacity: frames kept between two :meth:`pop` calls (older ones are overwritten), T.
     """
@@ -26,13 +27,15 @@ class PoseWatch:
         self.num_envs = min(int(num_envs), body_poses.shape[0])
         self.capacity = int(capacity)
         self._poses = body_poses
-        self._origins = env_origins[: self.num_envs].unsqueeze(1).clone()  # (K, 1, 3)
+        self._origins = env_origins[: self.num_envs].unsqueeze(1)  # (K, 1, 3), a view
         self._frames = torch.zeros((self.capacity, self.num_envs, *body_poses.shape[1:]), device=body_poses.device)
         self._count = 0  # frames recorded since the last pop (may exceed capacity)
 
     def record(self) -> None:
         """Copy this step's poses of the watched envs into the ring (on the device)."""
-        self._frames[self._count % self.capacity].copy_(self._poses[: self.num_envs])
+        frame = self._frames[self._count % self.capacity]
+        frame.copy_(self._poses[: self.num_envs])
+        frame[..., :3] -= self._origins
         self._count += 1
 
     def pop(self) -> torch.Tensor:
@@ -44,6 +47,4 @@ class PoseWatch:
         kept = min(count, self.capacity)
         start = count % self.capacity if count > self.capacity else 0
         order = [(start + i) % self.capacity for i in range(kept)]
-        frames = self._frames[order].clone()
-        frames[..., :3] -= self._origins
-        return frames.cpu()
+        return self._frames[order].cpu()

@@ -149,6 +149,13 @@ class TermState:
             return value
         return quat_rotate_inverse(self.root_quat_w, value - self.root_pos_w)
 
+    def cast_rays(self, origins: torch.Tensor, directions: torch.Tensor, max_distance: float) -> torch.Tensor:
+        """Distance [m] along each ray to the first static ground it meets (the terrain or the ground plane, never a
+        robot), ``max_distance`` [m] where none is that near, shape (N, R). ``origins``: relative to each env's
+        origin [m], (N, R, 3); ``directions``: world axes, (N, R, 3) or broadcastable to it, any length. One kernel
+        on the physics device, no host sync."""
+        return self.backend.cast_rays(origins + self.backend.env_origins.unsqueeze(1), directions, max_distance)
+
     def recording_markers(self, num_envs: int) -> dict[str, torch.Tensor]:
         """Where to draw each command in a recording of the first ``num_envs`` envs, ``"<type>:<name>"`` -> (n, 3)
         [m] from the env origin: a position command's target; for a velocity command, where it would take the base

@@ -22,6 +22,7 @@ from tensordict import TensorDict
 from ..backend.base import Backend
 from ..backend.registry import load_engine
 from ..specs.schema import TaskSpec, TermSpec
+from ..specs.symmetry_maps import symmetry_augmentation
 from ..utils import startup_timer
 from .action_mapping import ActionMapping
 from .backend_request import backend_request
@@ -39,6 +40,7 @@ from .physics_properties import PhysicsProperties
 from .pose_watch import PoseWatch
 from .term_check import check_terms
 from .term_state import TermState
+from .terrain_curriculum import terrain_curriculum
 
 
 class PhysicsError(RuntimeError):
@@ -165,6 +167,7 @@ class WorkbenchEnv(TermState, PhysicsAccess, LiveRanges, VecEnv):
         self._resetting = False
         self._observations = ObservationGroups(spec.observations, spec.observation_history, n, dev, self._call)
         self._restart_history = torch.zeros(n, dtype=torch.bool, device=dev)  # envs whose history starts afresh
+        self._terrain_curriculum = terrain_curriculum(spec, backend, self.commands.values)  # None: no curriculum
         self._reset(torch.ones(n, dtype=torch.bool, device=dev))
         interval = [t for t in spec.events.values() if t.mode == "interval"]
         self._interval_events = IntervalEvents(interval, n, dev, self._call)  # their first timers drawn here
@@ -210,6 +213,11 @@ class WorkbenchEnv(TermState, PhysicsAccess, LiveRanges, VecEnv):
     def add_root_velocity(self, env_mask: torch.Tensor, delta: torch.Tensor) -> None:
         """Add ``delta`` (N, 6) to the root velocity of the envs where ``env_mask`` is True."""
         self.backend.add_root_velocity(env_mask, delta)
+
+    def symmetry_augmentation(self):
+        """rsl-rl's mirror function of ``[ppo.algorithm.symmetry]`` (``specs/symmetry_maps.py``), None without one."""
+        sizes = {group: values.shape[-1] for group, values in self._obs.items()}
+        return symmetry_augmentation(self.spec, self.default_dof_pos[0].tolist(), sizes)
 
     # -- what tools above the env use, besides its physics (PhysicsAccess) -----------------------------------------
     @property
@@ -290,6 +298,8 @@ class WorkbenchEnv(TermState, PhysicsAccess, LiveRanges, VecEnv):
             self._stats.add_metrics(self.metric_values())
         dones = self.terminated | self.time_outs
         self._stats.end_episodes(dones, self.episode_length_buf, self._fired)
+        if self._terrain_curriculum is not None:  # new tiles for the ended episodes, before their resets
+            self._terrain_curriculum.update(dones & ~self.unstable, self.root_pos_w)
         if self._health is not None:
             self.backend.clear_solver_state(self.unstable)
         self.commands.advance(self, self.step_dt)  # before the resets: a command drawn at one starts its full interval
@@ -397,7 +407,8 @@ class WorkbenchEnv(TermState, PhysicsAccess, LiveRanges, VecEnv):
     def pop_episode_stats(self) -> dict[str, float]:
         """Statistics of the episodes that ended since the last call (one device sync); see
         :meth:`.episode_stats.EpisodeStats.pop` for the keys."""
-        return self._stats.pop()
+        curriculum = self._terrain_curriculum.log() if self._terrain_curriculum is not None else {}
+        return self._stats.pop() | curriculum
 
     def pop_eval_stats(self) -> dict[str, float]:
         """The evaluation envs' episodes since the last call: :meth:`.episode_stats.EpisodeStats.pop_eval`."""

@@ -71,6 +71,7 @@ def _env_attributes() -> list[tuple[str, str]]:
     for name in (
         "command",
         "command_in_base",
+        "cast_rays",
         "write_dof_state",
         "add_root_velocity",
         "physics_property",

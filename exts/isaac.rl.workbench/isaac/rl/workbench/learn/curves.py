@@ -3,9 +3,10 @@ iteration.
 
 Rows are the objects of a ``metrics.jsonl`` file (one JSON object per line) with the keys ``iteration``,
 ``mean_reward``, ``mean_episode_length``, ``env_steps_per_s``, ``reward/<term>`` per reward term and
-``metric/<name>`` per metric (a panel of its own each); the evaluations of the deterministic policy during training
-(``eval/mean_reward``, ``eval/mean_episode_length``, ``eval/<metric>``) are drawn with markers beside the training
-curve of the same quantity, labelled apart. Any key may be missing or null in a row; such points are left out.
+``metric/<name>`` per metric (a panel of its own each), and ``terrain/mean_level`` (a panel of its own, where
+present); the evaluations of the deterministic policy during training (``eval/mean_reward``,
+``eval/mean_episode_length``, ``eval/<metric>``) are drawn with markers beside the training curve of the same
+quantity, labelled apart. Any key may be missing or null in a row; such points are left out.
 While no whole episode has ended (a run shorter than an episode), the empty panels say so. Drawing uses
 matplotlib's Agg backend, so no display is needed.
 """
@@ -30,6 +31,8 @@ TRAINING_LABEL = "training (sampled actions)"
 EVAL_LABEL = "evaluation (deterministic)"
 _MAX_LABEL = 160
 """Longest title or legend label drawn [characters]; longer ones are cut (drawing a huge one takes minutes)."""
+_PANELS = {"terrain/mean_level": "Terrain level (mean over envs)"}
+"""Other logged keys drawn in a panel of their own (key -> title) when a row has them."""
 
 
 def write_curves(metrics: list[dict] | Path, out_png: Path, title: str = "") -> Path:
@@ -49,10 +52,13 @@ def write_curves(metrics: list[dict] | Path, out_png: Path, title: str = "") -> 
     names = {key.split("/", 1)[1] for row in rows for key in row if key.startswith(_METRIC_PREFIX)}
     names |= {k.split("/", 1)[1] for row in rows for k in row if k.startswith(_EVAL_PREFIX) and k not in _EVAL_OTHER}
     metrics = sorted(names)
+    panels = [key for key in _PANELS if any(key in row for row in rows)]
 
-    figure = Figure(figsize=(5.0 * (3 + len(metrics)), 4.5), layout="constrained")
+    columns = 3 + len(metrics) + len(panels)
+    figure = Figure(figsize=(5.0 * columns, 4.5), layout="constrained")
     FigureCanvasAgg(figure)
-    axes_return, axes_length, axes_terms, *axes_metrics = figure.subplots(1, 3 + len(metrics), squeeze=False)[0]
+    axes_return, axes_length, axes_terms, *axes_more = figure.subplots(1, columns, squeeze=False)[0]
+    axes_metrics, axes_panels = axes_more[: len(metrics)], axes_more[len(metrics) :]
     _pair(axes_return, rows, "mean_reward", "tab:blue")
     axes_return.set(title="Mean episode return", xlabel="iteration", ylabel="return")
     _pair(axes_length, rows, "mean_episode_length", "tab:orange")
@@ -71,7 +77,10 @@ def write_curves(metrics: list[dict] | Path, out_png: Path, title: str = "") -> 
         axes.set(title=_plain(f"Metric: {name}"), xlabel="iteration")
         if _points(rows, f"{_EVAL_PREFIX}{name}")[0]:
             axes.legend(fontsize="small")
-    for axes in (axes_return, axes_length, axes_terms, *axes_metrics):
+    for axes, key in zip(axes_panels, panels, strict=True):
+        _plot(axes, rows, key, color="tab:purple")
+        axes.set(title=_PANELS[key], xlabel="iteration")
+    for axes in (axes_return, axes_length, axes_terms, *axes_more):
         axes.grid(alpha=0.3)
     if title:
         figure.suptitle(_plain(title))

@@ -59,6 +59,11 @@ class TrainingEnvs:
         self.policy: Callable[[TensorDict], torch.Tensor] | None = None
         self._eval_obs: TensorDict | None = None
 
+    def symmetry_augmentation(self):
+        """The env's mirror function (``[ppo.algorithm.symmetry]``): the first N envs' observations are laid out as
+        all of the env's."""
+        return self.env.symmetry_augmentation()
+
     def use_policy(self, model) -> None:
         """Act on the evaluation envs with ``model`` (rsl-rl's ``MLPModel``: its forward is the deterministic
         action, normaliser included); a recurrent model is refused (its hidden state is the training envs')."""

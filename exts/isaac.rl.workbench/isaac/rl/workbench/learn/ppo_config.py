@@ -10,6 +10,8 @@ update on CUDA (:meth:`~.graphed_ppo.GraphedPPO.compile`).
 Two keys are the workbench's own: ``learner`` (``"graphed"``, the default: :class:`~.graphed_ppo.GraphedPPO`,
 rsl-rl's PPO run as CUDA graphs without host syncs; ``"rsl_rl"``: rsl-rl's ``PPO`` itself, step by step) and
 ``precision`` (``"fp32"``, ``"bf16"`` or ``"fp16"`` for the actor's and critic's networks).
+``[ppo.algorithm.symmetry]`` (:mod:`.symmetry`) is rsl-rl's symmetry extension with mirror maps made from the
+spec; it needs ``learner = "rsl_rl"``.
 
 ``[ppo.algorithm] class_name = "Distillation"`` makes the table rsl-rl's teacher-student distillation instead, with
 ``[ppo.student]``, ``[ppo.teacher]`` and ``teacher_checkpoint`` (:mod:`.distill`); this module hands such a table
@@ -24,6 +26,7 @@ from typing import Any
 
 from .distill import DISTILLATION, default_distillation_config, distillation_runner_config, validate_distillation_config
 from .rsl_rl_settings import PPO_DEFAULTS, check_against, check_model_config, check_runner_counts
+from .symmetry import SymmetryAugmentation, symmetry_cfg, validate_symmetry
 
 PPO_TOP_KEYS = (
     "num_steps_per_env",
@@ -91,9 +94,10 @@ def validate_ppo_config(cfg: dict[str, Any]) -> None:
             )
     for name in ("actor", "critic"):
         check_model_config(cfg[name], f"ppo.{name}")
-    check_against(
-        cfg["algorithm"], PPO.__init__, {"actor", "critic", "storage", "device", "multi_gpu_cfg"}, "ppo.algorithm"
-    )
+    rsl_rl_keys = {k: v for k, v in cfg["algorithm"].items() if k != "symmetry"}  # [ppo.algorithm.symmetry]
+    check_against(rsl_rl_keys, PPO.__init__, {"actor", "critic", "storage", "device", "multi_gpu_cfg"}, "ppo.algorithm")
+    if "symmetry" in cfg["algorithm"]:
+        validate_symmetry(cfg["algorithm"]["symmetry"])
     check_runner_counts(cfg)
     _check_learner(cfg)
     alg = cfg["algorithm"]
@@ -121,6 +125,11 @@ def _check_learner(cfg: dict[str, Any]) -> None:
         raise ValueError(f"'ppo.learner' must be one of {', '.join(LEARNERS)}, got {learner!r}")
     if precision not in PRECISIONS:
         raise ValueError(f"'ppo.precision' must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if "symmetry" in cfg["algorithm"] and learner != "rsl_rl":
+        raise ValueError(
+            "'ppo.algorithm.symmetry' needs ppo.learner = \"rsl_rl\" (rsl-rl's PPO runs the mirror augmentation and "
+            "loss; the graphed learner does not)"
+        )
     if learner == "rsl_rl":
         if precision == "fp16":
             raise ValueError('\'ppo.precision\' = "fp16" needs ppo.learner = "graphed" (rsl-rl\'s PPO has bf16 only)')
@@ -136,12 +145,18 @@ def _check_learner(cfg: dict[str, Any]) -> None:
         raise ValueError(f'{", ".join(bad)}: not supported by ppo.learner = "graphed"; set ppo.learner = "rsl_rl"')
 
 
-def runner_config(cfg: dict[str, Any], obs_group_names: list[str]) -> dict[str, Any]:
+def runner_config(
+    cfg: dict[str, Any], obs_group_names: list[str], mirror: SymmetryAugmentation | None = None
+) -> dict[str, Any]:
     """The dict rsl-rl's ``OnPolicyRunner`` (or ``DistillationRunner``) takes (a deep copy: rsl-rl pops keys from
-    it); ``learner`` and ``precision`` become the algorithm's class and its arguments."""
+    it); ``learner`` and ``precision`` become the algorithm's class and its arguments; ``[ppo.algorithm.symmetry]``
+    becomes rsl-rl's ``symmetry_cfg`` with ``mirror`` as its augmentation function (left out without one)."""
     if is_distillation(cfg):
         return distillation_runner_config(cfg)
     out = copy.deepcopy(cfg)
+    symmetry = out["algorithm"].pop("symmetry", None)
+    if symmetry is not None and mirror is not None:
+        out["algorithm"]["symmetry_cfg"] = symmetry_cfg(symmetry, mirror)
     out.pop("max_iterations", None)
     learner, precision = out.pop("learner", "graphed"), out.pop("precision", "fp32")
     if out.get("torch_compile_mode") == "none":  # TOML has no None: "none" turns a task's compilation off

@@ -34,8 +34,8 @@ class Trainer:
     """rsl-rl PPO (or distillation) over an env, stepped by :meth:`train_step`.
 
     Args:
-        env: an rsl-rl ``VecEnv`` that also has ``spread_episode_starts()`` and ``pop_episode_stats()``, as
-            ``WorkbenchEnv`` does.
+        env: an rsl-rl ``VecEnv`` that also has ``spread_episode_starts()`` and ``pop_episode_stats()`` (and
+            ``symmetry_augmentation()`` for ``[ppo.algorithm.symmetry]``), as ``WorkbenchEnv`` does.
         ppo_config: the spec's ``[ppo]`` table (rsl-rl key names).
         device: where the networks live (the env's device).
 
@@ -49,7 +49,9 @@ class Trainer:
         if torch.device(device).type == "cuda":  # TF32 matmuls for fp32 networks on GPUs that have them
             torch.set_float32_matmul_precision("high")
         self.distillation = is_distillation(ppo_config)
-        self.cfg = runner_config(ppo_config, list(env.get_observations().keys()))
+        # [ppo.algorithm.symmetry]: the mirror maps come from the env (its joints and observation layout)
+        mirror = env.symmetry_augmentation() if "symmetry" in ppo_config["algorithm"] else None
+        self.cfg = runner_config(ppo_config, list(env.get_observations().keys()), mirror)
         self.num_steps_per_env = self.cfg["num_steps_per_env"]
         self.check_for_nan = bool(self.cfg.get("check_for_nan", True))
         with contextlib.redirect_stdout(io.StringIO()):  # rsl-rl prints the model summaries

@@ -209,9 +209,10 @@ def env_origins(terrain: Terrain, levels: np.ndarray, columns: np.ndarray, sprea
 
     Args:
         spread: 0 puts every env of a tile on its origin (envs that never touch: one world each); > 0 puts the
-            k-th env of a tile at the k-th nearest point to its centre of a square grid ``spread`` metres apart
-            within the tile (envs sharing one world must not start inside each other), on the highest ground
-            within :data:`ORIGIN_PATCH` of it. More envs than grid points on a tile start again at its centre.
+            k-th env of a column (in env order, whatever its level) at the k-th nearest point to its tile's centre
+            of a square grid ``spread`` metres apart within the tile (envs sharing one world must not start inside
+            each other, also after a curriculum moves them to other levels of their column), on the highest ground
+            within :data:`ORIGIN_PATCH` of it. More envs of a column than grid points start again at the centre.
     """
     origins = terrain.tile_origins[levels, columns].copy()
     if spread <= 0:
@@ -220,8 +221,8 @@ def env_origins(terrain: Terrain, levels: np.ndarray, columns: np.ndarray, sprea
     reach = math.ceil(tile / 2 / spread) - 1  # grid points strictly inside the tile
     grid = [(a * spread, b * spread) for a in range(-reach, reach + 1) for b in range(-reach, reach + 1)]
     grid.sort(key=lambda ab: (ab[0] ** 2 + ab[1] ** 2, ab))
-    seen: dict[tuple[int, int], int] = {}
-    for env, key in enumerate(zip(levels.tolist(), columns.tolist(), strict=True)):
+    seen: dict[int, int] = {}
+    for env, key in enumerate(columns.tolist()):
         k = seen.get(key, 0)
         seen[key] = k + 1
         dx, dy = grid[k % len(grid)]

@@ -10,7 +10,8 @@ This module reads the top-level keys (name, scene, python_path, seed) and assemb
 table has its own reader: ``[env]`` :mod:`.env_table`, ``[actions]`` :mod:`.action_table`, ``[actuators]`` and
 ``[robot]`` :mod:`.robot_tables`, ``[deploy]`` :mod:`.deploy_table`, ``[commands]`` :mod:`.command_tables`, the
 observation groups and the reward, termination, event and metric terms :mod:`.term_tables`, ``[ppo]``
-:mod:`.ppo_table`, ``[train]`` :mod:`.train_table`, ``[terrain]`` :mod:`.terrain_table`.
+:mod:`.ppo_table`, ``[train]`` :mod:`.train_table`, ``[terrain]`` :mod:`.terrain_table`,
+``[curriculum]`` :mod:`.curriculum_table`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ..scene.inspect import SceneError, inspect_scene
 from ..utils.atomic import write_atomically
 from .action_table import load_actions
 from .command_tables import load_commands
+from .curriculum_table import load_curriculum
 from .deploy_table import load_deploy
 from .env_table import load_env
 from .inherit import EXTENDS, ResolvedTable, read_toml, resolve_extends
@@ -35,6 +37,7 @@ from .overrides import apply_overrides
 from .ppo_table import check_obs_groups, load_ppo
 from .robot_tables import load_actuators, load_robot, per_joint
 from .schema import EnvSpec, SpecError, TaskSpec
+from .symmetry_maps import with_symmetry_checked
 from .tables import SpecTable, check_values
 from .task_files import TaskNotFoundError, find_task
 from .term_tables import TermNames, load_history_lengths, load_observations, load_terms
@@ -145,6 +148,7 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
             "ppo",
             "train",
             "terrain",
+            "curriculum",
         ]
     )
     name = _load_name(top, file)
@@ -197,6 +201,7 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
     check_obs_groups(top.sub("ppo"), ppo, observations)
     train = load_train(top.sub("train"), list(metrics), list(rewards))
     terrain = load_terrain(top.sub("terrain"), env) if "terrain" in raw else None
+    terrain_levels = load_curriculum(top.sub("curriculum"), commands, terrain is not None)
 
     resolved = {"name": name, **copy.deepcopy(raw)}  # a default name kept: a run's spec.toml is not named "spec"
     resolved["scene"] = str(scene_path)
@@ -207,7 +212,7 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
     resolved["env"] = {k: getattr(env, k) for k in EnvSpec.__dataclass_fields__ if getattr(env, k) is not None}
     resolved["ppo"] = ppo
     resolved["train"] = resolved_train(train)
-    return TaskSpec(
+    spec = TaskSpec(
         name=name,
         source=file,
         scene=scene_path,
@@ -234,8 +239,10 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
         ppo=ppo,
         train=train,
         terrain=terrain,
+        terrain_levels=terrain_levels,
         raw=resolved,
     )
+    return with_symmetry_checked(spec)
 
 
 def save_spec(spec: TaskSpec, path: Path) -> None:

@@ -325,6 +325,18 @@ class TrainSpec:
     """``"max"``: the highest value of ``best`` is the best; ``"min"``: the lowest (an error metric)."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class TerrainLevelsSpec:
+    """``[curriculum.terrain_levels]``: the terrain curriculum of legged_gym and Isaac Lab's ``terrain_levels_vel``.
+    When an episode ends, the env moves a level (terrain row) up if its robot got farther than half a tile from its
+    start, a level down if it got less than half as far as its velocity command asked over a full episode, and to a
+    random level once it passes the top; it stays in its column (tile type)."""
+
+    command: str
+    """The ``[commands.<name>]`` of type ``velocity`` whose planar speed [m/s] times the episode's length [s] is the
+    distance asked."""
+
+
 ROBOT_BASES = ("floating", "fixed")
 
 ACTUATOR_GAINS = ("stiffness", "damping", "effort_limit", "velocity_limit", "armature", "friction", "viscous_friction")
@@ -403,6 +415,9 @@ class TaskSpec:
     terrain: TerrainSpec | None = None
     """Table ``[terrain]``: tiles of rough ground, slopes, stairs, boxes and stepping stones (docs/tasks.md); None:
     the flat ground plane."""
+    terrain_levels: TerrainLevelsSpec | None = None
+    """Table ``[curriculum.terrain_levels]``: the envs move to harder or easier rows of the terrain as they walk
+    (docs/tasks.md); None: each env stays on its start tile."""
     raw: dict[str, Any]
     """The resolved TOML table, as written to a run folder's ``spec.toml``."""
 

@@ -7,6 +7,7 @@ import math
 import torch
 
 from ..utils.quaternions import quat_rotate_inverse
+from .height_scan import height_scan
 
 __all__ = [
     "joint_pos",
@@ -21,6 +22,7 @@ __all__ = [
     "body_pos_b",
     "position_command_from_body",
     "range_scan",
+    "height_scan",
     "randomized_params",
     "root_quat_w",
     "root_lin_vel_w",
