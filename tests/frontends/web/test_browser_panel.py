@@ -472,9 +472,13 @@ def _edit_a_range_live(page, model) -> None:
 
     # the greyed-out field says why when the pointer rests on it
     _scroll_to(hidden)
-    hidden.hover()
     why = page.get_by_text("ppo.actor.hidden_dims: changes the networks: use Fork", exact=True)
-    _until(lambda: why.count() == 1 and why.is_visible(), 10, "the reason as tooltip")
+
+    def hovered_reason() -> bool:  # hovered again at every poll: a re-render while training can close the tooltip
+        hidden.hover()
+        return why.count() >= 1 and why.first.is_visible()
+
+    _until(hovered_reason, 30, "the reason as tooltip", poll=0.5)
     _scroll_to(event)
     hidden.hover()
     page.screenshot(path=str(ARTIFACTS / "panel_live_range.png"))

@@ -113,6 +113,7 @@ def deploy_manifest(env: WorkbenchEnv, spec: TaskSpec, policy_files: dict[str, s
             "torchscript": policy_files["torchscript"],
             "obs_dim": sum(t["size"] for t in terms) * history,
             "num_actions": len(action_joints),
+            **_recurrent(spec),
         },
         "observation": {"terms": terms, "history_length": history},
         "commands": commands,
@@ -194,4 +195,24 @@ def _safety(floating_base: bool, spec: TaskSpec, stiffness: list[float], damping
         "hold_kp": [deploy.hold_kp.get(n, k) for n, k in zip(names, stiffness, strict=True)],
         "hold_kd": [deploy.hold_kd.get(n, d) for n, d in zip(names, damping, strict=True)],
         "max_consecutive_misses": deploy.max_consecutive_misses,
+    }
+
+
+def _recurrent(spec: TaskSpec) -> dict:
+    """``{"recurrent": {rnn_type, num_layers, hidden_dim}}`` for a policy that is rsl-rl's ``RNNModel`` (the
+    hidden state the runtime carries), ``{}`` for a feed-forward one."""
+    import inspect
+
+    from rsl_rl.models import RNNModel
+
+    cfg = spec.ppo.get("student") or spec.ppo.get("actor") or {}
+    if cfg.get("class_name", "MLPModel") != "RNNModel":
+        return {}
+    default = {k: p.default for k, p in inspect.signature(RNNModel.__init__).parameters.items()}
+    return {
+        "recurrent": {
+            "rnn_type": cfg.get("rnn_type", default["rnn_type"]),
+            "num_layers": int(cfg.get("rnn_num_layers", default["rnn_num_layers"])),
+            "hidden_dim": int(cfg.get("rnn_hidden_dim", default["rnn_hidden_dim"])),
+        }
     }

@@ -81,9 +81,11 @@ class TrainedPolicy:
         ``poses`` (N, B, 7) env-relative body poses, ``rewards`` (N,) and ``dones`` (N,), as CPU tensors."""
         if self._play is None:
             self._play = (self._trainer.inference_policy(), self._env.reset())
+            self._play[0].reset()  # a recurrent policy starts from a zero hidden state
         policy, obs = self._play
         with torch.inference_mode():
             obs, rewards, dones, _ = self._env.step(policy(obs))
+            policy.reset(dones)  # ended episodes start the next from a zero hidden state
         self._play = (policy, obs)
         return {"poses": self._env.body_poses_env.cpu(), "rewards": rewards.cpu(), "dones": dones.cpu()}
 
@@ -114,5 +116,6 @@ class TrainedPolicy:
 
                 text = bundle_json(manifest)
                 report["deploy"] = str(write_atomically(out / "deploy.json", lambda tmp: tmp.write_text(text)))
-                report["static_onnx"] = str(static_onnx(load_bundle(out), out / "policy_static.onnx")[0])
+                if "recurrent" not in report:  # a static copy for TensorRT: feed-forward policies only
+                    report["static_onnx"] = str(static_onnx(load_bundle(out), out / "policy_static.onnx")[0])
         return report

@@ -15,7 +15,8 @@ from .bundle_error import BundleError
 
 TOP_KEYS = ("format", "task", "control_dt", "policy", "observation", "commands", "joints", "action", "safety")
 """The keys of ``deploy.json``."""
-POLICY_KEYS = ("onnx", "torchscript", "obs_dim", "num_actions")
+POLICY_KEYS = ("onnx", "torchscript", "obs_dim", "num_actions", "recurrent")
+RECURRENT_KEYS = ("rnn_type", "num_layers", "hidden_dim")
 OBSERVATION_KEYS = ("terms", "history_length")
 TERM_KEYS = ("name", "size", "params")
 COMMAND_KEYS = ("type", "size", "ranges")
@@ -191,6 +192,7 @@ def check_deploy_dict(data, source: str, expected_format: str) -> dict:
         check.text(check.need(policy, key, "policy."), f"policy.{key}", "a model file name (a non-empty string)")
     obs_dim = check.integer(check.need(policy, "obs_dim", "policy."), "policy.obs_dim", 1)
     num_actions = check.integer(check.need(policy, "num_actions", "policy."), "policy.num_actions", 1)
+    recurrent = _recurrent(check, policy["recurrent"]) if "recurrent" in policy else None
 
     terms, history = _observation(check, check.need(data, "observation", ""))
     if sum(t["size"] for t in terms) * history != obs_dim:
@@ -239,12 +241,29 @@ def check_deploy_dict(data, source: str, expected_format: str) -> dict:
             "torchscript": policy["torchscript"],
             "obs_dim": obs_dim,
             "num_actions": num_actions,
+            **({"recurrent": recurrent} if recurrent else {}),
         },
         "observation": {"terms": terms, "history_length": history},
         "commands": commands,
         "joints": checked_joints,
         "action": action,
         "safety": safety,
+    }
+
+
+def _recurrent(check: _Checker, data) -> dict:
+    """``policy.recurrent``: the hidden state of a recurrent policy (``rnn_type`` "lstm" or "gru", ``num_layers``
+    and ``hidden_dim``, each >= 1)."""
+    table = check.table(data, "policy.recurrent", RECURRENT_KEYS)
+    rnn_type = check.need(table, "rnn_type", "policy.recurrent.")
+    if rnn_type not in ("lstm", "gru"):
+        check.fail("policy.recurrent.rnn_type", rnn_type, '"lstm" or "gru"')
+    return {
+        "rnn_type": rnn_type,
+        **{
+            k: check.integer(check.need(table, k, "policy.recurrent."), f"policy.recurrent.{k}", 1)
+            for k in RECURRENT_KEYS[1:]
+        },
     }
 
 

@@ -1,5 +1,9 @@
 """Load the bundle's policy for one observation at a time on the CPU: ONNX Runtime, or TorchScript (torch imported
-only then). Both models hold the observation normaliser: they take the raw observation."""
+only then). Both models hold the observation normaliser: they take the raw observation.
+
+A recurrent policy (``policy.recurrent`` in ``deploy.json``: ``rnn_type``, ``num_layers`` L, ``hidden_dim`` H) keeps
+its hidden state between calls: the ONNX model's ``h_in``/``c_in`` (L, 1, H) are fed each step's ``h_out``/``c_out``,
+the TorchScript model keeps its own; :meth:`Policy.reset` sets it back to zeros (a new start)."""
 
 from __future__ import annotations
 
@@ -24,9 +28,20 @@ class Policy:
         num_actions: A.
     """
 
-    def __init__(self, backend: str, path: Path, obs_dim: int, num_actions: int, run):
+    def __init__(self, backend: str, path: Path, obs_dim: int, num_actions: int, run, reset=None):
         self.backend, self.path, self.obs_dim, self.num_actions = backend, path, obs_dim, num_actions
         self._run = run
+        self._reset = reset
+
+    @property
+    def recurrent(self) -> bool:
+        """True when the policy carries a hidden state from one call to the next."""
+        return self._reset is not None
+
+    def reset(self) -> None:
+        """Zero a recurrent policy's hidden state (a new start); nothing for a feed-forward one."""
+        if self._reset is not None:
+            self._reset()
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         """Run the model on one observation (obs_dim,) [or (1, obs_dim)]; returns the action (A,) float32."""
@@ -77,7 +92,11 @@ def load_policy(bundle: Bundle, backend: str = "onnxruntime", threads: int | Non
     if not path.is_file():
         raise BundleError(f"{path}: the bundle has no {backend} model file here ('{key}' in {bundle.source})", key)
     obs_dim, num_actions = int(bundle.policy["obs_dim"]), int(bundle.policy["num_actions"])
-    run = _onnx_run(bundle, path, threads) if backend == "onnxruntime" else _torchscript_run(path, threads)
+    recurrent = bundle.policy.get("recurrent")
+    if backend == "onnxruntime":
+        run, reset = _onnx_run(bundle, path, threads)
+    else:
+        run, reset = _torchscript_run(path, threads, recurrent is not None)
     try:
         action = np.asarray(run(np.zeros((1, obs_dim), dtype=np.float32)), dtype=np.float32).reshape(-1)
     except Exception as exc:  # the model's own error for an input it cannot take
@@ -94,7 +113,9 @@ def load_policy(bundle: Bundle, backend: str = "onnxruntime", threads: int | Non
         )
     if not np.all(np.isfinite(action)):
         raise BundleError(f"{path}: gives non-finite actions {action.tolist()} for a zero observation", key)
-    return Policy(backend, path, obs_dim, num_actions, run)
+    if reset is not None:
+        reset()  # the dry run's step left a hidden state
+    return Policy(backend, path, obs_dim, num_actions, run, reset)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -108,15 +129,22 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _onnx_run(bundle: Bundle, path: Path, threads: int | None):
-    """The ONNX model's run function (obs (1, obs_dim) float32 -> actions); its input and output shapes checked."""
+    """The ONNX model's run function (obs (1, obs_dim) float32 -> actions) and, for a recurrent policy, its reset
+    function (None otherwise); its input and output shapes checked."""
     try:
         session = onnx_session(path, threads or 0)
     except Exception as exc:  # ONNX Runtime's InvalidProtobuf, InvalidArgument, ... (its own exception classes)
         raise BundleError(f"{path}: not a readable ONNX model ({_first_line(exc)})", "policy.onnx") from None
     inputs, outputs = session.get_inputs(), session.get_outputs()
-    if len(inputs) != 1:
-        names = [i.name for i in inputs]
-        raise BundleError(f"{path}: has {len(inputs)} inputs {names}, expected one (the observation)", "policy.onnx")
+    recurrent = bundle.policy.get("recurrent")
+    state_names = (["h_in", "c_in"] if recurrent["rnn_type"] == "lstm" else ["h_in"]) if recurrent else []
+    names = [i.name for i in inputs]
+    if len(inputs) != 1 + len(state_names) or names[1:] != state_names:
+        expected = f"['<observation>', {', '.join(repr(n) for n in state_names)}] (policy.recurrent)"
+        raise BundleError(
+            f"{path}: has {len(inputs)} inputs {names}, expected {expected if recurrent else 'one (the observation)'}",
+            "policy.onnx",
+        )
     if inputs[0].type != "tensor(float)":
         raise BundleError(
             f"{path}: its input '{inputs[0].name}' is {inputs[0].type}, expected tensor(float)", "policy.onnx"
@@ -130,15 +158,25 @@ def _onnx_run(bundle: Bundle, path: Path, threads: int | None):
                 key,
             )
     input_name = inputs[0].name
+    if not recurrent:
+        return (lambda obs: session.run(None, {input_name: obs})[0]), None
+    shape = (int(recurrent["num_layers"]), 1, int(recurrent["hidden_dim"]))
+    state = [np.zeros(shape, np.float32) for _ in state_names]
 
     def run(obs: np.ndarray) -> np.ndarray:
-        return session.run(None, {input_name: obs})[0]
+        action, *new_state = session.run(None, {input_name: obs, **dict(zip(state_names, state, strict=True))})
+        state[:] = new_state
+        return action
 
-    return run
+    def reset() -> None:
+        state[:] = [np.zeros(shape, np.float32) for _ in state_names]
+
+    return run, reset
 
 
-def _torchscript_run(path: Path, threads: int | None):
-    """The TorchScript model's run function (obs (1, obs_dim) float32 -> actions); torch is imported here."""
+def _torchscript_run(path: Path, threads: int | None, recurrent: bool):
+    """The TorchScript model's run function (obs (1, obs_dim) float32 -> actions) and, for a recurrent policy, its
+    ``reset`` (None otherwise); torch is imported here."""
     import torch
 
     if threads is not None:
@@ -151,9 +189,11 @@ def _torchscript_run(path: Path, threads: int | None):
         raise BundleError(
             f"{path}: not a readable TorchScript model ({_first_line(exc)})", "policy.torchscript"
         ) from None
+    if recurrent and not hasattr(model, "reset"):
+        raise BundleError(f"{path}: has no reset() for its hidden state (policy.recurrent)", "policy.torchscript")
 
     def run(obs: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
             return model(torch.from_numpy(obs)).numpy()
 
-    return run
+    return run, (model.reset if recurrent else None)

@@ -105,10 +105,13 @@ class Runtime:
         return self.safety.latched
 
     def reset(self) -> None:
-        """Start afresh: no last action, empty observation history, safety layer unlatched with a new soft start."""
+        """Start afresh: no last action, empty observation history, safety layer unlatched with a new soft start, a
+        recurrent policy's hidden state zeroed."""
         self.last_action = np.zeros(int(self.bundle.policy["num_actions"]))
         self.observations.reset()
         self.safety.reset()
+        if hasattr(self.policy, "reset"):  # a recurrent policy starts from a zero hidden state
+            self.policy.reset()
 
     def step(self, observation: np.ndarray) -> np.ndarray:
         """The policy's raw action (A,) float32 for one observation (obs_dim,)."""

@@ -10,6 +10,11 @@ more than ``atol`` an ``ExportError`` is raised and nothing is written, so an ea
 a bad one. Otherwise the two models and ``parity.json`` are written, each atomically.
 
 The ONNX model comes from the ``torch.export``-based exporter (``dynamo=True``), opset 18.
+
+A recurrent actor (rsl-rl's ``RNNModel``: LSTM or GRU) is exported with its hidden state
+(:mod:`.recurrent_export`): the ONNX model takes and returns it (``h_in``/``c_in`` -> ``h_out``/``c_out``), the
+TorchScript model keeps it (``reset()`` zeros it). Its parity check runs the first :data:`RECURRENT_PARITY_STEPS`
+recorded rows as the steps of one env, the state carried from zeros, through the training policy and both files.
 """
 
 from __future__ import annotations
@@ -27,9 +32,18 @@ import torch
 from tensordict import TensorDict
 
 from ..utils.atomic import write_atomically
+from .recurrent_export import onnx_bytes as recurrent_onnx_bytes
+from .recurrent_export import (
+    recurrent_layout,
+    reference_sequence,
+    run_onnx_sequence,
+    run_torchscript_sequence,
+)
 
 ONNX_OPSET = 18
 """ONNX opset version of the exported policy."""
+RECURRENT_PARITY_STEPS = 256
+"""Steps of a recurrent policy's parity check (one inference each, on the CPU)."""
 
 
 class ExportError(RuntimeError):
@@ -40,7 +54,7 @@ def export_policy(actor: torch.nn.Module, observations: TensorDict, out_dir: Pat
     """Export ``actor`` to ``out_dir/policy.onnx`` and ``out_dir/policy.pt`` after checking output parity.
 
     Args:
-        actor: The trained policy, an ``rsl_rl.models.MLPModel``; it reads the observation groups
+        actor: The trained policy, an ``rsl_rl.models.MLPModel`` or ``RNNModel``; it reads the observation groups
             ``actor.obs_groups``, concatenated in that order. It is not modified (all work happens on a deep copy).
         observations: Recorded observations, batch (M,), M >= 1; group ``g`` has shape (M, dim_g).
         out_dir: Folder for ``policy.onnx``, ``policy.pt`` and ``parity.json``; created when missing.
@@ -48,26 +62,38 @@ def export_policy(actor: torch.nn.Module, observations: TensorDict, out_dir: Pat
 
     Returns:
         The parity report, also written to ``parity.json``: ``num_observations`` (M), ``obs_dim``, ``num_actions``,
-        ``max_abs_diff_onnx``, ``max_abs_diff_torchscript``, ``atol`` and ``obs_groups``.
+        ``max_abs_diff_onnx``, ``max_abs_diff_torchscript``, ``atol``, ``obs_groups`` and, for a recurrent actor,
+        ``recurrent`` (``rnn_type``, ``num_layers``, ``hidden_dim``; M is then at most 256, the steps checked).
 
     Raises:
-        ExportError: The actor is recurrent, an observation group is missing or malformed, or an exported model's
+        ExportError: An observation group is missing or malformed, or an exported model's
             actions differ from the training policy's by more than ``atol`` (nothing is written then).
     """
-    if getattr(actor, "is_recurrent", False):
-        raise ExportError("export_policy supports feed-forward actors only; this actor is recurrent")
     obs_groups = [str(group) for group in actor.obs_groups]
     groups = _select_groups(observations, obs_groups)
+    recurrent = bool(getattr(actor, "is_recurrent", False))
+    if recurrent:
+        groups = groups[:RECURRENT_PARITY_STEPS]
     obs = torch.cat([groups[group] for group in obs_groups], dim=-1)
 
     reference = copy.deepcopy(actor).to("cpu").eval()
-    with torch.no_grad():
-        expected = reference(groups).float()
-    onnx_bytes = _onnx_bytes(reference, obs.shape[1])
     torchscript_bytes = _torchscript_bytes(reference)
+    if recurrent:
+        layout = recurrent_layout(reference)
+        expected = reference_sequence(reference, groups)
+        onnx_bytes = recurrent_onnx_bytes(reference, obs.shape[1], layout, _quiet_export, ONNX_OPSET)
+        actual_onnx = run_onnx_sequence(onnx_bytes, obs, layout)
+        with _quiet_export():
+            scripted = torch.jit.load(io.BytesIO(torchscript_bytes), map_location="cpu")
+        actual_torchscript = run_torchscript_sequence(scripted, obs)
+    else:
+        with torch.no_grad():
+            expected = reference(groups).float()
+        onnx_bytes = _onnx_bytes(reference, obs.shape[1])
+        actual_onnx, actual_torchscript = _run_onnx(onnx_bytes, obs), _run_torchscript(torchscript_bytes, obs)
 
-    diff_onnx = _max_abs_diff(_run_onnx(onnx_bytes, obs), expected, "ONNX")
-    diff_torchscript = _max_abs_diff(_run_torchscript(torchscript_bytes, obs), expected, "TorchScript")
+    diff_onnx = _max_abs_diff(actual_onnx, expected, "ONNX")
+    diff_torchscript = _max_abs_diff(actual_torchscript, expected, "TorchScript")
     report = {
         "num_observations": int(obs.shape[0]),
         "obs_dim": int(obs.shape[1]),
@@ -77,6 +103,8 @@ def export_policy(actor: torch.nn.Module, observations: TensorDict, out_dir: Pat
         "atol": float(atol),
         "obs_groups": obs_groups,
     }
+    if recurrent:
+        report["recurrent"] = layout
     worst_name, worst = max((("ONNX", diff_onnx), ("TorchScript", diff_torchscript)), key=lambda item: item[1])
     if not worst <= atol:  # also catches NaN
         raise ExportError(

@@ -11,7 +11,8 @@ Two keys are the workbench's own: ``learner`` (``"graphed"``, the default: :clas
 rsl-rl's PPO run as CUDA graphs without host syncs; ``"rsl_rl"``: rsl-rl's ``PPO`` itself, step by step) and
 ``precision`` (``"fp32"``, ``"bf16"`` or ``"fp16"`` for the actor's and critic's networks).
 ``[ppo.algorithm.symmetry]`` (:mod:`.symmetry`) is rsl-rl's symmetry extension with mirror maps made from the
-spec; it needs ``learner = "rsl_rl"``.
+spec; it needs ``learner = "rsl_rl"``. ``[ppo.actor] class_name = "RNNModel"`` (``rnn_type`` ``"lstm"`` or
+``"gru"``, ``rnn_hidden_dim``, ``rnn_num_layers``) is rsl-rl's recurrent model; it needs ``learner = "rsl_rl"`` too.
 
 ``[ppo.algorithm] class_name = "Distillation"`` makes the table rsl-rl's teacher-student distillation instead, with
 ``[ppo.student]``, ``[ppo.teacher]`` and ``teacher_checkpoint`` (:mod:`.distill`); this module hands such a table
@@ -25,7 +26,7 @@ import copy
 from typing import Any
 
 from .distill import DISTILLATION, default_distillation_config, distillation_runner_config, validate_distillation_config
-from .rsl_rl_settings import PPO_DEFAULTS, check_against, check_model_config, check_runner_counts
+from .rsl_rl_settings import PPO_DEFAULTS, check_against, check_model_config, check_runner_counts, is_recurrent
 from .symmetry import SymmetryAugmentation, symmetry_cfg, validate_symmetry
 
 PPO_TOP_KEYS = (
@@ -130,6 +131,9 @@ def _check_learner(cfg: dict[str, Any]) -> None:
             "'ppo.algorithm.symmetry' needs ppo.learner = \"rsl_rl\" (rsl-rl's PPO runs the mirror augmentation and "
             "loss; the graphed learner does not)"
         )
+    recurrent = [f"ppo.{name}" for name in ("actor", "critic") if is_recurrent(cfg[name])]
+    if recurrent and "symmetry" in cfg["algorithm"]:
+        raise ValueError(f"'ppo.algorithm.symmetry' does not work with a recurrent {recurrent[0]} (rsl-rl refuses it)")
     if learner == "rsl_rl":
         if precision == "fp16":
             raise ValueError('\'ppo.precision\' = "fp16" needs ppo.learner = "graphed" (rsl-rl\'s PPO has bf16 only)')

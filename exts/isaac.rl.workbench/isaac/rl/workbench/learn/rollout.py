@@ -19,7 +19,9 @@ def evaluate(env, policy, num_episodes: int, recorder=None, keep_observations: i
             physics blew up this step), ``metric_names`` (K names) and ``episode_metrics`` (N, K: each env's metrics
             of the episode that ended at the last step) and, to record, ``body_poses_env`` (N, B, 7) and
             ``recording_markers(n)`` (the commands to draw), as ``WorkbenchEnv`` does.
-        policy: callable mapping an observation TensorDict to actions (N, A), e.g. rsl-rl's inference policy.
+        policy: callable mapping an observation TensorDict to actions (N, A), e.g. rsl-rl's inference policy. One
+            with rsl-rl's ``reset(dones)`` (a recurrent model) starts each round from a zero hidden state, and the
+            hidden state of every env whose episode ends is zeroed for its next one.
         num_episodes: episodes to average over.
         recorder: optional ``UsdRecorder``; gets the body poses of its envs at every step of the first round.
         keep_observations: how many observation rows (from the first round) to return for export checks.
@@ -40,6 +42,9 @@ def evaluate(env, policy, num_episodes: int, recorder=None, keep_observations: i
     kept_rows = 0
     for round_index in range(math.ceil(num_episodes / env.num_envs)):
         obs = env.reset()
+        reset_hidden = getattr(policy, "reset", None)  # rsl-rl models: the hidden state of a recurrent one
+        if reset_hidden is not None:
+            reset_hidden()
         active = torch.ones(env.num_envs, dtype=torch.bool, device=env.device)
         ep_return = torch.zeros(env.num_envs, device=env.device)
         ep_length = torch.zeros(env.num_envs, device=env.device)
@@ -53,6 +58,8 @@ def evaluate(env, policy, num_episodes: int, recorder=None, keep_observations: i
             if recorder is not None and round_index == 0:
                 recorder.add_frame(env.body_poses_env[: recorder.num_envs], env.recording_markers(recorder.num_envs))
             obs, rewards, dones, _ = env.step(policy(obs))
+            if reset_hidden is not None:
+                reset_hidden(dones)
             ep_return += rewards * active
             ep_length += active.float()
             ep_vel_x += env.root_lin_vel_w[:, 0] * active

@@ -50,16 +50,45 @@ RUNNER_COUNTS = ("num_steps_per_env", "max_iterations", "save_interval")
 """The runner's integer settings (each >= 1)."""
 
 
+MODEL_CLASSES = ("MLPModel", "RNNModel")
+"""The rsl-rl models a ``[ppo.actor]`` / ``[ppo.critic]`` table may name (``class_name``); ``RNNModel`` is the
+recurrent one (an LSTM or GRU, ``rnn_type``, before the MLP head)."""
+
+RNN_TYPES = ("lstm", "gru")
+
+
 def check_model_config(cfg: dict, where: str) -> None:
-    """Check an ``rsl_rl.models.MLPModel`` table (``[ppo.actor]``, ``[ppo.student]``, ...) and its Gaussian
-    ``distribution_cfg`` against their constructors; ``where`` is its dotted key, for the message."""
-    from rsl_rl.models import MLPModel
+    """Check an ``rsl_rl.models.MLPModel`` (or ``RNNModel``) table (``[ppo.actor]``, ``[ppo.student]``, ...) and its
+    Gaussian ``distribution_cfg`` against their constructors; ``where`` is its dotted key, for the message.
+
+    Raises:
+        KeyError: a key the model's constructor does not take.
+        ValueError: an unknown ``class_name`` or ``rnn_type``, or an RNN size that is not an integer >= 1.
+    """
+    import rsl_rl.models
     from rsl_rl.modules.distribution import GaussianDistribution
 
-    check_against(cfg, MLPModel.__init__, {"obs", "obs_groups", "obs_set", "output_dim"}, where)
+    class_name = cfg.get("class_name", "MLPModel")
+    if class_name not in MODEL_CLASSES:
+        raise ValueError(f"'{where}.class_name' must be one of {', '.join(MODEL_CLASSES)}, got {class_name!r}")
+    check_against(
+        cfg, getattr(rsl_rl.models, class_name).__init__, {"obs", "obs_groups", "obs_set", "output_dim"}, where
+    )
+    if class_name == "RNNModel":
+        if cfg.get("rnn_type", "lstm") not in RNN_TYPES:
+            raise ValueError(f"'{where}.rnn_type' must be one of {', '.join(RNN_TYPES)}, got {cfg['rnn_type']!r}")
+        for key in ("rnn_hidden_dim", "rnn_num_layers"):
+            value = cfg.get(key, 1)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"'{where}.{key}' must be an integer >= 1, got {value!r}")
     dist = cfg.get("distribution_cfg")
     if dist and dist.get("class_name", "GaussianDistribution") == "GaussianDistribution":
         check_against(dist, GaussianDistribution.__init__, {"output_dim"}, f"{where}.distribution_cfg")
+
+
+def is_recurrent(model_cfg: dict) -> bool:
+    """True for a model table (``[ppo.actor]``, ``[ppo.critic]``, ...) that names rsl-rl's ``RNNModel``."""
+    return model_cfg.get("class_name", "MLPModel") == "RNNModel"
 
 
 def check_against(cfg: dict, func: Callable, skip: set[str], where: str) -> None:

@@ -186,6 +186,10 @@ class Trainer:
     def reset_rollout(self) -> None:
         """Reset every env and start the next iteration's rollout from there (after an evaluation, say)."""
         self._obs = self.env.reset().to(self.device)
+        with torch.inference_mode():  # a recurrent model's hidden states (inference tensors) start at zero again
+            for network in (self.alg.get_policy(), getattr(self.alg, "critic", None)):
+                if network is not None:
+                    network.reset(torch.ones(self.env.num_envs, device=self.device))
         self._spread_episode_starts()
 
     def _spread_episode_starts(self) -> None:

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..learn.rsl_rl_settings import is_recurrent
 from ..scene.inspect import SceneError, inspect_scene
 from ..utils.atomic import write_atomically
 from .action_table import load_actions
@@ -200,6 +201,10 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
     ppo = load_ppo(top.sub("ppo"))
     check_obs_groups(top.sub("ppo"), ppo, observations)
     train = load_train(top.sub("train"), list(metrics), list(rewards))
+    if train.eval_every > 0 and is_recurrent(ppo.get("student") or ppo.get("actor") or {}):
+        raise top.sub("train").error(
+            "eval_every", "evaluation beside training needs a feed-forward policy; with a recurrent one set it to 0"
+        )
     terrain = load_terrain(top.sub("terrain"), env) if "terrain" in raw else None
     terrain_levels = load_curriculum(top.sub("curriculum"), commands, terrain is not None)
 
