@@ -3,7 +3,7 @@
 # training runs, results in $OUT. Usage: bash scripts/device_bench.sh SECTION...
 # Sections: cartpole cartpole_bench cartpole_train learner ant ant_train scaling startup robots go2_dc profile
 #           graphed_tests learner_bench learner_seeds scaling_all curriculum_bench curriculum_reach curriculum_go2
-#           curriculum_nav go2_base validate gym eval_cost sweep
+#           curriculum_nav go2_base validate gym eval_cost sweep rough_smoke go2_profile go2_rough g1_flat g1_rough
 set -uo pipefail
 export PYTHONPATH=/tmp/site:/tmp/extra:$PWD/exts/isaac.rl.workbench ISAAC_RL_WORKBENCH_TASKS=$PWD/tasks PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -226,6 +226,25 @@ print(f"{sys.argv[3]} eval_every {sys.argv[2]}: median {statistics.median(r['env
 PY
     done
   done ;;
+rough_smoke)  # the rough-terrain and humanoid tasks build, capture and train 3 iterations at 256 envs
+  for task in go2_rough g1_flat g1_rough; do
+    python3 -m isaac.rl.workbench.frontends.cli train $task --device cuda --num-envs 256 --max-iterations 3 \
+      --eval-episodes 16 --run-dir /tmp/smoke_$task 2>&1 | grep -v "^it " | tail -2
+  done ;;
+go2_profile)  # the Go2's env step against raw Newton (4096 envs), and where one iteration's time goes
+  for task in ${PROFILE_TASKS:-go2_flat}; do
+    python3 scripts/bench.py $task --device cuda --num-envs 4096 --steps 300 --iterations 10 --out "$OUT/bench_$task.json" 2>&1 | tail -1
+    python3 scripts/bench.py $task --profile --device cuda --num-envs 4096 --iterations 10 --out "$OUT/profile_$task.json" 2>&1 \
+      | grep -v "^Module\|^Warp\|CUDA Toolkit\|Devices\|\"c[pu][ud]a*\|Kernel cache\|/root/.cache" | tail -25
+  done ;;
+go2_rough|g1_flat|g1_rough)  # a training run of TRAIN_SECONDS (default 480) at 4096 envs, evaluated, curves, recording
+  train $section $section --num-envs 4096 --seed ${SEED:-1} --eval-episodes 256 \
+    --set "train.stop_when=train_seconds >= ${TRAIN_SECONDS:-480}" train.eval_every=50 ppo.save_interval=100
+  cp /tmp/$section/curves.png "$OUT/${section}_curves.png"
+  python3 -m isaac.rl.workbench.frontends.cli play /tmp/$section --episodes 1 --device cuda --record "$OUT/$section.usda" \
+    2>&1 | tail -1
+  tar czf "$OUT/${section}_run.tgz" -C /tmp $section/spec.toml $section/metrics.jsonl \
+    $(cd /tmp && ls $section/checkpoints/*.pt | tail -1) ;;
 sweep)  # 16 trials of reach_panda at 4096 envs (learning rate, entropy coefficient), one at a time, then 4 at once on the
         # GPU: wall time, trials per hour, the most GPU memory in use and the best trial; SWEEP_PARALLEL ("1 4"),
         # SWEEP_TRIALS (16) and SWEEP_ITERATIONS (100) change it (one value of SWEEP_PARALLEL per call fits 10 minutes)

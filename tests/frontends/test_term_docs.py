@@ -49,3 +49,18 @@ def test_help_keys_lists_every_key_with_default_and_meaning(capsys):
         assert item.key in out
     assert "env.physics_dt (default 0.008333333333333333)" in out
     assert "rewards.<name>.weight (default 1.0)" in out and "per second" in out
+
+
+def test_help_keys_list_the_terrain_and_its_curriculum_with_units(capsys):
+    assert main(["spec", "--help-keys"]) == 0
+    out = capsys.readouterr().out
+    assert "terrain.tile_size (default 8.0)\n    Side of each square tile [m]" in out
+    assert "terrain.types.<type>.proportion (default 1.0)" in out
+    assert "terrain.types.stairs_up.step_height (default [0.05, 0.2])\n    Rise of each stair [m], >= 0." in out
+    assert "terrain.types.slope_up.slope_deg (default [0.0, 20.0])" in out and "[degrees], at most 60" in out
+    assert "curriculum.terrain_levels.command\n" in out and "type ``velocity``" in out
+    from isaac.rl.workbench.scene.terrain_tiles import TILE_PARAMETERS
+
+    for name, params in TILE_PARAMETERS.items():
+        for param in params:
+            assert f"terrain.types.{name}.{param} (default " in out, f"terrain.types.{name}.{param}"

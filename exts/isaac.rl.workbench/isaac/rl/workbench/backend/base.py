@@ -148,6 +148,9 @@ class Backend(Protocol):
     """Joint velocities [rad/s or m/s], shape (N, D)."""
     default_dof_positions: torch.Tensor
     """Joint positions of the scene as authored [rad or m], shape (N, D)."""
+    dof_pos_limits: torch.Tensor
+    """Lower and upper position limit of each joint [rad or m], shape (D, 2), the same in every env; -inf / inf
+    where a joint has no limit."""
     root_pose: torch.Tensor
     """World pose of the root body, shape (N, 7)."""
     root_velocity: torch.Tensor

@@ -105,6 +105,8 @@ class NewtonBackend(NewtonProperties, Backend):
         self.model = finalize_quietly(world, wp_device)
         if self.model.shape_count:
             _give_robot_shapes_priority(self.model)
+        if request.terrain is not None:
+            newton_terrain.narrow_contact_gaps(self.model)
         phase_done("scene")
         self._set_target_modes(request.position_control)
         # contacts with the ground or between the robot's own links; an arm alone, or a robot without a collision
@@ -199,6 +201,9 @@ class NewtonBackend(NewtonProperties, Backend):
         self._wp_reset_mask = wp.from_torch(self._reset_mask)
         # views that stay valid: the state arrays are never reallocated
         self.default_dof_positions = self.default_q[:, self._coord_sel]
+        limits = torch.stack([wp.to_torch(self.model.joint_limit_lower), wp.to_torch(self.model.joint_limit_upper)], 1)
+        limits = limits.view(n, self.dofs_per_env, 2)[0, self._dof_index.to(self.device)]
+        self.dof_pos_limits = torch.where(limits.abs() >= newton.MAXVAL, limits.sign() * math.inf, limits)
         self.body_poses, self.body_velocities = self._body_q, self._body_qd
         self.root_pose, self.root_velocity = self._body_q[:, self.root_body], self._body_qd[:, self.root_body]
 

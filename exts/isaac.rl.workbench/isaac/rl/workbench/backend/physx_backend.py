@@ -122,6 +122,13 @@ class PhysxBackend(Backend):
         return self.view.get_link_velocities()
 
     @property
+    def dof_pos_limits(self) -> torch.Tensor:
+        """See :attr:`.base.Backend.dof_pos_limits`: the view's DOF limits of the first env; a limit beyond 1e30 (how
+        PhysX reports a joint without one) as -inf / inf."""
+        limits = self.view.get_dof_limits()[0].to(self.device)[self._dofs]
+        return torch.where(limits.abs() >= 1e30, limits.sign() * math.inf, limits)
+
+    @property
     def contact_forces(self) -> torch.Tensor:
         raise BackendError("PhysX in Isaac Sim: contact forces are not available to terms yet (Newton has them)")
 

@@ -44,6 +44,12 @@ class TermState:
         return self.backend.default_dof_positions
 
     @property
+    def dof_pos_limits(self) -> torch.Tensor:
+        """Lower and upper position limit of each joint [rad or m], shape (D, 2), the same in every env (columns as
+        ``dof_pos``); -inf / inf where a joint has no limit."""
+        return self.backend.dof_pos_limits
+
+    @property
     def root_pos_w(self) -> torch.Tensor:
         """Root body position relative to its env's origin [m], shape (N, 3)."""
         return self.backend.root_pose[:, :3] - self.backend.env_origins

@@ -41,6 +41,7 @@ EXAMPLE_ROBOTS = {  # name -> URDF inside example-robot-data's robots/ folder
     "go2": "go2_description/urdf/go2.urdf",
     "panda": "panda_description/urdf/panda.urdf",
     "so101": "so_arm_description/urdf/so101.urdf",
+    "g1": "g1_description/urdf/g1_29dof_rev_1_0.urdf",
 }
 _MESH_ERRORS = (  # a mesh the converter cannot read, in its output: the file, and why (None: as the output says)
     (re.compile(r"Failed to convert mesh: (?P<file>[^:]+): (?P<why>.*)"), None),  # urdf-usd-converter

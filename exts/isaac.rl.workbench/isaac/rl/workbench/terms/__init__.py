@@ -30,14 +30,18 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import events, metrics, observations, rewards, terminations
+from . import events, metrics, observations, rewards, rewards_legged, terminations
 
 REGISTRIES: dict[str, dict[str, Callable]] = {
     "observations": {name: getattr(observations, name) for name in observations.__all__},
-    "rewards": {name: getattr(rewards, name) for name in rewards.__all__},
+    "rewards": {name: getattr(module, name) for module in (rewards, rewards_legged) for name in module.__all__},
     "terminations": {name: getattr(terminations, name) for name in terminations.__all__},
     "events": {name: getattr(events, name) for name in events.__all__},
-    "metrics": {name: getattr(module, name) for module in (metrics, rewards, terminations) for name in module.__all__},
+    "metrics": {
+        name: getattr(module, name)
+        for module in (metrics, rewards, rewards_legged, terminations)
+        for name in module.__all__
+    },
 }
 
 FIXED_ARGS: dict[str, tuple[str, ...]] = {

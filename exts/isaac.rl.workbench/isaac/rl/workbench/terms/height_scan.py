@@ -40,9 +40,15 @@ def height_scan(
     origins = torch.stack(
         [cos * gx - sin * gy, sin * gx + cos * gy, torch.full_like(cos * gx, RAY_START)], dim=2
     ) + position.unsqueeze(1)  # (N, R, 3)
-    down = torch.tensor([0.0, 0.0, -1.0], device=env.device)
-    hit_z = origins[..., 2] - env.cast_rays(origins, down, MAX_DISTANCE)  # (N, R), env frame
+    hit_z = origins[..., 2] - env.cast_rays(origins, straight_down(str(env.device)), MAX_DISTANCE)  # (N, R), env frame
     return (position[:, 2:3] - hit_z - offset).clamp(-clip, clip)
+
+
+@functools.lru_cache(maxsize=8)
+def straight_down(device: str) -> torch.Tensor:
+    """The unit vector (0, 0, -1) on ``device``, made once: a copy from the host is not allowed while the env step
+    is captured in a CUDA graph."""
+    return torch.tensor([0.0, 0.0, -1.0], device=device)
 
 
 @functools.lru_cache(maxsize=32)
