@@ -5,7 +5,9 @@
     python scripts/plot_recording.py REC.usda --walk base:base_velocity --feet FL_foot FR_foot RL_foot RR_foot \
         --out walk.png
         env 0's base path, its planar velocity against the velocity command's (from the command marker, which
-        sits where the command would take the base in 0.5 s, 0.15 m above it), and the feet's heights
+        sits where the command would take the base in 0.5 s, 0.15 m above it), and the feet's heights; on a
+        recording made on a terrain, the path is drawn over the terrain's heights and the feet over the ground
+        under the base
 
     python scripts/plot_recording.py REC.usda --paths robot:goal --obstacles obstacle_0 obstacle_1 --radius 0.3 \
         --out nav.png
@@ -22,6 +24,7 @@ import sys
 from pathlib import Path
 
 import matplotlib
+import matplotlib.tri as mtri
 import numpy as np
 
 matplotlib.use("Agg")
@@ -78,7 +81,15 @@ def plot_walk(path: Path, base: str, command: str, feet: list[str], out: Path) -
     window = max(1, int(0.5 * rec.fps))
     mean = np.stack([np.convolve(velocity[:, k], np.ones(window) / window, mode="same") for k in range(2)], axis=1)
     figure, (ax_path, ax_vel, ax_feet) = plt.subplots(1, 3, figsize=(17, 4), layout="constrained")
-    ax_path.plot(position[:, 0], position[:, 1])
+    if rec.terrain is not None:  # the heights around the path, and the ground under the base over time
+        triangles = mtri.Triangulation(rec.terrain.vertices[:, 0], rec.terrain.vertices[:, 1], rec.terrain.faces)
+        shaded = ax_path.tripcolor(triangles, rec.terrain.vertices[:, 2], cmap="terrain", shading="gouraud")
+        figure.colorbar(shaded, ax=ax_path, label="ground height [m]")
+        ground = mtri.LinearTriInterpolator(triangles, rec.terrain.vertices[:, 2])(position[:, 0], position[:, 1])
+        ax_feet.plot(t, ground, "k--", label=f"ground under {base}")
+        low, high = position[:, :2].min(axis=0) - 1.5, position[:, :2].max(axis=0) + 1.5
+        ax_path.set(xlim=(low[0], high[0]), ylim=(low[1], high[1]))
+    ax_path.plot(position[:, 0], position[:, 1], color="tab:red")
     ax_path.set(aspect="equal", xlabel="x [m]", ylabel="y [m]", title=f"{base} path over {rec.seconds:.0f} s")
     for k, (axis, color) in enumerate((("x", "k"), ("y", "r"))):
         ax_vel.plot(t, commanded[:, k], f"{color}--", label=f"commanded v{axis} (world)")

@@ -148,7 +148,7 @@ def test_columns_are_shared_out_by_proportion():
 def test_envs_spread_over_the_columns_start_on_the_levels_allowed():
     spec = TerrainSpec(rows=4, border=1.0, types=(TileType(name="flat"), TileType(name="boxes")), max_start_level=1)
     levels, columns = env_start_tiles(spec, 10)
-    assert columns.tolist() == [0] * 5 + [1] * 5
+    assert columns.tolist() == [0, 1] * 5  # interleaved: any consecutive envs cover both types
     assert set(levels.tolist()) <= {0, 1}
     terrain = generate_terrain(spec)
     origins = env_origins(terrain, levels, columns)

@@ -91,3 +91,13 @@ def test_a_terrain_on_another_engine_than_newton_is_refused():
         load_spec("ant", {"env.physics": "physx", "terrain.rows": 2})
     message = str(caught.value)
     assert caught.value.key == "env.physics" and '"newton" only' in message and "\n" not in message, message
+
+
+def test_columns_that_leave_a_listed_type_without_a_tile_are_refused_naming_the_type():
+    proportions = {"stairs_up": 2.0, "stairs_down": 2.0, "slope_up": 1.0}
+    types = {f"terrain.types.{name}.proportion": share for name, share in proportions.items()}
+    with pytest.raises(SpecError) as caught:
+        load_spec("ant", {**types, "terrain.columns": 2})
+    message = str(caught.value)
+    assert caught.value.key == "terrain.columns" and "leave slope_up without a column" in message, message
+    assert load_spec("ant", {**types, "terrain.columns": 5}).terrain.num_columns == 5

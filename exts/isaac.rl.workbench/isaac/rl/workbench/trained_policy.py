@@ -56,6 +56,7 @@ class TrainedPolicy:
         recorder = None
         if record is not None:
             from .scene.record import UsdRecorder
+            from .scene.terrain import generate_terrain
 
             count = min(record_envs, self._env.num_envs)
             recorder = UsdRecorder(
@@ -65,6 +66,7 @@ class TrainedPolicy:
                 count,
                 min(self._spec.env.spacing, RECORDING_MAX_SPACING),
                 1.0 / self._spec.env.step_dt,
+                terrain=generate_terrain(self._spec.terrain) if self._spec.terrain is not None else None,
             )
         policy = self._trainer.inference_policy()
         result = evaluate(self._env, policy, num_episodes, recorder, keep_observations)
@@ -78,7 +80,8 @@ class TrainedPolicy:
 
     def play_step(self) -> dict:
         """Step every env once with the deterministic policy; envs whose episode ends start a new one. Returns
-        ``poses`` (N, B, 7) env-relative body poses, ``rewards`` (N,) and ``dones`` (N,), as CPU tensors."""
+        ``poses`` (N, B, 7) env-relative body poses, ``origins`` (N, 3) each env's origin in the world [m] (on a
+        terrain, where the env stands on it), ``rewards`` (N,) and ``dones`` (N,), as CPU tensors."""
         if self._play is None:
             self._play = (self._trainer.inference_policy(), self._env.reset())
             self._play[0].reset()  # a recurrent policy starts from a zero hidden state
@@ -87,7 +90,8 @@ class TrainedPolicy:
             obs, rewards, dones, _ = self._env.step(policy(obs))
             policy.reset(dones)  # ended episodes start the next from a zero hidden state
         self._play = (policy, obs)
-        return {"poses": self._env.body_poses_env.cpu(), "rewards": rewards.cpu(), "dones": dones.cpu()}
+        poses, origins = self._env.body_poses_env.cpu(), self._env.backend.env_origins.cpu()
+        return {"poses": poses, "origins": origins, "rewards": rewards.cpu(), "dones": dones.cpu()}
 
     def export(self, out: Path, deploy: bool = False) -> dict:
         """Write ``policy.onnx`` and ``policy.pt`` to the folder ``out`` and check them against the training policy

@@ -315,7 +315,8 @@ class Workbench:
         startup_timer.mark("log")
         self._emit("iteration", metrics)
         if self._pose_watch is not None:
-            self._emit("poses", {"poses": self._pose_watch.pop().numpy(), "dt": self.spec.env.step_dt})
+            poses, origins = self._pose_watch.pop_with_origins()
+            self._emit("poses", {"poses": poses.numpy(), "origins": origins.numpy(), "dt": self.spec.env.step_dt})
         for message in self._warnings.check(metrics):
             self._emit("warning", {"message": message})
         if self.iteration % int(self.spec.ppo["save_interval"]) == 0:
@@ -354,7 +355,8 @@ class Workbench:
     def watch_poses(self, num_envs: int) -> None:
         """During training, hand the body poses of the first ``num_envs`` envs at every step of each iteration to
         listeners as a "poses" event after it: ``poses`` (T, K, B, 7) env-relative (x, y, z [m], qx, qy, qz, qw) in
-        :attr:`body_paths` order, ``dt`` [s] between frames. Costs a device copy per step and one transfer per
+        :attr:`body_paths` order, ``origins`` (T, K, 3) each env's origin in the world [m], ``dt`` [s] between
+        frames. Costs a device copy per step and one transfer per
         iteration (see :class:`~.envs.pose_watch.PoseWatch`). Call after :meth:`build`."""
         if self.env is None:
             raise RunError("build() the workbench before watching its envs")
@@ -451,8 +453,8 @@ class Workbench:
 
     def play_step(self) -> dict:
         """Step every env once with the deterministic policy (a live view of :meth:`for_play`'s envs); envs whose
-        episode ends start a new one. Returns ``poses`` (N, B, 7) env-relative body poses, ``rewards`` (N,) and
-        ``dones`` (N,), as CPU tensors."""
+        episode ends start a new one. Returns ``poses`` (N, B, 7) env-relative body poses, ``origins`` (N, 3) the
+        envs' origins [m], ``rewards`` (N,) and ``dones`` (N,), as CPU tensors."""
         return self.trained_policy.play_step()
 
     def export(self, out_dir: Path | None = None, deploy: bool = False) -> dict:

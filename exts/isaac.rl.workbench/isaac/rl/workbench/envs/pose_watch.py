@@ -29,6 +29,7 @@ class PoseWatch:
         self._poses = body_poses
         self._origins = env_origins[: self.num_envs].unsqueeze(1)  # (K, 1, 3), a view
         self._frames = torch.zeros((self.capacity, self.num_envs, *body_poses.shape[1:]), device=body_poses.device)
+        self._frame_origins = torch.zeros((self.capacity, self.num_envs, 3), device=body_poses.device)
         self._count = 0  # frames recorded since the last pop (may exceed capacity)
 
     def record(self) -> None:
@@ -36,15 +37,21 @@ class PoseWatch:
         frame = self._frames[self._count % self.capacity]
         frame.copy_(self._poses[: self.num_envs])
         frame[..., :3] -= self._origins
+        self._frame_origins[self._count % self.capacity].copy_(self._origins[:, 0])
         self._count += 1
 
     def pop(self) -> torch.Tensor:
         """The frames recorded since the last call, oldest first, as a CPU tensor (T', K, B, 7) of env-relative poses
         (T' <= capacity); one device-to-host transfer."""
+        return self.pop_with_origins()[0]
+
+    def pop_with_origins(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """As :meth:`pop`, with each frame's env origins [m]: CPU tensors (T', K, B, 7) and (T', K, 3); pose plus
+        origin is the body's world position (on a terrain, where it stands on it)."""
         count, self._count = self._count, 0
         if count == 0:
-            return torch.zeros((0, *self._frames.shape[1:]))
+            return torch.zeros((0, *self._frames.shape[1:])), torch.zeros((0, self.num_envs, 3))
         kept = min(count, self.capacity)
         start = count % self.capacity if count > self.capacity else 0
         order = [(start + i) % self.capacity for i in range(kept)]
-        return self._frames[order].cpu()
+        return self._frames[order].cpu(), self._frame_origins[order].cpu()

@@ -22,6 +22,7 @@ from ..learn.run_dir import RunDir, RunError
 from ..learn.run_index import read_info, read_spec_table
 from ..live_edits import LiveEditRefused
 from ..scene.read_recording import read_recording
+from ..scene.terrain_mesh import display_terrain
 from ..specs.schema import TaskSpec
 from ..workbench import Workbench
 from .panel_state import PLOTTED, PoseFrames, RunState
@@ -101,7 +102,7 @@ def train(model: JobHost, spec: TaskSpec | None = None, resume: Path | None = No
                     if key in PLOTTED or key.startswith("reward/"):
                         run.series.setdefault(key, []).append((it, float(value)))
         elif event == "poses":
-            show(model, data["poses"], data["dt"], wb.body_paths, "training")
+            show(model, data["poses"], data["dt"], wb.body_paths, "training", **on_terrain(wb.spec, data["origins"]))
         elif event == "checkpoint":
             with model.changing("run"):
                 if Path(data["path"]) not in model.run.checkpoints:  # finish() saves the last one again
@@ -166,7 +167,7 @@ def play(model: JobHost) -> None:
                 "episodes": len(ended),
                 "mean_return": float(np.mean(ended)) if ended else None,
             }
-        show(model, out["poses"].numpy()[None], dt, wb.body_paths, "play")
+        show(model, out["poses"].numpy()[None], dt, wb.body_paths, "play", **on_terrain(wb.spec, out["origins"][None]))
         next_frame += dt
         time.sleep(max(0.0, next_frame - time.perf_counter()))
     played = model.run.play
@@ -257,6 +258,7 @@ def open_recording(model: JobHost, file: Path) -> bool:
         scene=rec.scene,
         root=rec.articulation_root,
         offsets=rec.env_origins,
+        terrain=rec.terrain,
     )
     return True
 
@@ -265,6 +267,14 @@ def show(model: JobHost, poses: np.ndarray, dt: float, body_paths: list[str], so
     """Hand (T, K, B, 7) body poses to the 3D views."""
     with model.changing("poses"):
         model.view = PoseFrames(np.asarray(poses, dtype=np.float32), float(dt), list(body_paths), source, **where)
+
+
+def on_terrain(spec: TaskSpec, origins: Any) -> dict:
+    """:class:`PoseFrames`' ``origins`` (T, K, 3) [m] and ``terrain`` of a run of ``spec`` on a terrain; {} without
+    one (the envs stand side by side in the view)."""
+    if spec.terrain is None:
+        return {}
+    return {"origins": np.asarray(origins, dtype=np.float32), "terrain": display_terrain(spec.terrain)}
 
 
 def _status(model: JobHost, status: str) -> None:

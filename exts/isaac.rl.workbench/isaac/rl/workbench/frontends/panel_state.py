@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..scene.terrain_mesh import TerrainMesh
 from ..specs.schema import SpecError
 from ..specs.task_files import list_tasks
 
@@ -58,6 +59,11 @@ class PoseFrames:
     """That scene's articulation root."""
     offsets: np.ndarray | None = None
     """(K, 3) [m] where each env stands in the view; None: side by side along +Y at the spec's spacing (at most 4 m)."""
+    origins: np.ndarray | None = None
+    """On a terrain: (T, K, 3) [m] each env's origin in the world at each frame (a terrain curriculum moves them);
+    the view draws the envs there, on the terrain. None: the envs stand at ``offsets``."""
+    terrain: TerrainMesh | None = None
+    """The terrain the envs stand on, in the world frame of ``origins``; None: the flat ground."""
 
 
 def spec_choice(model: Any) -> str | None:

@@ -17,8 +17,9 @@ def evaluate(env, policy, num_episodes: int, recorder=None, keep_observations: i
     Args:
         env: an rsl-rl ``VecEnv`` that also offers ``root_lin_vel_w`` (N, 3), ``unstable`` (N,) bool (envs whose
             physics blew up this step), ``metric_names`` (K names) and ``episode_metrics`` (N, K: each env's metrics
-            of the episode that ended at the last step) and, to record, ``body_poses_env`` (N, B, 7) and
-            ``recording_markers(n)`` (the commands to draw), as ``WorkbenchEnv`` does.
+            of the episode that ended at the last step) and, to record, ``body_poses_env`` (N, B, 7),
+            ``recording_markers(n)`` (the commands to draw) and ``backend.env_origins`` (N, 3), as ``WorkbenchEnv``
+            does.
         policy: callable mapping an observation TensorDict to actions (N, A), e.g. rsl-rl's inference policy. One
             with rsl-rl's ``reset(dones)`` (a recurrent model) starts each round from a zero hidden state, and the
             hidden state of every env whose episode ends is zeroed for its next one.
@@ -56,7 +57,8 @@ def evaluate(env, policy, num_episodes: int, recorder=None, keep_observations: i
                 kept.append(obs.clone())
                 kept_rows += env.num_envs
             if recorder is not None and round_index == 0:
-                recorder.add_frame(env.body_poses_env[: recorder.num_envs], env.recording_markers(recorder.num_envs))
+                n = recorder.num_envs
+                recorder.add_frame(env.body_poses_env[:n], env.recording_markers(n), env.backend.env_origins[:n])
             obs, rewards, dones, _ = env.step(policy(obs))
             if reset_hidden is not None:
                 reset_hidden(dones)

@@ -9,6 +9,7 @@ reads even where the scene has moved. What UsdRecorder writes, and this module e
   ["!resetXformStack!", "xformOp:translate:recorded", "xformOp:orient:recorded"]`` whose two ops are time-sampled
   once per frame. The reset makes them world poses, env offset included.
 - ``timeCodesPerSecond`` = fps: time code k is frame k.
+- On a terrain, ``/World/terrain``: its static mesh (:mod:`.terrain_usd`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from pathlib import Path
 
 import numpy as np
 from pxr import Sdf, Tf
+
+from .terrain_mesh import TerrainMesh
+from .terrain_usd import TERRAIN_PRIM, read_terrain_mesh
 
 _TRANSLATE = "xformOp:translate:recorded"
 _ORIENT = "xformOp:orient:recorded"
@@ -37,6 +41,7 @@ class Recording:
     fps: float  # frames per second [1/s]
     poses: np.ndarray  # (T, E, B, 7) float32 world poses x, y, z [scene length units], qx, qy, qz, qw
     env_origins: np.ndarray  # (E, 3) float32 offset of each env [scene length units], already inside ``poses``
+    terrain: TerrainMesh | None = None  # the terrain the envs walked on, in the poses' frame; None: flat ground
 
     @property
     def num_frames(self) -> int:
@@ -85,6 +90,7 @@ def read_recording(path: Path) -> Recording:
         fps=float(layer.timeCodesPerSecond),
         poses=poses,
         env_origins=np.array([_env_origin(layer, env) for env in envs], dtype=np.float32).reshape(-1, 3),
+        terrain=read_terrain_mesh(layer, f"/World/{TERRAIN_PRIM}"),
     )
 
 

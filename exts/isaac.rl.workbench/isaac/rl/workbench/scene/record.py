@@ -17,6 +17,10 @@ The recording is a small stage beside the scene, not a copy of it:
 - Markers (a command's target, ``add_frame(..., markers=...)``) are spheres ``/World/markers/<name>_<i>`` whose
   translate is time-sampled with the frames, in the same env offsets: green for a target position, blue for where a
   velocity command would take the base in half a second.
+- On a terrain (``terrain=``), ``/World/terrain`` is its static mesh (:mod:`.terrain_usd`, the grid decimated to at
+  most :data:`.terrain_mesh.DISPLAY_MAX_TRIANGLES` triangles), and each env stands at its origin on it as the
+  physics had it at each frame (``add_frame(..., origins=...)``), not side by side; ``envOffset`` is its first
+  frame's origin.
 
 Time code ``k`` is frame ``k``; ``timeCodesPerSecond = framesPerSecond = fps``. The stage copies the scene's
 ``upAxis`` and ``metersPerUnit``; positions are taken to be in the scene's length unit (metres in a scene with
@@ -33,6 +37,9 @@ import torch
 from pxr import Gf, Sdf, Usd, UsdGeom, UsdPhysics
 
 from ..utils.atomic import write_atomically
+from .terrain import Terrain
+from .terrain_mesh import terrain_mesh
+from .terrain_usd import TERRAIN_PRIM, define_terrain_mesh
 
 _OP_SUFFIX = "recorded"
 
@@ -48,6 +55,7 @@ class UsdRecorder:
         num_envs: int,
         spacing: float,
         fps: float,
+        terrain: Terrain | None = None,
     ) -> None:
         """Read the scene and prepare a recording.
 
@@ -58,6 +66,7 @@ class UsdRecorder:
             num_envs: Number of environments recorded, N.
             spacing: Distance between neighbouring environments [scene length units].
             fps: Frames per second of the recording [1/s], the rate at which :meth:`add_frame` is called.
+            terrain: The ground the envs stand on, written with the recording; None: the flat ground.
 
         Raises:
             ValueError: The scene lacks the articulation root or a body under it, a body is listed twice, or an
@@ -73,7 +82,9 @@ class UsdRecorder:
         self.num_envs = int(num_envs)
         self.spacing = float(spacing)
         self.fps = float(fps)
+        self.terrain = terrain
         self._frames: list[np.ndarray] = []
+        self._origins: list[np.ndarray] = []  # on a terrain: (num_envs, 3) per frame
         self._markers: dict[str, list[np.ndarray]] = {}
 
         stage = Usd.Stage.Open(str(self.scene))
@@ -114,12 +125,19 @@ class UsdRecorder:
         """Number of frames added so far."""
         return len(self._frames)
 
-    def env_origin(self, env: int) -> Gf.Vec3d:
-        """Origin of environment ``env`` in the recording [scene length units]."""
+    def env_origin(self, env: int, frame: int = 0) -> Gf.Vec3d:
+        """Origin of environment ``env`` in the recording at ``frame`` [scene length units]."""
+        if self.terrain is not None:
+            return Gf.Vec3d(*self._origins[frame][env])
         offset = env * self.spacing
         return Gf.Vec3d(offset, 0.0, 0.0) if self.up_axis == UsdGeom.Tokens.y else Gf.Vec3d(0.0, offset, 0.0)
 
-    def add_frame(self, body_poses: torch.Tensor, markers: dict[str, torch.Tensor] | None = None) -> None:
+    def add_frame(
+        self,
+        body_poses: torch.Tensor,
+        markers: dict[str, torch.Tensor] | None = None,
+        origins: torch.Tensor | None = None,
+    ) -> None:
         """Append one frame.
 
         Args:
@@ -127,11 +145,17 @@ class UsdRecorder:
                 ``body_paths`` order, in world axes relative to each environment's origin. Any device and float dtype.
             markers: ``"position:<name>"`` (a target, green) or ``"velocity:<name>"`` (blue) -> (num_envs, 3) marker
                 positions relative to each env's origin; the same keys at every frame.
+            origins: (num_envs, 3) each env's origin in the world [m] at this frame (a terrain curriculum moves
+                them); needed on a terrain, where the envs stand at them; ignored without one.
         """
         poses = body_poses.detach().to("cpu", torch.float64).numpy()
         expected = (self.num_envs, len(self.body_paths), 7)
         if poses.shape != expected:
             raise ValueError(f"body_poses must have shape {expected}, got {tuple(poses.shape)}")
+        if self.terrain is not None:
+            if origins is None:
+                raise ValueError("a recording on a terrain needs each frame's env origins")
+            self._origins.append(origins.detach().to("cpu", torch.float64).numpy().reshape(self.num_envs, 3).copy())
         self._frames.append(poses.copy())
         for name, positions in (markers or {}).items():
             self._markers.setdefault(name, []).append(positions.detach().to("cpu", torch.float64).numpy().copy())
@@ -196,13 +220,17 @@ class UsdRecorder:
                     for frame in range(self.num_frames):
                         x, y, z = frames[frame, env, index, :3]
                         qx, qy, qz, qw = quats[frame, env, index]
-                        position, rotation = Gf.Vec3d(x, y, z) + origin, Gf.Quatf(qw, qx, qy, qz)
+                        position = Gf.Vec3d(x, y, z) + self.env_origin(env, frame)
+                        rotation = Gf.Quatf(qw, qx, qy, qz)
                         if frame == 0:  # also the default value, for viewers that ignore time samples
                             translate.Set(position)
                             orient.Set(rotation)
                         translate.Set(position, Usd.TimeCode(frame))
                         orient.Set(rotation, Usd.TimeCode(frame))
         self._author_markers(stage)
+        if self.terrain is not None:
+            mesh = terrain_mesh(self.terrain.heights, self.terrain.horizontal_scale)
+            define_terrain_mesh(stage, f"/World/{TERRAIN_PRIM}", mesh)
         return stage
 
     def _author_markers(self, stage: Usd.Stage) -> None:
@@ -215,10 +243,9 @@ class UsdRecorder:
                 sphere.CreateRadiusAttr(0.025 / self.meters_per_unit)
                 sphere.CreateDisplayColorAttr([color])
                 translate = sphere.AddTranslateOp(UsdGeom.XformOp.PrecisionDouble)
-                origin = self.env_origin(env)
                 with Sdf.ChangeBlock():
                     for frame, positions in enumerate(frames):
-                        translate.Set(Gf.Vec3d(*positions[env]) + origin, Usd.TimeCode(frame))
+                        translate.Set(Gf.Vec3d(*positions[env]) + self.env_origin(env, frame), Usd.TimeCode(frame))
 
     def _place_env(self, env_prim: Usd.Prim, origin: Gf.Vec3d) -> None:
         """Put the referenced root at ``origin``, ahead of the root's own transform from the scene."""

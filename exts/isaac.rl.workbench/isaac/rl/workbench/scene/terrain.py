@@ -192,13 +192,15 @@ def generate_terrain(spec: TerrainSpec) -> Terrain:
 
 
 def env_start_tiles(spec: TerrainSpec, num_envs: int) -> tuple[np.ndarray, np.ndarray]:
-    """Which tile each env starts on, as Isaac Lab spreads them: env i on column ``floor(i * columns / num_envs)``,
-    on a level drawn uniformly from 0 to ``max_start_level`` (seeded by ``spec.seed``).
+    """Which tile each env starts on: env i on column ``i % columns``, so that any run of consecutive envs (the
+    first k envs an evaluation takes, the evaluation envs appended after the training envs) covers every tile type,
+    on a level drawn uniformly from 0 to ``max_start_level`` (seeded by ``spec.seed``). Isaac Lab gives each column
+    a block of consecutive envs instead, which puts the first envs all on the first type.
 
     Returns:
         (levels, columns), each int64 of shape (num_envs,).
     """
-    columns = np.arange(num_envs) * spec.num_columns // num_envs
+    columns = np.arange(num_envs) % spec.num_columns
     top = spec.rows - 1 if spec.max_start_level is None else spec.max_start_level
     levels = np.random.default_rng([spec.seed, num_envs]).integers(0, top + 1, size=num_envs)
     return levels.astype(np.int64), columns.astype(np.int64)

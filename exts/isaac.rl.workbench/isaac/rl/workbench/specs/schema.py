@@ -495,7 +495,9 @@ def spec_key_docs() -> list[KeyDoc]:
         for name in names:
             key = f"{prefix}.{_TOML_NAME.get(name, name)}"
             out.append(KeyDoc(key, _default(term_fields[name]), term_docs[name]))
-    return [*out, *_MERGE_KEYS[1:]]
+    from .terrain_keys import terrain_key_docs  # it imports this module
+
+    return [*out, *terrain_key_docs(), *_MERGE_KEYS[1:]]
 
 
 def _default(f: Field) -> Any:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-from ..scene.terrain import TerrainSpec, TileType
+from ..scene.terrain import TerrainSpec, TileType, column_types
 from ..scene.terrain_tiles import MAX_SLOPE_DEG, POSITIVE_PARAMETERS, TILE_PARAMETERS
 from .schema import EnvSpec, SpecError
 from .tables import SpecTable
@@ -66,7 +66,7 @@ def load_terrain(t: SpecTable, env: EnvSpec) -> TerrainSpec:
     max_start_level = t.get("max_start_level", int)
     if max_start_level is not None and not 0 <= max_start_level < rows:
         raise t.error("max_start_level", f"expected an integer from 0 to terrain.rows - 1 = {rows - 1}")
-    return TerrainSpec(
+    spec = TerrainSpec(
         tile_size=lengths["tile_size"],
         border=lengths["border"],
         rows=rows,
@@ -77,6 +77,16 @@ def load_terrain(t: SpecTable, env: EnvSpec) -> TerrainSpec:
         seed=t.number("seed", d.seed, minimum=0, integer=True),
         max_start_level=max_start_level,
     )
+    missing = [tile.name for tile in types if tile.name not in column_types(spec)]
+    if missing:
+        shares = ", ".join(f"{tile.name} {tile.proportion:g}" for tile in types)
+        raise t.error(
+            "columns",
+            f"{spec.num_columns} columns shared out by proportion ({shares}) leave {', '.join(missing)} without a "
+            f"column; give more columns (at least the sum of the proportions, {sum(x.proportion for x in types):g}, "
+            "when they are whole numbers) or larger proportions",
+        )
+    return spec
 
 
 def _load_types(t: SpecTable, d: TerrainSpec) -> tuple[TileType, ...]:

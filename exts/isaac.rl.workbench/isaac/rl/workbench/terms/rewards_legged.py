@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from .height_scan import MAX_DISTANCE, RAY_START
+from .height_scan import MAX_DISTANCE, RAY_START, straight_down
 
 __all__ = [
     "feet_air_time_biped",
@@ -91,9 +91,7 @@ def base_height_l2(env, target: float, body: str | None = None) -> torch.Tensor:
     position = env.root_pos_w if body is None else env.body_pos_w[:, body]  # (N, 3), env frame
     origins = position.unsqueeze(1).clone()  # (N, 1, 3); built on the device (no host copy inside a CUDA graph)
     origins[..., 2] += RAY_START
-    down = torch.zeros_like(position[0])
-    down[2] = -1.0
-    distance = env.cast_rays(origins, down, MAX_DISTANCE)[:, 0]
+    distance = env.cast_rays(origins, straight_down(str(position.device)), MAX_DISTANCE)[:, 0]
     height = torch.where(distance < MAX_DISTANCE, distance - RAY_START, position[:, 2])
     return torch.square(height - target)
 

@@ -23,6 +23,8 @@ from ...backend.physx_stage import EnvGrid, stage
 
 APP_STEPS_PHYSICS = "/app/player/playSimulations"
 """Kit's setting: whether the timeline's play steps the stage's physics."""
+TERRAIN_PATH = "/World/terrain"
+"""Where the stage references a spec's terrain."""
 
 
 # -- app, settings, menu ------------------------------------------------------------------------------------------
@@ -71,10 +73,20 @@ def open_stage_file() -> Path | None:
     return None if layer.anonymous or not layer.realPath else Path(layer.realPath)
 
 
-def show_poses(grid: EnvGrid, body_paths: list[str], poses: np.ndarray) -> None:
+def reference_terrain(file: Path | None) -> None:
+    """Make :data:`TERRAIN_PATH` reference the terrain file ``file`` (its default prim); None: remove it."""
+    st = stage()
+    st.RemovePrim(TERRAIN_PATH)
+    if file is not None:
+        st.DefinePrim(TERRAIN_PATH).GetReferences().AddReference(str(file))
+
+
+def show_poses(grid: EnvGrid, body_paths: list[str], poses: np.ndarray, origins: np.ndarray | None = None) -> None:
     """Move the first K envs' bodies on the stage to ``poses`` (K, B, 7): env-relative x, y, z [m], qx, qy, qz, qw
-    of the scene's ``body_paths`` (what the panel model's view holds when Newton runs the physics)."""
+    of the scene's ``body_paths`` (what the panel model's view holds when Newton runs the physics), each env at
+    ``origins`` (K, 3) [m] (on a terrain, where it stands on it), or at its clone's origin when None."""
     st, cache = stage(), UsdGeom.XformCache()
+    origins = grid.origins if origins is None else origins
     with Sdf.ChangeBlock():
         for env in range(min(len(poses), len(grid.robot_paths))):
             for body, pose in zip(body_paths, poses[env], strict=True):
@@ -83,6 +95,6 @@ def show_poses(grid: EnvGrid, body_paths: list[str], poses: np.ndarray) -> None:
                     continue
                 x, y, z, qx, qy, qz, qw = (float(v) for v in pose)
                 world = Gf.Matrix4d().SetRotate(Gf.Quatd(qw, qx, qy, qz))
-                world.SetTranslateOnly(Gf.Vec3d(x, y, z) + Gf.Vec3d(*grid.origins[env]))
+                world.SetTranslateOnly(Gf.Vec3d(x, y, z) + Gf.Vec3d(*(float(v) for v in origins[env])))
                 local = world * cache.GetParentToWorldTransform(prim).GetInverse()
                 UsdGeom.Xformable(prim).MakeMatrixXform().Set(local)

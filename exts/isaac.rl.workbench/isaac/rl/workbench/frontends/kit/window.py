@@ -7,6 +7,9 @@ One coroutine drives the window: at each app update it gives the panel model's w
 runs the app steps no physics of its own. With Newton running the physics, the bodies the model's view holds are
 written onto the cloned envs, so the viewport shows training and Play; with PhysX the cloned envs are the
 simulation itself. The ``physics`` setting, when given, becomes ``env.physics`` of every spec the window opens.
+A spec with a ``[terrain]`` gets its terrain on the stage at Clone: written once as a USD file under the runs folder
+(``terrains/terrain_<hash>.usda``) and referenced at ``/World/terrain``; the envs' poses are shown at their origins
+on it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from typing import Any
 import omni.ui as ui
 
 from ...backend import physx_stage
+from ...scene.terrain import generate_terrain
+from ...scene.terrain_usd import terrain_file_name, write_terrain_usd
 from ..panel import PanelModel
 from ..panel_layout import duration, policy_status
 from ..panel_state import planned_iterations
@@ -134,8 +139,14 @@ class WorkbenchWindow(ui.Window):
             spec = self.model.spec()
             floating = self.model.articulation is not None and not self.model.articulation.fixed_base
             self.grid = physx_stage.clone_envs(
-                spec.scene, spec.robot_prim, spec.env.num_envs, spec.env.spacing, floating
+                spec.scene, spec.robot_prim, spec.env.num_envs, spec.env.spacing, floating and spec.terrain is None
             )
+            terrain = None
+            if spec.terrain is not None:
+                terrain = self.model.runs_dir / "terrains" / terrain_file_name(spec.terrain)
+                if not terrain.is_file():
+                    write_terrain_usd(generate_terrain(spec.terrain), terrain)
+            isaacsim.reference_terrain(terrain)
             self.model.say(f"cloned {spec.env.num_envs} envs under {physx_stage.ENVS_ROOT}")
         except Exception as exc:  # the reason goes to the messages, as every panel error does
             self.model.say(f"error: clone: {exc}")
@@ -179,7 +190,8 @@ class WorkbenchWindow(ui.Window):
             self._refresh_progress()
         if "poses" in dirty and self.newton_runs() and self.grid is not None and self.model.view is not None:
             view = self.model.view
-            isaacsim.show_poses(self.grid, view.body_paths, view.poses[-1])
+            origins = None if view.origins is None else view.origins[-1]
+            isaacsim.show_poses(self.grid, view.body_paths, view.poses[-1], origins)
         if "messages" in dirty:
             self.messages.text = "\n".join(reversed(self.model.messages[-MESSAGES_SHOWN:])) or "none"
         if "save" in dirty:

@@ -6,6 +6,11 @@ the panel model's :class:`~..panel.PoseFrames`: a block per training iteration, 
 recording. A background thread plays a block at its own pace (frame ``dt``) and at most ``MAX_FPS``; during
 training, each block plays whole before the newest one that arrived meanwhile (the view lags training by up to a
 block and skips blocks, but the motion is real time); a recording follows the time slider instead.
+
+On a terrain (a spec with ``[terrain]``, or a recording that holds one), the terrain is one mesh
+(:func:`~...scene.terrain_mesh.display_terrain`, at most 200k triangles) in place of the ground grid, and each env
+stands where the physics has it: its body poses plus its origin on the terrain at that frame
+(:attr:`~..panel_state.PoseFrames.origins`), so the robots walk on the steps they walk on in the simulation.
 """
 
 from __future__ import annotations
@@ -18,7 +23,10 @@ import numpy as np
 import viser
 from scipy.spatial.transform import Rotation
 
+from ...envs.backend_request import terrain_ground
 from ...scene.geometry import BodyMesh, articulation_meshes, body_rest_poses
+from ...scene.terrain_mesh import TerrainMesh, display_terrain
+from ...scene.terrain_usd import COLOR as TERRAIN_COLOR
 from ...trained_policy import RECORDING_MAX_SPACING
 from ..panel import PanelModel, PoseFrames
 
@@ -40,6 +48,9 @@ class SceneView:
         self._bounds: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self._offsets = np.zeros((0, 3), dtype=np.float32)
         self._frames: PoseFrames | None = None
+        self._poses = np.zeros((0, 0, 0, 7), dtype=np.float32)  # (T, K, B, 7) of the frames playing, as drawn
+        self._terrain: TerrainMesh | None = None
+        self.terrain_handle: viser.MeshHandle | None = None
         self._block_started = 0.0
         self.frames_sent = 0
         server.scene.set_up_direction("+z")
@@ -47,7 +58,7 @@ class SceneView:
         # once they are known (_aim_camera)
         server.initial_camera.position = (7.0, -5.0, 4.0)
         server.initial_camera.look_at = (0.0, 4.0, 1.0)
-        server.scene.add_grid("/ground", width=20.0, height=20.0, cell_size=0.5, plane="xy")
+        self._grid = server.scene.add_grid("/ground", width=20.0, height=20.0, cell_size=0.5, plane="xy")
         self.slider = None  # set by the panel: the recording's time slider (a GuiSliderHandle)
         self.playing_recording = True
         self._stop = threading.Event()
@@ -65,7 +76,12 @@ class SceneView:
             return
         scene = self.model.scene_path
         bodies = list(art.bodies)
-        offsets = self._spec_offsets(self.model.view_envs, self._extent(scene, art.root_path, bodies))
+        terrain = self._spec_terrain()
+        if terrain is None:
+            offsets = self._spec_offsets(self.model.view_envs, self._extent(scene, art.root_path, bodies))
+        else:
+            offsets = self._terrain_starts(self.model.view_envs)
+        self._show_terrain(terrain)
         self._use_scene(scene, art.root_path, bodies, offsets)
 
     def show_frames(self, frames: PoseFrames) -> None:
@@ -77,12 +93,17 @@ class SceneView:
             scene, root = self.model.scene_path, self.model.articulation.root_path
         else:
             return
-        offsets = frames.offsets
-        if offsets is None:
+        poses, offsets, aim = frames.poses, frames.offsets, None
+        if frames.origins is not None:  # on a terrain: world poses, the camera on where the envs stand
+            poses = poses.copy()
+            poses[..., :3] += frames.origins[:, :, None, :]
+            offsets, aim = np.zeros((poses.shape[1], 3), dtype=np.float32), frames.origins[0]
+        elif offsets is None:
             offsets = self._spec_offsets(frames.poses.shape[1], self._extent(Path(scene), root, frames.body_paths))
-        self._use_scene(Path(scene), root, frames.body_paths, offsets)
+        self._show_terrain(frames.terrain)
+        self._use_scene(Path(scene), root, frames.body_paths, offsets, aim)
         with self._lock:
-            self._frames, self._block_started = frames, time.perf_counter()
+            self._frames, self._poses, self._block_started = frames, poses, time.perf_counter()
         if self.slider is not None and frames.source == "recording":
             self.slider.max = max(frames.poses.shape[0] - 1, 1)
             self.slider.value = 0
@@ -99,6 +120,42 @@ class SceneView:
         offsets[:, 1] = np.arange(count) * spacing
         return offsets
 
+    def _spec_terrain(self) -> TerrainMesh | None:
+        """The open spec's terrain mesh, None without one (or with an invalid spec)."""
+        try:
+            terrain = self.model.spec().terrain
+        except Exception:  # an invalid spec: no terrain shown
+            return None
+        return None if terrain is None else display_terrain(terrain)
+
+    def _terrain_starts(self, count: int) -> np.ndarray:
+        """Where the first ``count`` envs of the open spec start on its terrain [m], (count, 3), as the physics
+        places them (:func:`~...envs.backend_request.terrain_ground`)."""
+        spec = self.model.spec()
+        ground = terrain_ground(spec.terrain, spec.env.num_envs, spec.env.spacing, self.model.device)
+        return np.resize(ground.env_origins, (count, 3)).astype(np.float32)
+
+    def _show_terrain(self, terrain: TerrainMesh | None) -> None:
+        """Show ``terrain`` in place of the ground grid (None: the grid alone); the mesh is sent once."""
+        if terrain is self._terrain:
+            return
+        with self._lock, self.server.atomic():
+            if self.terrain_handle is not None:
+                self.terrain_handle.remove()
+                self.terrain_handle = None
+            self._terrain = terrain
+            self._grid.visible = terrain is None
+            if terrain is not None:
+                self.terrain_handle = self.server.scene.add_mesh_simple(
+                    "/terrain",
+                    vertices=terrain.vertices,
+                    faces=terrain.faces,
+                    color=tuple(int(255 * c) for c in TERRAIN_COLOR),
+                    flat_shading=True,
+                    side="double",
+                    cast_shadow=False,
+                )
+
     def _extent(self, scene: Path, root: str, body_paths: list[str]) -> float:
         """The robot's size at rest [m]: the largest side of its meshes' bounding box (cached per robot)."""
         key = (str(scene), root, tuple(body_paths))
@@ -114,10 +171,11 @@ class SceneView:
         return self._extents[key]
 
     def _aim_camera(self, key: tuple, offsets: np.ndarray) -> None:
-        """Point the camera of new tabs (and open ones) at the row of envs, from the side and a little above."""
+        """Point the camera of new tabs (and open ones) at the envs standing at ``offsets`` (K, 3) [m], from the side
+        and a little above."""
         low, high = self._bounds.get(key, (np.zeros(3), np.ones(3)))
         center = (low + high) / 2 + offsets.mean(axis=0)
-        size = (high - low) + np.array([0.0, float(np.ptp(offsets[:, 1])), 0.0])  # the whole row of robots
+        size = (high - low) + np.ptp(offsets, axis=0) * np.array([1.0, 1.0, 0.0])  # every robot
         reach = 0.5 * float(np.linalg.norm(size))
         position = center + np.array([1.4, -1.1, 0.8]) * reach * 0.9
         self.server.initial_camera.position = tuple(float(v) for v in position)
@@ -125,7 +183,11 @@ class SceneView:
         for client in self.server.get_clients().values():
             client.camera.position, client.camera.look_at = position, center
 
-    def _use_scene(self, scene: Path, root: str, body_paths: list[str], offsets: np.ndarray) -> None:
+    def _use_scene(
+        self, scene: Path, root: str, body_paths: list[str], offsets: np.ndarray, aim: np.ndarray | None = None
+    ) -> None:
+        """Draw the robots of ``scene`` at ``offsets`` (K, 3) [m] plus their poses; the camera aims at ``aim``
+        (K, 3) [m] (None: at ``offsets``) when the robots or their offsets change."""
         key = (str(scene), root, tuple(body_paths), offsets.shape[0], offsets.tobytes())
         if key == self._scene_key:
             return
@@ -139,7 +201,7 @@ class SceneView:
             for handle in self._handles:
                 handle.remove()
             self._scene_key, self._meshes, self._offsets = key, meshes, offsets
-            self._aim_camera((str(scene), root, tuple(body_paths)), offsets)
+            self._aim_camera((str(scene), root, tuple(body_paths)), offsets if aim is None else aim)
             self._body_index = {path: i for i, path in enumerate(body_paths)}
             poses = np.broadcast_to(rest, (offsets.shape[0], *rest.shape))
             self._handles = []
@@ -191,10 +253,10 @@ class SceneView:
                     self.show_frames(view)
                 except Exception as exc:  # a scene the view cannot draw must not end the thread
                     self.model.say(f"error: 3D view: {type(exc).__name__}: {exc}")
-            frames = self._frames
-            if frames is None or not self._handles or frames.poses.shape[0] == 0:
+            frames, poses = self._frames, self._poses
+            if frames is None or not self._handles or poses.shape[0] == 0:
                 continue
-            count = frames.poses.shape[0]
+            count = poses.shape[0]
             if frames.source == "recording":
                 if self.slider is None:
                     index = 0
@@ -209,8 +271,8 @@ class SceneView:
             if last_drawn == (id(frames), index):
                 continue
             last_drawn = (id(frames), index)
-            if frames.poses.shape[1] == self._offsets.shape[0]:
-                self._draw(frames.poses[index])
+            if poses.shape[1] == self._offsets.shape[0]:
+                self._draw(poses[index])
 
 
 def _rest_bounds(meshes: list[BodyMesh], body_paths: list[str], rest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
