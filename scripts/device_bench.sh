@@ -237,6 +237,8 @@ go2_profile)  # the Go2's env step against raw Newton (4096 envs), and where one
     python3 scripts/bench.py $task --profile --device cuda --num-envs 4096 --iterations 10 --out "$OUT/profile_$task.json" 2>&1 \
       | grep -v "^Module\|^Warp\|CUDA Toolkit\|Devices\|\"c[pu][ud]a*\|Kernel cache\|/root/.cache" | tail -25
   done ;;
+terrain_contacts)  # the Go2 at zero and random actions on the plane, a flat heightfield and go2_rough's tiles
+  python3 scripts/terrain_contact_check.py cuda 4096 2>&1 | grep "^cuda" ;;
 go2_rough|g1_flat|g1_rough)  # a training run of TRAIN_SECONDS (default 480) at 4096 envs, evaluated, curves, recording
   train $section $section --num-envs 4096 --seed ${SEED:-1} --eval-episodes 256 \
     --set "train.stop_when=train_seconds >= ${TRAIN_SECONDS:-480}" train.eval_every=50 ppo.save_interval=100

@@ -365,11 +365,14 @@ class WorkbenchEnv(TermState, PhysicsAccess, LiveRanges, VecEnv):
         self.time_outs.copy_(torch.stack(timed).any(dim=0) & ~terminated)
 
     def _compute_rewards(self) -> torch.Tensor:
-        """Weighted terms (N, T), each times the step duration, nothing for an unstable env; returns their sum (N,)."""
+        """Weighted terms (N, T), each times the step duration, nothing for an unstable env; returns their sum (N,),
+        clipped at 0 from below with ``env.only_positive_rewards``."""
         values = torch.stack([self._call(t) for t in self.reward_terms], dim=1) * self._reward_scales
         if self._health is not None:
             values = values.masked_fill(self.unstable.unsqueeze(1), 0.0)
         rewards = values.sum(dim=1)
+        if self.spec.env.only_positive_rewards:
+            rewards = rewards.clamp(min=0.0)
         self._stats.add_step(rewards, values, self.unstable, self.root_lin_vel_w[:, 0])
         return rewards
 

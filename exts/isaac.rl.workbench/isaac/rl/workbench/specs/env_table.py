@@ -9,7 +9,7 @@ from .tables import SpecTable
 
 def load_env(t: SpecTable) -> EnvSpec:
     """``[env]``, validated: known keys, ``num_envs`` and ``decimation`` integers >= 1, ``spacing`` >= 0 [m],
-    times > 0 [s], a physics engine of :mod:`..backend.registry`, ``ground`` true or false; :class:`.schema.EnvSpec`'s
+    times > 0 [s], a physics engine of :mod:`..backend.registry`, ``ground`` and ``only_positive_rewards`` true or false; :class:`.schema.EnvSpec`'s
     default where a key is not given.
 
     Raises:
@@ -25,6 +25,7 @@ def load_env(t: SpecTable) -> EnvSpec:
         decimation=t.number("decimation", d.decimation, minimum=1, integer=True),
         physics=_load_physics(t, d.physics),
         ground=t.get("ground", bool, d.ground),
+        only_positive_rewards=t.get("only_positive_rewards", bool, d.only_positive_rewards),
     )
 
 

@@ -60,6 +60,11 @@ class EnvSpec:
     with the robot): a fixed-base robot that moves over a floor (a planar walker imported from MJCF, its root's
     slides and hinge under a base welded to the world) needs ``true``. Default: a ground exactly when the base
     floats."""
+    only_positive_rewards: bool = False
+    """Whether each step's total reward is clipped at 0 from below (true or false), as legged_gym's
+    ``only_positive_rewards`` does for its legged tasks: where the penalties outweigh what a young policy earns
+    (a robot stumbling over rough ground), ending the episode early would otherwise pay, and the policy learns to
+    fall. The reward terms' own logs are not clipped."""
 
     @property
     def step_dt(self) -> float:

@@ -1,0 +1,63 @@
+"""The Go2 at zero and at random actions on the ground plane, on a flat heightfield and on go2_rough's tiles: how
+much it rocks, how often a touching foot is pushed sideways, how high its base rides and how many episodes end.
+
+    python scripts/terrain_contact_check.py cpu 8
+    python scripts/terrain_contact_check.py cuda 4096
+
+One line per case; the first 50 env steps after a reset are left out (the drop onto the ground), the next 100 are
+measured. Random actions are standard normal, as a young policy's exploration draws them.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import torch
+from isaac.rl.workbench.envs.workbench_env import WorkbenchEnv
+from isaac.rl.workbench.specs.loader import load_spec
+
+CASES = {  # name -> (task, spec overrides)
+    "plane": ("go2_flat", {"events.push.params": {"velocity": 0.0}}),
+    "flat heightfield": ("go2_rough", {"terrain.types": {"flat": {}}, "terrain.columns": 1}),
+    "rough tiles": ("go2_rough", {}),
+}
+SETTLE_STEPS, MEASURED_STEPS = 50, 100
+SIDEWAYS_RATIO = 5.0  # a foot pushed sideways: horizontal contact force above this times the vertical
+
+
+def measure(env: WorkbenchEnv, random_actions: bool) -> str:
+    """Step ``env`` from a reset; the averages over the measured steps, as one line."""
+    env.reset()
+    feet = [i for i, name in enumerate(env.body_names) if name.endswith("_foot")]
+    actions = torch.zeros(env.num_envs, env.num_actions, device=env.device)
+    rocking, sideways, heights, ended = [], [], [], 0
+    for step in range(SETTLE_STEPS + MEASURED_STEPS):
+        if random_actions:
+            actions = torch.randn(env.num_envs, env.num_actions, device=env.device)
+        _, _, dones, _ = env.step(actions)
+        if step < SETTLE_STEPS:
+            continue
+        rocking.append(env.root_ang_vel_b[:, :2].norm(dim=1).mean().item())
+        force = env.contact_forces_w[:, feet]
+        touching = force.norm(dim=-1) > 1.0
+        pushed = (force[..., :2].norm(dim=-1) > SIDEWAYS_RATIO * force[..., 2].abs()) & touching
+        sideways.append(pushed.float().sum().item() / max(touching.float().sum().item(), 1.0))
+        heights.append(env.root_pos_w[:, 2].mean().item())
+        ended += int(dones.sum().item())
+    mean = lambda values: sum(values) / len(values)  # noqa: E731
+    return (
+        f"mean |roll, pitch rate| {mean(rocking):.3f} rad/s, touching feet pushed sideways {mean(sideways):.3f}, "
+        f"base height {mean(heights):.3f} m, {ended} episodes ended in {MEASURED_STEPS} steps of {env.num_envs} envs"
+    )
+
+
+def main(device: str, num_envs: int) -> None:
+    for name, (task, overrides) in CASES.items():
+        env = WorkbenchEnv(load_spec(task, {"env.num_envs": num_envs, **overrides}), device=device)
+        for random_actions in (False, True):
+            print(f"{device} {name}, {'random' if random_actions else 'zero'} actions: {measure(env, random_actions)}")
+        env.backend.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]))
