@@ -9,8 +9,8 @@ from .tables import SpecTable
 
 def load_env(t: SpecTable) -> EnvSpec:
     """``[env]``, validated: known keys, ``num_envs`` and ``decimation`` integers >= 1, ``spacing`` >= 0 [m],
-    times > 0 [s], a physics engine of :mod:`..backend.registry`, ``ground`` and ``only_positive_rewards`` true or false; :class:`.schema.EnvSpec`'s
-    default where a key is not given.
+    times > 0 [s], a physics engine of :mod:`..backend.registry`, ``ground`` and ``only_positive_rewards`` true or
+    false; :class:`.schema.EnvSpec`'s default where a key is not given.
 
     Raises:
         SpecError: naming the key (``env.physics_dt``) and what was expected.
