@@ -76,11 +76,11 @@ def _doctor(args) -> int:
 
 def _import(args) -> int:
     from ..doctor.usd_checks import check_robot, format_findings
-    from ..scene.import_robot import convert_robot, example_robot, spec_fragment
+    from ..scene.import_robot import EXAMPLE_ROBOTS, convert_robot, example_robot, spec_fragment
     from ..scene.inspect import format_scene, inspect_scene
 
     source = Path(args.robot)
-    if not source.exists() and args.robot in ("go2", "panda", "so101"):
+    if not source.exists() and args.robot in EXAMPLE_ROBOTS:
         source = example_robot(args.robot)
     out_dir = Path(args.out or Path("assets") / "robots" / source.stem)
     imported = convert_robot(source, out_dir)
@@ -269,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_inspect)
 
     p = sub.add_parser("import", help="convert a URDF or MJCF robot to USD, check it, suggest a spec")
-    p.add_argument("robot", metavar="ROBOT.urdf|.xml", help="a URDF or MJCF file, or go2 / panda / so101 (URDF)")
+    p.add_argument("robot", metavar="ROBOT.urdf|.xml", help="a URDF or MJCF file, or go2 / panda / so101 / g1 (URDF)")
     p.add_argument("-o", "--out", metavar="DIR", help="output folder (default assets/robots/<name>)")
     base = p.add_mutually_exclusive_group()
     base.add_argument("--floating-base", action="store_true", help="suggest [robot] base = floating (legged robots)")
