@@ -2,11 +2,11 @@
 
 Without ``--robots`` or ``--gym`` it writes the robots authored in code (cart-pole, ant). With ``--robots`` it
 converts the real robots of the worked examples (Unitree Go2, Franka Panda, SO-101, Unitree G1) from
-``example-robot-data`` into ``<out>/robots/<name>/<name>.usda`` with the URDF converter in ``.venv-convert``
-(both made by ``scripts/setup.sh``). With ``--gym`` it converts Gymnasium's MuJoCo robots (the reference suite
-``tasks/gym/``) from the XMLs shipped in the installed ``gymnasium`` wheel into ``<out>/gym/<name>/<name>.usda`` with the MJCF
-converter. A robot whose USD is already there is kept, so running set-up again is fast. The converted robots are
-build output, not committed (``.gitignore``).
+``example-robot-data`` into ``<out>/robots/<name>/<name>.usda`` with the URDF converter in ``.venv-convert`` (both
+made by ``scripts/setup.sh``). With ``--gym`` it converts Gymnasium's MuJoCo robots (the reference suite
+``tasks/gym/``) from the XMLs shipped in the installed ``gymnasium`` wheel into ``<out>/gym/<name>/<name>.usda``
+with the MJCF converter. A robot whose USD is already there is kept, so running set-up again is fast. The converted
+robots are build output, not committed (``.gitignore``).
 """
 
 from __future__ import annotations
