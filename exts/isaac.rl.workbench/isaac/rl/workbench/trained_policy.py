@@ -90,7 +90,7 @@ class TrainedPolicy:
             obs, rewards, dones, _ = self._env.step(policy(obs))
             policy.reset(dones)  # ended episodes start the next from a zero hidden state
         self._play = (policy, obs)
-        poses, origins = self._env.body_poses_env.cpu(), self._env.backend.env_origins.cpu()
+        poses, origins = self._env.body_poses_env.cpu(), self._env.env_origins.cpu()
         return {"poses": poses, "origins": origins, "rewards": rewards.cpu(), "dones": dones.cpu()}
 
     def export(self, out: Path, deploy: bool = False) -> dict:

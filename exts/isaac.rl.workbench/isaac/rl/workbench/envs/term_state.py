@@ -65,6 +65,12 @@ class TermState:
         return self.backend.body_paths
 
     @property
+    def env_origins(self) -> torch.Tensor:
+        """Each env's origin in the world [m], shape (N, 3): where its robot starts (on a terrain, its tile's start
+        point, moved by the terrain curriculum). A view of the physics' own tensor: copy it to keep it."""
+        return self.backend.env_origins
+
+    @property
     def body_poses_env(self) -> torch.Tensor:
         """Pose of every body relative to its env's origin, (x, y, z [m], qx, qy, qz, qw), shape (N, B, 7)."""
         poses = self.backend.body_poses.clone()

@@ -58,7 +58,7 @@ def evaluate(env, policy, num_episodes: int, recorder=None, keep_observations: i
                 kept_rows += env.num_envs
             if recorder is not None and round_index == 0:
                 n = recorder.num_envs
-                recorder.add_frame(env.body_poses_env[:n], env.recording_markers(n), env.backend.env_origins[:n])
+                recorder.add_frame(env.body_poses_env[:n], env.recording_markers(n), env.env_origins[:n])
             obs, rewards, dones, _ = env.step(policy(obs))
             if reset_hidden is not None:
                 reset_hidden(dones)
