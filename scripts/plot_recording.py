@@ -72,9 +72,11 @@ def plot_reach(path: Path, body: str, command: str, out: Path) -> None:
 
 def plot_walk(path: Path, base: str, command: str, feet: list[str], out: Path) -> None:
     rec, stage = read_recording(path), Usd.Stage.Open(str(path))
-    frames = rec.poses.shape[0]
-    t, b = np.arange(frames) / rec.fps, body_index(rec.body_paths, base)
-    position = rec.poses[:, 0, b, :3]
+    b = body_index(rec.body_paths, base)
+    jumps = np.flatnonzero(np.linalg.norm(np.diff(rec.poses[:, 0, b, :3], axis=0), axis=1) > RESET_JUMP_M)
+    frames = int(jumps[0]) + 1 if jumps.size else rec.poses.shape[0]  # env 0's first episode
+    t, seconds = np.arange(frames) / rec.fps, frames / rec.fps
+    position = rec.poses[:frames, 0, b, :3]
     marker = marker_path(stage, command, 0, frames)
     commanded = (marker - position - np.array([0.0, 0.0, VELOCITY_MARKER_UP_M])) / VELOCITY_MARKER_AHEAD_S
     velocity = np.gradient(position, 1.0 / rec.fps, axis=0)
@@ -90,15 +92,15 @@ def plot_walk(path: Path, base: str, command: str, feet: list[str], out: Path) -
         low, high = position[:, :2].min(axis=0) - 1.5, position[:, :2].max(axis=0) + 1.5
         ax_path.set(xlim=(low[0], high[0]), ylim=(low[1], high[1]))
     ax_path.plot(position[:, 0], position[:, 1], color="tab:red")
-    ax_path.set(aspect="equal", xlabel="x [m]", ylabel="y [m]", title=f"{base} path over {rec.seconds:.0f} s")
+    ax_path.set(aspect="equal", xlabel="x [m]", ylabel="y [m]", title=f"{base} path over {seconds:.1f} s")
     for k, (axis, color) in enumerate((("x", "k"), ("y", "r"))):
         ax_vel.plot(t, commanded[:, k], f"{color}--", label=f"commanded v{axis} (world)")
         ax_vel.plot(t, mean[:, k], label=f"{base} v{axis} (0.5 s mean)")
     ax_vel.set(xlabel="time [s]", ylabel="m/s", title="commanded and actual planar velocity")
     ax_vel.legend(fontsize="small")
     for foot in feet:
-        ax_feet.plot(t, rec.poses[:, 0, body_index(rec.body_paths, foot), 2], label=foot)
-    middle = rec.seconds / 2
+        ax_feet.plot(t, rec.poses[:frames, 0, body_index(rec.body_paths, foot), 2], label=foot)
+    middle = seconds / 2
     ax_feet.set(xlim=(middle - 1, middle + 1), xlabel="time [s]", ylabel="height [m]", title="feet: the gait")
     ax_feet.legend()
     figure.savefig(out, dpi=90)
