@@ -84,17 +84,26 @@ def reference_terrain(file: Path | None) -> None:
 def show_poses(grid: EnvGrid, body_paths: list[str], poses: np.ndarray, origins: np.ndarray | None = None) -> None:
     """Move the first K envs' bodies on the stage to ``poses`` (K, B, 7): env-relative x, y, z [m], qx, qy, qz, qw
     of the scene's ``body_paths`` (what the panel model's view holds when Newton runs the physics), each env at
-    ``origins`` (K, 3) [m] (on a terrain, where it stands on it), or at its clone's origin when None."""
+    ``origins`` (K, 3) [m] (on a terrain, where it stands on it), or at its clone's origin when None.
+
+    A body nested under another moved body (a leg under the base) is placed relative to its parent's new pose. Each
+    body's matrix transform op is authored before the values are written in one change block: USD cannot add an
+    xform op inside ``Sdf.ChangeBlock`` (``AddXformOp`` fails there on a prim that has none yet)."""
     st, cache = stage(), UsdGeom.XformCache()
     origins = grid.origins if origins is None else origins
+    worlds: dict[Sdf.Path, Gf.Matrix4d] = {}  # each moved body's new world transform
+    for env in range(min(len(poses), len(grid.robot_paths))):
+        for body, pose in zip(body_paths, poses[env], strict=True):
+            prim = st.GetPrimAtPath(grid.stage_path(env, body))
+            if not prim:
+                continue
+            x, y, z, qx, qy, qz, qw = (float(v) for v in pose)
+            world = Gf.Matrix4d().SetRotate(Gf.Quatd(qw, qx, qy, qz))
+            world.SetTranslateOnly(Gf.Vec3d(x, y, z) + Gf.Vec3d(*(float(v) for v in origins[env])))
+            worlds[prim.GetPath()] = world
+    ops = {path: UsdGeom.Xformable(st.GetPrimAtPath(path)).MakeMatrixXform() for path in worlds}
     with Sdf.ChangeBlock():
-        for env in range(min(len(poses), len(grid.robot_paths))):
-            for body, pose in zip(body_paths, poses[env], strict=True):
-                prim = st.GetPrimAtPath(grid.stage_path(env, body))
-                if not prim:
-                    continue
-                x, y, z, qx, qy, qz, qw = (float(v) for v in pose)
-                world = Gf.Matrix4d().SetRotate(Gf.Quatd(qw, qx, qy, qz))
-                world.SetTranslateOnly(Gf.Vec3d(x, y, z) + Gf.Vec3d(*(float(v) for v in origins[env])))
-                local = world * cache.GetParentToWorldTransform(prim).GetInverse()
-                UsdGeom.Xformable(prim).MakeMatrixXform().Set(local)
+        for path, world in worlds.items():
+            parent = path.GetParentPath()
+            parent_world = worlds.get(parent) or cache.GetLocalToWorldTransform(st.GetPrimAtPath(parent))
+            ops[path].Set(world * parent_world.GetInverse())
