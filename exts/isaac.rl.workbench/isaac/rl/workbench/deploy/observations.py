@@ -23,7 +23,7 @@ class MissingStateError(ValueError):
 
 def quat_rotate_inverse(quat_xyzw: np.ndarray, vec: np.ndarray) -> np.ndarray:
     """Rotate ``vec`` (3,) by the inverse of the unit quaternion ``quat_xyzw`` (4,), (x, y, z, w) order: a world
-    vector into the body frame. The same formula as ``utils.quaternions.quat_rotate_inverse``."""
+    vector into the body frame. The same rotation as ``utils.quaternions.quat_rotate_inverse``."""
     q_vec, q_w = quat_xyzw[:3], quat_xyzw[3]
     return vec * (2.0 * q_w**2 - 1.0) - np.cross(q_vec, vec) * q_w * 2.0 + q_vec * np.dot(q_vec, vec) * 2.0
 

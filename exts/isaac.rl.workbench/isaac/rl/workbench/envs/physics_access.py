@@ -14,6 +14,7 @@ import torch
 
 from ..backend.base import Backend
 from ..specs.schema import TaskSpec, TermSpec
+from .derived_state import DerivedState
 from .motor_command import MotorCommand, MotorDrive
 from .physics_properties import PhysicsProperties
 
@@ -29,7 +30,7 @@ class PhysicsAccess:
     body_names: list[str]
     randomized_params: torch.Tensor
     randomized_param_names: list[str]
-    _derived: dict[str, torch.Tensor]
+    _derived: DerivedState
     _properties: PhysicsProperties
     _startup_events: list[TermSpec]
     _params: dict[int, dict]

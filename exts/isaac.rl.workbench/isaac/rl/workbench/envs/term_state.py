@@ -6,27 +6,25 @@ each env's origin ("_w": world axes), "_b" quantities are in the root body's fra
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 
 from ..backend.base import Backend
 from ..utils.quaternions import quat_rotate, quat_rotate_inverse, yaw_quat
 from .commands import Commands
 from .contact_time import ContactTime
+from .derived_state import DerivedState
 
 
 class TermState:
     """The read-only state the env offers its terms. Quantities derived from the physics state are computed at most
-    once per physics state (:meth:`_once`); the env clears them after each step and reset."""
+    once per physics state (:class:`~.derived_state.DerivedState`); the env clears them wherever the state changes."""
 
     backend: Backend
     commands: Commands
     num_envs: int
     device: torch.device
     _contact_time: ContactTime | None
-    _derived: dict[str, torch.Tensor]
-    _down: torch.Tensor
+    _derived: DerivedState
 
     @property
     def dof_pos(self) -> torch.Tensor:
@@ -85,19 +83,17 @@ class TermState:
     @property
     def root_lin_vel_b(self) -> torch.Tensor:
         """Root body linear velocity in the root frame [m/s], shape (N, 3)."""
-        return self._once("root_lin_vel_b", lambda: quat_rotate_inverse(self.root_quat_w, self.root_lin_vel_w))
+        return self._derived.root_frame[0]
 
     @property
     def root_ang_vel_b(self) -> torch.Tensor:
         """Root body angular velocity in the root frame [rad/s], shape (N, 3)."""
-        return self._once(
-            "root_ang_vel_b", lambda: quat_rotate_inverse(self.root_quat_w, self.backend.root_velocity[:, 3:6])
-        )
+        return self._derived.root_frame[1]
 
     @property
     def projected_gravity_b(self) -> torch.Tensor:
         """Gravity direction in the root frame, shape (N, 3)."""
-        return self._once("projected_gravity_b", lambda: quat_rotate_inverse(self.root_quat_w, self._down))
+        return self._derived.root_frame[2]
 
     @property
     def root_velocity_w(self) -> torch.Tensor:
@@ -108,9 +104,7 @@ class TermState:
     def root_lin_vel_yaw(self) -> torch.Tensor:
         """Root body linear velocity in its heading frame (world axes turned by the root's yaw alone) [m/s],
         shape (N, 3): what a planar velocity command is compared with."""
-        return self._once(
-            "root_lin_vel_yaw", lambda: quat_rotate_inverse(yaw_quat(self.root_quat_w), self.root_lin_vel_w)
-        )
+        return self._derived.root_lin_vel_yaw
 
     @property
     def contact_time(self) -> ContactTime:
@@ -129,9 +123,7 @@ class TermState:
     @property
     def body_pos_w(self) -> torch.Tensor:
         """Position of every body relative to its env's origin [m], shape (N, B, 3)."""
-        return self._once(
-            "body_pos_w", lambda: self.backend.body_poses[..., :3] - self.backend.env_origins.unsqueeze(1)
-        )
+        return self._derived.body_pos_w
 
     @property
     def body_lin_vel_w(self) -> torch.Tensor:
@@ -184,9 +176,3 @@ class TermState:
                     self.root_pos_w[:num_envs] + ahead + torch.tensor([0.0, 0.0, 0.15], device=value.device)
                 )
         return markers
-
-    def _once(self, key: str, compute: Callable[[], torch.Tensor]) -> torch.Tensor:
-        """``compute()`` at most once per state of the physics (terms share root-frame quantities)."""
-        if key not in self._derived:
-            self._derived[key] = compute()
-        return self._derived[key]

@@ -27,6 +27,7 @@ from ..utils import startup_timer
 from .action_mapping import ActionMapping
 from .backend_request import backend_request
 from .commands import Commands
+from .derived_state import DerivedState
 from .env_size import check_num_envs
 from .episode_stats import EpisodeStats
 from .graphed_step import GraphedStep, StepResult
@@ -159,9 +160,8 @@ class WorkbenchEnv(TermState, PhysicsAccess, LiveRanges, VecEnv):
         self._stats = EpisodeStats(n, terms, dev, self.floating_base, metrics, ending, eval_envs)
         self._health = HealthCheck(backend, spec.env.physics_dt, spec.env.spacing) if health_check else None
         self.unstable = torch.zeros(n, dtype=torch.bool, device=dev)
-        self._derived: dict[str, torch.Tensor] = {}
+        self._derived = DerivedState(backend, n, dev)
         self._contact_time = None
-        self._down = torch.tensor([0.0, 0.0, -1.0], device=dev).expand(n, 3)
         self._reset_pos = torch.zeros(n, len(spec.joint_names), device=dev)
         self._reset_vel = torch.zeros_like(self._reset_pos)
         self._resetting = False
@@ -194,6 +194,7 @@ class WorkbenchEnv(TermState, PhysicsAccess, LiveRanges, VecEnv):
         pos[:, joints] = positions
         vel[:, joints] = velocities
         self.backend.write_dof_state(env_mask, pos, vel)
+        self._derived.clear()
 
     def set_physics_property(
         self, name: str, env_mask: torch.Tensor, values: torch.Tensor, bounds: tuple | None = None
@@ -213,6 +214,7 @@ class WorkbenchEnv(TermState, PhysicsAccess, LiveRanges, VecEnv):
     def add_root_velocity(self, env_mask: torch.Tensor, delta: torch.Tensor) -> None:
         """Add ``delta`` (N, 6) to the root velocity of the envs where ``env_mask`` is True."""
         self.backend.add_root_velocity(env_mask, delta)
+        self._derived.clear()
 
     def symmetry_augmentation(self):
         """rsl-rl's mirror function of ``[ppo.algorithm.symmetry]`` (``specs/symmetry_maps.py``), None without one."""
@@ -262,6 +264,7 @@ class WorkbenchEnv(TermState, PhysicsAccess, LiveRanges, VecEnv):
         """
         self._stats.count_step()
         result = self._graphed_step(actions)
+        self._derived.clear()  # a replayed step changed the state without running the Python that clears it
         self._obs = result[0]
         self._redraw_at_reset(result[2])  # a live edit of a start-up event: the envs that reset draw again
         if self._pose_watch is not None:
@@ -300,6 +303,7 @@ class WorkbenchEnv(TermState, PhysicsAccess, LiveRanges, VecEnv):
         self._stats.end_episodes(dones, self.episode_length_buf, self._fired)
         if self._terrain_curriculum is not None:  # new tiles for the ended episodes, before their resets
             self._terrain_curriculum.update(dones & ~self.unstable, self.root_pos_w)
+            self._derived.clear()  # env origins moved
         if self._health is not None:
             self.backend.clear_solver_state(self.unstable)
         self.commands.advance(self, self.step_dt)  # before the resets: a command drawn at one starts its full interval

@@ -6,7 +6,8 @@ import torch
 
 
 def quat_rotate(quat_xyzw: torch.Tensor, vec: torch.Tensor) -> torch.Tensor:
-    """Rotate vectors (..., 3) by unit quaternions (..., 4) in (x, y, z, w) order; returns (..., 3).
+    """Rotate vectors (..., 3) by unit quaternions (..., 4) in (x, y, z, w) order; returns (..., 3). The two have as
+    many dimensions, and their sizes broadcast: quaternions (1, N, 4) turn vectors (K, N, 3), K per orientation.
 
     For a body orientation ``q``, this takes a body-frame vector into the world frame.
     """
@@ -14,7 +15,8 @@ def quat_rotate(quat_xyzw: torch.Tensor, vec: torch.Tensor) -> torch.Tensor:
 
 
 def quat_rotate_inverse(quat_xyzw: torch.Tensor, vec: torch.Tensor) -> torch.Tensor:
-    """Rotate vectors (..., 3) by the inverse of unit quaternions (..., 4) in (x, y, z, w) order; returns (..., 3).
+    """Rotate vectors (..., 3) by the inverse of unit quaternions (..., 4) in (x, y, z, w) order, broadcast as in
+    :func:`quat_rotate`; returns (..., 3).
 
     For a body orientation ``q``, this takes a world-frame vector into the body frame.
     """
@@ -22,12 +24,12 @@ def quat_rotate_inverse(quat_xyzw: torch.Tensor, vec: torch.Tensor) -> torch.Ten
 
 
 def _rotate(quat_xyzw: torch.Tensor, vec: torch.Tensor, sign: float) -> torch.Tensor:
-    """``sign`` 1: by the quaternion; -1: by its conjugate (the inverse rotation)."""
-    q_vec, q_w = quat_xyzw[..., :3], quat_xyzw[..., 3:4]
-    a = vec * (2.0 * q_w**2 - 1.0)
-    b = torch.cross(q_vec, vec, dim=-1) * q_w * 2.0
-    c = q_vec * torch.sum(q_vec * vec, dim=-1, keepdim=True) * 2.0
-    return a + sign * b + c
+    """``v + 2 (u x (u x v) + sign w (u x v))`` for ``q = (u, w)``: ``sign`` 1 rotates by the quaternion, -1 by its
+    conjugate (the inverse rotation). Four kernels."""
+    u, w = quat_xyzw[..., :3], quat_xyzw[..., 3:4]
+    u_v = torch.linalg.cross(u, vec)
+    turn = torch.addcmul(torch.linalg.cross(u, u_v), w, u_v, value=sign)
+    return torch.add(vec, turn, alpha=2.0)
 
 
 def yaw_angle(quat_xyzw: torch.Tensor) -> torch.Tensor:
@@ -38,6 +40,6 @@ def yaw_angle(quat_xyzw: torch.Tensor) -> torch.Tensor:
 
 def yaw_quat(quat_xyzw: torch.Tensor) -> torch.Tensor:
     """The heading part of orientations (..., 4): the rotation about world z alone, (x, y, z, w) order."""
-    yaw = yaw_angle(quat_xyzw)
-    zero = torch.zeros_like(yaw)
-    return torch.stack([zero, zero, torch.sin(yaw / 2), torch.cos(yaw / 2)], dim=-1)
+    half = yaw_angle(quat_xyzw) * 0.5
+    zero = torch.zeros_like(half)
+    return torch.stack([zero, zero, torch.sin(half), torch.cos(half)], dim=-1)
