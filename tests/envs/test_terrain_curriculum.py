@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from isaac.rl.workbench.envs.terrain_curriculum import LOG_KEY, next_levels
+from isaac.rl.workbench.envs.terrain_curriculum import LOG_KEY, TerrainCurriculum, next_levels
 from isaac.rl.workbench.envs.workbench_env import WorkbenchEnv
 from isaac.rl.workbench.learn.curves import write_curves
 from isaac.rl.workbench.scene.terrain import generate_terrain
@@ -123,3 +123,12 @@ def test_a_fixed_base_robot_is_refused_naming_the_key():
     with pytest.raises(SpecError) as error:
         WorkbenchEnv(spec)
     assert error.value.key == "curriculum.terrain_levels" and "base is fixed" in str(error.value)
+
+
+def test_the_logged_mean_level_leaves_the_evaluation_envs_out():
+    levels = torch.tensor([0, 2, 9, 9])  # two training envs, then two evaluation envs
+    origins = torch.zeros(4, 10, 3)
+    command = torch.zeros(4, 3)
+    logged = TerrainCurriculum(origins, levels, command, 8.0, 20.0, backend=None, logged_envs=2)
+    assert logged.log() == {"terrain/mean_level": 1.0}
+    assert TerrainCurriculum(origins, levels, command, 8.0, 20.0, backend=None).log()["terrain/mean_level"] == 5.0

@@ -19,7 +19,7 @@ from ..specs.schema import SpecError, TaskSpec
 from .backend_request import terrain_spread
 
 LOG_KEY = "terrain/mean_level"
-"""The iteration row's key of the mean level over every env."""
+"""The iteration row's key of the mean level over the training envs."""
 
 
 def next_levels(
@@ -57,6 +57,8 @@ class TerrainCurriculum:
         tile_size: side of a tile [m].
         episode_s: an episode's full length [s].
         backend: the physics whose env origins move.
+        logged_envs: how many envs, the first ones, the logged mean level counts (the training envs: evaluation envs
+            come after them); None: every env.
     """
 
     def __init__(
@@ -67,6 +69,7 @@ class TerrainCurriculum:
         tile_size: float,
         episode_s: float,
         backend: Backend,
+        logged_envs: int | None = None,
     ):
         self.level_origins = level_origins
         self.levels = levels.clone()
@@ -74,6 +77,7 @@ class TerrainCurriculum:
         self._tile_size, self._episode_s = float(tile_size), float(episode_s)
         self._backend = backend
         self._envs = torch.arange(levels.shape[0], device=levels.device)
+        self._logged = levels.shape[0] if logged_envs is None else logged_envs
 
     def update(self, ended: torch.Tensor, root_pos: torch.Tensor) -> None:
         """Move the envs whose episode ended (BoolTensor (N,)) by how far their root got from its origin in the plane
@@ -86,16 +90,19 @@ class TerrainCurriculum:
         self._backend.move_env_origins(ended, self.level_origins[self._envs, self.levels])
 
     def log(self) -> dict[str, float]:
-        """``{"terrain/mean_level": mean level over every env}`` (one device sync)."""
-        return {LOG_KEY: float(self.levels.float().mean())}
+        """``{"terrain/mean_level": mean level over the training envs}`` (one device sync)."""
+        return {LOG_KEY: float(self.levels[: self._logged].float().mean())}
 
 
-def terrain_curriculum(spec: TaskSpec, backend: Backend, commands: dict[str, torch.Tensor]) -> TerrainCurriculum | None:
+def terrain_curriculum(
+    spec: TaskSpec, backend: Backend, commands: dict[str, torch.Tensor], eval_envs: int = 0
+) -> TerrainCurriculum | None:
     """The curriculum ``spec``'s ``[curriculum.terrain_levels]`` asks for, None where it has none. Each env starts on
     the level and at the point its terrain placed it (:func:`~.backend_request.terrain_ground`).
 
     Args:
         commands: the env's commands by name, each (N, 3), updated in place.
+        eval_envs: the last ``eval_envs`` envs are evaluation envs, left out of the logged mean level.
 
     Raises:
         SpecError: naming ``curriculum.terrain_levels`` for a robot with a fixed base (it cannot move to a tile).
@@ -120,4 +127,5 @@ def terrain_curriculum(spec: TaskSpec, backend: Backend, commands: dict[str, tor
         tile_size=generated.tile_size,
         episode_s=spec.env.max_episode_length * spec.env.step_dt,
         backend=backend,
+        logged_envs=n - eval_envs,
     )

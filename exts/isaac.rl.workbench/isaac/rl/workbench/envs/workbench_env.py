@@ -167,7 +167,7 @@ class WorkbenchEnv(TermState, PhysicsAccess, LiveRanges, VecEnv):
         self._resetting = False
         self._observations = ObservationGroups(spec.observations, spec.observation_history, n, dev, self._call)
         self._restart_history = torch.zeros(n, dtype=torch.bool, device=dev)  # envs whose history starts afresh
-        self._terrain_curriculum = terrain_curriculum(spec, backend, self.commands.values)  # None: no curriculum
+        self._terrain_curriculum = terrain_curriculum(spec, backend, self.commands.values, eval_envs)  # or None
         self._reset(torch.ones(n, dtype=torch.bool, device=dev))
         interval = [t for t in spec.events.values() if t.mode == "interval"]
         self._interval_events = IntervalEvents(interval, n, dev, self._call)  # their first timers drawn here
