@@ -10,6 +10,9 @@ The run folder (:class:`~.learn.run_dir.RunDir`) holds ``spec.toml``, ``metrics.
 ``checkpoints/`` (with ``best.pt``), ``curves.png`` and ``export/``. The Workbench also owns the run policy every
 front end shares: how many envs play and export build, the evaluation after training, and what ``[train]`` asks
 between iterations (:class:`~.learn.train_monitor.TrainMonitor`: evaluation, the best checkpoint, early stop).
+
+In a distributed run (:mod:`.learn.distributed`) every rank builds and trains its own Workbench over the same run
+folder; only rank 0's writes to it (:attr:`Workbench.writes`), and each rank seeds with ``seed + rank``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 
 import torch
 
+from .learn import distributed
 from .learn.ppo_config import is_distillation
 from .learn.run_args import check_device, safe_name
 from .learn.run_dir import RunDir, RunError, RunWriteError, writing
@@ -64,6 +68,7 @@ class Workbench:
         self.run_dir = run.path
         self.device = check_device(device)
         self._fresh = fresh  # the run folder is created (and the spec written) once build() succeeds
+        self.writes = distributed.writes()  # False on a distributed run's ranks other than 0: they write nothing
         self._writer = RunWriter(run)
         self.saving = False  # True while a checkpoint is written (a front end defers an abort until it is done)
         self._warnings = None  # TrainingWarnings, once built
@@ -102,8 +107,9 @@ class Workbench:
         spec = task if isinstance(task, TaskSpec) else load_spec(task, overrides)
         if run_dir is None:
             run_dir = Path(runs_dir) / safe_name(spec.name) / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-        run_dir = Path(run_dir)
-        check_unused(run_dir)
+        run_dir = Path(distributed.from_rank0(str(run_dir)))  # a distributed run's folder is rank 0's
+        if distributed.writes():
+            check_unused(run_dir)
         return cls(spec, RunDir(run_dir), device, fresh=True)
 
     @classmethod
@@ -183,7 +189,7 @@ class Workbench:
         anything is built), and after the build checks there is room for a checkpoint. The lock is held until
         :meth:`finish`; a build that fails gives it back, and a new run's folder that it created goes again.
         """
-        writer = self._fresh or resume
+        writer = (self._fresh or resume) and self.writes
         try:
             if writer:
                 notice = self._writer.lock(self._fresh)
@@ -204,13 +210,15 @@ class Workbench:
         from .learn.trainer import Trainer
 
         path = checkpoint
-        if resume and path is None:
+        if resume and path is None and writer:
             path = self._writer.resume_checkpoint(lambda message: self._emit("warning", {"message": message}))
+        if resume:  # every rank loads rank 0's checkpoint
+            path = distributed.from_rank0(path)
         # missing, empty, corrupt, not a checkpoint: fail now, not after the build
         state = read_checkpoint(Path(path)) if path is not None else None
         fresh_distillation = path is None and is_distillation(self.spec.ppo)
         teacher = find_teacher(self.spec.raw, self.spec.source) if fresh_distillation else None
-        torch.manual_seed(self.spec.seed)
+        torch.manual_seed(distributed.rank_seed(self.spec.seed))
         started = time.perf_counter()
         train = self.spec.train
         steps, max_length = int(self.spec.ppo["num_steps_per_env"]), self.spec.env.max_episode_length
@@ -233,16 +241,18 @@ class Workbench:
         self.monitor = TrainMonitor(self.trainer, self.env.pop_eval_stats, train, best_path)
         if path is not None:
             self.trainer.load(Path(path), state)
-            torch.manual_seed(self.spec.seed + self.trainer.iteration)
+            torch.manual_seed(distributed.rank_seed(self.spec.seed + self.trainer.iteration))
             if resume:  # training goes on from here: later rows belong to the lost iterations (play keeps them)
-                self.run.truncate_metrics(self.trainer.iteration)
-                self.live.replay(self.run.read_metrics(), self.trainer.iteration)
-                self.monitor.resume(self.run.read_metrics())
+                if self.writes:
+                    self.run.truncate_metrics(self.trainer.iteration)
+                rows = distributed.from_rank0(self.run.read_metrics() if self.writes else None)  # rank 0's rows
+                self.live.replay(rows, self.trainer.iteration)
+                self.monitor.resume(rows)
         elif teacher is not None:
             self.trainer.load_teacher(*teacher)
         if writer:
             self._writer.check_room(self.trainer.checkpoint_bytes())
-        if self._fresh:
+        if self._fresh and writer:
             self._writer.write_start(self.spec, self.env.applied_randomization)
             self._fresh = False
         if writer:
@@ -306,10 +316,11 @@ class Workbench:
             startup_timer.mark("iteration")
             metrics["train_seconds"] = self.train_seconds
             improved = self.monitor.after_iteration(metrics)  # evaluation, early stop, best so far
-        except (PhysicsError, TrainingDiverged) as exc:
+        except (PhysicsError, TrainingDiverged, distributed.RankLost) as exc:
             raise self._failed(f"training stopped at iteration {iteration}: {exc}") from exc
         try:
-            self.run.log(metrics)
+            if self.writes:
+                self.run.log(metrics)
         except RunWriteError as exc:
             raise self._failed(f"training stopped at iteration {self.iteration}: {exc}") from exc
         startup_timer.mark("log")
@@ -319,9 +330,9 @@ class Workbench:
             self._emit("poses", {"poses": poses.numpy(), "origins": origins.numpy(), "dt": self.spec.env.step_dt})
         for message in self._warnings.check(metrics):
             self._emit("warning", {"message": message})
-        if self.iteration % int(self.spec.ppo["save_interval"]) == 0:
+        if self.iteration % int(self.spec.ppo["save_interval"]) == 0 and self.writes:
             self.save_checkpoint()
-        if improved:  # checkpoints/best.pt, atomically
+        if improved and self.writes:  # checkpoints/best.pt, atomically
             try:
                 self.monitor.save_best({"task": self.spec.name})
             except RunWriteError as exc:
@@ -403,14 +414,15 @@ class Workbench:
         """Save the final checkpoint, draw ``curves.png`` and close the logs; then, when ``evaluate_episodes`` > 0,
         evaluate the policy deterministically over that many episodes and return :meth:`evaluate`'s result."""
         try:
-            taken_back = self._close_run()
+            taken_back = self._close_run() if self.writes else False
         finally:
             self.run.unlock()
         if taken_back:
             self._emit("finished", {"iteration": 0, "run_dir": None})
             return None
         self.state = "failed" if self.state == "failed" else "finished"
-        self._record_end()
+        if self.writes:
+            self._record_end()
         self._emit("finished", {"iteration": self.iteration, "run_dir": str(self.run_dir)})
         return self.evaluate(num_episodes=evaluate_episodes) if evaluate_episodes > 0 else None
 

@@ -11,6 +11,8 @@ docs/troubleshooting.md lists every message.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import sys
 import time
@@ -32,12 +34,17 @@ USER_ERRORS = (  # bad input: exit 2
     "isaac.rl.workbench.backend.base.BackendError",
     "isaac.rl.workbench.scene.import_robot.RobotImportError",
     "isaac.rl.workbench.learn.run_dir.RunError",
+    "isaac.rl.workbench.learn.distributed.LaunchError",
 )
 COMMAND_MODULES = (cli_deploy, cli_bridge, cli_sysid, cli_sim2real, cli_runs, cli_sweep)
 """Commands that live in modules of their own: each has ``add_parsers(sub)`` and its ``USER_ERRORS`` (names, as
 above); they import :mod:`.cli_common`, never this module."""
 
-FAILURES = ("isaac.rl.workbench.workbench.TrainingFailed", "isaac.rl.workbench.learn.export.ExportError")  # exit 3
+FAILURES = (  # exit 3
+    "isaac.rl.workbench.workbench.TrainingFailed",
+    "isaac.rl.workbench.learn.export.ExportError",
+    "isaac.rl.workbench.learn.distributed.RankLost",
+)
 
 
 def _doctor(args) -> int:
@@ -127,6 +134,22 @@ def _print_warnings(event: str, data: dict) -> None:
 
 
 def _train(args) -> int:
+    """Train; under ``torchrun`` as one rank of a distributed run (``learn/distributed.py``): this rank's device,
+    and only rank 0 prints its progress (every rank's errors go to stderr)."""
+    with start_up(args):
+        from ..learn import distributed
+
+        args.device = distributed.start(args.device, args.dist_backend)
+    try:
+        with contextlib.nullcontext() if distributed.writes() else contextlib.redirect_stdout(io.StringIO()):
+            return _train_rank(args)
+    finally:
+        distributed.stop()
+
+
+def _train_rank(args) -> int:
+    from ..learn.distributed import RankLost, any_rank
+
     with start_up(args):
         from ..workbench import TrainingFailed, Workbench
 
@@ -163,16 +186,18 @@ def _train(args) -> int:
     stop = StopOnCtrlC(wb)
     with stop:
         try:
-            while not wb.done and not stop.requested:
+            while not any_rank(wb.done or stop.requested):  # every rank stops at the same iteration
                 metrics = wb.train_step()
                 line = format_iteration(metrics, wb.max_iterations, max_len)
                 print(line + wb.monitor.progress(metrics, max_len, steps), flush=True)
                 startup_timer.report()  # the phases up to the first iteration (ISAAC_RL_WORKBENCH_STARTUP_PROFILE=1)
-        except TrainingFailed:
+        except (TrainingFailed, RankLost):  # RankLost between iterations: the checkpoint holds a whole iteration
             wb.finish()  # logs closed, curves drawn, no checkpoint of the failed state
             raise
-        if stop.requested:
+        if stop.requested or not wb.writes:
             wb.finish()
+    if not wb.writes:  # the other ranks of a distributed run: rank 0 reports and evaluates
+        return 130 if stop.requested else 0
     if stop.requested:
         print(
             f"interrupted at iteration {wb.iteration}; checkpoint saved; resume with: "
@@ -301,6 +326,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=positive_int,
         help="deterministic episodes to evaluate at the end (default: one per env, a single round)",
     )
+    p.add_argument(
+        "--dist-backend",
+        choices=("nccl", "gloo"),
+        help="under torchrun: the collective backend (default: nccl for --device cuda, one GPU per rank; gloo for "
+        "the CPU or a shared cuda:i; or $ISAAC_RL_WORKBENCH_DIST_BACKEND)",
+    )
     add_threads(p)
     p.set_defaults(func=_train)
 
@@ -411,7 +442,8 @@ def main(argv: list[str] | None = None) -> int:
         code = exit_code(exc)
         if code is None:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        rank = f"rank {os.environ.get('RANK', '?')}: " if os.environ.get("WORLD_SIZE", "1") != "1" else ""
+        print(f"error: {rank}{exc}", file=sys.stderr)
         return code
     except KeyboardInterrupt:
         print("\naborted", file=sys.stderr)

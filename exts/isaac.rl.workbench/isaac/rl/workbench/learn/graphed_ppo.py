@@ -40,6 +40,8 @@ from rsl_rl.modules import EmpiricalNormalization
 from rsl_rl.modules.distribution import GaussianDistribution
 from tensordict import TensorDict
 
+from .distributed import all_reduce_mean_, reduce_moments
+
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
@@ -66,7 +68,10 @@ class GraphedPPO(PPO):
 
     Args:
         actor, critic, storage, **kwargs: as ``rsl_rl.algorithms.PPO``; the actor's distribution must be Gaussian,
-            both models ``MLPModel``, the optimiser ``"adam"`` or ``"adamw"``; no RND, symmetry or multi-GPU.
+            both models ``MLPModel``, the optimiser ``"adam"`` or ``"adamw"``; no RND or symmetry. With
+            ``multi_gpu_cfg`` (:mod:`.distributed`) each mini-batch's gradients and KL are averaged over the ranks
+            and the normalisers take every rank's batch; on CUDA the update then runs eagerly, uncaptured and
+            uncompiled (the rollout step and the returns are still captured).
         precision: ``"fp32"``, ``"bf16"`` or ``"fp16"`` for the actor's and critic's networks.
         cuda_graphs: capture on CUDA (False: run the same code eagerly, e.g. to profile it).
     """
@@ -74,8 +79,6 @@ class GraphedPPO(PPO):
     def __init__(self, actor, critic, storage, precision: str = "fp32", cuda_graphs: bool = True, **kwargs):
         optimizer = kwargs.get("optimizer", "adam")
         bad = unsupported(kwargs, {"class_name": type(actor)}, {"class_name": type(critic)})
-        if kwargs.get("multi_gpu_cfg") is not None:
-            bad.append("multi-GPU training")
         if not isinstance(actor.distribution, GaussianDistribution):
             bad.append("ppo.actor.distribution_cfg.class_name")
         if precision not in PRECISIONS:
@@ -220,6 +223,13 @@ class GraphedPPO(PPO):
                 "already captures the update: use 'default' or 'max-autotune-no-cudagraphs'"
             )
         on_cuda = torch.device(self.device).type == "cuda"
+        if mode is not None and on_cuda and self.is_multi_gpu:
+            warnings.warn(
+                f"ppo.torch_compile_mode = {mode!r}: a distributed run's update runs uncompiled (its all-reduces are "
+                "not traced by torch.compile here)",
+                stacklevel=2,
+            )
+            mode = None
         if mode is not None and on_cuda and not _has_triton():
             warnings.warn(
                 f"ppo.torch_compile_mode = {mode!r}: this Python's torch has no Triton to compile CUDA kernels "
@@ -361,7 +371,7 @@ class GraphedPPO(PPO):
         for model in (self.actor, self.critic):
             if model.obs_normalization and model.training:
                 inputs = torch.cat([observations[group] for group in model.obs_groups], dim=-1)
-                _update_normalizer_in_place(model.obs_normalizer, inputs)
+                _update_normalizer_in_place(model.obs_normalizer, inputs, self.is_multi_gpu)
 
     def _minibatch_step(self, batch: dict) -> None:
         """One gradient step of rsl-rl's PPO loss on ``batch`` (tensors of the mini-batch's rows). On CUDA the
@@ -388,6 +398,9 @@ class GraphedPPO(PPO):
             loss.backward()
         else:
             self._scaler.scale(loss).backward()
+        if self.is_multi_gpu:  # rsl-rl's mean over the ranks, before the scaler's inf check so every rank agrees
+            self.reduce_parameters()
+        if self._scaler is not None:
             self._scaler.unscale_(self.optimizer)
         self._clip()
         if self._scaler is None:
@@ -440,6 +453,8 @@ class GraphedPPO(PPO):
         if self.desired_kl is not None and self.schedule == "adaptive":
             with torch.no_grad():
                 kl = self.actor.get_kl_divergence((old_mean, old_std), (mean, std)).mean()
+                if self.is_multi_gpu:  # every rank takes the same learning rate
+                    all_reduce_mean_(kl)
                 raised = torch.where((kl < self.desired_kl / 2.0) & (kl > 0.0), (lr * 1.5).clamp(max=1e-2), lr)
                 lr = torch.where(kl > self.desired_kl * 2.0, (lr / 1.5).clamp(min=1e-5), raised)
         ratio = torch.exp(log_prob - torch.squeeze(old_log_prob))
@@ -464,7 +479,7 @@ class GraphedPPO(PPO):
     def _run(self, key, body) -> None:
         """Run ``body``: eagerly on the CPU; on CUDA eagerly once on a side stream (warm-up), then captured into a
         CUDA graph that is replayed from then on."""
-        if not self._use_graphs:
+        if not self._use_graphs or (key == "update" and self.is_multi_gpu):  # NCCL all-reduces: not captured
             body()
             return
         graph = self._graphs.get(key)
@@ -498,12 +513,15 @@ def _gaussian_std(distribution: GaussianDistribution) -> torch.Tensor:
     return distribution.std_param.clamp(*distribution.std_range)
 
 
-def _update_normalizer_in_place(normalizer: EmpiricalNormalization, inputs: torch.Tensor) -> None:
+def _update_normalizer_in_place(normalizer: EmpiricalNormalization, inputs: torch.Tensor, across_ranks: bool) -> None:
     """rsl-rl's ``EmpiricalNormalization.update`` (running mean and variance over a batch of ``inputs`` (B, D)),
-    writing ``_std`` in place instead of rebinding it, so a captured graph that reads it sees the new values."""
+    writing ``_std`` in place instead of rebinding it, so a captured graph that reads it sees the new values;
+    ``across_ranks``: over the batches of every rank together (:func:`.distributed.reduce_moments`)."""
     count = inputs.shape[0]
     var = torch.var(inputs, dim=0, unbiased=False, keepdim=True)
     mean = torch.mean(inputs, dim=0, keepdim=True)
+    if across_ranks:
+        count, mean, var = reduce_moments(torch.tensor(count, device=inputs.device), mean, var)
     normalizer.count += count
     rate = count / normalizer.count
     delta = mean - normalizer._mean

@@ -5,6 +5,10 @@ or rsl-rl's ``PPO``), the models and the checkpoint format; the iteration loop i
 run one iteration, update its UI, and run the next. A ``[ppo]`` table that names rsl-rl's ``Distillation``
 (:mod:`.distill`) is run the same way by its ``DistillationRunner``: the student learns the teacher's actions, and
 the student is the policy (played, evaluated and exported).
+
+Under ``torchrun`` (:mod:`.distributed`) each rank runs a Trainer over its own envs; rsl-rl's algorithm gets the
+process group's ``multi_gpu_cfg``, the networks are broadcast from rank 0 when built and loaded, and the env-step
+counts and rates count every rank's envs.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from rsl_rl.runners import DistillationRunner, OnPolicyRunner
 from tensordict import TensorDict
 
 from ..utils.atomic import write_atomically
+from . import distributed
 from .checkpoint import CheckpointError, check_fits, read_checkpoint
 from .graphed_ppo import GraphedPPO
 from .ppo_config import is_distillation, runner_config
@@ -28,6 +33,16 @@ from .ppo_config import is_distillation, runner_config
 
 class TrainingDiverged(RuntimeError):
     """NaN or infinity in the policy's actions or parameters, the rewards or the losses; training cannot go on."""
+
+
+class _RankedRunner(OnPolicyRunner):
+    """rsl-rl's runner, its multi-GPU settings from :mod:`.distributed`'s process group (none for one process)."""
+
+    _configure_multi_gpu = distributed.configure_runner
+
+
+class _RankedDistillationRunner(DistillationRunner):
+    _configure_multi_gpu = distributed.configure_runner
 
 
 class Trainer:
@@ -55,11 +70,14 @@ class Trainer:
         self.num_steps_per_env = self.cfg["num_steps_per_env"]
         self.check_for_nan = bool(self.cfg.get("check_for_nan", True))
         with contextlib.redirect_stdout(io.StringIO()):  # rsl-rl prints the model summaries
-            runner = DistillationRunner if self.distillation else OnPolicyRunner
+            runner = _RankedDistillationRunner if self.distillation else _RankedRunner
             self.runner = runner(env, self.cfg, log_dir=None, device=device)
         self.alg = self.runner.alg
         """rsl-rl's algorithm (``GraphedPPO``, ``PPO`` or ``Distillation``): its ``act``, ``update``, ``storage``
         (a profiler times them)."""
+        self._broadcast()  # every rank starts from rank 0's networks
+        self.env_steps_per_iteration = self.num_steps_per_env * distributed.sum_over_ranks(env.num_envs)
+        """Env-steps one iteration collects, over the envs of every rank."""
         self.iteration = 0
         self.total_env_steps = 0
         self.train_seconds = 0.0  # [s] collection + update time of every iteration of the run, across resumes
@@ -118,6 +136,10 @@ class Trainer:
         """
         if self.distillation and not self.alg.teacher_loaded:
             raise RuntimeError("a distillation trains against a teacher: load_teacher() before train_step()")
+        with distributed.watching_ranks():  # a rank that ended: RankLost
+            return self._train_step()
+
+    def _train_step(self) -> dict:
         start = time.perf_counter()
         try:
             bad_actions = self._collect()
@@ -139,7 +161,7 @@ class Trainer:
             if not self._parameters_finite():
                 raise TrainingDiverged(f"the PPO update made the policy's parameters NaN or inf (losses: {losses})")
         self.iteration += 1
-        steps = self.num_steps_per_env * self.env.num_envs
+        steps = self.env_steps_per_iteration
         self.total_env_steps += steps
         self.train_seconds += learned - start
         metrics = {"iteration": self.iteration, **self.env.pop_episode_stats()}
@@ -251,6 +273,13 @@ class Trainer:
         self.total_env_steps = int(infos.get("total_env_steps", 0))
         self.train_seconds = float(infos.get("train_seconds", 0.0))
         self.loaded_infos = infos
+        self._broadcast()
+
+    def _broadcast(self) -> None:
+        """Rank 0's networks (parameters and normaliser buffers) on every rank: rsl-rl's ``broadcast_parameters``;
+        nothing for one process."""
+        if distributed.current().distributed:
+            self.alg.broadcast_parameters()
 
     def _checkpoint_networks(self) -> dict[str, torch.nn.Module]:
         """The networks a checkpoint of this trainer holds, by name (the modules themselves, not torch.compile
@@ -284,3 +313,4 @@ class Trainer:
                 f"{exc}; as a teacher, its actor must be rebuilt by [ppo.teacher] and ppo.obs_groups.teacher"
             ) from None
         self.alg.load(state, {"teacher": True}, strict=True)
+        self._broadcast()
