@@ -23,7 +23,7 @@ from isaac.rl.workbench.scene.terrain import generate_terrain
 from isaac.rl.workbench.specs.loader import load_spec
 
 from .conftest import robot_or_fail
-from .learn.test_symmetry import SYMMETRY, _rpy_quat
+from .learn.test_symmetry import SYMMETRY, start_mirrored
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
@@ -194,17 +194,7 @@ def test_a_mirrored_g1_is_observed_as_the_mirror_of_the_original_as_the_physics_
     augment = env.symmetry_augmentation()
     joints, critic = augment.actions, augment.groups["critic"]
     names = env.spec.joint_names
-    generator = torch.Generator().manual_seed(0)
-    q = env.default_dof_pos[0] + 0.4 * (torch.rand(29, generator=generator) - 0.5)
-    qd = torch.randn(29, generator=generator)
-    x, y, z, w = _rpy_quat(0.15, 0.1, 0.3)
-    pose = torch.tensor([[0.1, 0.05, 1.2, x, y, z, w], [0.1, -0.05, 1.2, -x, y, -z, w]])
-    everywhere = torch.ones(2, dtype=torch.bool)
-    env.reset_physics(everywhere, torch.stack([q, joints.apply(q)]), torch.stack([qd, joints.apply(qd)]), pose)
-    velocity = torch.tensor([0.3, 0.4, -0.1, 0.5, -0.2, 0.7])  # world linear [m/s], angular [rad/s]
-    env.add_root_velocity(everywhere, torch.stack([velocity, velocity * torch.tensor([1.0, -1, 1, -1, 1, -1])]))
-    env.commands.values["base_velocity"][:] = torch.tensor([[0.5, 0.6, 0.4], [0.5, -0.6, -0.4]])
-    action = 0.5 * torch.randn(29, generator=generator)
+    action = start_mirrored(env, joints, height=1.2)
     for _ in range(3):  # in the air: no contact yet, whose solver is not exactly symmetric
         obs = env.step(torch.stack([action, joints.apply(action)]))[0]["critic"]
         assert obs[0, 3:6].abs().max() > 0.1 and obs[0, 10] > 0.5  # turning, with a sideways command

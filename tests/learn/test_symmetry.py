@@ -137,6 +137,24 @@ def _rpy_quat(roll: float, pitch: float, yaw: float) -> list[float]:
     ]
 
 
+def start_mirrored(env, joints: Mirror, height: float) -> torch.Tensor:
+    """Put env 0 of the 2-env ``env`` in a tilted, turning, falling state ``height`` [m] up, with an asymmetric pose
+    and a sideways, turning velocity command, and env 1 in its mirror image (joints through ``joints``, the root
+    reflected about the x-z plane); returns an action for env 0 (D,), to be mirrored for env 1. Seeded."""
+    generator = torch.Generator().manual_seed(0)
+    dofs = env.default_dof_pos.shape[1]
+    q = env.default_dof_pos[0] + 0.4 * (torch.rand(dofs, generator=generator) - 0.5)
+    qd = torch.randn(dofs, generator=generator)
+    x, y, z, w = _rpy_quat(0.15, 0.1, 0.3)
+    pose = torch.tensor([[0.1, 0.05, height, x, y, z, w], [0.1, -0.05, height, -x, y, -z, w]])
+    everywhere = torch.ones(2, dtype=torch.bool)
+    env.reset_physics(everywhere, torch.stack([q, joints.apply(q)]), torch.stack([qd, joints.apply(qd)]), pose)
+    velocity = torch.tensor([0.3, 0.4, -0.1, 0.5, -0.2, 0.7])  # world linear [m/s], angular [rad/s]
+    env.add_root_velocity(everywhere, torch.stack([velocity, velocity * torch.tensor([1.0, -1, 1, -1, 1, -1])]))
+    env.commands.values["base_velocity"][:] = torch.tensor([[0.5, 0.6, 0.4], [0.5, -0.6, -0.4]])
+    return 0.5 * torch.randn(dofs, generator=generator)
+
+
 def test_a_mirrored_go2_is_observed_as_the_mirror_of_the_original_as_the_physics_runs():
     """Env 0: a tilted, turning, falling Go2 with a sideways velocity command and an asymmetric pose; env 1: its
     mirror image (joints through the map, the root reflected about the x-z plane). After each of three physics
@@ -150,17 +168,7 @@ def test_a_mirrored_go2_is_observed_as_the_mirror_of_the_original_as_the_physics
     augment = env.symmetry_augmentation()
     joints, critic = augment.actions, augment.groups["critic"]
     unsigned = mirror_joints(env.spec.joint_names, negate=[]).restricted(env.spec.joint_names, "the action")
-    generator = torch.Generator().manual_seed(0)
-    q = env.default_dof_pos[0] + 0.4 * (torch.rand(12, generator=generator) - 0.5)
-    qd = torch.randn(12, generator=generator)
-    x, y, z, w = _rpy_quat(0.15, 0.1, 0.3)
-    pose = torch.tensor([[0.1, 0.05, 0.45, x, y, z, w], [0.1, -0.05, 0.45, -x, y, -z, w]])
-    everywhere = torch.ones(2, dtype=torch.bool)
-    env.reset_physics(everywhere, torch.stack([q, joints.apply(q)]), torch.stack([qd, joints.apply(qd)]), pose)
-    velocity = torch.tensor([0.3, 0.4, -0.1, 0.5, -0.2, 0.7])  # world linear [m/s], angular [rad/s]
-    env.add_root_velocity(everywhere, torch.stack([velocity, velocity * torch.tensor([1.0, -1, 1, -1, 1, -1])]))
-    env.commands.values["base_velocity"][:] = torch.tensor([[0.5, 0.6, 0.4], [0.5, -0.6, -0.4]])
-    action = 0.5 * torch.randn(12, generator=generator)
+    action = start_mirrored(env, joints, height=0.45)
     for _ in range(3):  # in the air: no contact yet, whose solver is not exactly symmetric
         obs = env.step(torch.stack([action, joints.apply(action)]))[0]["critic"]
         assert obs[0, 3:6].abs().max() > 0.1 and obs[0, 10] > 0.5  # turning, with a sideways command
