@@ -4,6 +4,7 @@
 # Sections: cartpole cartpole_bench cartpole_train learner ant ant_train scaling startup robots go2_dc profile
 #           graphed_tests learner_bench learner_seeds scaling_all curriculum_bench curriculum_reach curriculum_go2
 #           curriculum_nav go2_base validate gym eval_cost sweep rough_smoke go2_profile go2_rough g1_flat g1_rough
+#           terrain_contacts dist_shared
 set -uo pipefail
 export PYTHONPATH=/tmp/site:/tmp/extra:$PWD/exts/isaac.rl.workbench ISAAC_RL_WORKBENCH_TASKS=$PWD/tasks PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -237,6 +238,20 @@ go2_profile)  # the Go2's env step against raw Newton (4096 envs), and where one
     python3 scripts/bench.py $task --profile --device cuda --num-envs 4096 --iterations 10 --out "$OUT/profile_$task.json" 2>&1 \
       | grep -v "^Module\|^Warp\|CUDA Toolkit\|Devices\|\"c[pu][ud]a*\|Kernel cache\|/root/.cache" | tail -25
   done ;;
+dist_shared)  # one rank at 4096 envs against two ranks sharing the GPU at 2048 each (gloo), cartpole and ant, seeds 1-3
+              # (DIST_SEEDS), then the all-reduce time of the shipped networks' gradient sizes
+  for task in cartpole ant; do
+    for seed in ${DIST_SEEDS:-1 2 3}; do
+      train ${task}_1rank_s$seed $task --num-envs 4096 --seed $seed --max-iterations 100 --eval-episodes 64
+      python3 -m torch.distributed.run --standalone --nproc-per-node 2 -m isaac.rl.workbench.frontends.cli train $task \
+        --device cuda:0 --num-envs 2048 --seed $seed --max-iterations 100 --eval-episodes 64 \
+        --run-dir /tmp/${task}_2rank_s$seed 2>&1 | grep -v "^it " | tail -3
+      cp /tmp/${task}_2rank_s$seed/metrics.jsonl "$OUT/${task}_2rank_s$seed.jsonl"
+      for run in ${task}_1rank_s$seed ${task}_2rank_s$seed; do returns /tmp/$run; done
+    done
+  done
+  python3 scripts/allreduce_time.py --device cuda:0 --backend gloo --ranks 2 --floats 2499 80281 100817 571801 2>&1 \
+    | grep "^all-reduce" ;;
 terrain_contacts)  # the Go2 at zero and random actions on the plane, a flat heightfield and go2_rough's tiles
   python3 scripts/terrain_contact_check.py cuda 4096 2>&1 | grep "^cuda" ;;
 go2_rough|g1_flat|g1_rough)  # a training run of TRAIN_SECONDS (default 480) at 4096 envs, evaluated, curves, recording

@@ -5,13 +5,16 @@ much it rocks, how often a touching foot is pushed sideways, how high its base r
     python scripts/terrain_contact_check.py cuda 4096
 
 One line per case; the first 50 env steps after a reset are left out (the drop onto the ground), the next 100 are
-measured. Random actions are standard normal, as a young policy's exploration draws them.
+measured. Random actions are standard normal, as a young policy's exploration draws them. On the GPU (one MuJoCo
+world per env) each line also gives the most contacts and constraint rows any one world held against its budget
+(``nconmax`` contacts are pooled over the worlds, ``njmax`` rows are per world: rows past it are dropped).
 """
 
 from __future__ import annotations
 
 import sys
 
+import numpy as np
 import torch
 from isaac.rl.workbench.envs.workbench_env import WorkbenchEnv
 from isaac.rl.workbench.specs.loader import load_spec
@@ -31,6 +34,7 @@ def measure(env: WorkbenchEnv, random_actions: bool) -> str:
     feet = [i for i, name in enumerate(env.body_names) if name.endswith("_foot")]
     actions = torch.zeros(env.num_envs, env.num_actions, device=env.device)
     rocking, sideways, heights, ended = [], [], [], 0
+    most_contacts, most_rows = 0, 0
     for step in range(SETTLE_STEPS + MEASURED_STEPS):
         if random_actions:
             actions = torch.randn(env.num_envs, env.num_actions, device=env.device)
@@ -44,11 +48,30 @@ def measure(env: WorkbenchEnv, random_actions: bool) -> str:
         sideways.append(pushed.float().sum().item() / max(touching.float().sum().item(), 1.0))
         heights.append(env.root_pos_w[:, 2].mean().item())
         ended += int(dones.sum().item())
+        if env.device != "cpu":
+            contacts, rows = world_loads(env)
+            most_contacts, most_rows = max(most_contacts, contacts), max(most_rows, rows)
     mean = lambda values: sum(values) / len(values)  # noqa: E731
-    return (
+    line = (
         f"mean |roll, pitch rate| {mean(rocking):.3f} rad/s, touching feet pushed sideways {mean(sideways):.3f}, "
         f"base height {mean(heights):.3f} m, {ended} episodes ended in {MEASURED_STEPS} steps of {env.num_envs} envs"
     )
+    if env.device != "cpu":
+        data = env.backend.solver.mjw_data
+        line += (
+            f"; most in one world: {most_contacts} contacts (pool {data.naconmax // env.num_envs} a world), "
+            f"{most_rows} constraint rows (budget {data.njmax})"
+        )
+    return line
+
+
+def world_loads(env: WorkbenchEnv) -> tuple[int, int]:
+    """The most contacts and constraint rows one MuJoCo-Warp world holds after the last physics step."""
+    data = env.backend.solver.mjw_data
+    count = min(int(data.nacon.numpy()[0]), data.naconmax)
+    worlds = data.contact.worldid.numpy()[:count]
+    contacts = int(np.bincount(worlds, minlength=1).max()) if count else 0
+    return contacts, int(data.nefc.numpy().max())
 
 
 def main(device: str, num_envs: int) -> None:

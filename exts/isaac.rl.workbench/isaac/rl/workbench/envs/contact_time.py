@@ -1,14 +1,14 @@
 """Air and contact time of every body, from the contact forces, as Isaac Lab's contact sensor tracks them.
 
-A body is in contact when its net contact force exceeds 1 N. Shapes: N = num_envs, B = bodies per env.
+A body is in contact when its net contact force exceeds ``CONTACT_FORCE`` (1 N), as for the legged reward terms.
+Shapes: N = num_envs, B = bodies per env.
 """
 
 from __future__ import annotations
 
 import torch
 
-CONTACT_FORCE = 1.0
-"""[N] above which a body counts as touching something."""
+from ..terms.rewards_legged import CONTACT_FORCE
 
 
 class ContactTime:
