@@ -832,6 +832,21 @@ def test_an_opened_run_counts_to_its_own_iterations(panel):
     assert run_choice(panel, listed) == str(folder) and run_choice(panel, listed) in listed
 
 
+def test_an_opened_distributed_run_shows_every_ranks_speed(panel):
+    from isaac.rl.workbench.frontends.panel_layout import throughput
+
+    rows = [
+        {"iteration": 1, "env_steps_per_s": 900.0, "rank_env_steps_per_s": [450.0, 450.0]},
+        {"iteration": 1, "edit": "ppo.algorithm.learning_rate", "value": 0.001},
+        {"iteration": 2, "env_steps_per_s": 2300.0, "rank_env_steps_per_s": [1210.0, 1090.0]},
+    ]
+    assert panel.open_run(_run_folder(panel.runs_dir, "ranks", rows))
+    assert panel.run.env_steps_per_s == 2300.0 and panel.run.rank_env_steps_per_s == [1210.0, 1090.0], "the last row"
+    assert throughput(panel.run) == "2,300 env-steps/s (2 ranks: 1.2k, 1.1k)"
+    assert panel.open_run(_run_folder(panel.runs_dir, "one", [{"iteration": 1, "env_steps_per_s": 800.0}]))
+    assert panel.run.rank_env_steps_per_s == [] and throughput(panel.run) == "800 env-steps/s", "one process"
+
+
 @pytest.mark.slow
 def test_stop_says_where_the_checkpoint_is_and_the_run_picker_follows_the_run_in_flight(trained):
     from isaac.rl.workbench.frontends.panel_state import run_choice

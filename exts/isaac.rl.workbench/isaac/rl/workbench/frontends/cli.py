@@ -139,7 +139,7 @@ def _train(args) -> int:
     with start_up(args):
         from ..learn import distributed
 
-        args.device = distributed.start(args.device, args.dist_backend)
+        args.device = distributed.start(args.device, args.dist_backend, required=args.distributed)
     try:
         with contextlib.nullcontext() if distributed.writes() else contextlib.redirect_stdout(io.StringIO()):
             return _train_rank(args)
@@ -148,7 +148,7 @@ def _train(args) -> int:
 
 
 def _train_rank(args) -> int:
-    from ..learn.distributed import RankLost, any_rank
+    from ..learn.distributed import RankLost, any_rank, current, wait_for_every_rank
 
     with start_up(args):
         from ..workbench import TrainingFailed, Workbench
@@ -186,7 +186,10 @@ def _train_rank(args) -> int:
     stop = StopOnCtrlC(wb)
     with stop:
         try:
-            while not any_rank(wb.done or stop.requested):  # every rank stops at the same iteration
+            while True:  # every rank stops at the same iteration, for the same reason (Ctrl-C on any rank: all)
+                finished, interrupted = any_rank(wb.done, stop.requested)
+                if finished or interrupted:
+                    break
                 metrics = wb.train_step()
                 line = format_iteration(metrics, wb.max_iterations, max_len)
                 print(line + wb.monitor.progress(metrics, max_len, steps), flush=True)
@@ -194,17 +197,19 @@ def _train_rank(args) -> int:
         except (TrainingFailed, RankLost):  # RankLost between iterations: the checkpoint holds a whole iteration
             wb.finish()  # logs closed, curves drawn, no checkpoint of the failed state
             raise
-        if stop.requested or not wb.writes:
+        if interrupted or not wb.writes:
             wb.finish()
-    if not wb.writes:  # the other ranks of a distributed run: rank 0 reports and evaluates
-        return 130 if stop.requested else 0
-    if stop.requested:
-        print(
-            f"interrupted at iteration {wb.iteration}; checkpoint saved; resume with: "
-            f"isaac-rl-workbench train --resume {wb.run_dir}",
-            flush=True,
-        )
+    if interrupted:
+        if wb.writes:
+            resume = "torchrun ... train --resume" if current().distributed else "isaac-rl-workbench train --resume"
+            print(
+                f"interrupted at iteration {wb.iteration}; checkpoint saved; resume with: {resume} {wb.run_dir}",
+                flush=True,
+            )
+        wait_for_every_rank()  # no rank exits 130 before rank 0 saved: torchrun ends every rank when one fails
         return 130
+    if not wb.writes:  # the other ranks of a distributed run: rank 0 reports and evaluates
+        return 0
     print(f"trained {wb.iteration - wb.start_iteration} iterations in {wb.train_seconds:.1f} s", flush=True)
     result = finish_and_evaluate(wb, args.eval_episodes)
     share = 100.0 * result["mean_episode_length"] / max_len
@@ -331,6 +336,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("nccl", "gloo"),
         help="under torchrun: the collective backend (default: nccl for --device cuda, one GPU per rank; gloo for "
         "the CPU or a shared cuda:i; or $ISAAC_RL_WORKBENCH_DIST_BACKEND)",
+    )
+    p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="insist on a torchrun launch (refused without it); a torchrun launch is detected without the flag",
     )
     add_threads(p)
     p.set_defaults(func=_train)

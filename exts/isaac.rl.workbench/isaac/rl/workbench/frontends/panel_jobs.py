@@ -231,7 +231,10 @@ def open_run(model: JobHost, run_dir: Path) -> bool:
         model.say(f"error: {exc}")
         return False
     state = RunState(status="finished", run_dir=run.path, series=_series(rows, PLOTTED))
-    state.iteration = max((row["iteration"] for row in rows if "edit" not in row), default=0)
+    trained = [row for row in rows if "edit" not in row]
+    state.iteration = max((row["iteration"] for row in trained), default=0)
+    if trained:  # the speed of its last iteration; a distributed run's also rank by rank
+        state.env_steps_per_s, state.rank_env_steps_per_s = _speeds(trained[-1])
     state.max_iterations = _planned(run)
     state.checkpoints = _checkpoints(run)
     state.recordings = sorted((run.path / "recordings").glob("*.usd*"))
@@ -280,6 +283,19 @@ def on_terrain(spec: TaskSpec, origins: Any) -> dict:
 def _status(model: JobHost, status: str) -> None:
     with model.changing("run"):
         model.run.status = status
+
+
+def _speeds(row: dict) -> tuple[float, list[float]]:
+    """A ``metrics.jsonl`` row's ``env_steps_per_s`` and ``rank_env_steps_per_s`` (a distributed run's rates of each
+    rank; [] for one process); 0.0 and [] for what is missing or not numbers."""
+
+    def number(value) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+
+    total = row.get("env_steps_per_s")
+    ranks = row.get("rank_env_steps_per_s")
+    ranks = [float(rate) for rate in ranks] if isinstance(ranks, list) and all(map(number, ranks)) else []
+    return (float(total) if number(total) else 0.0), ranks
 
 
 def _series(rows: list[dict], plotted: tuple[str, ...]) -> dict[str, list[tuple[int, float]]]:

@@ -1,6 +1,6 @@
 """What both panels show of the panel model the same way, with no UI toolkit: the spec keys of each setup
-section with their labels, inline-TOML editing of a value, and durations. The browser panel (``web/``) and the
-Isaac Sim panel (``kit/``) render these."""
+section with their labels, inline-TOML editing of a value, durations and the training speed. The browser panel
+(``web/``) and the Isaac Sim panel (``kit/``) render these."""
 
 from __future__ import annotations
 
@@ -73,6 +73,24 @@ def duration(seconds: float | None) -> str:
         return "-"
     s = int(round(seconds))
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s}s"
+
+
+def throughput(run: Any) -> str:
+    """The progress line's training speed: ``"2,345 env-steps/s"``, and for a distributed run every rank's own,
+    ``"2,345 env-steps/s (2 ranks: 1.2k, 1.1k)"``. ``run`` is the panel model's ``RunState``."""
+    total = f"{run.env_steps_per_s:,.0f} env-steps/s"
+    ranks = run.rank_env_steps_per_s
+    if not ranks:
+        return total
+    return f"{total} ({len(ranks)} ranks: {', '.join(_short(rate) for rate in ranks)})"
+
+
+def _short(value: float) -> str:
+    """``"950"``, ``"1.2k"``, ``"3.4M"``."""
+    for scale, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"{value / scale:.1f}{suffix}"
+    return f"{value:.0f}"
 
 
 def policy_status(run: Any) -> list[str]:

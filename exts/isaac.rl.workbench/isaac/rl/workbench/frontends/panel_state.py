@@ -28,6 +28,9 @@ class RunState:
     iteration: int = 0
     max_iterations: int = 0
     env_steps_per_s: float = 0.0
+    rank_env_steps_per_s: list[float] = field(default_factory=list)
+    """A distributed run's env-steps/s of each rank, in rank order (``metrics.jsonl``'s ``rank_env_steps_per_s``);
+    empty for one process."""
     time_left_s: float | None = None
     """Estimated wall time to ``max_iterations`` [s], from this session's mean seconds per iteration."""
     first_iteration_s: float | None = None

@@ -7,7 +7,7 @@ code path as before. :func:`start` reads the launch, gives the rank its device (
 ``cuda:<LOCAL_RANK>``; ``cpu`` and an explicit ``cuda:<i>`` stay as given, so ranks share that device) and starts
 the process group with the collective backend :func:`pick_backend` chooses: NCCL when each rank has its own CUDA
 device, gloo on the CPU or when ranks share one GPU; ``--dist-backend`` or ``ISAAC_RL_WORKBENCH_DIST_BACKEND``
-overrides it.
+overrides it. ``train --distributed`` insists on a ``torchrun`` launch (:func:`require_launch`).
 
 What is shared between ranks, as rsl-rl's and Isaac Lab's multi-GPU training do it: the networks (parameters and
 normaliser buffers) are broadcast from rank 0 after they are built or loaded (rsl-rl's ``broadcast_parameters``),
@@ -70,6 +70,28 @@ class Launch:
         return self.world_size > 1
 
 
+LAUNCH_VARIABLES = ("WORLD_SIZE", "RANK", "LOCAL_RANK")
+"""What ``torchrun`` sets in every process it starts (one process: absent, or ``WORLD_SIZE=1``)."""
+TORCHRUN_FORM = "torchrun --nproc-per-node N [--nnodes M --rdzv-backend c10d --rdzv-endpoint HOST:PORT]"
+"""The launch command, as the one-line errors show it."""
+
+
+def require_launch(environ: Mapping[str, str] | None = None) -> None:
+    """Refuse a process that ``torchrun`` did not start (``train --distributed``): it lacks one of
+    :data:`LAUNCH_VARIABLES` (``os.environ`` by default).
+
+    Raises:
+        LaunchError: one line naming the missing variables and the command that starts a distributed run.
+    """
+    environ = os.environ if environ is None else environ
+    missing = [name for name in LAUNCH_VARIABLES if name not in environ]
+    if missing:
+        raise LaunchError(
+            f"--distributed: this process was not started by torchrun (no {', '.join(missing)}); start it as "
+            f"{TORCHRUN_FORM} -m isaac.rl.workbench.frontends.cli train ..."
+        )
+
+
 def read_launch(environ: Mapping[str, str] | None = None) -> Launch:
     """The launch ``torchrun`` describes in ``WORLD_SIZE``, ``RANK`` and ``LOCAL_RANK`` (``os.environ`` by default);
     one process when ``WORLD_SIZE`` is absent or 1.
@@ -79,7 +101,7 @@ def read_launch(environ: Mapping[str, str] | None = None) -> Launch:
     """
     environ = os.environ if environ is None else environ
     values = {}
-    for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):
+    for name in LAUNCH_VARIABLES:
         text = environ.get(name, "1" if name == "WORLD_SIZE" else "0")
         try:
             values[name] = int(text)
@@ -129,9 +151,12 @@ def pick_backend(requested_device: str, requested: str | None = None) -> str:
     return backend
 
 
-def start(device: str, backend: str | None = None) -> str:
+def start(device: str, backend: str | None = None, required: bool = False) -> str:
     """Join the process group of a ``torchrun`` launch (nothing for one process) and return this rank's device
-    (:func:`rank_device`); the backend as :func:`pick_backend` chooses it. The group is left by :func:`stop`."""
+    (:func:`rank_device`); the backend as :func:`pick_backend` chooses it. The group is left by :func:`stop`.
+    ``required`` (``train --distributed``): a process ``torchrun`` did not start is refused (:func:`require_launch`)."""
+    if required:
+        require_launch()
     launch = read_launch()
     if not launch.distributed or dist.is_initialized():
         return device
@@ -190,9 +215,35 @@ def sum_over_ranks(value: int) -> int:
     return int(total)
 
 
-def any_rank(flag: bool) -> bool:
-    """True on every rank when ``flag`` is True on any one (a stop asked for on one rank stops them all)."""
-    return sum_over_ranks(int(bool(flag))) > 0
+def any_rank(*flags: bool) -> tuple[bool, ...]:
+    """Each of ``flags`` True on every rank when it is True on any one rank (a stop asked for on one rank stops them
+    all, for the same reason); one collective for all of them. ``flags`` themselves when not distributed."""
+    if not current().distributed:
+        return tuple(bool(flag) for flag in flags)
+    counts = torch.tensor([int(bool(flag)) for flag in flags], dtype=torch.long)
+    with watching_ranks():
+        dist.all_reduce(counts, op=dist.ReduceOp.SUM, group=_host_group)
+    return tuple(bool(count > 0) for count in counts)
+
+
+def wait_for_every_rank() -> None:
+    """Return once every rank has called this (nothing when not distributed); e.g. the other ranks wait for rank 0
+    to write its checkpoint before they exit, since ``torchrun`` ends every rank when one exits non-zero."""
+    if current().distributed:
+        with watching_ranks():
+            dist.barrier(group=_host_group)
+
+
+def per_rank(value: float) -> list[float]:
+    """``value`` of every rank, in rank order, on every rank (``[value]`` when not distributed); e.g. each rank's
+    env-steps/s."""
+    if not current().distributed:
+        return [float(value)]
+    mine = torch.tensor([value], dtype=torch.float64)
+    values = [torch.empty_like(mine) for _ in range(dist.get_world_size())]
+    with watching_ranks():
+        dist.all_gather(values, mine, group=_host_group)
+    return [float(v) for v in values]
 
 
 def all_reduce_mean_(tensor: torch.Tensor) -> torch.Tensor:

@@ -8,7 +8,7 @@ the student is the policy (played, evaluated and exported).
 
 Under ``torchrun`` (:mod:`.distributed`) each rank runs a Trainer over its own envs; rsl-rl's algorithm gets the
 process group's ``multi_gpu_cfg``, the networks are broadcast from rank 0 when built and loaded, and the env-step
-counts and rates count every rank's envs.
+counts and rates count every rank's envs; ``rank_env_steps_per_s`` gives each rank's own rate.
 """
 
 from __future__ import annotations
@@ -132,7 +132,9 @@ class Trainer:
         Returns:
             ``iteration`` (1-based count of completed iterations), ``mean_reward``, ``mean_episode_length``,
             ``episodes``, ``reward/<term>``, ``env_steps_per_s``, ``collect_s``, ``learn_s``, losses (``loss/<name>``;
-            a distillation's is ``loss/behavior``), ``learning_rate`` and ``action_std`` (when the policy samples).
+            a distillation's is ``loss/behavior``), ``learning_rate`` and ``action_std`` (when the policy samples);
+            in a distributed run also ``rank_env_steps_per_s``: each rank's env-steps/s (its own envs over its own
+            collection and update time), a list in rank order.
         """
         if self.distillation and not self.alg.teacher_loaded:
             raise RuntimeError("a distillation trains against a teacher: load_teacher() before train_step()")
@@ -173,6 +175,9 @@ class Trainer:
             total_env_steps=self.total_env_steps,
             learning_rate=self.alg.learning_rate,
         )
+        if distributed.current().distributed:  # each rank's own envs over its own iteration time
+            own_rate = self.num_steps_per_env * self.env.num_envs / (learned - start)
+            metrics["rank_env_steps_per_s"] = distributed.per_rank(own_rate)
         if isinstance(self.alg, GraphedPPO):
             metrics["action_std"] = float(self.alg.action_std().mean())
         elif self.actor.distribution is not None:

@@ -24,7 +24,7 @@ from ...backend import physx_stage
 from ...scene.terrain import generate_terrain
 from ...scene.terrain_usd import terrain_file_name, write_terrain_usd
 from ..panel import PanelModel
-from ..panel_layout import duration, policy_status
+from ..panel_layout import duration, policy_status, throughput
 from ..panel_state import planned_iterations
 from . import isaacsim_adapter as isaacsim
 from .lockstep import Lockstep
@@ -200,7 +200,7 @@ class WorkbenchWindow(ui.Window):
     def _refresh_progress(self) -> None:
         run, planned = self.model.run, planned_iterations(self.model)  # the spec's before a run, then the run's
         self.progress.text = (
-            f"iteration {run.iteration} / {planned} — {run.env_steps_per_s:,.0f} env-steps/s — "
+            f"iteration {run.iteration} / {planned} — {throughput(run)} — "
             f"time left {duration(run.time_left_s)} — first iteration after {duration(run.first_iteration_s)}"
         )
         self.bar.model.set_value(min(1.0, run.iteration / max(planned, 1)))

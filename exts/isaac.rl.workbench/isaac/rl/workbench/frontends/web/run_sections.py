@@ -10,7 +10,7 @@ import viser
 import viser.uplot
 
 from ..panel import PanelModel
-from ..panel_layout import duration, policy_status
+from ..panel_layout import duration, policy_status, throughput
 from ..panel_state import planned_iterations, run_choice
 
 PLOT_PERIOD_S = 1.0  # plots are re-sent at most this often (the counters at every refresh)
@@ -149,7 +149,7 @@ class RunSections:
         run = self.model.run
         planned = planned_iterations(self.model)
         self.progress.content = (
-            f"iteration **{run.iteration}** / {planned} — {run.env_steps_per_s:,.0f} env-steps/s — "
+            f"iteration **{run.iteration}** / {planned} — {throughput(run)} — "
             f"time left {duration(run.time_left_s)} — first iteration after {duration(run.first_iteration_s)}"
         )
         self.bar.value = min(100.0, 100.0 * run.iteration / max(planned, 1))
