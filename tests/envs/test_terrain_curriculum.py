@@ -116,6 +116,13 @@ def test_a_training_run_logs_the_mean_level_in_every_row(tmp_path):
     trained = [row for row in rows if "iteration" in row and "loss/surrogate" in row]
     assert len(trained) == 2 and all(0.0 <= row[LOG_KEY] <= ROWS - 1 for row in trained), trained
 
+    play = Workbench.for_play(tmp_path / "run", episodes=4)  # as Isaac Lab plays: no curriculum, any start level
+    assert play.spec.terrain_levels is None and play.spec.terrain.max_start_level is None
+    origins = play.env.backend.env_origins.clone()
+    _end_episode_of_env_0(play.env, (TILE, 0.0))  # a whole tile: training would move it up
+    assert torch.equal(play.env.backend.env_origins, origins), "played envs stay on their tiles"
+    assert LOG_KEY not in play.env.pop_episode_stats()
+
 
 def test_a_fixed_base_robot_is_refused_naming_the_key():
     overrides = {"env.num_envs": 2, "terrain.rows": 2, "commands.v.type": "velocity"}
@@ -125,10 +132,40 @@ def test_a_fixed_base_robot_is_refused_naming_the_key():
     assert error.value.key == "curriculum.terrain_levels" and "base is fixed" in str(error.value)
 
 
-def test_the_logged_mean_level_leaves_the_evaluation_envs_out():
-    levels = torch.tensor([0, 2, 9, 9])  # two training envs, then two evaluation envs
-    origins = torch.zeros(4, 10, 3)
-    command = torch.zeros(4, 3)
-    logged = TerrainCurriculum(origins, levels, command, 8.0, 20.0, backend=None, logged_envs=2)
-    assert logged.log() == {"terrain/mean_level": 1.0}
-    assert TerrainCurriculum(origins, levels, command, 8.0, 20.0, backend=None).log()["terrain/mean_level"] == 5.0
+class _Origins:
+    """The one backend method the curriculum calls, over plain tensors."""
+
+    def __init__(self, num_envs: int):
+        self.env_origins = torch.zeros(num_envs, 3)
+
+    def move_env_origins(self, env_mask: torch.Tensor, origins: torch.Tensor) -> None:
+        self.env_origins = torch.where(env_mask.view(-1, 1), origins, self.env_origins)
+
+
+def test_evaluation_envs_stand_on_every_tile_stay_there_and_are_left_out_of_the_mean_level():
+    rows, columns, training, evaluation = 3, 2, 2, 6
+    n = training + evaluation
+    envs = torch.arange(n)
+    level_origins = torch.stack(  # env i's start on level r: (r, i's column, 0)
+        [
+            torch.stack([torch.full((n,), float(r)), (envs % columns).float(), torch.zeros(n)], dim=1)
+            for r in range(rows)
+        ],
+        dim=1,
+    )
+    backend = _Origins(n)
+    curriculum = TerrainCurriculum(
+        level_origins, torch.zeros(n, dtype=torch.long), torch.zeros(n, 3), TILE, 20.0, backend, columns, training
+    )
+    levels = curriculum.levels.clone()
+    tiles = {(int(levels[i]), int(i) % columns) for i in range(training, n)}
+    assert tiles == {(r, c) for r in range(rows) for c in range(columns)}, "the 6 evaluation envs: every tile once"
+    assert torch.equal(backend.env_origins[training:], level_origins[envs, levels][training:])
+    assert curriculum.log() == {LOG_KEY: 0.0}, "the training envs' levels only"
+
+    far = torch.tensor([[TILE, 0.0, 0.0]]).expand(n, 3)  # every robot walked a whole tile, every episode ended
+    curriculum.update(torch.ones(n, dtype=torch.bool), far)
+    assert curriculum.levels[:training].tolist() == [1, 1], "the training envs move up"
+    assert torch.equal(curriculum.levels[training:], levels[training:]), "the evaluation envs stay"
+    assert torch.equal(backend.env_origins[training:], level_origins[envs, levels][training:])
+    assert curriculum.log() == {LOG_KEY: 1.0}

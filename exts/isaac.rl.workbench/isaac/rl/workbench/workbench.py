@@ -130,12 +130,16 @@ class Workbench:
         cuda_graph: bool = True,
     ) -> Workbench:
         """A trained run, built to play ``episodes`` episodes: one env per episode up to ``PLAY_MAX_ENVS``, with the
-        latest checkpoint (or ``checkpoint``) loaded. ``overrides`` win (``env.num_envs`` included).
+        latest checkpoint (or ``checkpoint``) loaded. ``overrides`` win (``env.num_envs`` included). On a terrain
+        with a curriculum, the envs start on levels drawn from all of them and stay on their tiles.
         ``cuda_graph=False``: eager env steps, for a caller that changes the env between steps (a sweep)."""
         if episodes < 1:
             raise RunError(f"--episodes {episodes}: expected at least 1 episode")
         wb = cls.open(run_dir, {"env.num_envs": min(episodes, PLAY_MAX_ENVS), **(overrides or {})}, device)
         wb.cuda_graph = cuda_graph
+        if wb.spec.terrain_levels is not None:  # as Isaac Lab plays: no curriculum, every level a start level
+            terrain = dataclasses.replace(wb.spec.terrain, max_start_level=None)
+            wb.spec = dataclasses.replace(wb.spec, terrain=terrain, terrain_levels=None)
         wb.build(checkpoint=checkpoint or wb.run.latest_checkpoint())
         return wb
 

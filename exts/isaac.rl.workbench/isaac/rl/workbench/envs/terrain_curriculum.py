@@ -5,7 +5,11 @@ An env whose robot ended its episode farther than half a tile from its start mov
 less than half as far as its velocity command asked over a full episode moves a level down; an env that passes the
 top level goes to a random level; levels stay >= 0. The env's origin becomes the new tile's, and its robot resets
 there. Everything runs on the device with masks (no host sync), so it runs inside the env step's CUDA graph.
-Shapes: N = num_envs, R = terrain rows (levels).
+
+Evaluation envs (the last ``eval_envs`` of a training run's envs) take no part: they stand spread over every level
+of their column (evaluation env k on level ``(k // columns) % rows``, so 100 evaluation envs cover a 10 x 10
+terrain's every tile once) and stay there, so an evaluation measures the policy over the whole terrain, the same
+tiles at every evaluation. Shapes: N = num_envs, R = terrain rows (levels).
 """
 
 from __future__ import annotations
@@ -57,8 +61,10 @@ class TerrainCurriculum:
         tile_size: side of a tile [m].
         episode_s: an episode's full length [s].
         backend: the physics whose env origins move.
-        logged_envs: how many envs, the first ones, the logged mean level counts (the training envs: evaluation envs
-            come after them); None: every env.
+        columns: the terrain's columns (env i stands on column ``i % columns``).
+        moving_envs: how many envs, the first ones, the curriculum moves and the logged mean level counts (the
+            training envs); the others (evaluation envs, after them) are put on every level in turn (see the module)
+            and stay there. None: every env.
     """
 
     def __init__(
@@ -69,15 +75,21 @@ class TerrainCurriculum:
         tile_size: float,
         episode_s: float,
         backend: Backend,
-        logged_envs: int | None = None,
+        columns: int = 1,
+        moving_envs: int | None = None,
     ):
         self.level_origins = level_origins
         self.levels = levels.clone()
         self._command = command
         self._tile_size, self._episode_s = float(tile_size), float(episode_s)
         self._backend = backend
-        self._envs = torch.arange(levels.shape[0], device=levels.device)
-        self._logged = levels.shape[0] if logged_envs is None else logged_envs
+        n, rows = level_origins.shape[:2]
+        self._envs = torch.arange(n, device=levels.device)
+        self._moving = n if moving_envs is None else moving_envs
+        self.moves = self._envs < self._moving
+        fixed = self._envs[self._moving :] - self._moving
+        self.levels[self._moving :] = (fixed // columns) % rows
+        backend.move_env_origins(~self.moves, self.level_origins[self._envs, self.levels])
 
     def update(self, ended: torch.Tensor, root_pos: torch.Tensor) -> None:
         """Move the envs whose episode ended (BoolTensor (N,)) by how far their root got from its origin in the plane
@@ -86,12 +98,13 @@ class TerrainCurriculum:
         distance = torch.linalg.vector_norm(root_pos[:, :2], dim=1)
         asked = torch.linalg.vector_norm(self._command[:, :2], dim=1) * self._episode_s
         rows = self.level_origins.shape[1]
+        ended = ended & self.moves
         self.levels.copy_(next_levels(self.levels, ended, distance, asked, self._tile_size, rows))
         self._backend.move_env_origins(ended, self.level_origins[self._envs, self.levels])
 
     def log(self) -> dict[str, float]:
         """``{"terrain/mean_level": mean level over the training envs}`` (one device sync)."""
-        return {LOG_KEY: float(self.levels[: self._logged].float().mean())}
+        return {LOG_KEY: float(self.levels[: self._moving].float().mean())}
 
 
 def terrain_curriculum(
@@ -102,7 +115,8 @@ def terrain_curriculum(
 
     Args:
         commands: the env's commands by name, each (N, 3), updated in place.
-        eval_envs: the last ``eval_envs`` envs are evaluation envs, left out of the logged mean level.
+        eval_envs: the last ``eval_envs`` envs are evaluation envs: on every level in turn, never moved, left out of
+            the logged mean level.
 
     Raises:
         SpecError: naming ``curriculum.terrain_levels`` for a robot with a fixed base (it cannot move to a tile).
@@ -127,5 +141,6 @@ def terrain_curriculum(
         tile_size=generated.tile_size,
         episode_s=spec.env.max_episode_length * spec.env.step_dt,
         backend=backend,
-        logged_envs=n - eval_envs,
+        columns=terrain.num_columns,
+        moving_envs=n - eval_envs,
     )
