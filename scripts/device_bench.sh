@@ -239,8 +239,8 @@ go2_profile)  # the Go2's env step against raw Newton (4096 envs), and where one
       | grep -v "^Module\|^Warp\|CUDA Toolkit\|Devices\|\"c[pu][ud]a*\|Kernel cache\|/root/.cache" | tail -25
   done ;;
 dist_shared)  # one rank at 4096 envs against two ranks sharing the GPU at 2048 each (gloo), cartpole and ant, seeds 1-3
-              # (DIST_SEEDS), then the all-reduce time of the shipped networks' gradient sizes
-  for task in cartpole ant; do
+              # (DIST_TASKS, DIST_SEEDS), then the all-reduce time of the shipped networks' gradient sizes
+  for task in ${DIST_TASKS:-cartpole ant}; do
     for seed in ${DIST_SEEDS:-1 2 3}; do
       train ${task}_1rank_s$seed $task --num-envs 4096 --seed $seed --max-iterations 100 --eval-episodes 64
       python3 -m torch.distributed.run --standalone --nproc-per-node 2 -m isaac.rl.workbench.frontends.cli train $task \
