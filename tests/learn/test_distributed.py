@@ -128,6 +128,17 @@ def test_two_rank_resume_goes_on_at_the_next_iteration(two_rank_run):
     _assert_same_networks(folder)
 
 
+def test_rsl_rls_own_learner_keeps_both_ranks_identical(tmp_path):
+    """``ppo.learner = "rsl_rl"``: rsl-rl's PPO with its own multi-GPU code (``multi_gpu_cfg``) on two gloo ranks."""
+    run_dir = tmp_path / "run"
+    args = ["cartpole", "--max-iterations", "2", "--run-dir", str(run_dir), *TRAIN, "ppo.learner=rsl_rl", *NORMALISED]
+    done = _torchrun(tmp_path, args)
+    assert done.returncode == 0, done.stdout + done.stderr
+    states = _assert_same_networks(tmp_path)
+    assert len(states) == 2 and not torch.equal(states[0]["actor.mlp.0.weight"], states[-1]["actor.mlp.0.weight"])
+    assert [row["total_env_steps"] for row in _rows(run_dir)] == [128, 256]
+
+
 def test_a_failing_rank_ends_the_run(tmp_path):
     run_dir = tmp_path / "run"
     done = _torchrun(
