@@ -43,8 +43,25 @@ def actor_groups(spec: TaskSpec) -> list[str]:
     return policy_groups(spec.ppo, list(spec.observations))
 
 
+IMAGE_TERM_PREFIX = "camera_"
+"""Observation terms whose names start so return camera images (N, C, H, W): ``camera_depth``, ``camera_rgb``, ..."""
+
+
 def check_deployable(spec: TaskSpec) -> None:
-    """Raise :class:`DeployError` naming every actor observation term the robot runtime cannot compute."""
+    """Raise :class:`DeployError` naming every actor observation term the robot runtime cannot compute (a policy
+    that reads camera images first: the runtime feeds one observation vector)."""
+    images = [
+        f"'{term.func_name}' (observations.{group}.terms[{i}])"
+        for group in actor_groups(spec)
+        for i, term in enumerate(spec.observations[group])
+        if term.func_name.startswith(IMAGE_TERM_PREFIX)
+    ]
+    if images:
+        raise DeployError(
+            f"{spec.source}: the policy reads camera images ({', '.join(images)}), and the robot runtime feeds one "
+            "observation vector: image policies do not deploy (export without --deploy writes policy.onnx with an "
+            f"input per image group); {DEPLOY_DOC} lists the shipped tasks that deploy"
+        )
     refused = [
         f"'{term.func_name}' (observations.{group}.terms[{i}])"
         for group in actor_groups(spec)

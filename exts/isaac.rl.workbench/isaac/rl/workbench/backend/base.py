@@ -63,6 +63,40 @@ class TerrainGround:
     relative to it."""
 
 
+SEGMENTATION_NOTHING = -1
+"""A camera's segmentation where its ray meets nothing within ``far``."""
+SEGMENTATION_GROUND = -2
+"""A camera's segmentation where its ray meets the ground every env shares (the ground plane or the terrain)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CameraRequest:
+    """A pinhole camera in every env (plain data; ``envs/backend_request.py`` makes one from a spec's
+    ``[sensors.<name>]``). The camera frame looks along its own -Z axis, +Y up in the image, +X to the right."""
+
+    name: str
+    """The sensor's name: the key of its images in :meth:`Backend.render_cameras`."""
+    body: str | None
+    """The body the camera is mounted on, by name (the last component of its prim path), or None: fixed in the
+    env's frame (at the env's origin, world axes)."""
+    pos: tuple[float, float, float]
+    """The camera's position in the body's (or the env's) frame [m]."""
+    quat: tuple[float, float, float, float]
+    """The camera frame's orientation in the body's (or the env's) frame, (x, y, z, w)."""
+    width: int
+    """Image width W [pixels], >= 1."""
+    height: int
+    """Image height H [pixels], >= 1."""
+    fov: float
+    """Vertical field of view [rad], in (0, pi)."""
+    near: float
+    """Nearest depth [m], > 0."""
+    far: float
+    """Farthest depth [m], > near."""
+    data_types: tuple[str, ...]
+    """What to render: any of ``"depth"``, ``"rgb"``, ``"segmentation"``."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class BackendRequest:
     """What a backend builds: ``num_envs`` clones of one articulation of a USD scene, set up as a task spec asks, as
@@ -113,6 +147,8 @@ class BackendRequest:
     terrain: TerrainGround | None = None
     """A height grid the envs stand on, in place of the ground plane (``ground`` is then ignored), each env at its
     own origin on it (``spacing`` is then ignored); None: the flat ground plane."""
+    cameras: tuple[CameraRequest, ...] = ()
+    """Cameras rendered in every env (:meth:`Backend.render_cameras`); empty for none."""
 
 
 class BackendError(RuntimeError):
@@ -245,6 +281,22 @@ class Backend(Protocol):
         ``max_distance`` [m] where it meets none that near, shape (N, R); the robots' own shapes are never hit.
         ``origins``: world positions [m], (N, R, 3); ``directions``: (N, R, 3) or broadcastable to it, any length.
         Never waits for the GPU (it may be recorded inside :meth:`graph_capture`)."""
+        ...
+
+    def render_cameras(self, env_masks: Mapping[str, torch.Tensor] | None = None) -> dict[str, dict[str, torch.Tensor]]:
+        """Render the request's cameras and return every camera's images, by camera name then data type:
+
+        - ``depth``: (N, H, W) float32 [m], the distance along the camera's view axis (forward depth), clamped to
+          [near, far]; ``far`` where the ray meets nothing that near;
+        - ``rgb``: (N, H, W, 3) uint8, colour (sRGB);
+        - ``segmentation``: (N, H, W) int32, the index of the shape the pixel sees within its env (the same number
+          in every env for the same shape of the robot), :data:`SEGMENTATION_GROUND` for the ground every env
+          shares, :data:`SEGMENTATION_NOTHING` for nothing within ``far``.
+
+        Each env's camera sees its own env only. ``env_masks``: camera name -> (N,) bool, render only those cameras
+        and, in each, only the masked envs (the others keep their last images); None renders every camera in every
+        env. The tensors are buffers allocated once, overwritten by the next render. Never waits for the GPU (it
+        may be recorded inside :meth:`graph_capture`)."""
         ...
 
     def graph_capture(self) -> AbstractContextManager[None]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 import mujoco
@@ -147,6 +147,11 @@ class NewtonBackend(NewtonProperties, Backend):
             with wp.ScopedCapture(device=wp_device) as capture:
                 self._simulate()
             self.graph = capture.graph
+        self._cameras = None  # made on the stream torch and warp share
+        if request.cameras:
+            from .newton_camera import NewtonCameras  # Newton's renderer, imported by tasks with cameras only
+
+            self._cameras = NewtonCameras(request, self.model, self.state, robot, xforms, ground, self.env_origins)
         self.reset_all_to_default()
 
     def _find_joints(self, robot: newton.ModelBuilder, articulation: str, joint_names: list[str]) -> None:
@@ -341,6 +346,14 @@ class NewtonBackend(NewtonProperties, Backend):
     def cast_rays(self, origins: torch.Tensor, directions: torch.Tensor, max_distance: float) -> torch.Tensor:
         """See :meth:`.base.Backend.cast_rays`: one warp kernel (:class:`.newton_ray_cast.StaticRayCaster`)."""
         return self._ray_caster.cast(origins, directions, max_distance)
+
+    def render_cameras(self, env_masks: Mapping[str, torch.Tensor] | None = None) -> dict[str, dict[str, torch.Tensor]]:
+        """See :meth:`.base.Backend.render_cameras` (:class:`.newton_camera.NewtonCameras`)."""
+        if self._cameras is None:
+            if env_masks:
+                raise KeyError(f"no camera '{next(iter(env_masks))}'; cameras: none")
+            return {}
+        return self._cameras.render(env_masks)
 
     def shared_world_failure(self) -> str | None:
         """On the CPU's shared MuJoCo world: why MuJoCo reset every env at once, or None (always None on CUDA).

@@ -9,8 +9,8 @@ sources its wheels ship). Not run on PhysX here: the PhysX extensions cannot be 
 extensions.
 
 Not supported (refused when the request asks for them): explicit actuator models, viscous joint friction,
-changing the asset's base type. ``clear_solver_state`` has nothing to clear (PhysX exposes no solver warm start).
-Nothing is measured before the build (``bytes_per_env``) and no inertia is validated (``inertia_corrections``).
+changing the asset's base type, cameras. ``clear_solver_state`` has nothing to clear (PhysX exposes no solver warm
+start). Nothing is measured before the build (``bytes_per_env``) and no inertia is validated (``inertia_corrections``).
 """
 
 from __future__ import annotations
@@ -45,6 +45,9 @@ class PhysxBackend(Backend):
     def __init__(self, request: BackendRequest, phase_done: Callable[[str], None] = lambda phase: None):
         if any(a is not None for a in request.explicit_actuators):
             raise BackendError("PhysX in Isaac Sim: explicit actuator models (pd, dc_motor) are Newton-only")
+        if request.cameras:
+            names = ", ".join(f"[sensors.{camera.name}]" for camera in request.cameras)
+            raise BackendError(f'PhysX in Isaac Sim: cameras ({names}) render on env.physics = "newton" only')
         unsupported = [key for key in request.joint_overrides if key not in DRIVE_SETTERS]
         if unsupported:
             raise BackendError(f"PhysX in Isaac Sim: [actuators] {', '.join(unsupported)} is Newton-only")
@@ -216,6 +219,11 @@ class PhysxBackend(Backend):
 
     def cast_rays(self, origins: torch.Tensor, directions: torch.Tensor, max_distance: float) -> torch.Tensor:
         raise BackendError('ray casts (height_scan) need env.physics = "newton"')
+
+    def render_cameras(self, env_masks: Mapping[str, torch.Tensor] | None = None) -> dict[str, dict[str, torch.Tensor]]:
+        if env_masks:
+            raise BackendError('cameras render on env.physics = "newton" only')
+        return {}  # the build refuses a request with cameras
 
     # -- checks -------------------------------------------------------------------------------------------------
     def joint_inertias(self) -> torch.Tensor:

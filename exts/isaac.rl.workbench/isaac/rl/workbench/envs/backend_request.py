@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import math
 
-from ..backend.base import BackendRequest, ExplicitActuator, TerrainGround
+from ..backend.base import BackendRequest, CameraRequest, ExplicitActuator, TerrainGround
 from ..scene.terrain import TerrainSpec, env_origins, env_start_tiles, generate_terrain
 from ..specs.robot_tables import initial_joint_positions, joint_overrides
-from ..specs.schema import ActuatorSpec, TaskSpec
+from ..specs.schema import ActuatorSpec, CameraSpec, TaskSpec
+from ..specs.sensor_table import camera_quat_xyzw
 
 
 def backend_request(spec: TaskSpec, device: str) -> BackendRequest:
     """``spec.env.num_envs`` clones of the spec's articulation on ``device`` ("cpu" or "cuda[:i]"), set up as its
-    ``[env]``, ``[actions]``, ``[actuators]``, ``[robot]`` and ``[terrain]`` tables say."""
+    ``[env]``, ``[actions]``, ``[actuators]``, ``[robot]``, ``[terrain]`` and ``[sensors]`` tables say."""
     names = spec.joint_names
     return BackendRequest(
         scene=spec.scene,
@@ -34,6 +35,25 @@ def backend_request(spec: TaskSpec, device: str) -> BackendRequest:
         self_collisions=spec.robot.self_collisions,
         ground=spec.env.ground,
         terrain=terrain_ground(spec.terrain, spec.env.num_envs, spec.env.spacing, device),
+        cameras=tuple(camera_request(name, camera) for name, camera in spec.sensors.items()),
+    )
+
+
+def camera_request(name: str, camera: CameraSpec) -> CameraRequest:
+    """The camera ``[sensors.<name>]`` as the backend renders it: its body by name (the backend finds its row), its
+    pose in that body's frame (or the env's) with the orientation as a quaternion (x, y, z, w), its field of view in
+    radians."""
+    return CameraRequest(
+        name=name,
+        body=camera.body,
+        pos=tuple(camera.pos),
+        quat=camera_quat_xyzw(camera),
+        width=camera.width,
+        height=camera.height,
+        fov=math.radians(camera.fov_deg),
+        near=camera.near,
+        far=camera.far,
+        data_types=tuple(camera.data_types),
     )
 
 

@@ -38,10 +38,14 @@ class DerivedState:
         self._backend = backend
         self._down = torch.tensor([0.0, 0.0, -1.0], device=device).expand(num_envs, 3)
         self._values: dict[str, torch.Tensor] = {}
+        self.version = 0
+        """Counts the clears: a value computed at one version describes the state until the version changes (the
+        camera images keep their render's version, :mod:`.camera_images`)."""
 
     def clear(self) -> None:
         """Forget every value: the state has changed, or may have."""
         self._values.clear()
+        self.version += 1
 
     @property
     def root_frame(self) -> torch.Tensor:

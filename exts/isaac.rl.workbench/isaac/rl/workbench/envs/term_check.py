@@ -37,10 +37,10 @@ class TermHost(Protocol):
 def check_terms(env: TermHost) -> None:
     """Call every observation, reward, termination and metric term of ``env.spec`` once and check what it returns.
 
-    Each must return a ``torch.Tensor`` on ``env.device`` with finite values: observations float, shape (N,) or
-    (N, k) with k >= 1; rewards float, shape (N,); terminations bool, shape (N,); metrics float or bool, shape (N,)
-    (N = ``env.num_envs``). Event terms write state, so they are not called; their signature is checked
-    (``(env, env_mask, **params)``).
+    Each must return a ``torch.Tensor`` on ``env.device`` with finite values: observations float, shape (N,),
+    (N, k) with k >= 1 or an image (N, C, H, W); rewards float, shape (N,); terminations bool, shape (N,); metrics
+    float or bool, shape (N,) (N = ``env.num_envs``). Event terms write state, so they are not called; their
+    signature is checked (``(env, env_mask, **params)``).
 
     Args:
         env: a freshly built and reset env.
@@ -79,14 +79,15 @@ def check_terms(env: TermHost) -> None:
 
 def _check_value(prefix: str, value: Any, kind: str, n: int, device: torch.device) -> None:
     """``value``, what a term of ``kind`` returned, against what ``kind`` needs; ``prefix`` starts the error."""
-    expected_shape = f"({n},) or ({n}, k)" if kind == "observations" else f"({n},)"
+    expected_shape = f"({n},) or ({n}, k), or an image ({n}, C, H, W)" if kind == "observations" else f"({n},)"
     if not isinstance(value, torch.Tensor):
         returned = type(value).__name__
         raise SpecError(f"{prefix}: returned a {returned}, expected a torch.Tensor of shape {expected_shape}")
     if not _same_device(value.device, device):
         raise SpecError(f"{prefix}: returned a tensor on {value.device}, expected one on the env's device {device}")
     shape = tuple(value.shape)
-    ok = shape == (n,) or (kind == "observations" and len(shape) == 2 and shape[0] == n and shape[1] >= 1)
+    sized = len(shape) in (2, 4) and shape[0] == n and min(shape[1:]) >= 1  # (N, k) or an image (N, C, H, W)
+    ok = shape == (n,) or (kind == "observations" and sized)
     if not ok:
         raise SpecError(f"{prefix}: returned shape {shape}, expected {expected_shape}")
     if kind == "metrics" and value.dtype == torch.bool:

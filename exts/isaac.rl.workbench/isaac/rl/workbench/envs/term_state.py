@@ -10,6 +10,7 @@ import torch
 
 from ..backend.base import Backend
 from ..utils.quaternions import quat_rotate, quat_rotate_inverse, yaw_quat
+from .camera_images import CameraImages
 from .commands import Commands
 from .contact_time import ContactTime
 from .derived_state import DerivedState
@@ -25,6 +26,7 @@ class TermState:
     device: torch.device
     _contact_time: ContactTime | None
     _derived: DerivedState
+    _cameras: CameraImages
 
     @property
     def dof_pos(self) -> torch.Tensor:
@@ -152,6 +154,13 @@ class TermState:
         if self.commands.specs[name].type != "position":
             return value
         return quat_rotate_inverse(self.root_quat_w, value - self.root_pos_w)
+
+    def camera(self, name: str) -> dict[str, torch.Tensor]:
+        """The images of camera ``[sensors.<name>]`` at the current state, by data type: ``depth`` (N, H, W) float32,
+        the distance along the view axis [m] in [near, far]; ``rgb`` (N, H, W, 3) uint8; ``segmentation`` (N, H, W)
+        int32, the index within its env of the shape each pixel sees (-1 nothing, -2 the ground). Rendered at the
+        first read after the state changed, once for every term of a step; the backend's buffers (copy to keep)."""
+        return self._cameras.read(name)
 
     def cast_rays(self, origins: torch.Tensor, directions: torch.Tensor, max_distance: float) -> torch.Tensor:
         """Distance [m] along each ray to the first static ground it meets (the terrain or the ground plane, never a

@@ -26,6 +26,7 @@ from ..specs.symmetry_maps import symmetry_augmentation
 from ..utils import startup_timer
 from .action_mapping import ActionMapping
 from .backend_request import backend_request
+from .camera_images import CameraImages
 from .commands import Commands
 from .derived_state import DerivedState
 from .env_size import check_num_envs
@@ -161,11 +162,14 @@ class WorkbenchEnv(TermState, PhysicsAccess, LiveRanges, VecEnv):
         self._health = HealthCheck(backend, spec.env.physics_dt, spec.env.spacing) if health_check else None
         self.unstable = torch.zeros(n, dtype=torch.bool, device=dev)
         self._derived = DerivedState(backend, n, dev)
+        self._cameras = CameraImages(backend, spec.sensors, self._derived, self.step_dt, n, dev)
         self._contact_time = None
         self._reset_pos = torch.zeros(n, len(spec.joint_names), device=dev)
         self._reset_vel = torch.zeros_like(self._reset_pos)
         self._resetting = False
-        self._observations = ObservationGroups(spec.observations, spec.observation_history, n, dev, self._call)
+        self._observations = ObservationGroups(
+            spec.observations, spec.observation_history, n, dev, self._call, spec.source
+        )
         self._restart_history = torch.zeros(n, dtype=torch.bool, device=dev)  # envs whose history starts afresh
         self._terrain_curriculum = terrain_curriculum(spec, backend, self.commands.values, eval_envs)  # or None
         self._reset(torch.ones(n, dtype=torch.bool, device=dev))
@@ -265,6 +269,7 @@ class WorkbenchEnv(TermState, PhysicsAccess, LiveRanges, VecEnv):
         self._stats.count_step()
         result = self._graphed_step(actions)
         self._derived.clear()  # a replayed step changed the state without running the Python that clears it
+        self._cameras.keep_step_end_images()
         self._obs = result[0]
         self._redraw_at_reset(result[2])  # a live edit of a start-up event: the envs that reset draw again
         if self._pose_watch is not None:
@@ -281,6 +286,7 @@ class WorkbenchEnv(TermState, PhysicsAccess, LiveRanges, VecEnv):
         self._action_mapping.take(actions)
         self._apply_actions()
         self.step_physics()
+        self._cameras.advance()
         failure = self.physics_failure()
         if failure is not None:
             raise PhysicsError(
@@ -311,6 +317,7 @@ class WorkbenchEnv(TermState, PhysicsAccess, LiveRanges, VecEnv):
         self._interval_events.advance(self.step_dt)
         self._obs = self._compute_observations()
         extras = {"time_outs": self.time_outs.clone(), "log": {}}
+        self._cameras.end_step()
         return self._obs, rewards, dones.long(), extras
 
     def reset(self) -> TensorDict:
@@ -430,6 +437,7 @@ class WorkbenchEnv(TermState, PhysicsAccess, LiveRanges, VecEnv):
         self._resetting = False
         self.backend.reset(mask, self._reset_pos, self._reset_vel)
         self._derived.clear()
+        self._cameras.restart(mask)
         self.commands.draw(self, mask)
         if self._contact_time is not None:
             self._contact_time.reset(mask)

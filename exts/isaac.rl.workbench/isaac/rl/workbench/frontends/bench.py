@@ -135,7 +135,10 @@ def measure(task: str, num_envs: int, device: str, steps: int, iterations: int, 
         "update_s": sum(r["learn_s"] for r in rows) / len(rows),
         "build_s": build_s,
         "warmup_iterations_s": warmup_s,
+        # the GPU memory the env, the networks, the rollout storage and the update took (0 on the CPU)
         "memory_per_env_bytes": (_used_memory(dev) - baseline) / num_envs,
+        # of which the rollout storage (any device): steps x (observations, image groups' C x H x W included, ...)
+        "rollout_storage_per_env_bytes": trainer.rollout_storage_bytes() / num_envs,
         # everything in use on the GPU at the end (CUDA context, warp, torch's cache, which keeps its peak)
         "gpu_memory_bytes": _used_memory(dev),
         "learner": spec.ppo.get("learner", "graphed"),
@@ -272,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{100 * r['health_check_cost']:+.1f}%)  train "
             f"{r['train_env_steps_per_s'] / 1e6:6.2f}M "
             f"({100 * r['train_env_steps_per_s'] / r['env_env_steps_per_s']:.0f}% of env)  "
-            f"iteration {1e3 * r['iteration_s']:.1f} ms  mem {r['memory_per_env_bytes'] / 1024:.0f} KiB/env, "
+            f"iteration {1e3 * r['iteration_s']:.1f} ms  mem {r['memory_per_env_bytes'] / 1024:.0f} KiB/env "
+            f"(rollout storage {r['rollout_storage_per_env_bytes'] / 1024:.0f} KiB/env), "
             f"{r['gpu_memory_bytes'] / 2**30:.1f} GiB in use",
             flush=True,
         )

@@ -31,6 +31,7 @@ USER_ERRORS = (  # bad input: exit 2
     "isaac.rl.workbench.scene.inspect.SceneError",
     "isaac.rl.workbench.specs.schema.SpecError",
     "isaac.rl.workbench.learn.checkpoint.CheckpointError",
+    "isaac.rl.workbench.learn.rsl_rl_settings.NetworkConfigError",
     "isaac.rl.workbench.backend.base.BackendError",
     "isaac.rl.workbench.scene.import_robot.RobotImportError",
     "isaac.rl.workbench.learn.run_dir.RunError",

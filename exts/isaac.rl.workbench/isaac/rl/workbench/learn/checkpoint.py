@@ -91,9 +91,10 @@ def check_fits(path: Path, state: Mapping, networks: Mapping[str, torch.nn.Modul
         if exp_layers and got_layers:
             exp_in, got_in = exp_layers[0].shape[1], got_layers[0].shape[1]
             if exp_in != got_in:
-                raise CheckpointError(
-                    f"{path}: {prefix}observation size {got_in} in the checkpoint, {exp_in} in this task"
-                )
+                size = "observation size"
+                if any(key.startswith("cnns.") for key in expected):  # a CNNModel: the MLP reads the CNNs' output too
+                    size = "MLP input size (vector observations plus the CNN's output, which the image size sets)"
+                raise CheckpointError(f"{path}: {prefix}{size} {got_in} in the checkpoint, {exp_in} in this task")
             if policy:
                 what, exp_out, got_out = _action_sizes(expected, found, exp_layers, got_layers)
                 if exp_out != got_out:

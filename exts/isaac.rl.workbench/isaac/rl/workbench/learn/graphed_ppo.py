@@ -25,6 +25,12 @@ eagerly. ``tests/learn/test_graphed_ppo.py`` checks that one update gives rsl-rl
 
 Precision (``precision``): ``"fp32"``; ``"bf16"`` (autocast of the actor and critic networks); ``"fp16"`` (autocast
 plus gradient scaling). The distribution, the losses and the returns stay in fp32.
+
+Images: with rsl-rl's ``CNNModel`` an observation group may be an image (N, C, H, W); the storage holds it as
+(steps, N, C, H, W), the update gathers its mini-batch rows from that storage (not copied into the packed tensor of
+the vector fields), and the autocast covers the CNN as it covers the MLP. On CUDA nothing in the CNN stands in the way
+of capture: the convolutions, pooling and normalisation layers run on fixed shapes without host syncs, and the
+eager warm-up runs first, so cuDNN's algorithm search (``torch.backends.cudnn.benchmark``) happens before capture.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ import warnings
 
 import torch
 from rsl_rl.algorithms import PPO
-from rsl_rl.models import MLPModel
+from rsl_rl.models import CNNModel, MLPModel
 from rsl_rl.modules import EmpiricalNormalization
 from rsl_rl.modules.distribution import GaussianDistribution
 from tensordict import TensorDict
@@ -55,7 +61,7 @@ def unsupported(alg_cfg: dict, actor_cfg: dict, critic_cfg: dict) -> list[str]:
     if alg_cfg.get("optimizer", "adam") not in OPTIMIZERS:
         bad.append("ppo.algorithm.optimizer")
     for name, cfg in (("actor", actor_cfg), ("critic", critic_cfg)):
-        if cfg.get("class_name", "MLPModel") not in ("MLPModel", MLPModel):
+        if cfg.get("class_name", "MLPModel") not in ("MLPModel", "CNNModel", MLPModel, CNNModel):
             bad.append(f"ppo.{name}.class_name")
     dist = actor_cfg.get("distribution_cfg") or {}
     if dist.get("class_name", "GaussianDistribution") not in ("GaussianDistribution", GaussianDistribution):
@@ -68,7 +74,7 @@ class GraphedPPO(PPO):
 
     Args:
         actor, critic, storage, **kwargs: as ``rsl_rl.algorithms.PPO``; the actor's distribution must be Gaussian,
-            both models ``MLPModel``, the optimiser ``"adam"`` or ``"adamw"``; no RND or symmetry. With
+            both models ``MLPModel`` or ``CNNModel``, the optimiser ``"adam"`` or ``"adamw"``; no RND or symmetry. With
             ``multi_gpu_cfg`` (:mod:`.distributed`) each mini-batch's gradients and KL are averaged over the ranks
             and the normalisers take every rank's batch; on CUDA the update then runs eagerly, uncaptured and
             uncompiled (the rollout step and the returns are still captured).
@@ -110,7 +116,7 @@ class GraphedPPO(PPO):
         st.distribution_params = tuple(torch.zeros(steps, envs, *st.actions_shape, device=device) for _ in range(2))
         self._time_outs = torch.zeros(steps, envs, 1, device=device)  # 1 where the step's episode timed out
         self._last_obs = st.observations[0].clone()  # (N, ...) per group: the observation after the last step
-        # per step, (group, (N, D) view of the storage's observations at that step)
+        # per step, (group, (N, D) or (N, C, H, W) view of the storage's observations at that step)
         self._observation_rows = [[(g, st.observations[g][i]) for g in st.observations.keys()] for i in range(steps)]
         self._mini_batch_size = steps * envs // self.num_mini_batches  # rows left over are not trained on, as in rsl-rl
         # the update's mini-batch order
@@ -308,7 +314,7 @@ class GraphedPPO(PPO):
         rows of the step, so that compiled, the kernels write there directly).
 
         Args:
-            observations: group name -> (N, D).
+            observations: group name -> (N, D), or (N, C, H, W) for an image group.
             noise: (N, A) standard normal draws.
             actions: (N, A) gets ``mean + std * noise``; log_prob (N, 1) their log-probability; mean, std (N, A)
                 the distribution's parameters.
@@ -323,7 +329,8 @@ class GraphedPPO(PPO):
         std.copy_(policy_std)
 
     def _values_into(self, observations: dict[str, torch.Tensor], values: torch.Tensor) -> None:
-        """The critic's values (N, 1) of N observation rows (group name -> (N, D)), written into ``values``."""
+        """The critic's values (N, 1) of N observation rows (group name -> (N, D) or
+        (N, C, H, W)), written into ``values``."""
         values.copy_(self._values(observations))
 
     def _returns_into_storage(self) -> None:
@@ -354,16 +361,21 @@ class GraphedPPO(PPO):
             "old_mean": st.distribution_params[0],
             "old_std": st.distribution_params[1],
         }
-        columns = [st.observations[group] for group in groups] + list(fields.values())
+        vectors = [group for group in groups if st.observations[group].dim() == 3]  # (steps, N, D)
+        # image groups (steps, N, C, H, W): gathered from a (B, C, H, W) view, not copied into the packed tensor
+        images = {group: st.observations[group].flatten(0, 1) for group in groups if group not in vectors}
+        columns = [st.observations[group] for group in vectors] + list(fields.values())
         widths = [column.shape[-1] for column in columns]
-        # every per-sample field side by side in one (B, D) tensor: one gather per mini-batch instead of one per field
+        # every per-sample vector field side by side in one (B, D) tensor: one gather per mini-batch, not one per field
         packed = torch.cat([column.float() for column in columns], dim=-1).flatten(0, 1)
         self._sums.zero_()
         for _ in range(self.num_learning_epochs):
             for i in range(self.num_mini_batches):
-                rows = packed[self._perm[i * size : (i + 1) * size]].split(widths, dim=-1)
-                batch = dict(zip(fields, rows[len(groups) :], strict=True))
-                observations = dict(zip(groups, rows[: len(groups)], strict=True))
+                indices = self._perm[i * size : (i + 1) * size]
+                rows = packed[indices].split(widths, dim=-1)
+                batch = dict(zip(fields, rows[len(vectors) :], strict=True))
+                observations = dict(zip(vectors, rows[: len(vectors)], strict=True))
+                observations.update({group: image[indices] for group, image in images.items()})
                 batch["observations"] = observations
                 self._minibatch_step(batch)
         self._sums[3] = self._lr
@@ -430,7 +442,7 @@ class GraphedPPO(PPO):
         ``torch.compile`` traces in one graph).
 
         Args:
-            observations: group name -> (B, D) observation rows.
+            observations: group name -> (B, D) observation rows ((B, C, H, W) for an image group).
             actions, old_mean, old_std: (B, A) the stored actions and the distribution that drew them.
             old_log_prob, advantages: (B, 1).
             lr: () the learning rate before this step.
@@ -468,8 +480,8 @@ class GraphedPPO(PPO):
         self, observations: dict[str, torch.Tensor], returns: torch.Tensor, old_values: torch.Tensor
     ) -> torch.Tensor:
         """The critic's part of rsl-rl's PPO loss (), clipped around the stored values unless
-        ``use_clipped_value_loss`` is off, on one mini-batch: observations group name -> (B, D), returns and the
-        stored values (B, 1)."""
+        ``use_clipped_value_loss`` is off, on one mini-batch: observations group name -> (B, D) or (B, C, H, W),
+        returns and the stored values (B, 1)."""
         values = self._values(observations)
         if self.use_clipped_value_loss:
             value_clipped = old_values + (values - old_values).clamp(-self.clip_param, self.clip_param)

@@ -13,6 +13,9 @@ rsl-rl's PPO run as CUDA graphs without host syncs; ``"rsl_rl"``: rsl-rl's ``PPO
 ``[ppo.algorithm.symmetry]`` (:mod:`.symmetry`) is rsl-rl's symmetry extension with mirror maps made from the
 spec; it needs ``learner = "rsl_rl"``. ``[ppo.actor] class_name = "RNNModel"`` (``rnn_type`` ``"lstm"`` or
 ``"gru"``, ``rnn_hidden_dim``, ``rnn_num_layers``) is rsl-rl's recurrent model; it needs ``learner = "rsl_rl"`` too.
+``class_name = "CNNModel"`` with ``[ppo.actor.cnn_cfg]`` (rsl-rl's ``CNN`` arguments: ``output_channels``,
+``kernel_size``, ``stride``, ...) reads image groups (N, C, H, W) through a CNN beside the vector groups; both
+learners train it, ``precision`` included.
 
 ``[ppo.algorithm] class_name = "Distillation"`` makes the table rsl-rl's teacher-student distillation instead, with
 ``[ppo.student]``, ``[ppo.teacher]`` and ``teacher_checkpoint`` (:mod:`.distill`); this module hands such a table

@@ -29,6 +29,7 @@ from . import distributed
 from .checkpoint import CheckpointError, check_fits, read_checkpoint
 from .graphed_ppo import GraphedPPO
 from .ppo_config import is_distillation, runner_config
+from .rsl_rl_settings import check_networks_fit
 
 
 class TrainingDiverged(RuntimeError):
@@ -54,6 +55,10 @@ class Trainer:
         ppo_config: the spec's ``[ppo]`` table (rsl-rl key names).
         device: where the networks live (the env's device).
 
+    Raises:
+        NetworkConfigError: networks that do not fit the env's observation groups (an image group (N, C, H, W) for a
+            model that reads vectors, a CNN that shrinks an image to nothing, ...), naming the ``[ppo]`` key.
+
     A distillation trainer needs its teacher (:meth:`load_teacher`, or :meth:`load` of a distillation checkpoint)
     before :meth:`train_step`.
     """
@@ -66,7 +71,9 @@ class Trainer:
         self.distillation = is_distillation(ppo_config)
         # [ppo.algorithm.symmetry]: the mirror maps come from the env (its joints and observation layout)
         mirror = env.symmetry_augmentation() if "symmetry" in ppo_config["algorithm"] else None
-        self.cfg = runner_config(ppo_config, list(env.get_observations().keys()), mirror)
+        observations = env.get_observations()
+        self.cfg = runner_config(ppo_config, list(observations.keys()), mirror)
+        check_networks_fit(self.cfg, observations)  # image groups to a CNNModel, CNNs that leave something of them
         self.num_steps_per_env = self.cfg["num_steps_per_env"]
         self.check_for_nan = bool(self.cfg.get("check_for_nan", True))
         with contextlib.redirect_stdout(io.StringIO()):  # rsl-rl prints the model summaries
@@ -243,6 +250,18 @@ class Trainer:
         torch.save(state, data)
         return write_atomically(path, lambda tmp: tmp.write_bytes(data.getbuffer()))
 
+    def rollout_storage_bytes(self) -> int:
+        """[bytes] the rollout storage the learner keeps on its device: every step's observations (an image group
+        (steps, N, C, H, W)), actions, rewards, dones, values, returns, advantages and distribution parameters, and
+        the graphed learner's own buffers beside them (time-outs, the observation after the last step)."""
+        own = getattr(self.alg, "_last_obs", None), getattr(self.alg, "_time_outs", None)
+        tensors = [*vars(self.alg.storage).values(), *own]
+        total = 0
+        for value in tensors:
+            for tensor in _tensors_in(value):
+                total += tensor.numel() * tensor.element_size()
+        return total
+
     def checkpoint_bytes(self) -> int:
         """[bytes] an upper estimate of what :meth:`save` writes: four times the trained weights (the weights, the
         optimiser's two moments, and room for normalisers and a distillation's teacher)."""
@@ -319,3 +338,14 @@ class Trainer:
             ) from None
         self.alg.load(state, {"teacher": True}, strict=True)
         self._broadcast()
+
+
+def _tensors_in(value) -> list[torch.Tensor]:
+    """The tensors of ``value``: itself, a TensorDict's leaves, or a tuple's items (the distribution parameters)."""
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, TensorDict):
+        return list(value.values(include_nested=True, leaves_only=True))
+    if isinstance(value, tuple | list):
+        return [item for item in value if isinstance(item, torch.Tensor)]
+    return []

@@ -11,7 +11,7 @@ table has its own reader: ``[env]`` :mod:`.env_table`, ``[actions]`` :mod:`.acti
 ``[robot]`` :mod:`.robot_tables`, ``[deploy]`` :mod:`.deploy_table`, ``[commands]`` :mod:`.command_tables`, the
 observation groups and the reward, termination, event and metric terms :mod:`.term_tables`, ``[ppo]``
 :mod:`.ppo_table`, ``[train]`` :mod:`.train_table`, ``[terrain]`` :mod:`.terrain_table`,
-``[curriculum]`` :mod:`.curriculum_table`.
+``[curriculum]`` :mod:`.curriculum_table`, ``[sensors]`` :mod:`.sensor_table`.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from .overrides import apply_overrides
 from .ppo_table import check_obs_groups, load_ppo
 from .robot_tables import load_actuators, load_robot, per_joint
 from .schema import EnvSpec, SpecError, TaskSpec
+from .sensor_table import check_sensor_terms, load_sensors
 from .symmetry_maps import with_symmetry_checked
 from .tables import SpecTable, check_values
 from .task_files import TaskNotFoundError, find_task
@@ -150,6 +151,7 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
             "train",
             "terrain",
             "curriculum",
+            "sensors",
         ]
     )
     name = _load_name(top, file)
@@ -196,6 +198,9 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
     terminations = load_terms(top.sub("terminations"), "terminations", where)
     events = load_terms(top.sub("events"), "events", where)
     metrics = load_terms(top.sub("metrics"), "metrics", where)
+    sensors = load_sensors(top.sub("sensors"), body_names, articulation.root_path, env)
+    kinds = {"rewards": rewards, "terminations": terminations, "events": events, "metrics": metrics}
+    check_sensor_terms(file, sensors, observations, kinds)
     if not rewards:
         raise top.error("rewards", "at least one reward term is needed")
     ppo = load_ppo(top.sub("ppo"))
@@ -240,6 +245,7 @@ def spec_from_table(raw: dict[str, Any], file: Path, overridden: set[str] | froz
         terminations=terminations,
         events=events,
         commands=commands,
+        sensors=sensors,
         metrics=metrics,
         ppo=ppo,
         train=train,

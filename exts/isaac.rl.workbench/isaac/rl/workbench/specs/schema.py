@@ -342,6 +342,52 @@ class TerrainLevelsSpec:
     distance asked."""
 
 
+CAMERA_DATA_TYPES = ("depth", "rgb", "segmentation")
+"""What a camera can render: ``depth`` (distance along the view axis [m]), ``rgb`` (colour), ``segmentation``
+(which shape each pixel sees)."""
+
+
+@dataclass(kw_only=True)
+class CameraSpec:
+    """``[sensors.<name>]`` with ``type = "camera"``: a pinhole camera rendered per env by the physics backend
+    (Newton's raytracing ``SensorCamera``, on the CPU or the GPU), mounted on a body of the robot or fixed in the
+    env's frame. Its frame looks along its own -Z axis, +Y up in the image, +X to the right (USD's and OpenGL's
+    convention). Each env's camera sees its own env only: its robot and the ground (docs/tasks.md, Cameras)."""
+
+    type: str = "camera"
+    """The sensor's kind: ``"camera"`` (the only kind so far)."""
+    body: str | None = None
+    """The body the camera is mounted on (a body name, or a full-match regular expression matching exactly one);
+    unset: fixed in the env's frame (relative to the env's origin, world axes)."""
+    pos: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    """The camera's position [m] in the body's frame (or the env's frame): three numbers."""
+    look_at: tuple[float, float, float] | None = None
+    """A point [m] in the same frame as ``pos`` that the camera looks at, its image upright about that frame's +Z
+    (straight up or down: the frame's +X is up in the image); not with ``rot``."""
+    rot: tuple[float, float, float, float] | None = None
+    """The camera frame's orientation in the body's (or env's) frame as a quaternion [w, x, y, z] (normalised
+    here); not with ``look_at``. Neither given: the identity, looking along the frame's -Z (down, in the env's
+    frame)."""
+    width: int = 64
+    """Image width [pixels], integer from 1 to 4096."""
+    height: int = 64
+    """Image height [pixels], integer from 1 to 4096."""
+    fov_deg: float = 60.0
+    """Vertical field of view [degrees], in (0, 180); the horizontal one follows from width / height (square
+    pixels)."""
+    near: float = 0.05
+    """Nearest depth [m], > 0: a surface nearer reads ``near``."""
+    far: float = 10.0
+    """Farthest depth [m], > near: a surface farther, or none, reads ``far``."""
+    data_types: list[str] = field(default_factory=lambda: ["depth"])
+    """What the camera renders, one or more of ``"depth"`` (distance along the view axis [m], clamped to [near,
+    far]), ``"rgb"`` (colour, 8 bits a channel) and ``"segmentation"`` (the index, within its env, of the shape each
+    pixel sees; -1 nothing, -2 the ground)."""
+    update_period_s: float = 0.0
+    """Time between two renders [s], >= 0, rounded up to whole env steps; 0: every env step. Between renders the
+    camera gives its last images; an env whose episode restarts renders at the next read."""
+
+
 ROBOT_BASES = ("floating", "fixed")
 
 ACTUATOR_GAINS = ("stiffness", "damping", "effort_limit", "velocity_limit", "armature", "friction", "viscous_friction")
@@ -410,6 +456,8 @@ class TaskSpec:
     """Tables ``[events.<name>]``: start-up and reset randomisation, interval pushes."""
     commands: dict[str, CommandSpec] = field(default_factory=dict)
     """Tables ``[commands.<name>]``: targets the policy is asked to reach or track."""
+    sensors: dict[str, CameraSpec] = field(default_factory=dict)
+    """Tables ``[sensors.<name>]``: cameras rendered per env, read by the image observation terms."""
     metrics: dict[str, TermSpec] = field(default_factory=dict)
     """Tables ``[metrics.<name>]``: what the user reads of a trained policy (success rate, final error, tracking
     error), averaged over the episodes that ended; reported as ``metric/<name>`` in training and evaluation."""
@@ -486,6 +534,7 @@ def spec_key_docs() -> list[KeyDoc]:
         ("actuators.<group>", ActuatorSpec),
         ("robot", RobotSpec),
         ("commands.<name>", CommandSpec),
+        ("sensors.<name>", CameraSpec),
         ("deploy", DeploySpec),
         ("train", TrainSpec),
     ):

@@ -30,10 +30,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import events, metrics, observations, rewards, rewards_legged, terminations
+from . import camera_observations, events, metrics, observations, rewards, rewards_legged, terminations
 
 REGISTRIES: dict[str, dict[str, Callable]] = {
-    "observations": {name: getattr(observations, name) for name in observations.__all__},
+    "observations": {
+        name: getattr(module, name) for module in (observations, camera_observations) for name in module.__all__
+    },
     "rewards": {name: getattr(module, name) for module in (rewards, rewards_legged) for name in module.__all__},
     "terminations": {name: getattr(terminations, name) for name in terminations.__all__},
     "events": {name: getattr(events, name) for name in events.__all__},
