@@ -92,6 +92,22 @@ def test_depth_clipped_and_in_metres(env):
         env.camera("back")
 
 
+def test_dropout_blanks_the_share_of_pixels_asked_for(env):
+    env.reset()
+    torch.manual_seed(0)
+    clean = camera_depth(env, "top", clip=3.0, normalize=False)
+    holes = camera_depth(env, "top", clip=3.0, normalize=False, dropout=0.25)
+    changed = holes != clean
+    assert (holes[changed] == 3.0).all(), "a dropped pixel reads the clip distance: no return"
+    blanked = ((holes == 3.0) & (clean < 3.0)).float().sum() / (clean < 3.0).float().sum()
+    assert abs(float(blanked) - 0.25) < 0.1, "about a quarter of the pixels that saw something"
+    rgb = camera_rgb(env, "top", dropout=0.25)
+    black = (rgb.sum(dim=1) == 0) & (camera_rgb(env, "top").sum(dim=1) > 0)  # (N, H, W): all three channels
+    assert abs(float(black.float().sum() / (camera_rgb(env, "top").sum(dim=1) > 0).float().sum()) - 0.25) < 0.1
+    with pytest.raises(ValueError, match=r"dropout: expected a share of pixels in \[0, 1\), got 1.0"):
+        camera_depth(env, "top", dropout=1.0)
+
+
 def test_a_camera_renders_once_per_step_at_its_first_read(env, renders):
     actions = torch.zeros(2, 1)
     for _ in range(4):
