@@ -4,7 +4,7 @@
 # Sections: cartpole cartpole_bench cartpole_train learner ant ant_train scaling startup robots go2_dc profile
 #           graphed_tests learner_bench learner_seeds scaling_all curriculum_bench curriculum_reach curriculum_go2
 #           curriculum_nav go2_base validate gym eval_cost sweep rough_smoke go2_profile go2_rough g1_flat g1_rough
-#           terrain_contacts dist_shared
+#           terrain_contacts dist_shared cameras
 set -uo pipefail
 export PYTHONPATH=/tmp/site:/tmp/extra:$PWD/exts/isaac.rl.workbench ISAAC_RL_WORKBENCH_TASKS=$PWD/tasks PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -252,6 +252,12 @@ dist_shared)  # one rank at 4096 envs against two ranks sharing the GPU at 2048 
   done
   python3 scripts/allreduce_time.py --device cuda:0 --backend gloo --ranks 2 --floats 2499 80281 100817 571801 2>&1 \
     | grep "^all-reduce" ;;
+cameras)  # cartpole_depth: env and training throughput at 1024 and 4096 envs, then trained at 4096 envs until its
+          # episodes are balanced (CAMERA_ITERATIONS, default 150), time to a mean episode length of 270 of 300
+  python3 scripts/bench.py cartpole_depth --device cuda --num-envs 1024 4096 --steps 100 --iterations 5 \
+    --out "$OUT/bench_cartpole_depth.json" 2>&1 | grep "envs:"
+  train cartpole_depth cartpole_depth --num-envs 4096 --max-iterations ${CAMERA_ITERATIONS:-150} --eval-episodes 256
+  time_to /tmp/cartpole_depth mean_episode_length 270 ;;
 terrain_contacts)  # the Go2 at zero and random actions on the plane, a flat heightfield and go2_rough's tiles
   python3 scripts/terrain_contact_check.py cuda 4096 2>&1 | grep "^cuda" ;;
 go2_rough|g1_flat|g1_rough)  # a training run of TRAIN_SECONDS (default 480) at 4096 envs, evaluated, curves, recording
