@@ -49,8 +49,9 @@ class TrainedPolicy:
         keep_observations: int = 0,
     ) -> dict:
         """Roll the policy out deterministically over ``num_episodes`` episodes; optionally write a USD animation of
-        the first ``record_envs`` envs to ``record``. Returns :func:`.learn.rollout.evaluate`'s statistics
-        (``recording``: the file written), emitted as "evaluated" (without ``observations``)."""
+        the first ``record_envs`` envs to ``record``, and for a task with cameras their frames as PNG files beside it
+        (:mod:`.scene.record_frames`). Returns :func:`.learn.rollout.evaluate`'s statistics (``recording``: the file
+        written; ``frames``: the frames' folder), emitted as "evaluated" (without ``observations``)."""
         from .learn.rollout import evaluate
 
         recorder = None
@@ -68,15 +69,31 @@ class TrainedPolicy:
                 1.0 / self._spec.env.step_dt,
                 terrain=generate_terrain(self._spec.terrain) if self._spec.terrain is not None else None,
             )
+            if self._spec.sensors:  # the cameras' frames beside the animation
+                recorder = self._with_camera_frames(recorder)
         policy = self._trainer.inference_policy()
         result = evaluate(self._env, policy, num_episodes, recorder, keep_observations)
         self._trainer.train_mode()
         self._trainer.reset_rollout()
         if recorder is not None:
             with writing(Path(record)):
-                result["recording"] = str(recorder.save(Path(record)))
+                saved = recorder.save(Path(record))
+            if isinstance(saved, tuple):  # the animation and its camera frames' folder
+                saved, result["frames"] = saved[0], str(saved[1])
+            result["recording"] = str(saved)
         self._emit("evaluated", {k: v for k, v in result.items() if k != "observations"})
         return result
+
+    def _with_camera_frames(self, recorder):
+        """``recorder`` that also keeps the recorded envs' camera images at every frame
+        (:class:`~.scene.record_frames.RecorderWithFrames`)."""
+        from .scene.record_frames import CameraFrames, RecorderWithFrames
+
+        cameras = {
+            name: (c.width, c.height, c.near, c.far, tuple(c.data_types)) for name, c in self._spec.sensors.items()
+        }
+        frames = CameraFrames(cameras, recorder.num_envs, 1.0 / self._spec.env.step_dt)
+        return RecorderWithFrames(recorder, frames, lambda: {name: self._env.camera(name) for name in cameras})
 
     def play_step(self) -> dict:
         """Step every env once with the deterministic policy; envs whose episode ends start a new one. Returns

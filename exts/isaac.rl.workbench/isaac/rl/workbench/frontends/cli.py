@@ -262,6 +262,8 @@ def _play(args) -> int:
     )
     if "recording" in result:
         print(f"recording: {result['recording']}")
+    if "frames" in result:
+        print(f"camera frames: {result['frames']} (PNG per env and frame; depth in millimetres, 16-bit)")
     return 0
 
 

@@ -20,7 +20,7 @@ Threads: every action returns at once. Training, playing, recording and exportin
 through :meth:`PanelModel.changing`, :meth:`PanelModel.say`, :meth:`PanelModel.stop_requested` and
 :meth:`PanelModel.take_live_edits` (their :class:`~.panel_jobs.JobHost`). Renderers subscribe with
 :meth:`PanelModel.add_listener` and are called, from either thread, with what changed: "spec", "run", "progress",
-"poses", "messages", "save" or "runs".
+"poses", "cameras", "messages", "save" or "runs".
 
 Saving never replaces a file silently: :meth:`PanelModel.save_spec` over an existing file asks first
 (:attr:`PanelModel.save_conflict`), and both panels show an "Overwrite" confirmation.
@@ -108,8 +108,8 @@ class PanelModel(RunActions):
 
     # -- listeners ------------------------------------------------------------------------------------------------
     def add_listener(self, listener: Callable[[str, PanelModel], Any]) -> None:
-        """Call ``listener(what, model)`` on every change ("spec", "run", "progress", "poses", "messages", "save",
-        "runs")."""
+        """Call ``listener(what, model)`` on every change ("spec", "run", "progress", "poses", "cameras", "messages",
+        "save", "runs")."""
         self._listeners.append(listener)
 
     def _changed(self, *what: str) -> None:

@@ -21,14 +21,16 @@ import numpy as np
 from ..learn.run_dir import RunDir, RunError
 from ..learn.run_index import read_info, read_spec_table
 from ..live_edits import LiveEditRefused
+from ..scene.camera_pictures import env_pictures
 from ..scene.read_recording import read_recording
 from ..scene.terrain_mesh import display_terrain
 from ..specs.schema import TaskSpec
 from ..workbench import Workbench
-from .panel_state import PLOTTED, PoseFrames, RunState
+from .panel_state import PLOTTED, CameraPictures, PoseFrames, RunState
 
 PLAY_EPISODE_WINDOW = 32  # play's mean return is over the last this many ended episodes
 FAILING_STATUSES = ("building", "training", "stopping")  # a job that fails in these leaves the run "failed"
+CAMERA_PERIOD_S = 0.25  # the watched envs' camera pictures are read at most this often [s]
 
 
 class JobHost(Protocol):
@@ -90,6 +92,7 @@ def train(model: JobHost, spec: TaskSpec | None = None, resume: Path | None = No
 
     def on_event(event: str, data: dict) -> None:
         if event == "iteration":
+            cameras.show("training")
             with model.changing("progress"):
                 run, it = model.run, data["iteration"]
                 if run.first_iteration_s is None:
@@ -119,6 +122,7 @@ def train(model: JobHost, spec: TaskSpec | None = None, resume: Path | None = No
         wb.run.log_edit(wb.iteration, "forked_from", str(fork))
         model.say(f"forked {fork} into {wb.run_dir} at iteration {wb.iteration}")
     wb.watch_poses(model.view_envs)
+    cameras = CameraWatch(model, wb)
     first_started = time.perf_counter()
     with model.changing("run"):
         model.run.run_dir, model.run.max_iterations = wb.run_dir, wb.max_iterations
@@ -149,6 +153,7 @@ def play(model: JobHost) -> None:
     run_dir = model.run.run_dir
     _status(model, "playing")
     wb = Workbench.for_play(run_dir, model.view_envs, device=model.device, checkpoint=model.policy_checkpoint)
+    cameras = CameraWatch(model, wb)
     dt = wb.spec.env.step_dt
     returns = np.zeros(wb.env.num_envs)
     ended: list[float] = []
@@ -168,6 +173,7 @@ def play(model: JobHost) -> None:
                 "mean_return": float(np.mean(ended)) if ended else None,
             }
         show(model, out["poses"].numpy()[None], dt, wb.body_paths, "play", **on_terrain(wb.spec, out["origins"][None]))
+        cameras.show("play")
         next_frame += dt
         time.sleep(max(0.0, next_frame - time.perf_counter()))
     played = model.run.play
@@ -192,7 +198,8 @@ def record(model: JobHost, episodes: int) -> None:
     result = wb.evaluate(num_episodes=episodes, record=target, record_envs=model.view_envs)
     with model.changing():  # shown when the status changes
         model.run.recordings.append(Path(result["recording"]))
-    model.say(f"recorded {result['recording']} (mean return {result['mean_return']:.3g})")
+    frames = f"; camera frames in {result['frames']}" if "frames" in result else ""
+    model.say(f"recorded {result['recording']} (mean return {result['mean_return']:.3g}){frames}")
     open_recording(model, Path(result["recording"]))
     _status(model, "finished")
 
@@ -264,6 +271,29 @@ def open_recording(model: JobHost, file: Path) -> bool:
         terrain=rec.terrain,
     )
     return True
+
+
+class CameraWatch:
+    """The camera pictures of the first ``view_envs`` envs of a built Workbench, handed to the panel as
+    ``run.cameras`` (:class:`CameraPictures`, "cameras" changed) at most every :data:`CAMERA_PERIOD_S`: between env
+    steps, on the worker thread; the images the last step rendered are read (a camera no term observes is rendered
+    then), made into pictures on the device and copied to the host once. A task without cameras shows none."""
+
+    def __init__(self, model: JobHost, wb: Workbench):
+        self._model, self._wb = model, wb
+        self._ranges = {name: (camera.near, camera.far) for name, camera in wb.spec.sensors.items()}
+        self._due = 0.0  # perf_counter time of the next read
+
+    def show(self, source: str) -> None:
+        """Read and show the pictures if :data:`CAMERA_PERIOD_S` has passed since the last; ``source``: "training"
+        or "play"."""
+        if not self._ranges or time.perf_counter() < self._due:
+            return
+        self._due = time.perf_counter() + CAMERA_PERIOD_S
+        images = {name: self._wb.env.camera(name) for name in self._ranges}
+        pictures = env_pictures(images, self._ranges, self._model.view_envs)
+        with self._model.changing("cameras"):
+            self._model.run.cameras = CameraPictures(pictures, source)
 
 
 def show(model: JobHost, poses: np.ndarray, dt: float, body_paths: list[str], source: str, **where) -> None:

@@ -1,6 +1,7 @@
-"""What a panel shows: the run (:class:`RunState`) and the poses of a 3D view (:class:`PoseFrames`), as plain data
-that the panel model fills and the renderers read; and what the panel's pickers and counters show of the model
-(:func:`spec_choice`, :func:`scene_choice`, :func:`run_choice`, :func:`planned_iterations`)."""
+"""What a panel shows: the run (:class:`RunState`), the poses of a 3D view (:class:`PoseFrames`) and what the
+watched envs' cameras see (:class:`CameraPictures`), as plain data that the panel model fills and the renderers read;
+and what the panel's pickers and counters show of the model (:func:`spec_choice`, :func:`scene_choice`,
+:func:`run_choice`, :func:`planned_iterations`)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,8 @@ class RunState:
     """The last :meth:`~..workbench.Workbench.evaluate` result."""
     export: dict | None = None
     """The last export's parity report."""
+    cameras: CameraPictures | None = None
+    """What the watched envs' cameras saw last, while training or playing a task with cameras; None: nothing."""
 
 
 @dataclass
@@ -67,6 +70,16 @@ class PoseFrames:
     the view draws the envs there, on the terrain. None: the envs stand at ``offsets``."""
     terrain: TerrainMesh | None = None
     """The terrain the envs stand on, in the world frame of ``origins``; None: the flat ground."""
+
+
+@dataclass
+class CameraPictures:
+    """The camera images of the K watched envs at one moment, as pictures: ``pictures`` caption -> (K, H, W, 3)
+    uint8, one per camera and data type (depth in grey, white at the camera's near; segmentation in colours:
+    :mod:`..scene.camera_pictures`); ``source`` is "training" or "play"."""
+
+    pictures: dict[str, np.ndarray]
+    source: str
 
 
 def spec_choice(model: Any) -> str | None:

@@ -18,6 +18,7 @@ from ...specs.task_files import SHIPPED_TASKS_DIR, task_dirs
 from ..ctrl_c import serve_until_stopped
 from ..panel import PanelModel
 from .access import is_loopback, new_token, page_url, start_server
+from .camera_view import CameraView
 from .own_origins import OwnOrigins
 from .run_sections import RunSections
 from .runs_section import RunsSection
@@ -48,6 +49,7 @@ class PanelApp:
         self.spec = SpecSections(server, model)
         self.runs = RunsSection(server, model)
         self.sweep = SweepSection(server, model)
+        self.cameras = CameraView(server, model)
         self._dirty: set[str] = {"spec", "run", "progress", "messages", "sweep"}
         self._dirty_lock = threading.Lock()
         self._spec_file = None
@@ -87,6 +89,8 @@ class PanelApp:
                 self.run.refresh_policy()  # the play's step and return counters
             if dirty & {"progress", "run", "spec"}:  # the spec's max_iterations is the counter's end before a run
                 self.run.refresh_progress()
+            if dirty & {"cameras", "run"}:  # a new run shows no pictures until its cameras are read
+                self.cameras.refresh()
             if "messages" in dirty:
                 self.run.refresh_messages()
             if "save" in dirty:
