@@ -13,8 +13,9 @@ from ..terms import REGISTRIES
 
 SIGNATURES = {
     "observations": (
-        "`(env, **params) -> Tensor[num_envs, k]`: float, one row per env (a 1-D result counts as k = 1). "
-        "The terms of a group are concatenated in spec order."
+        "`(env, **params) -> Tensor[num_envs, k]`: float, one row per env (a 1-D result counts as k = 1); an image "
+        "term returns `Tensor[num_envs, C, H, W]`, channels first. The terms of a group are concatenated in spec "
+        "order (images along C, all of one H and W); a group holds vectors or images, never both."
     ),
     "rewards": (
         "`(env, **params) -> Tensor[num_envs]`: float. The env multiplies it by the term's `weight` and by the "
@@ -71,6 +72,7 @@ def _env_attributes() -> list[tuple[str, str]]:
     for name in (
         "command",
         "command_in_base",
+        "camera",
         "cast_rays",
         "write_dof_state",
         "add_root_velocity",

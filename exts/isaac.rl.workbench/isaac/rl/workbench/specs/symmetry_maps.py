@@ -15,12 +15,14 @@ library observation term mirrors (x forward, y left, z up):
 Any other term (body positions, contact forces, scans, ...) needs its map in ``terms.<term>`` (``{index = [...],
 sign = [...]}``, over the term's values), which also overrides a library rule. A group with a history mirrors each
 term's H values alike (the layout of ``envs/observation_history.py``). Groups no network reads are left as they are.
+A group of camera images (N, C, H, W) that a network reads is refused: the maps mirror vectors only.
 """
 
 from __future__ import annotations
 
 from ..learn.ppo_config import runner_config
 from ..learn.symmetry import WHERE, JointMirror, Mirror, SymmetryAugmentation, mirror_joints, term_mirror
+from ..terms.camera_observations import DATA_TYPE_READ
 from .schema import SpecError, TaskSpec, TermSpec
 
 FIXED_TERMS: dict[str, tuple[float, ...]] = {
@@ -54,15 +56,17 @@ def symmetry_augmentation(
 
     Raises:
         SpecError: naming the key: a joint without its mirror (``ppo.algorithm.symmetry.joint_pairs``), a term
-            without a mirror rule (``ppo.algorithm.symmetry.terms``), an asymmetric default pose (``robot.joint_pos``).
+            without a mirror rule (``ppo.algorithm.symmetry.terms``), an image group a network reads
+            (``ppo.algorithm.symmetry``), an asymmetric default pose (``robot.joint_pos``).
     """
     table = spec.ppo["algorithm"].get("symmetry")
     if table is None:
         return None
+    read = {g for groups in runner_config(spec.ppo, list(spec.observations))["obs_groups"].values() for g in groups}
+    _refuse_images(spec, read)
     try:
         joints = mirror_joints(spec.joint_names, table.get("joint_pairs"), table.get("negate"))
         actions = joints.restricted(spec.actions.joints, "the action")
-        read = {g for groups in runner_config(spec.ppo, list(spec.observations))["obs_groups"].values() for g in groups}
         groups = {
             name: Mirror.concat(
                 [
@@ -88,6 +92,19 @@ def symmetry_augmentation(
                 key=f"{WHERE}.terms",
             )
     return SymmetryAugmentation(groups, actions)
+
+
+def _refuse_images(spec: TaskSpec, read: set[str]) -> None:
+    """SpecError naming ``ppo.algorithm.symmetry`` for the first group a network reads that holds camera images."""
+    for name, terms in spec.observations.items():
+        images = [term.func_name for term in terms if term.func in DATA_TYPE_READ]
+        if name in read and images:
+            raise SpecError(
+                f"{spec.source}: key '{WHERE}': observation group {name} holds camera images ({', '.join(images)}; "
+                f"N, C, H, W), and the mirror maps mirror vector groups only: remove [{WHERE}], or leave the group "
+                "out of ppo.obs_groups",
+                key=WHERE,
+            )
 
 
 def _term_mirror(spec: TaskSpec, term: TermSpec, joints: JointMirror, actions: Mirror, given: dict) -> Mirror:
