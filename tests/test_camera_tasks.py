@@ -1,6 +1,7 @@
 """The shipped camera tasks: cartpole_depth and cartpole_rgb see the cart and its pole where the joint state puts
-them, point_nav_depth sees its obstacles around the disc, and cartpole_depth trains 2 iterations through the train
-command, then exports an ONNX policy that takes the image, within 1e-5 of the training policy."""
+them (the newer of their two stacked frames), point_nav_depth sees its obstacles around the disc, and cartpole_depth
+trains 2 iterations through the train command, then exports an ONNX policy that takes the image, within 1e-5 of the
+training policy."""
 
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ def test_the_side_camera_sees_the_cart_where_its_joint_puts_it(task):
     env.reset_physics(torch.ones(2, dtype=torch.bool), cart, torch.zeros(2, 2))
     image = env.step(torch.zeros(2, 1))[0]["image"]  # one step at rest (1/60 s): the cart stays
     channels = 1 if task == "cartpole_depth" else 3
-    assert image.shape == (2, channels, 32, 128) and image.dtype == torch.float32
+    assert image.shape == (2, 2 * channels, 32, 128) and image.dtype == torch.float32  # two frames stacked
+    image = image[:, channels:]  # the newer frame
     if task == "cartpole_rgb":  # colour: the cart is where the image is not black
         image = 1.0 - (image.sum(dim=1, keepdim=True) > 0.05).float()
     columns = _seen_columns(image)
@@ -62,5 +64,5 @@ def test_cartpole_depth_trains_and_exports_an_onnx_policy_that_reads_the_image(t
     assert cli.main([*train, "--run-dir", str(run)]) == 0
     assert cli.main(["export", str(run)]) == 0
     parity = json.loads((run / "export" / "parity.json").read_text())
-    assert parity["image_inputs"] == {"image": [1, 32, 128]}
+    assert parity["image_inputs"] == {"image": [2, 32, 128]}
     assert parity["num_observations"] > 0 and parity["max_abs_diff_onnx"] <= 1e-5, parity

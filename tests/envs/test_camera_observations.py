@@ -159,7 +159,6 @@ def test_image_terms_concatenate_along_channels_beside_a_vector_group():
     [
         (["depth", "joint_pos"], 1, "observations.image", "mixes images (N, C, H, W) with vectors: depth (1, 4, 6), "),
         (["depth", "small"], 1, "observations.image", "holds images of different sizes: depth (1, 4, 6), small"),
-        (["depth"], 3, "observations.image.history_length", "keeps a history of images (depth (1, 4, 6))"),
     ],
 )
 def test_a_group_of_images_that_cannot_be_one_tensor_is_refused(group, history, key, expected):
@@ -168,6 +167,22 @@ def test_a_group_of_images_that_cannot_be_one_tensor_is_refused(group, history, 
         groups.compute(torch.zeros(2, dtype=bool))
     assert caught.value.key == key
     assert str(caught.value).startswith(f"task.toml: key '{key}': the group ") and expected in str(caught.value)
+
+
+def test_an_image_group_with_a_history_stacks_each_terms_last_frames_oldest_first():
+    frames = [{"depth": torch.rand(2, 1, 4, 6), "rgb": torch.rand(2, 3, 4, 6)} for _ in range(3)]
+    current = {name: image.clone() for name, image in frames[0].items()}  # what the terms return, changed in place
+    groups = _groups(current, {"image": ["depth", "rgb"]}, {"image": 2})
+    first = groups.compute(torch.ones(2, dtype=bool))["image"]  # an episode starts: its first frame, twice
+    assert first.shape == (2, 2 * 4, 4, 6)
+    assert torch.equal(first[:, 0:1], frames[0]["depth"]) and torch.equal(first[:, 1:2], frames[0]["depth"])
+    for step in (1, 2):
+        for name, image in frames[step].items():
+            current[name].copy_(image)
+        stacked = groups.compute(torch.zeros(2, dtype=bool))["image"]
+    # depth at t-1 and t, then rgb's three channels at t-1 and at t
+    expected = [frames[1]["depth"], frames[2]["depth"], frames[1]["rgb"], frames[2]["rgb"]]
+    assert torch.equal(stacked, torch.cat(expected, dim=1))
 
 
 def test_noise_on_an_image_term_is_added_to_every_pixel():

@@ -1,10 +1,11 @@
 """The env's observation groups (``[observations.<group>]``): each group's terms called, noised and concatenated,
 with each term's last H values where the group keeps a history (:mod:`.observation_history`).
 
-Shapes: N = num_envs; a group of vector terms gives (N, dim), dim the sum of its terms' sizes (times H with a
-history); a group of image terms (each (N, C, H, W)) gives (N, C, H, W), its terms' channels concatenated in order
-(all of one H x W). A group holds vectors or images, not both (rsl-rl's CNN models take image groups and vector
-groups apart), and keeps no history of images.
+Shapes: N = num_envs; a group of vector terms gives (N, dim), dim the sum of its terms' sizes (times the history
+length with a history); a group of image terms (each (N, C, height, width)) gives (N, C, height, width), its terms'
+channels concatenated in order (all of one height and width), and with a history of length L (N, L x C, height,
+width): each term's channels of its last L frames, oldest first (frame stacking, as for Atari). A group holds
+vectors or images, not both (rsl-rl's CNN models take image groups and vector groups apart).
 """
 
 from __future__ import annotations
@@ -60,8 +61,8 @@ class ObservationGroups:
         ``restart`` (N,) is set.
 
         Raises:
-            SpecError: at the first compute, a group that mixes images with vectors, holds images of different
-                sizes, or keeps a history of images; naming the group and its terms.
+            SpecError: at the first compute, a group that mixes images with vectors or holds images of different
+                sizes; naming the group and its terms.
         """
         out = {}
         for name, terms in self._groups.items():
@@ -71,11 +72,23 @@ class ObservationGroups:
                 self._checked.add(name)
             frame = torch.cat(values, dim=1)
             history_length = self._history_lengths.get(name, 1)
-            if history_length > 1 and name not in self._histories:
-                sizes = [v.shape[1] for v in values]
-                self._histories[name] = ObservationHistory(history_length, sizes, self._num_envs, self._device)
-            out[name] = self._histories[name].push(frame, restart) if history_length > 1 else frame
+            if history_length > 1:
+                out[name] = self._push_history(name, values, frame, history_length, restart)
+            else:
+                out[name] = frame
         return TensorDict(out, batch_size=[self._num_envs], device=self._device)
+
+    def _push_history(
+        self, name: str, values: list[torch.Tensor], frame: torch.Tensor, history_length: int, restart: torch.Tensor
+    ) -> torch.Tensor:
+        """The group's observation with its history: (N, H x D) for vectors; for images (N, H x C, height, width),
+        each term's channels of its H frames, oldest first (frame stacking), the terms in order."""
+        pixels = frame.shape[2] * frame.shape[3] if frame.dim() == 4 else 1
+        if name not in self._histories:
+            sizes = [v.shape[1] * pixels for v in values]
+            self._histories[name] = ObservationHistory(history_length, sizes, self._num_envs, self._device)
+        stacked = self._histories[name].push(frame.reshape(self._num_envs, -1), restart)
+        return stacked if frame.dim() != 4 else stacked.reshape(self._num_envs, -1, *frame.shape[2:])
 
     def _check_shapes(self, group: str, terms: list[TermSpec], values: list[torch.Tensor]) -> None:
         images = [value.dim() == 4 for value in values]
@@ -90,9 +103,6 @@ class ObservationGroups:
             )
         elif len({tuple(v.shape[2:]) for v in values}) > 1:
             problem = f"holds images of different sizes: {described}; expected one height and width"
-        elif self._history_lengths.get(group, 1) > 1:
-            problem = f"keeps a history of images ({described}); history_length > 1 is for vector groups"
-            where += ".history_length"
         else:
             return
         raise SpecError(f"{self._source or 'the spec'}: key '{where}': the group {problem}", key=where)
