@@ -41,10 +41,24 @@ def test_the_side_camera_sees_the_cart_where_its_joint_puts_it(task):
     image = image[:, channels:]  # the newer frame
     if task == "cartpole_rgb":  # colour: the cart is where the image is not black
         image = 1.0 - (image.sum(dim=1, keepdim=True) > 0.05).float()
+    else:  # nearness: 0 for the background
+        image = 1.0 - image
     columns = _seen_columns(image)
     # the camera looks at the rail from +y: +x along the rail is to the image's left
     expected = 63.5 - PIXELS_PER_M * cart[:, 0]
     assert torch.allclose(columns, expected, atol=2.0), (columns, expected)
+
+
+def test_four_rays_a_pixel_see_the_upright_pole_that_one_ray_misses():
+    """The 4 cm pole is about a pixel wide: upright over the rail's centre it falls between two pixels' centre rays."""
+    seen = {}
+    for samples in (1, 4):
+        env = WorkbenchEnv(load_spec("cartpole_depth", {"env.num_envs": 1, "sensors.side.samples_per_pixel": samples}))
+        env.reset_physics(torch.ones(1, dtype=torch.bool), torch.zeros(1, 2), torch.zeros(1, 2))
+        env.step(torch.zeros(1, 1))
+        pole_rows = env.camera("side")["depth"][0, 4:20]  # above the cart: the pole or the background
+        seen[samples] = int((pole_rows < 5.0).any(dim=1).sum())
+    assert seen == {1: 0, 4: 16}, seen
 
 
 def test_point_nav_depth_sees_its_obstacles_around_the_disc():

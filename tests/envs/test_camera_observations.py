@@ -86,6 +86,8 @@ def test_depth_clipped_and_in_metres(env):
     assert float(metres[0, 0, 0, 0]) == 3.0 and float(clipped[0, 0, 0, 0]) == 1.0, "the floor, beyond the clip"
     assert abs(float(metres[0, 0, CENTRE, CENTRE]) - 2.0) < 1e-3, "the cart's top, 2 m down"
     assert abs(float(clipped[0, 0, CENTRE, CENTRE]) - (2.0 - NEAR) / (3.0 - NEAR)) < 1e-3
+    nearness = camera_depth(env, "top", clip=3.0, invert=True)
+    assert torch.allclose(nearness, 1.0 - clipped), "inverted: 1 at near, 0 at the clip (the floor beyond it reads 0)"
     with pytest.raises(ValueError, match=r"clip: expected a distance \[m\] beyond the camera's near \(0.05 m\)"):
         camera_depth(env, "top", clip=0.01)
     with pytest.raises(KeyError, match="no camera 'back' in \\[sensors\\]; cameras: top, slow"):

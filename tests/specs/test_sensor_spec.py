@@ -64,6 +64,7 @@ def test_the_orientation_from_look_at_or_rot(keys, forward, up):
         ({"look_at": [0.0, -2.0, 1.0]}, "sensors.front.look_at", "expected a point other than pos"),
         ({"pos": [0.0, 1.0]}, "sensors.front.pos", "expected 3 numbers, got [0.0, 1.0]"),
         ({"width": 0}, "sensors.front.width", "expected pixels from 1 to 4096, got 0"),
+        ({"samples_per_pixel": 0}, "sensors.front.samples_per_pixel", "expected rays per pixel from 1 to 16, got 0"),
         ({"height": 1.5}, "sensors.front.height", "expected int, got 1.5"),
         ({"fov_deg": 180.0}, "sensors.front.fov_deg", "expected degrees in (0, 180), got 180.0"),
         ({"near": 0.0}, "sensors.front.near", "must be > 0, got 0.0"),

@@ -95,6 +95,8 @@ class CameraRequest:
     """Farthest depth [m], > near."""
     data_types: tuple[str, ...]
     """What to render: any of ``"depth"``, ``"rgb"``, ``"segmentation"``."""
+    samples_per_pixel: int = 1
+    """Rays per pixel: 1 (the pixel's centre) or more (supersampled)."""
 
 
 @dataclass(frozen=True, kw_only=True)

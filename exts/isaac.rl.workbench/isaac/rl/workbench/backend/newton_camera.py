@@ -18,6 +18,8 @@ Shapes: N = num_envs, H x W = a camera's image, S = shapes per env.
 
 from __future__ import annotations
 
+import dataclasses
+
 import warnings
 from collections.abc import Mapping, Sequence
 
@@ -135,7 +137,12 @@ class _Camera:
         wp_device = wp.device_from_torch(device)
         self.request, self.body, self.bodies_per_env = request, body, bodies_per_env
         self.local = wp.transformf(wp.vec3f(*request.pos), wp.quatf(*request.quat))
-        self.rays = SensorCamera.compute_camera_rays_pinhole(w, h, camera_fov=request.fov, device=wp_device)
+        samples = request.samples_per_pixel
+        self.rays = SensorCamera.compute_camera_rays_pinhole(
+            w, h, camera_fov=request.fov, sample_count=samples, device=wp_device
+        )
+        self.anti_aliasing = SensorCamera.AntiAliasing.SSAA if samples > 1 else None
+        self.config = None  # the sensor's render settings (None), or a supersampled copy of them
         self.poses = wp.zeros(n, dtype=wp.transformf, device=wp_device)
         self.worlds = torch.arange(n, dtype=torch.int32, device=device)  # env i renders world i
         self.world_indices = self.worlds.clone()
@@ -175,7 +182,11 @@ class _Camera:
             device=self.poses.device,
         )
         self.world_indices.copy_(self.worlds if mask is None else torch.where(mask, self.worlds, SKIP_VIEW))
-        sensor.update(state, self.poses, self.rays, world_indices=self._world_indices, **self.outputs)
+        if self.anti_aliasing is not None and self.config is None:  # several rays a pixel: supersampled
+            self.config = dataclasses.replace(sensor.default_render_config, anti_aliasing=self.anti_aliasing)
+        sensor.update(
+            state, self.poses, self.rays, world_indices=self._world_indices, render_config=self.config, **self.outputs
+        )
         far, near = self.request.far, self.request.near
         if "depth" in self.images:  # 0 where the ray met nothing
             self.images["depth"].copy_(torch.where(self.raw_depth > 0, self.raw_depth, far).clamp_(near, far))

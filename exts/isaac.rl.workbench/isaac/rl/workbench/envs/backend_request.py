@@ -54,6 +54,7 @@ def camera_request(name: str, camera: CameraSpec) -> CameraRequest:
         near=camera.near,
         far=camera.far,
         data_types=tuple(camera.data_types),
+        samples_per_pixel=camera.samples_per_pixel,
     )
 
 

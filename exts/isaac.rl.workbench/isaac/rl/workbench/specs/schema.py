@@ -386,6 +386,10 @@ class CameraSpec:
     update_period_s: float = 0.0
     """Time between two renders [s], >= 0, rounded up to whole env steps; 0: every env step. Between renders the
     camera gives its last images; an env whose episode restarts renders at the next read."""
+    samples_per_pixel: int = 1
+    """Rays cast per pixel, 1 to 16 (Newton's supersampling, ``AntiAliasing.SSAA``, above 1): depth keeps the
+    nearest sample, colour averages them, so a thing thinner than a pixel is seen wherever it crosses one instead
+    of only where a pixel's centre ray hits it."""
 
 
 ROBOT_BASES = ("floating", "fixed")

@@ -14,6 +14,7 @@ near = 0.05
 far = 10.0
 data_types = ["depth"]       # "depth", "rgb", "segmentation"
 update_period_s = 0.0        # 0: every env step
+samples_per_pixel = 1        # rays per pixel (> 1: supersampled; depth keeps the nearest, colour the mean)
 ```
 """
 
@@ -31,6 +32,8 @@ from .tables import SpecTable, matching_names
 MAX_IMAGE_SIDE = 4096
 """Largest image width or height [pixels]."""
 SENSOR_TYPES = ("camera",)
+MAX_SAMPLES_PER_PIXEL = 16
+"""Most rays a camera casts per pixel (``samples_per_pixel``)."""
 
 
 def load_sensors(t: SpecTable, body_names: list[str], root: str, env: EnvSpec) -> dict[str, CameraSpec]:
@@ -104,6 +107,7 @@ def _load_camera(t: SpecTable, body_names: list[str], root: str) -> CameraSpec:
         far=far,
         data_types=list(data_types),
         update_period_s=t.number("update_period_s", d.update_period_s, minimum=0.0),
+        samples_per_pixel=_samples(t, d.samples_per_pixel),
     )
 
 
@@ -115,6 +119,13 @@ def _vector(t: SpecTable, key: str, size: int, default):
     if len(value) != size or not numbers:
         raise t.error(key, f"expected {size} numbers, got {value!r}")
     return tuple(float(v) for v in value)
+
+
+def _samples(t: SpecTable, default: int) -> int:
+    value = t.number("samples_per_pixel", default, integer=True)
+    if not 1 <= value <= MAX_SAMPLES_PER_PIXEL:
+        raise t.error("samples_per_pixel", f"expected rays per pixel from 1 to {MAX_SAMPLES_PER_PIXEL}, got {value}")
+    return value
 
 
 def _side(t: SpecTable, key: str, default: int) -> int:

@@ -12,12 +12,14 @@ __all__ = ["camera_depth", "camera_rgb", "camera_segmentation"]
 
 
 def camera_depth(
-    env, sensor: str, clip: float | None = None, normalize: bool = True, dropout: float = 0.0
+    env, sensor: str, clip: float | None = None, normalize: bool = True, dropout: float = 0.0, invert: bool = False
 ) -> torch.Tensor:
     """Camera ``sensor``'s depth, the distance along its view axis, shape (num_envs, 1, H, W): clipped to [near,
     ``clip``] [m] (``clip`` default and at most the camera's ``far``), then with ``normalize`` mapped to [0, 1] (0 at
     ``near``, 1 at ``clip``), else in metres. ``dropout``: the share of pixels, drawn anew every step, that read
-    ``clip`` (no return), as a real depth sensor's holes (augmentation; 0: none). Needs ``"depth"`` in the camera's
+    ``clip`` (no return), as a real depth sensor's holes (augmentation; 0: none). ``invert`` (with ``normalize``):
+    nearness instead, 1 at ``near`` and 0 at ``clip``, so that empty background reads 0 and what is seen stands out
+    (a CNN learns thin things, such as a cart-pole's pole, far faster from it). Needs ``"depth"`` in the camera's
     ``data_types``."""
     camera = env.spec.sensors[sensor]
     top = camera.far if clip is None else _clip(clip, camera.near, camera.far)
@@ -26,6 +28,8 @@ def camera_depth(
         depth = torch.where(torch.rand_like(depth) < dropout, top, depth)
     if normalize:
         depth = (depth - camera.near) / (top - camera.near)
+        if invert:
+            depth = 1.0 - depth
     return depth.unsqueeze(1)
 
 
