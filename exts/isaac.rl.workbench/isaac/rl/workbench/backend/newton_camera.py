@@ -19,7 +19,6 @@ Shapes: N = num_envs, H x W = a camera's image, S = shapes per env.
 from __future__ import annotations
 
 import dataclasses
-
 import warnings
 from collections.abc import Mapping, Sequence
 
