@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,8 @@ from pathlib import Path
 import pytest
 from isaac.rl.workbench.frontends import cli
 from isaac.rl.workbench.learn import distributed
+
+from ..conftest import free_port
 
 TORCHRUN = Path(sys.executable).parent / "torchrun"
 RUN_TIMEOUT_S = 120  # [s] a hung rank or rendezvous fails the test instead of blocking it
@@ -42,12 +43,6 @@ code = cli.main(sys.argv[1:])
 (out / f"rank{rank}.exit").write_text(str(code))
 sys.exit(code)
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _rows(run_dir: Path) -> list[dict]:
@@ -76,7 +71,7 @@ def _wait(processes: list[subprocess.Popen], folder: Path) -> list[int]:
 
 @pytest.mark.slow
 def test_two_torchrun_nodes_with_a_c10d_rendezvous_train_into_one_run_folder(tmp_path):
-    run_dir, port = tmp_path / "run", _free_port()
+    run_dir, port = tmp_path / "run", free_port()
     node = [str(TORCHRUN), "--nnodes", "2", "--nproc-per-node", "1", "--rdzv-backend", "c10d"]
     node += ["--rdzv-endpoint", f"127.0.0.1:{port}", "--rdzv-id", "two_nodes", "-m", "isaac.rl.workbench.frontends.cli"]
     command = [*node, *TRAIN, "--max-iterations", "2", "--run-dir", str(run_dir)]

@@ -7,7 +7,6 @@ Then, in a real headless Chromium, a cart-pole with a camera trains and the page
 from __future__ import annotations
 
 import io
-import socket
 import time
 from pathlib import Path
 
@@ -19,22 +18,17 @@ from isaac.rl.workbench.frontends.panel_state import CameraPictures, RunState
 from isaac.rl.workbench.frontends.web.camera_view import DISPLAY_WIDTH, GAP, CameraView, tiled
 from PIL import Image
 
+from ...conftest import free_port
 from .test_browser_panel import ARTIFACTS, _browser_or_fail, _page, _shut, _until
 
 DEPTH = "front depth: white 0.05 m, black 10 m"
 REPO = Path(__file__).resolve().parents[3]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def view(tmp_path):
     model = PanelModel(runs_dir=tmp_path / "runs")
-    server = viser.ViserServer(host="127.0.0.1", port=_free_port(), verbose=False)
+    server = viser.ViserServer(host="127.0.0.1", port=free_port(), verbose=False)
     try:
         yield model, CameraView(server, model)
     finally:

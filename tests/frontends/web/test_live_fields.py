@@ -4,18 +4,12 @@ on a free loopback port, no browser."""
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 import viser
 from isaac.rl.workbench.frontends.panel import PanelModel
 from isaac.rl.workbench.frontends.web.spec_sections import SpecSections
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from ...conftest import free_port
 
 
 @pytest.fixture
@@ -24,7 +18,7 @@ def sections(tmp_path):
     assert model.open_spec("cartpole")
     goal = {"type": "position", "frame": "env", "ranges": {"x": [0.0, 1.0]}}
     assert model.set_field("commands.goal", goal), model.field_errors
-    server = viser.ViserServer(host="127.0.0.1", port=_free_port(), verbose=False)
+    server = viser.ViserServer(host="127.0.0.1", port=free_port(), verbose=False)
     try:
         yield model, SpecSections(server, model)
     finally:

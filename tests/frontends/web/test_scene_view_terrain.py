@@ -4,8 +4,6 @@ task without a terrain shows the grid and no mesh. A viser server on a free loop
 
 from __future__ import annotations
 
-import socket
-
 import numpy as np
 import pytest
 import viser
@@ -14,6 +12,8 @@ from isaac.rl.workbench.frontends.panel import PanelModel
 from isaac.rl.workbench.frontends.panel_state import PoseFrames
 from isaac.rl.workbench.frontends.web.scene_view import SceneView
 from isaac.rl.workbench.scene.terrain_mesh import display_terrain
+
+from ...conftest import free_port
 
 TERRAIN_SPEC = """extends = "ant"
 name = "ant_on_stairs"
@@ -32,16 +32,10 @@ step_height = 0.1
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def view(tmp_path):
     model = PanelModel(runs_dir=tmp_path / "runs")
-    server = viser.ViserServer(host="127.0.0.1", port=_free_port(), verbose=False)
+    server = viser.ViserServer(host="127.0.0.1", port=free_port(), verbose=False)
     scene_view = SceneView(server, model)
     try:
         yield model, scene_view
