@@ -184,15 +184,21 @@ def _onnx_bytes(reference: torch.nn.Module, obs_dim: int) -> bytes:
     """Serialize ``reference.as_onnx()`` as an ONNX model with input "obs" (batch, obs_dim), output "actions"."""
     model = reference.as_onnx(verbose=False).to("cpu").eval()
     example = (torch.zeros(2, obs_dim),)  # a batch of 2, so the exporter does not specialise the batch to 1
+    return _onnx_export(model, example, ["obs"], ({0: torch.export.Dim("batch")},))
+
+
+def _onnx_export(model: torch.nn.Module, example: tuple, input_names: list[str], dynamic_shapes: tuple) -> bytes:
+    """``torch.onnx.export`` (dynamo, opset :data:`ONNX_OPSET`, output ``"actions"``) of ``model`` on ``example``,
+    serialized."""
     with _quiet_export():
         program = torch.onnx.export(
             model,
             example,
             None,
-            input_names=["obs"],
+            input_names=input_names,
             output_names=["actions"],
             opset_version=ONNX_OPSET,
-            dynamic_shapes=({0: torch.export.Dim("batch")},),
+            dynamic_shapes=dynamic_shapes,
             dynamo=True,
             external_data=False,
             verbose=False,
@@ -224,22 +230,7 @@ def _image_onnx_bytes(reference: torch.nn.Module, obs_dim: int, images: list[tor
     names = (["obs"] if obs_dim else []) + list(reference.obs_groups_2d)
     example = ((torch.zeros(2, obs_dim),) if obs_dim else ()) + tuple(torch.zeros(2, *i.shape[1:]) for i in images)
     batch = torch.export.Dim("batch")
-    with _quiet_export():
-        program = torch.onnx.export(
-            model,
-            example,
-            None,
-            input_names=names,
-            output_names=["actions"],
-            opset_version=ONNX_OPSET,
-            dynamic_shapes=(tuple({0: batch} for _ in example),),  # forward(*inputs): one tuple for the varargs
-            dynamo=True,
-            external_data=False,
-            verbose=False,
-        )
-    if program is None:
-        raise ExportError("torch.onnx.export returned no ONNX program")
-    return program.model_proto.SerializeToString()
+    return _onnx_export(model, example, names, (tuple({0: batch} for _ in example),))  # one tuple for *inputs
 
 
 def _torchscript_bytes(reference: torch.nn.Module) -> bytes:
