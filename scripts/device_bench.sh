@@ -4,7 +4,7 @@
 # Sections: cartpole cartpole_bench cartpole_train learner ant ant_train scaling startup robots go2_dc profile
 #           graphed_tests learner_bench learner_seeds scaling_all curriculum_bench curriculum_reach curriculum_go2
 #           curriculum_nav go2_base validate gym eval_cost sweep rough_smoke go2_profile go2_rough g1_flat g1_rough
-#           terrain_contacts dist_shared cameras
+#           terrain_contacts dist_shared cameras camera_nav
 set -uo pipefail
 export PYTHONPATH=/tmp/site:/tmp/extra:$PWD/exts/isaac.rl.workbench ISAAC_RL_WORKBENCH_TASKS=$PWD/tasks PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -252,12 +252,24 @@ dist_shared)  # one rank at 4096 envs against two ranks sharing the GPU at 2048 
   done
   python3 scripts/allreduce_time.py --device cuda:0 --backend gloo --ranks 2 --floats 2499 80281 100817 571801 2>&1 \
     | grep "^all-reduce" ;;
-cameras)  # cartpole_depth: env and training throughput at 1024 and 4096 envs, then trained at 4096 envs until its
-          # episodes are balanced (CAMERA_ITERATIONS, default 150), time to a mean episode length of 270 of 300
-  python3 scripts/bench.py cartpole_depth --device cuda --num-envs 1024 4096 --steps 100 --iterations 5 \
-    --out "$OUT/bench_cartpole_depth.json" 2>&1 | grep "envs:"
+cameras)  # cartpole (state) against cartpole_depth and cartpole_rgb at 1024 and 4096 envs, the camera at its own 128x32
+          # and at each of CAMERA_SIZES (default 64x64 128x128): raw physics, env and training throughput, memory per
+          # env; then cartpole_depth trained at 4096 envs (CAMERA_ITERATIONS, default 150), time to 270 of 300
+  python3 scripts/bench.py cartpole --device cuda --num-envs 1024 4096 --steps 100 --iterations 5 \
+    --out "$OUT/bench_cartpole_state.json" 2>&1 | grep "envs:"
+  for task in cartpole_depth cartpole_rgb; do
+    for size in own ${CAMERA_SIZES:-64x64 128x128}; do
+      set_size=(); [ $size = own ] || set_size=(--set sensors.side.width=${size%x*} sensors.side.height=${size#*x})
+      python3 scripts/bench.py $task --device cuda --num-envs 1024 4096 --steps 100 --iterations 5 "${set_size[@]}" \
+        --out "$OUT/bench_${task}_$size.json" 2>&1 | grep "envs:" | sed "s/^/[$task $size] /"
+    done
+  done
   train cartpole_depth cartpole_depth --num-envs 4096 --max-iterations ${CAMERA_ITERATIONS:-150} --eval-episodes 256
   time_to /tmp/cartpole_depth mean_episode_length 270 ;;
+camera_nav)  # point_nav_depth against point_nav (range scan) at 4096 envs, NAV_ITERATIONS each (default 300): success
+  for task in point_nav point_nav_depth; do
+    train $task $task --num-envs 4096 --max-iterations ${NAV_ITERATIONS:-300} --eval-episodes 256
+  done ;;
 terrain_contacts)  # the Go2 at zero and random actions on the plane, a flat heightfield and go2_rough's tiles
   python3 scripts/terrain_contact_check.py cuda 4096 2>&1 | grep "^cuda" ;;
 go2_rough|g1_flat|g1_rough)  # a training run of TRAIN_SECONDS (default 480) at 4096 envs, evaluated, curves, recording
