@@ -9,9 +9,9 @@ copies the physics' body poses into it. Its bodies and shapes are in the physics
 shape indices mean the same in both.
 
 Each camera's pose per env: its body's world pose times its local pose, or its env's origin plus its fixed pose,
-in one warp kernel. Images are allocated once; a render overwrites them. Nothing waits for the GPU. Whether
-Newton's sensor update (a BVH refit and one render kernel per camera) can be recorded into a CUDA graph has not been
-checked on a GPU.
+in one warp kernel. Images are allocated once; a render overwrites them. Nothing waits for the GPU, so Newton's
+sensor update (a BVH refit and one render kernel per camera) is recorded into the env step's CUDA graph with the
+rest of the step (on an H100, a policy that sees only the replayed images learns to balance the cart-pole).
 
 Shapes: N = num_envs, H x W = a camera's image, S = shapes per env.
 """
