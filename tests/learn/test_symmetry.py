@@ -226,7 +226,7 @@ def test_a_term_without_a_mirror_rule_is_refused_naming_it_unless_the_spec_maps_
     spec = load_spec("go2_flat", {**overrides, "ppo.algorithm.symmetry.terms": given})
     assert symmetry_augmentation(spec).groups["critic"].sign == (1.0, -1.0, 1.0, 1.0, -1.0, 1.0)
     with pytest.raises(SpecError, match="observation group critic has 7 values, its mirror 6") as caught:
-        symmetry_augmentation(spec, group_sizes={"policy": 48, "critic": 7})  # the env's sizes: a map too short
+        symmetry_augmentation(spec, group_shapes={"policy": (48,), "critic": (7,)})  # the env's sizes: a map too short
     assert caught.value.key == "ppo.algorithm.symmetry.terms"
 
 

@@ -5,6 +5,7 @@ image group no network reads is left alone."""
 from __future__ import annotations
 
 import pytest
+from isaac.rl.workbench.envs.workbench_env import WorkbenchEnv
 from isaac.rl.workbench.frontends.cli import main
 from isaac.rl.workbench.specs.loader import SpecError, load_spec
 
@@ -36,3 +37,24 @@ def test_an_image_group_no_network_reads_does_not_stop_symmetry():
     unread = {"ppo.obs_groups": {"actor": ["policy"], "critic": ["critic"]}, "ppo.actor": {"hidden_dims": [64, 64]}}
     spec = load_spec("cartpole_depth", SYMMETRY | unread)
     assert "symmetry" in spec.ppo["algorithm"]
+
+
+def test_an_image_term_of_your_own_is_refused_when_the_env_sees_its_images(tmp_path, monkeypatch):
+    """A term of one's own that returns images is not known as a camera term when the spec loads (with a map given
+    for it, the load passes); the env, which sees its values are (C, H, W) per env, refuses it naming the key and
+    the group's shape, rather than comparing the map with the image's width."""
+    (tmp_path / "own_image_terms.py").write_text(
+        "def nearness(env, sensor):\n    return 1.0 - env.camera(sensor)['depth'].unsqueeze(1) / 6.0\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    own = {
+        "env.num_envs": 2,
+        "observations.image.terms": [{"func": "own_image_terms:nearness", "params": {"sensor": "side"}}],
+        "ppo.algorithm.symmetry.terms.own_image_terms:nearness": {"index": [0], "sign": [1.0]},
+    }
+    spec = load_spec("cartpole_depth", SYMMETRY | own)
+    env = WorkbenchEnv(spec)
+    with pytest.raises(SpecError) as caught:
+        env.symmetry_augmentation()
+    assert caught.value.key == "ppo.algorithm.symmetry"
+    assert "observation group image holds camera images (2 x 32 x 128 per env" in str(caught.value)

@@ -222,8 +222,8 @@ class WorkbenchEnv(TermState, PhysicsAccess, LiveRanges, VecEnv):
 
     def symmetry_augmentation(self):
         """rsl-rl's mirror function of ``[ppo.algorithm.symmetry]`` (``specs/symmetry_maps.py``), None without one."""
-        sizes = {group: values.shape[-1] for group, values in self._obs.items()}
-        return symmetry_augmentation(self.spec, self.default_dof_pos[0].tolist(), sizes)
+        shapes = {group: tuple(values.shape[1:]) for group, values in self._obs.items()}
+        return symmetry_augmentation(self.spec, self.default_dof_pos[0].tolist(), shapes)
 
     # -- what tools above the env use, besides its physics (PhysicsAccess) -----------------------------------------
     @property

@@ -43,7 +43,9 @@ DEFAULT_POSE_TERMS = frozenset({"joint_pos_rel"})
 
 
 def symmetry_augmentation(
-    spec: TaskSpec, default_joint_pos: list[float] | None = None, group_sizes: dict[str, int] | None = None
+    spec: TaskSpec,
+    default_joint_pos: list[float] | None = None,
+    group_shapes: dict[str, tuple[int, ...]] | None = None,
 ) -> SymmetryAugmentation | None:
     """rsl-rl's mirror function for ``spec`` (None without ``[ppo.algorithm.symmetry]``).
 
@@ -51,8 +53,8 @@ def symmetry_augmentation(
         spec: the task spec.
         default_joint_pos: the env's default joint positions [rad or m] in ``spec.joint_names`` order, checked to be
             mirror-symmetric where actions or observations are relative to them (None: not checked).
-        group_sizes: the env's observation group -> its number of values, checked against the maps (None: not
-            checked).
+        group_shapes: the env's observation group -> the shape of one env's values ((D,) for a vector, (C, H, W)
+            for images), checked against the maps (None: not checked).
 
     Raises:
         SpecError: naming the key: a joint without its mirror (``ppo.algorithm.symmetry.joint_pairs``), a term
@@ -63,7 +65,7 @@ def symmetry_augmentation(
     if table is None:
         return None
     read = {g for groups in runner_config(spec.ppo, list(spec.observations))["obs_groups"].values() for g in groups}
-    _refuse_images(spec, read)
+    _refuse_images(spec, read, group_shapes or {})
     try:
         joints = mirror_joints(spec.joint_names, table.get("joint_pairs"), table.get("negate"))
         actions = joints.restricted(spec.actions.joints, "the action")
@@ -85,19 +87,24 @@ def symmetry_augmentation(
     if default_joint_pos is not None:
         _check_default_pose(spec, joints, default_joint_pos)
     for name, mirror in groups.items():
-        if group_sizes is not None and group_sizes[name] != len(mirror):
+        size = None if group_shapes is None else group_shapes[name][-1]
+        if size is not None and size != len(mirror):
             raise SpecError(
-                f"{spec.source}: key '{WHERE}.terms': observation group {name} has {group_sizes[name]} values, its "
+                f"{spec.source}: key '{WHERE}.terms': observation group {name} has {size} values, its "
                 f"mirror {len(mirror)}: a terms.<term> map of the wrong size?",
                 key=f"{WHERE}.terms",
             )
     return SymmetryAugmentation(groups, actions)
 
 
-def _refuse_images(spec: TaskSpec, read: set[str]) -> None:
-    """SpecError naming ``ppo.algorithm.symmetry`` for the first group a network reads that holds camera images."""
+def _refuse_images(spec: TaskSpec, read: set[str], group_shapes: dict[str, tuple[int, ...]]) -> None:
+    """SpecError naming ``ppo.algorithm.symmetry`` for the first group a network reads that holds camera images: a
+    library camera term, or (with the env's ``group_shapes``) values of more than one dimension per env, as a term of
+    your own that returns images gives."""
     for name, terms in spec.observations.items():
         images = [term.func_name for term in terms if term.func in DATA_TYPE_READ]
+        if name in read and not images and len(group_shapes.get(name, ())) > 1:
+            images = [f"{' x '.join(map(str, group_shapes[name]))} per env"]
         if name in read and images:
             raise SpecError(
                 f"{spec.source}: key '{WHERE}': observation group {name} holds camera images ({', '.join(images)}; "
@@ -126,7 +133,8 @@ def _term_mirror(spec: TaskSpec, term: TermSpec, joints: JointMirror, actions: M
         return mirror
     raise ValueError(
         f"'{WHERE}.terms': observation term {term.name} has no mirror rule; give its map as "
-        f"terms.{term.name} = {{ index = [...], sign = [...] }}"
+        f"terms.{term.name} = {{ index = [...], sign = [...] }} (a term that returns images has none: leave its "
+        "group out of ppo.obs_groups)"
     )
 
 
