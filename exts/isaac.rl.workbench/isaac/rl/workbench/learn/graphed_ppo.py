@@ -30,7 +30,8 @@ Images: with rsl-rl's ``CNNModel`` an observation group may be an image (N, C, H
 (steps, N, C, H, W), the update gathers its mini-batch rows from that storage (not copied into the packed tensor of
 the vector fields), and the autocast covers the CNN as it covers the MLP. On CUDA nothing in the CNN stands in the way
 of capture: the convolutions, pooling and normalisation layers run on fixed shapes without host syncs, and the
-eager warm-up runs first, so cuDNN's algorithm search (``torch.backends.cudnn.benchmark``) happens before capture.
+eager warm-up runs first, so cuDNN has chosen its algorithms before capture (``torch.backends.cudnn.benchmark`` is
+left at torch's default, off; turning it on has not been measured).
 """
 
 from __future__ import annotations
