@@ -4,7 +4,7 @@
 # Sections: cartpole cartpole_bench cartpole_train learner ant ant_train scaling startup robots go2_dc profile
 #           graphed_tests learner_bench learner_seeds scaling_all curriculum_bench curriculum_reach curriculum_go2
 #           curriculum_nav go2_base validate gym eval_cost sweep rough_smoke go2_profile go2_rough g1_flat g1_rough
-#           terrain_contacts dist_shared cameras camera_nav
+#           terrain_contacts dist_shared cameras camera_rest camera_nav
 set -uo pipefail
 export PYTHONPATH=/tmp/site:/tmp/extra:$PWD/exts/isaac.rl.workbench ISAAC_RL_WORKBENCH_TASKS=$PWD/tasks PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -266,6 +266,14 @@ cameras)  # cartpole (state) against cartpole_depth and cartpole_rgb at 1024 and
   done
   train cartpole_depth cartpole_depth --num-envs 4096 --max-iterations ${CAMERA_ITERATIONS:-150} --eval-episodes 256
   time_to /tmp/cartpole_depth mean_episode_length 270 ;;
+camera_rest)  # what the cameras section left: cartpole_rgb at 128x128, cartpole_depth's update under bf16 against fp32,
+             # and cartpole_rgb trained at 4096 envs (CAMERA_ITERATIONS, default 150)
+  python3 scripts/bench.py cartpole_rgb --device cuda --num-envs 1024 4096 --steps 100 --iterations 5 \
+    --set sensors.side.width=128 sensors.side.height=128 --out "$OUT/bench_cartpole_rgb_128x128.json" 2>&1 | grep "envs:"
+  python3 scripts/bench.py cartpole_depth --device cuda --num-envs 4096 --steps 100 --iterations 5 \
+    --set ppo.precision=bf16 --out "$OUT/bench_cartpole_depth_bf16.json" 2>&1 | grep "envs:" | sed "s/^/[bf16] /"
+  train cartpole_rgb cartpole_rgb --num-envs 4096 --max-iterations ${CAMERA_ITERATIONS:-150} --eval-episodes 256
+  time_to /tmp/cartpole_rgb mean_episode_length 270 ;;
 camera_nav)  # point_nav_depth against point_nav (range scan) at 4096 envs, NAV_ITERATIONS each (default 300): success
   for task in point_nav point_nav_depth; do
     train $task $task --num-envs 4096 --max-iterations ${NAV_ITERATIONS:-300} --eval-episodes 256
