@@ -33,9 +33,16 @@ for r in (rows[0], rows[len(rows) // 2], rows[-1]):
 PY
 }
 
-train() {  # train NAME TASK ARGS...: a timed training run into /tmp/NAME
+train() {  # train NAME TASK ARGS...: a timed training run into /tmp/NAME; its output appended to $OUT/train.log and
+           # its metrics copied to $OUT/NAME.jsonl every 20 s, so a call cut at its time limit still brings them back
+           # (a call brings back 8 files at most: gpu.txt, train.log and 6 runs' metrics)
   local name=$1; shift
-  python3 -m isaac.rl.workbench.frontends.cli train "$@" --device cuda --run-dir /tmp/$name 2>&1 | grep -v "^it " | tail -3
+  (while sleep 20; do cp /tmp/$name/metrics.jsonl "$OUT/$name.jsonl" 2>/dev/null; done) & local copier=$!
+  echo "== $name: train $*" >> "$OUT/train.log"
+  python3 -m isaac.rl.workbench.frontends.cli train "$@" --device cuda --run-dir /tmp/$name > /tmp/$name.log 2>&1
+  kill $copier 2>/dev/null
+  grep -v "^Module \|^Warp " /tmp/$name.log >> "$OUT/train.log"
+  grep -v "^it \|^Module \|^Warp " /tmp/$name.log | tail -3
   cp /tmp/$name/metrics.jsonl "$OUT/$name.jsonl"
 }
 
