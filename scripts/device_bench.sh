@@ -39,10 +39,10 @@ train() {  # train NAME TASK ARGS...: a timed training run into /tmp/NAME; its o
   local name=$1; shift
   (while sleep 20; do cp /tmp/$name/metrics.jsonl "$OUT/$name.jsonl" 2>/dev/null; done) & local copier=$!
   echo "== $name: train $*" >> "$OUT/train.log"
-  python3 -m isaac.rl.workbench.frontends.cli train "$@" --device cuda --run-dir /tmp/$name > /tmp/$name.log 2>&1
+  python3 -m isaac.rl.workbench.frontends.cli train "$@" --device cuda --run-dir /tmp/$name 2>&1 \
+    | grep --line-buffered -v "^Module \|^Warp " | tee -a "$OUT/train.log" > /tmp/$name.log
   kill $copier 2>/dev/null
-  grep -v "^Module \|^Warp " /tmp/$name.log >> "$OUT/train.log"
-  grep -v "^it \|^Module \|^Warp " /tmp/$name.log | tail -3
+  grep -v "^it " /tmp/$name.log | tail -3
   cp /tmp/$name/metrics.jsonl "$OUT/$name.jsonl"
 }
 
