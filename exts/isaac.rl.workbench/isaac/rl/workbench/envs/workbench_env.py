@@ -7,7 +7,8 @@ B = rigid bodies per env.
 
 Tools above the env (a simulated robot, a sweep, a log replay, a benchmark) use its public methods only: its physics
 (:class:`~.physics_access.PhysicsAccess`: raw stepping, joint commands in place of actions, physics properties, a
-redraw of the start-up events), live edits of its ranges (:class:`~.live_ranges.LiveRanges`) and
+redraw of the start-up events), live edits of its ranges (:class:`~.live_ranges.LiveRanges`), its episode reports and
+reward weights (:class:`~.episode_reports.EpisodeReports`) and
 :meth:`WorkbenchEnv.set_action_delay_range`,
 :meth:`WorkbenchEnv.set_observation_noise_scale`, :meth:`WorkbenchEnv.metric_values`,
 :meth:`WorkbenchEnv.sharing_physics`.
@@ -30,6 +31,7 @@ from .camera_images import CameraImages
 from .commands import Commands
 from .derived_state import DerivedState
 from .env_size import check_num_envs
+from .episode_reports import EpisodeReports
 from .episode_stats import EpisodeStats
 from .graphed_step import GraphedStep, StepResult
 from .health import HealthCheck
@@ -64,7 +66,7 @@ def make_backend(spec: TaskSpec, device: str = "cpu") -> Backend:
     return engine.build(request, startup_timer.mark)
 
 
-class WorkbenchEnv(TermState, PhysicsAccess, LiveRanges, VecEnv):
+class WorkbenchEnv(TermState, PhysicsAccess, LiveRanges, EpisodeReports, VecEnv):
     """Vectorised env built from a :class:`TaskSpec`.
 
     Args:
@@ -241,12 +243,6 @@ class WorkbenchEnv(TermState, PhysicsAccess, LiveRanges, VecEnv):
         range times ``scale`` (1: as the spec says)."""
         self._observations.set_noise_scale(group, scale)
 
-    def metric_values(self) -> torch.Tensor:
-        """The spec's metric terms at the current state, (N, K) float, columns in :attr:`metric_names` order."""
-        if not self.metric_terms:
-            return torch.zeros(self.num_envs, 0, device=self.device)
-        return torch.stack([self._call(t).float() for t in self.metric_terms], 1)
-
     def sharing_physics(self, cuda_graph: bool = True, health_check: bool = True) -> WorkbenchEnv:
         """Another env of this spec over this env's physics (one simulation, stepped by whichever env steps; its
         start-up events and first reset run on it again): a benchmark compares two ways of stepping on one
@@ -386,47 +382,6 @@ class WorkbenchEnv(TermState, PhysicsAccess, LiveRanges, VecEnv):
             rewards = rewards.clamp(min=0.0)
         self._stats.add_step(rewards, values, self.unstable, self.root_lin_vel_w[:, 0])
         return rewards
-
-    def set_reward_weight(self, name: str, weight: float) -> None:
-        """Change the weight of reward term ``name`` from the next step on (0 switches it off); the step, CUDA graph
-        included, reads the weights from a device tensor, so nothing is rebuilt."""
-        index = next((i for i, term in enumerate(self.reward_terms) if term.name == name), None)
-        if index is None:
-            raise KeyError(f"no reward term '{name}'; terms: {', '.join(t.name for t in self.reward_terms)}")
-        self._reward_scales[index] = float(weight) * self.step_dt
-
-    def spread_episode_starts(self) -> None:
-        """Set every env's episode length counter at random in [0, max_episode_length), as rsl-rl's
-        ``init_at_random_ep_len`` does, so episodes end (and are reported) every iteration rather than all at once;
-        the episodes running now are left out of the statistics."""
-        self.episode_length_buf.random_(0, int(self.max_episode_length))
-        self._stats.mark_partial()
-
-    @property
-    def metric_names(self) -> list[str]:
-        """The spec's metrics (``[metrics.<name>]``), K of them, in the column order of :attr:`episode_metrics`."""
-        return [t.name for t in self.metric_terms]
-
-    @property
-    def episode_metrics(self) -> torch.Tensor:
-        """Each env's metrics for the episode that ended at the last step, shape (N, K); valid where that step's
-        ``dones`` is set (each metric reduced as its ``reduce`` says)."""
-        return self._stats.ended_metrics
-
-    @property
-    def early_terminations(self) -> dict[str, float]:
-        """Over the episodes the last :meth:`pop_episode_stats` counted: :attr:`.EpisodeStats.early_terminations`."""
-        return self._stats.early_terminations
-
-    def pop_episode_stats(self) -> dict[str, float]:
-        """Statistics of the episodes that ended since the last call (one device sync); see
-        :meth:`.episode_stats.EpisodeStats.pop` for the keys."""
-        curriculum = self._terrain_curriculum.log() if self._terrain_curriculum is not None else {}
-        return self._stats.pop() | curriculum
-
-    def pop_eval_stats(self) -> dict[str, float]:
-        """The evaluation envs' episodes since the last call: :meth:`.episode_stats.EpisodeStats.pop_eval`."""
-        return self._stats.pop_eval()
 
     def _reset(self, mask: torch.Tensor) -> None:
         self._reset_pos.copy_(self.default_dof_pos)
