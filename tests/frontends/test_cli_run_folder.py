@@ -216,3 +216,28 @@ def test_a_recording_or_export_into_a_read_only_folder_is_refused_before_the_rol
         remount(disk, "ro")
         assert main(["export", str(run)]) == 2
         assert error_line(capsys).startswith(f"error: {run / 'export'}: cannot write (the file system is read-only")
+
+
+def test_two_runs_started_in_one_second_get_two_folders(tmp_path, monkeypatch, capsys):
+    """The default folder is named to the second; a second run in that second (a panel's Train pressed again, two
+    scripted runs) gets the same name with _2, a third _3, instead of being refused as a folder that holds a run."""
+    import datetime
+
+    import isaac.rl.workbench.run_writer as run_writer
+
+    class FrozenClock:
+        @staticmethod
+        def now():
+            return datetime.datetime(2026, 12, 7, 23, 10, 0)
+
+    monkeypatch.setattr(run_writer, "datetime", FrozenClock)
+    monkeypatch.chdir(tmp_path)
+    for _ in range(3):
+        assert main([*TRAIN, "--max-iterations", "1"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("run folder: ")]
+    assert lines == [
+        f"run folder: {Path('runs/cartpole') / name}"
+        for name in ("2026-12-07_23-10-00", "2026-12-07_23-10-00_2", "2026-12-07_23-10-00_3")
+    ]
+    for name in ("2026-12-07_23-10-00", "2026-12-07_23-10-00_2", "2026-12-07_23-10-00_3"):
+        assert (tmp_path / "runs/cartpole" / name / "checkpoints/model_000001.pt").is_file()

@@ -864,7 +864,7 @@ def test_stop_says_where_the_checkpoint_is_and_the_run_picker_follows_the_run_in
         assert model.set_field("ppo.max_iterations", 200)
         model.add_listener(listen)
         assert model.train()
-        _wait_for(lambda: model.run.iteration >= 1 and model.run.status == "training", 300, "an iteration")
+        _wait_for(lambda: model.run.iteration >= 1 and model.run.status == "training", 300, "an iteration", model)
         model.stop()
         assert model.wait(300) and model.run.status == "finished", model.messages
     finally:
@@ -891,10 +891,13 @@ def test_after_stop_play_the_policy_line_no_longer_says_playing(reopened):
     assert re.fullmatch(r"played \d+ steps: \d+ episodes ended, mean return \S+", reopened.messages[-1])
 
 
-def _wait_for(condition, timeout: float, what: str) -> None:
+def _wait_for(condition, timeout: float, what: str, model=None) -> None:
+    """Poll ``condition`` every 50 ms for up to ``timeout`` s; on a time-out the message names ``what`` and, given
+    the ``model``, its run's status and messages."""
     deadline = time.monotonic() + timeout
     while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        shown = f" (run {model.run.status}, iteration {model.run.iteration}: {model.messages[-3:]})" if model else ""
+        assert time.monotonic() < deadline, f"timed out waiting for {what}{shown}"
         time.sleep(0.05)
 
 

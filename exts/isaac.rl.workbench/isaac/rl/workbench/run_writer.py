@@ -1,15 +1,17 @@
 """What a run writes into its folder besides the metrics and checkpoints :class:`~.learn.run_dir.RunDir` writes:
-the writer lock, the files of a new run once its build succeeds (``spec.toml``, ``randomization.json``),
-``curves.png`` at the end, and taking back what it wrote when it stopped before its first metrics row, so that the
-same folder works again."""
+a new run's default folder name, the writer lock, the files of a new run once its build succeeds (``spec.toml``,
+``randomization.json``), ``curves.png`` at the end, and taking back what it wrote when it stopped before its first
+metrics row, so that the same folder works again."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
+from .learn.run_args import safe_name
 from .learn.run_dir import RunDir, RunError, writing
 from .specs.loader import save_spec
 from .specs.schema import TaskSpec
@@ -20,6 +22,18 @@ RUN_FILES = ("spec.toml", "metrics.jsonl", "checkpoints", "curves.png", "export"
 """What a run folder holds."""
 START_FILES = ("spec.toml", "randomization.json", "run.json")
 """What a new run writes once its build succeeds (taken back while it has no metrics row)."""
+
+
+def default_run_dir(runs_dir: Path, name: str) -> Path:
+    """``<runs_dir>/<name>/<date>_<time>`` to the second, or with ``_2``, ``_3``... after it when a run started in
+    that second already has the folder (a panel's second Train within a second, two scripted runs)."""
+    folder = runs_dir / safe_name(name)
+    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    candidate, count = folder / stamp, 1
+    while candidate.exists():
+        count += 1
+        candidate = folder / f"{stamp}_{count}"
+    return candidate
 
 
 def check_unused(run_dir: Path) -> None:

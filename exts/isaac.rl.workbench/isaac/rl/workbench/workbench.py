@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +27,11 @@ import torch
 
 from .learn import distributed
 from .learn.ppo_config import is_distillation
-from .learn.run_args import check_device, safe_name
+from .learn.run_args import check_device
 from .learn.run_dir import RunDir, RunError, RunWriteError, writing
 from .learn.train_monitor import TrainMonitor
 from .live_edits import LiveEdits
-from .run_writer import RunWriter, check_unused
+from .run_writer import RunWriter, check_unused, default_run_dir
 from .specs.loader import TaskSpec, load_spec
 from .trained_policy import TrainedPolicy
 from .utils import startup_timer
@@ -96,7 +95,7 @@ class Workbench:
         runs_dir: Path = RUNS_DIR,
     ) -> Workbench:
         """A fresh run of ``task`` (a name, a spec path, or a validated spec such as a panel's); the run folder
-        defaults to ``<runs_dir>/<name>/<time>`` (``runs/`` in the current folder).
+        defaults to ``<runs_dir>/<name>/<time>`` (``runs/`` in the current folder; :func:`default_run_dir`).
 
         Nothing is written until :meth:`build` succeeds; a folder that already holds any file a run writes
         (``spec.toml``, ``metrics.jsonl``, ...) is refused, so a run never overwrites a file it did not write.
@@ -106,7 +105,7 @@ class Workbench:
             raise ValueError("overrides apply to a task name or spec file, not to a validated TaskSpec")
         spec = task if isinstance(task, TaskSpec) else load_spec(task, overrides)
         if run_dir is None:
-            run_dir = Path(runs_dir) / safe_name(spec.name) / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+            run_dir = default_run_dir(Path(runs_dir), spec.name)
         run_dir = Path(distributed.from_rank0(str(run_dir)))  # a distributed run's folder is rank 0's
         if distributed.writes():
             check_unused(run_dir)

@@ -26,7 +26,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--num-envs", type=positive_int)
     p.add_argument("--max-iterations", type=positive_int, help="total iterations (a resumed run stops at this count)")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:i]")
-    p.add_argument("--run-dir", help="run folder (default runs/<task>/<date_time>)")
+    p.add_argument(
+        "--run-dir", help="run folder (default runs/<task>/<date_time>, with _2, _3... for a second run in that second)"
+    )
     p.add_argument("--seed", type=int)
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
     p.add_argument(
