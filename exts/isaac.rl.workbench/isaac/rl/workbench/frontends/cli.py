@@ -229,7 +229,7 @@ def exit_code(exc: Exception) -> int | None:
     """2 for bad input, 3 for a failed training or export (see :data:`USER_ERRORS`, :data:`FAILURES`), None for
     any other exception (a bug: its traceback is shown)."""
     names = {f"{cls.__module__}.{cls.__qualname__}" for cls in type(exc).__mro__}
-    user_errors = set(USER_ERRORS).union(*(module.USER_ERRORS for module in (*COMMAND_MODULES, cli_train)))
+    user_errors = set(USER_ERRORS).union(*(module.USER_ERRORS for module in COMMAND_MODULES))
     return 2 if names.intersection(user_errors) else 3 if names.intersection(FAILURES) else None
 
 

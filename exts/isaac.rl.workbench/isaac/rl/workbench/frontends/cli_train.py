@@ -16,8 +16,6 @@ from .cli_common import add_threads, format_iteration, positive_int, set_threads
 from .ctrl_c import StopOnCtrlC
 from .train_report import built_line, finish_and_evaluate, stopped_already
 
-USER_ERRORS = ()  # bad input: exit 2 (this module's errors are listed in cli.py's USER_ERRORS)
-
 
 def add_parsers(sub) -> None:
     """Register ``train`` and ``play`` on ``sub`` (argparse subparsers); the Workbench is imported when one runs."""
