@@ -130,7 +130,9 @@ def test_a_robot_whose_legs_fold_gets_the_gains_import_prints_which_hold_it(tmp_
     tables = tomllib.loads(fragment)["actuators"]
     (group,) = tables.values()
     assert f"[actuators.{next(iter(tables))}] stiffness {group['stiffness']:g}" in drop.message, drop
-    findings, _ = spec_checks(_table_spec(tmp_path, tables))
+    pasted = tmp_path / "pasted"  # a scene file of its own: USD refuses to create a layer that is still open
+    pasted.mkdir()
+    findings, _ = spec_checks(_table_spec(pasted, tables))
     stands = next(f for f in findings if f.check == "drop test")
     assert stands.level == "ok" and stands.message.startswith("stands for 2 s"), findings
 
