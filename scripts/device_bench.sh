@@ -239,11 +239,13 @@ rough_smoke)  # the rough-terrain and humanoid tasks build, capture and train 3 
     python3 -m isaac.rl.workbench.frontends.cli train $task --device cuda --num-envs 256 --max-iterations 3 \
       --eval-episodes 16 --run-dir /tmp/smoke_$task 2>&1 | grep -v "^it " | tail -2
   done ;;
-go2_profile)  # the Go2's env step against raw Newton (4096 envs), and where one iteration's time goes
+go2_profile)  # the Go2's env step against raw Newton (4096 envs), where one iteration's time goes, the step's kernels
   for task in ${PROFILE_TASKS:-go2_flat}; do
     python3 scripts/bench.py $task --device cuda --num-envs 4096 --steps 300 --iterations 10 --out "$OUT/bench_$task.json" 2>&1 | tail -1
     python3 scripts/bench.py $task --profile --device cuda --num-envs 4096 --iterations 10 --out "$OUT/profile_$task.json" 2>&1 \
       | grep -v "^Module\|^Warp\|CUDA Toolkit\|Devices\|\"c[pu][ud]a*\|Kernel cache\|/root/.cache" | tail -25
+    python3 scripts/step_kernels.py $task --device cuda --num-envs 4096 --steps 50 2>&1 | tee "$OUT/kernels_$task.txt" \
+      | sed -n '/ eager steps profiled/,$p' | head -30
   done ;;
 dist_shared)  # one rank at 4096 envs against two ranks sharing the GPU at 2048 each (gloo), cartpole and ant, seeds 1-3
               # (DIST_TASKS, DIST_SEEDS), then the all-reduce time of the shipped networks' gradient sizes

@@ -1,13 +1,15 @@
 """The Go2 at zero and at random actions on the ground plane, on a flat heightfield and on go2_rough's tiles: how
 much it rocks, how often a touching foot is pushed sideways, how high its base rides and how many episodes end.
 
-    python scripts/terrain_contact_check.py cpu 8
+    python scripts/terrain_contact_check.py cpu 8 [mujoco_warp]
     python scripts/terrain_contact_check.py cuda 4096
 
-One line per case; the first 50 env steps after a reset are left out (the drop onto the ground), the next 100 are
-measured. Random actions are standard normal, as a young policy's exploration draws them. On the GPU (one MuJoCo
-world per env) each line also gives the most contacts and constraint rows any one world held against its budget
-(``nconmax`` contacts are pooled over the worlds, ``njmax`` rows are per world: rows past it are dropped).
+On the CPU the third argument picks the solver (``env.cpu_solver``): MuJoCo's merged world (the default) or
+MuJoCo-Warp's separate worlds, what a GPU steps. One line per case; the first 50 env steps after a reset are left
+out (the drop onto the ground), the next 100 are measured. Random actions are standard normal, as a young policy's
+exploration draws them. With MuJoCo-Warp (one world per env) each line also gives the most contacts and constraint
+rows any one world held against its budget (``nconmax`` contacts are pooled over the worlds, ``njmax`` rows are per
+world: rows past it are dropped).
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def measure(env: WorkbenchEnv, random_actions: bool) -> str:
         sideways.append(pushed.float().sum().item() / max(touching.float().sum().item(), 1.0))
         heights.append(env.root_pos_w[:, 2].mean().item())
         ended += int(dones.sum().item())
-        if env.device != "cpu":
+        if not env.backend.solver.use_mujoco_cpu:
             contacts, rows = world_loads(env)
             most_contacts, most_rows = max(most_contacts, contacts), max(most_rows, rows)
     mean = lambda values: sum(values) / len(values)  # noqa: E731
@@ -56,7 +58,7 @@ def measure(env: WorkbenchEnv, random_actions: bool) -> str:
         f"mean |roll, pitch rate| {mean(rocking):.3f} rad/s, touching feet pushed sideways {mean(sideways):.3f}, "
         f"base height {mean(heights):.3f} m, {ended} episodes ended in {MEASURED_STEPS} steps of {env.num_envs} envs"
     )
-    if env.device != "cpu":
+    if not env.backend.solver.use_mujoco_cpu:
         data = env.backend.solver.mjw_data
         line += (
             f"; most in one world: {most_contacts} contacts (pool {data.naconmax // env.num_envs} a world), "
@@ -74,13 +76,15 @@ def world_loads(env: WorkbenchEnv) -> tuple[int, int]:
     return contacts, int(data.nefc.numpy().max())
 
 
-def main(device: str, num_envs: int) -> None:
+def main(device: str, num_envs: int, cpu_solver: str) -> None:
     for name, (task, overrides) in CASES.items():
-        env = WorkbenchEnv(load_spec(task, {"env.num_envs": num_envs, **overrides}), device=device)
+        spec = load_spec(task, {"env.num_envs": num_envs, "env.cpu_solver": cpu_solver, **overrides})
+        env = WorkbenchEnv(spec, device=device)
+        label = device if device != "cpu" else f"cpu ({cpu_solver})"
         for random_actions in (False, True):
-            print(f"{device} {name}, {'random' if random_actions else 'zero'} actions: {measure(env, random_actions)}")
+            print(f"{label} {name}, {'random' if random_actions else 'zero'} actions: {measure(env, random_actions)}")
         env.backend.close()
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    main(sys.argv[1], int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "mujoco")

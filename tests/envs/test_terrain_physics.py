@@ -1,6 +1,7 @@
 """A terrain in Newton on the CPU: the height grid is one static heightfield the robot really stands on (a ball
-dropped on a stair comes to rest on that stair), each env starts at its origin on its tile, and a task with a
-``[terrain]`` table builds and stands on it."""
+dropped on a stair comes to rest on that stair, a box on flat ground rests on it, with MuJoCo and with
+MuJoCo-Warp), each env starts at its origin on its tile, and a task with a ``[terrain]`` table builds and stands on
+it."""
 
 from __future__ import annotations
 
@@ -27,8 +28,10 @@ WIDTH = 0.3
 """Stair width [m]."""
 
 
-def _ball(path: Path) -> Path:
-    """A 1 kg free sphere (articulation ``/ball/body``, radius :data:`RADIUS`) :data:`DROP` above the origin."""
+def _ball(path: Path, cube: bool = False) -> Path:
+    """A 1 kg free sphere (articulation ``/ball/body``, radius :data:`RADIUS`) :data:`DROP` above the origin; with
+    ``cube``, a cube of side 2 x :data:`RADIUS` instead (a box collides with a heightfield through MuJoCo's convex
+    path, as a robot's mesh feet do; a sphere has its own)."""
     stage = Usd.Stage.CreateNew(str(path))
     UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.z)
     UsdGeom.SetStageMetersPerUnit(stage, 1.0)
@@ -41,14 +44,39 @@ def _ball(path: Path) -> Path:
     mass = UsdPhysics.MassAPI.Apply(body.GetPrim())
     mass.CreateMassAttr(1.0)
     mass.CreateDiagonalInertiaAttr(Gf.Vec3f(0.001, 0.001, 0.001))
-    sphere = UsdGeom.Sphere.Define(stage, "/ball/body/shape")
-    sphere.CreateRadiusAttr(RADIUS)
-    UsdPhysics.CollisionAPI.Apply(sphere.GetPrim())
+    if cube:
+        shape = UsdGeom.Cube.Define(stage, "/ball/body/shape")
+        shape.CreateSizeAttr(2 * RADIUS)
+    else:
+        shape = UsdGeom.Sphere.Define(stage, "/ball/body/shape")
+        shape.CreateRadiusAttr(RADIUS)
+    UsdPhysics.CollisionAPI.Apply(shape.GetPrim())
     stage.Save()
     return path
 
 
-def test_a_ball_dropped_on_a_stair_comes_to_rest_on_that_stair(tmp_path):
+def _drop(scene: Path, heights: np.ndarray, origins: np.ndarray, cpu_solver: str):
+    """The Newton backend of one ``scene`` (a ball or a box) per row of ``origins`` (E, 3) on the height grid
+    ``heights`` (0.1 m apart), 20 ms a step."""
+    request = BackendRequest(
+        scene=scene,
+        articulation="/ball/body",
+        load_root="/ball",
+        joint_names=(),
+        num_envs=len(origins),
+        spacing=1.0,
+        physics_dt=0.005,
+        substeps=4,
+        terrain=TerrainGround(heights=heights, horizontal_scale=0.1, env_origins=origins),
+        cpu_solver=cpu_solver,
+    )
+    return newton_backend.build(request)
+
+
+@pytest.mark.parametrize("cpu_solver", ["mujoco", "mujoco_warp"])
+def test_a_ball_dropped_on_a_stair_comes_to_rest_on_that_stair(tmp_path, cpu_solver):
+    """With MuJoCo's merged world and with MuJoCo-Warp's separate worlds (what a GPU steps), on a stair's tread, on
+    the summit and in the pit (the terrain's lowest point, where the heightfield's solid is thinnest)."""
     params = {"step_height": (STEP, STEP), "step_width": (WIDTH, WIDTH)}
     types = (TileType(name="stairs_down", params=params), TileType(name="stairs_up", params=params))
     terrain = generate_terrain(TerrainSpec(rows=1, border=1.0, types=types))
@@ -59,18 +87,7 @@ def test_a_ball_dropped_on_a_stair_comes_to_rest_on_that_stair(tmp_path):
     ground = terrain.height_at(points[:, 0], points[:, 1])
     np.testing.assert_allclose(ground, [STEP, 2 * STEP, 8 * STEP, -8 * STEP], atol=1e-6)
     origins = np.column_stack([points, ground]).astype(np.float32)
-    request = BackendRequest(
-        scene=_ball(tmp_path / "ball.usda"),
-        articulation="/ball/body",
-        load_root="/ball",
-        joint_names=(),
-        num_envs=len(points),
-        spacing=1.0,
-        physics_dt=0.005,
-        substeps=4,
-        terrain=TerrainGround(heights=terrain.heights, horizontal_scale=0.1, env_origins=origins),
-    )
-    backend = newton_backend.build(request)
+    backend = _drop(_ball(tmp_path / "ball.usda"), terrain.heights, origins, cpu_solver)
     np.testing.assert_allclose(backend.env_origins.numpy(), origins)
     np.testing.assert_allclose(backend.root_pose[:, 2].numpy(), ground + DROP, atol=1e-5)
     for _ in range(50):  # 1 s
@@ -78,6 +95,20 @@ def test_a_ball_dropped_on_a_stair_comes_to_rest_on_that_stair(tmp_path):
     rest = backend.root_pose[:, :3].numpy()
     np.testing.assert_allclose(rest[:, 2], ground + RADIUS, atol=0.003)
     np.testing.assert_allclose(rest[:, :2], points, atol=0.02)  # it landed where it was dropped, and stayed
+    assert backend.root_velocity.abs().max() < 0.05
+
+
+@pytest.mark.parametrize("cpu_solver", ["mujoco", "mujoco_warp"])
+def test_a_box_dropped_on_a_flat_terrain_comes_to_rest_on_it(tmp_path, cpu_solver):
+    """A flat terrain is a heightfield at its lowest height everywhere: MuJoCo-Warp needs the solid under it
+    (``newton_terrain.HFIELD_BASE``) to keep a box's contacts; with Newton's 0.1 mm the boxes kept bouncing."""
+    terrain = generate_terrain(TerrainSpec(rows=1, border=1.0, types=(TileType(name="flat", params={}),)))
+    origins = np.array([[0.0, 0.0, 0.0], [1.0, 1.0, 0.0], [-1.0, 0.5, 0.0]], dtype=np.float32)
+    backend = _drop(_ball(tmp_path / "box.usda", cube=True), terrain.heights, origins, cpu_solver)
+    assert backend.solver.use_mujoco_cpu == (cpu_solver == "mujoco")
+    for _ in range(50):  # 1 s
+        backend.step()
+    np.testing.assert_allclose(backend.root_pose[:, 2].numpy(), RADIUS, atol=0.003)
     assert backend.root_velocity.abs().max() < 0.05
 
 

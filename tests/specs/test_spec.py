@@ -64,6 +64,7 @@ def expect_error(path, *fragments):
         ({'joints = ["slider"]\nscale': 'joints = ["wheel"]\nscale'}, "", ["actions.joints", "'wheel'"]),
         ({"num_envs = 64": "num_envs = 0"}, "", ["env.num_envs", ">= 1", "0"]),
         ({"physics_dt = 0.008333333333333333": "physics_dt = -0.01"}, "", ["env.physics_dt", "> 0"]),
+        ({"decimation = 2": 'decimation = 2\ncpu_solver = "warp"'}, "", ["env.cpu_solver", "'mujoco_warp'", "'warp'"]),
         ({"episode_seconds = 5.0": 'episode_seconds = "long"'}, "", ["env.episode_seconds", "expected float"]),
         ({'type = "joint_effort"': 'type = "joint_velocity"'}, "", ["actions.type", "joint_effort"]),
         ({'type = "joint_effort"': 'type = "joint_position"'}, "", ["actions.type", "stiffness > 0", "slider"]),

@@ -151,6 +151,9 @@ class BackendRequest:
     own origin on it (``spacing`` is then ignored); None: the flat ground plane."""
     cameras: tuple[CameraRequest, ...] = ()
     """Cameras rendered in every env (:meth:`Backend.render_cameras`); empty for none."""
+    cpu_solver: str = "mujoco"
+    """Newton on the CPU: "mujoco" (MuJoCo, every env in one world) or "mujoco_warp" (MuJoCo-Warp on the CPU, one
+    world per env, as on a GPU); ignored on a GPU and by other engines."""
 
 
 class BackendError(RuntimeError):

@@ -56,7 +56,8 @@ class NewtonBackend(NewtonProperties, Backend):
 
     Args:
         request: what to build (:class:`~.base.BackendRequest`). On CUDA the clones overlap in separate worlds
-            (``spacing`` applies on the CPU's merged world only). Joints with an explicit actuator get Newton
+            (``spacing`` applies on the CPU's merged world only; ``cpu_solver = "mujoco_warp"`` gives the CPU the GPU's
+            separate worlds and solver). Joints with an explicit actuator get Newton
             actuators evaluated every physics step into ``joint_f`` (inside the CUDA graph on the GPU); their
             implicit gains are zeroed. Newton's importer has already turned USD's per-degree gains into per-radian
             ones, so ``joint_overrides`` are set as given.
@@ -73,6 +74,7 @@ class NewtonBackend(NewtonProperties, Backend):
             raise BackendError(f"device '{device}' asked for, but warp finds no CUDA device")
         self.num_envs, self.physics_dt, self.substeps = num_envs, request.physics_dt, request.substeps
         self.on_cpu = self.device.type == "cpu"
+        merged = self.on_cpu and request.cpu_solver == "mujoco"  # every env in one MuJoCo world
         wp_device = "cpu" if self.on_cpu else f"cuda:{self.device.index or 0}"
 
         mujoco.set_mju_user_warning(_print_mujoco_warning)
@@ -86,7 +88,7 @@ class NewtonBackend(NewtonProperties, Backend):
         newton.solvers.SolverMuJoCo.register_custom_attributes(world)  # geom priorities, below
         if request.terrain is not None:
             xforms = newton_terrain.env_transforms(request.terrain)
-        elif self.on_cpu:
+        elif merged:
             columns = math.ceil(math.sqrt(num_envs))
             xforms = [
                 wp.transform(wp.vec3((i % columns) * spacing, (i // columns) * spacing, 0.0), wp.quat_identity())
@@ -95,7 +97,7 @@ class NewtonBackend(NewtonProperties, Backend):
         else:
             xforms = [wp.transform_identity()] * num_envs
         self._xforms, self._on_terrain = xforms, request.terrain is not None
-        newton_compat.replicate(world, robot, num_envs, xforms, separate_worlds=not self.on_cpu)
+        newton_compat.replicate(world, robot, num_envs, xforms, separate_worlds=not merged)
         ground = self._has_free_root if request.ground is None else request.ground
         if request.terrain is not None:
             ground = True
@@ -115,11 +117,11 @@ class NewtonBackend(NewtonProperties, Backend):
         # a Go2 on its feet makes about 60 contacts with its meshes: room for 128 per env (the CPU's merged world
         # holds every env's); on the GPU each world also gets the constraint rows they need (4 per contact with
         # the pyramidal cone, plus limits): Newton's defaults there (48 contacts, 64 rows) overflow for a Go2
-        contacts_per_world = CONTACTS_PER_ENV * (num_envs if self.on_cpu else 1) if has_contacts else None
-        rows_per_world = 4 * CONTACTS_PER_ENV + 64 if has_contacts and not self.on_cpu else None
+        contacts_per_world = CONTACTS_PER_ENV * (num_envs if merged else 1) if has_contacts else None
+        rows_per_world = 4 * CONTACTS_PER_ENV + 64 if has_contacts and not merged else None
         self.solver = SolverMuJoCoForClones(
             self.model,
-            use_mujoco_cpu=self.on_cpu,
+            use_mujoco_cpu=merged,
             disable_contacts=not has_contacts,
             nconmax=contacts_per_world,
             njmax=rows_per_world,

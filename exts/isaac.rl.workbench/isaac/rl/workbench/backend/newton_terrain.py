@@ -20,6 +20,14 @@ makes 55 to 90 (10 Go2s standing on the first row: 88 to 90 each), within the 12
 a 5 ms physics step."""
 
 
+HFIELD_BASE = 0.5
+"""Depth [m] of the solid under the heightfield's lowest point (MuJoCo's hfield ``size[3]``). MuJoCo collides shapes
+with the prisms between the grid's surface and this base; Newton's default of 0.1 mm leaves the prisms at the
+lowest height (a flat terrain, the bottom of a pit) paper-thin, and MuJoCo-Warp then loses the contacts of feet
+that sink a few millimetres: Go2s standing still on a flat heightfield rocked at 0.23 rad/s and knelt on their
+calves (0.035 rad/s, as on the plane, with this base; MuJoCo-Warp on the CPU, ``env.cpu_solver``)."""
+
+
 def add_terrain(world: newton.ModelBuilder, terrain: TerrainGround) -> int:
     """Add ``terrain``'s heights to ``world`` as one static heightfield shape centred on the origin, colliding with
     everything; returns its shape index. Add it outside any env's world (after the clones), like a ground plane.
@@ -40,7 +48,9 @@ def add_terrain(world: newton.ModelBuilder, terrain: TerrainGround) -> int:
         max_z=max(high, low + 1e-3),
     )
     cfg = newton.ModelBuilder.ShapeConfig(gap=CONTACT_GAP)
-    return world.add_shape_heightfield(heightfield=field, cfg=cfg, label="terrain")
+    return world.add_shape_heightfield(
+        heightfield=field, cfg=cfg, label="terrain", custom_attributes={"mujoco:hfield_base": HFIELD_BASE}
+    )
 
 
 def narrow_contact_gaps(model: newton.Model) -> None:

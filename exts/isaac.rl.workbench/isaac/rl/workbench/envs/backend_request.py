@@ -36,6 +36,7 @@ def backend_request(spec: TaskSpec, device: str) -> BackendRequest:
         ground=spec.env.ground,
         terrain=terrain_ground(spec.terrain, spec.env.num_envs, spec.env.spacing, device),
         cameras=tuple(camera_request(name, camera) for name, camera in spec.sensors.items()),
+        cpu_solver=spec.env.cpu_solver,
     )
 
 

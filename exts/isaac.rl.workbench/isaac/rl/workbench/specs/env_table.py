@@ -6,11 +6,14 @@ from ..backend.registry import ENGINES
 from .schema import EnvSpec
 from .tables import SpecTable
 
+CPU_SOLVERS = ("mujoco", "mujoco_warp")
+"""``env.cpu_solver``'s values (:attr:`.schema.EnvSpec.cpu_solver`)."""
+
 
 def load_env(t: SpecTable) -> EnvSpec:
-    """``[env]``, validated: known keys, ``num_envs`` and ``decimation`` integers >= 1, ``spacing`` >= 0 [m],
-    times > 0 [s], a physics engine of :mod:`..backend.registry`, ``ground`` and ``only_positive_rewards`` true or
-    false; :class:`.schema.EnvSpec`'s default where a key is not given.
+    """``[env]``, validated: known keys, ``num_envs`` and ``decimation`` integers >= 1, ``spacing`` >= 0 [m], times
+    > 0 [s], a physics engine of :mod:`..backend.registry`, ``cpu_solver`` one of :data:`CPU_SOLVERS`, ``ground``
+    and ``only_positive_rewards`` true or false; :class:`.schema.EnvSpec`'s default where a key is not given.
 
     Raises:
         SpecError: naming the key (``env.physics_dt``) and what was expected.
@@ -25,8 +28,16 @@ def load_env(t: SpecTable) -> EnvSpec:
         decimation=t.number("decimation", d.decimation, minimum=1, integer=True),
         physics=_load_physics(t, d.physics),
         ground=t.get("ground", bool, d.ground),
+        cpu_solver=_load_choice(t, "cpu_solver", CPU_SOLVERS, d.cpu_solver),
         only_positive_rewards=t.get("only_positive_rewards", bool, d.only_positive_rewards),
     )
+
+
+def _load_choice(t: SpecTable, key: str, choices: tuple[str, ...], default: str) -> str:
+    value = t.get(key, str, default)
+    if value not in choices:
+        raise t.error(key, f"expected one of {', '.join(repr(c) for c in choices)}, got '{value}'")
+    return value
 
 
 def _load_physics(t: SpecTable, default: str) -> str:

@@ -60,6 +60,11 @@ class EnvSpec:
     with the robot): a fixed-base robot that moves over a floor (a planar walker imported from MJCF, its root's
     slides and hinge under a base welded to the world) needs ``true``. Default: a ground exactly when the base
     floats."""
+    cpu_solver: str = "mujoco"
+    """Newton's solver on the CPU: "mujoco" (MuJoCo, every env in one merged world: fast to step) or "mujoco_warp"
+    (MuJoCo-Warp run by warp on the CPU, one world per env: what a GPU steps, its contacts and limits included,
+    only slower). The second reproduces on a machine without a GPU what the GPU will simulate, such as how a
+    robot stands on a terrain; on a GPU the key is ignored."""
     only_positive_rewards: bool = False
     """Whether each step's total reward is clipped at 0 from below (true or false), as legged_gym's
     ``only_positive_rewards`` does for its legged tasks: where the penalties outweigh what a young policy earns
