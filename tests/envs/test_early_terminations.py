@@ -34,7 +34,7 @@ def test_a_normal_cartpole_does_not_warn(write_spec, tmp_path):
     assert _warnings_of_training(write_spec(), tmp_path) == []
 
 
-def test_only_whole_episodes_ended_by_a_term_within_the_first_steps_count():
+def test_only_whole_episodes_ended_by_a_term_within_the_first_steps_count_and_each_terms_share_is_logged():
     stats = EpisodeStats(4, ["alive"], torch.device("cpu"), False, termination_names=["fell", "out"])
     stats.mark_partial()
     stats.clear(torch.tensor([True, True, True, False]))  # env 3's episode began part-way: it is left out
@@ -42,7 +42,10 @@ def test_only_whole_episodes_ended_by_a_term_within_the_first_steps_count():
     length = torch.tensor([1, EARLY_STEPS, EARLY_STEPS + 1, 1])
     fired = torch.tensor([[True, False, True, True], [True, True, False, True]])
     stats.end_episodes(dones, length, fired)
-    assert stats.pop()["episodes"] == 3
+    popped = stats.pop()
+    assert popped["episodes"] == 3
     assert stats.early_terminations == {"fell": 1 / 3, "out": 2 / 3}
+    # every whole episode each term ended, early or not, logged as Isaac Lab's Episode_Termination/<name>
+    assert popped["termination/fell"] == 2 / 3 and popped["termination/out"] == 2 / 3
     stats.pop()
     assert stats.early_terminations == {}, "nothing ended since"

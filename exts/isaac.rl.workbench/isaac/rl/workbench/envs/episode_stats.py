@@ -58,6 +58,7 @@ class EpisodeStats:
         self.term_names = list(term_names)
         self.termination_names = list(termination_names or [])
         self._early = torch.zeros(len(self.termination_names), device=device)  # episodes each term ended at once
+        self._ended_by = torch.zeros(len(self.termination_names), device=device)  # episodes each term ended
         self.early_terminations: dict[str, float] = {}
         """Termination term -> the share of the whole episodes ended in the last :meth:`pop`'s span that the term
         ended within their first :data:`EARLY_STEPS` steps (0 to 1; an episode several terms end counts for each);
@@ -116,6 +117,7 @@ class EpisodeStats:
         if fired is not None:
             early = real.masked_fill(episode_length > EARLY_STEPS, 0.0)
             self._early.addmv_(fired.float(), early)
+            self._ended_by.addmv_(fired.float(), real)
         length = episode_length.float().unsqueeze(1)
         metrics = torch.where(self._metric_is_mean, self._metric_sums / length.clamp(min=1.0), self._metric_last)
         self.ended_metrics.copy_(metrics)
@@ -134,18 +136,24 @@ class EpisodeStats:
 
         Keys: ``episodes`` (real episodes ended), ``unstable_envs`` (env-steps that blew up), and when an episode
         ended: ``mean_reward`` (undiscounted return), ``mean_episode_length`` (env steps), ``reward/<term>``,
-        ``metric/<name>``; for a floating base ``mean_root_vel_x`` (world x velocity of the root [m/s] over every
-        training env and step). Sets :attr:`early_terminations` for the same episodes.
+        ``metric/<name>``, ``termination/<name>`` (the share of those episodes each termination term ended, as
+        Isaac Lab's ``Episode_Termination/<name>``; time-outs are the rest); for a floating base
+        ``mean_root_vel_x`` (world x velocity of the root [m/s] over every training env and step). Sets
+        :attr:`early_terminations` for the same episodes.
         """
-        values = torch.cat([self._totals, self._early]).tolist()
+        values = torch.cat([self._totals, self._early, self._ended_by]).tolist()
         self._totals.zero_()
         self._early.zero_()
-        totals, early = values[: self._totals.numel()], values[self._totals.numel() :]
+        self._ended_by.zero_()
+        t, m = self._totals.numel(), len(self.termination_names)
+        totals, early, ended_by = values[:t], values[t : t + m], values[t + m :]
         count = totals[0]
         self.early_terminations = (
             {n: e / count for n, e in zip(self.termination_names, early, strict=True)} if count else {}
         )
         out: dict[str, float] = {"episodes": int(count), "unstable_envs": int(totals[-2])}
+        if count:
+            out |= {f"termination/{n}": e / count for n, e in zip(self.termination_names, ended_by, strict=True)}
         if self.track_root_vel_x:
             steps = self._steps_since_pop * self._num_train_envs
             out["mean_root_vel_x"] = totals[-1] / steps if steps else 0.0

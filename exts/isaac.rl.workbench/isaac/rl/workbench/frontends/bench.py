@@ -2,7 +2,8 @@
 
 For each env count, one fresh process measures, on the same scene with the same substeps:
 (a) ``raw``: the env's physics alone (``WorkbenchEnv.step_physics``: the physics substeps, replayed from a CUDA
-    graph on a GPU), under random efforts of the size the policy's actions have (the ceiling);
+    graph on a GPU) under random commands of the size the policy's actions have: efforts for a ``joint_effort``
+    task, position targets around the default pose for a ``joint_position`` one (the ceiling);
 (b) ``env``: ``WorkbenchEnv.step`` with random actions (actions, physics, health check, terms, resets,
     observations); then ``health_check_cost``: the share of env-step throughput the per-env health check costs,
     against an env without it on the same physics (median of 3 alternating runs each);
@@ -50,6 +51,36 @@ def _rate(fn, count: int, device: torch.device) -> float:
     return count / (time.perf_counter() - start)
 
 
+def _raw_step(env, spec, num_envs: int, dev: torch.device):
+    """One env step of physics alone under the same kind of load as the env's: random commands of the action's size
+    on the action's joints (16 drawn once, taken in turn). A ``joint_position`` task gets position targets around
+    its default pose, which the solver's PD follows (the robot stands and moves as under a young policy); a
+    ``joint_effort`` task gets efforts, clamped to the joints' limits."""
+    biggest = dict(zip(spec.actions.joints, spec.actions.joint_scales(), strict=True))
+    clip = spec.actions.clip or 1.0
+    if spec.actions.type == "joint_position":
+        sizes = torch.tensor([abs(biggest.get(name, 0.0)) * clip for name in spec.joint_names], device=dev)
+        pool = [env.default_dof_pos + (torch.rand_like(env.default_dof_pos) * 2 - 1) * sizes for _ in range(16)]
+        command = env.set_joint_position_targets
+    else:
+        sizes = torch.tensor(
+            [
+                min(limit, abs(biggest[name]) * clip) if name in biggest else 0.0
+                for name, limit in zip(spec.joint_names, spec.effort_limits, strict=True)
+            ],
+            device=dev,
+        )
+        pool = [(torch.rand(num_envs, len(spec.joint_names), device=dev) * 2 - 1) * sizes for _ in range(16)]
+        command = env.set_joint_efforts
+    counter = iter(range(10**12))
+
+    def raw_step() -> None:
+        command(pool[next(counter) % 16])
+        env.step_physics()
+
+    return raw_step
+
+
 def measure(task: str, num_envs: int, device: str, steps: int, iterations: int, overrides: dict) -> dict:
     """Measure raw, env and training throughput of ``task`` at ``num_envs`` envs in this process (``build_s``: the
     env's build, physics included)."""
@@ -64,21 +95,7 @@ def measure(task: str, num_envs: int, device: str, steps: int, iterations: int, 
     built = time.perf_counter()
     env = WorkbenchEnv(spec, device)
     build_s = time.perf_counter() - built
-    # the ceiling steps physics under the same kind of load as (b): random efforts of the action's size
-    biggest = dict(zip(spec.actions.joints, spec.actions.joint_scales(), strict=True))
-    limits = torch.tensor(
-        [
-            min(limit, abs(biggest[name]) * (spec.actions.clip or 1.0)) if name in biggest else 0.0
-            for name, limit in zip(spec.joint_names, spec.effort_limits, strict=True)
-        ],
-        device=dev,
-    )
-    effort_pool = [(torch.rand(num_envs, len(spec.joint_names), device=dev) * 2 - 1) * limits for _ in range(16)]
-    raw_counter = iter(range(10**12))
-
-    def raw_step():
-        env.set_joint_efforts(effort_pool[next(raw_counter) % 16])
-        env.step_physics()
+    raw_step = _raw_step(env, spec, num_envs, dev)
 
     for _ in range(10):
         raw_step()
