@@ -147,3 +147,15 @@ def test_a_task_with_a_terrain_stands_on_it(ant_on_terrain):
     heights = env.root_pos_w[:, 2]  # above each env's origin, on its ground
     assert ((heights > 0.25) & (heights < 0.6)).all(), f"an ant sank into its tile or flew: {heights.tolist()}"
     assert (env.backend.root_pose[1::2, 2] > 3 * STEP + 0.25).all(), "the ants on the summit stand on it"
+
+
+def test_with_the_gpus_solver_on_the_cpu_the_envs_of_a_tile_start_on_its_start_point_as_on_a_gpu():
+    """One world per env (``env.cpu_solver = "mujoco_warp"``, or a GPU): no need to keep the envs of a tile apart,
+    and standing them a quarter tile off its centre put them on a stair's edge."""
+    overrides = {"env.num_envs": 8, "terrain.rows": 1, "terrain.types": {"flat": {}, "boxes": {}}}
+    merged = backend_request(load_spec("ant", overrides), "cpu").terrain.env_origins
+    separate = backend_request(load_spec("ant", {**overrides, "env.cpu_solver": "mujoco_warp"}), "cpu").terrain
+    on_gpu = backend_request(load_spec("ant", overrides), "cuda").terrain.env_origins
+    np.testing.assert_array_equal(separate.env_origins, on_gpu)
+    assert len({tuple(o) for o in on_gpu}) == 2, "one start point per tile"
+    assert len({tuple(o) for o in merged}) == 8, "in one world every env has its own spot"

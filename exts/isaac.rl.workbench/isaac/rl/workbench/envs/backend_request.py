@@ -34,7 +34,7 @@ def backend_request(spec: TaskSpec, device: str) -> BackendRequest:
         initial_joint_positions=tuple(initial_joint_positions(spec.robot, names)),
         self_collisions=spec.robot.self_collisions,
         ground=spec.env.ground,
-        terrain=terrain_ground(spec.terrain, spec.env.num_envs, spec.env.spacing, device),
+        terrain=terrain_ground(spec.terrain, spec.env.num_envs, spec.env.spacing, device, spec.env.cpu_solver),
         cameras=tuple(camera_request(name, camera) for name, camera in spec.sensors.items()),
         cpu_solver=spec.env.cpu_solver,
     )
@@ -59,10 +59,12 @@ def camera_request(name: str, camera: CameraSpec) -> CameraRequest:
     )
 
 
-def terrain_ground(terrain: TerrainSpec | None, num_envs: int, spacing: float, device: str) -> TerrainGround | None:
+def terrain_ground(
+    terrain: TerrainSpec | None, num_envs: int, spacing: float, device: str, cpu_solver: str = "mujoco"
+) -> TerrainGround | None:
     """The height grid of ``terrain`` (None: none) and each env's start on it: spread over the columns and the
-    start levels; on the CPU, whose envs share one world, the envs of one tile ``spacing`` metres apart on it, or a
-    quarter of a tile where ``spacing`` is more."""
+    start levels; where the envs share one world (the CPU's MuJoCo, ``cpu_solver``), the envs of one tile
+    ``spacing`` metres apart on it, or a quarter of a tile where ``spacing`` is more."""
     if terrain is None:
         return None
     generated = generate_terrain(terrain)
@@ -70,14 +72,15 @@ def terrain_ground(terrain: TerrainSpec | None, num_envs: int, spacing: float, d
     return TerrainGround(
         heights=generated.heights,
         horizontal_scale=generated.horizontal_scale,
-        env_origins=env_origins(generated, levels, columns, terrain_spread(terrain, spacing, device)),
+        env_origins=env_origins(generated, levels, columns, terrain_spread(terrain, spacing, device, cpu_solver)),
     )
 
 
-def terrain_spread(terrain: TerrainSpec, spacing: float, device: str) -> float:
-    """How far apart the envs of one tile start [m] (:func:`~..scene.terrain.env_origins`' ``spread``): on the CPU,
-    whose envs share one world, ``spacing`` or a quarter of a tile where it is more; 0 on a GPU (one world each)."""
-    return min(spacing, terrain.tile_size / 4) if device == "cpu" else 0.0
+def terrain_spread(terrain: TerrainSpec, spacing: float, device: str, cpu_solver: str = "mujoco") -> float:
+    """How far apart the envs of one tile start [m] (:func:`~..scene.terrain.env_origins`' ``spread``): where the
+    envs share one world (the CPU with ``cpu_solver`` "mujoco"), ``spacing`` or a quarter of a tile where it is
+    more; 0 where each env is a world of its own (a GPU, or the CPU with "mujoco_warp"): all on the tile's start."""
+    return min(spacing, terrain.tile_size / 4) if device == "cpu" and cpu_solver == "mujoco" else 0.0
 
 
 def explicit_actuators(actuators: dict[str, ActuatorSpec], joint_names: list[str]) -> list[ExplicitActuator | None]:

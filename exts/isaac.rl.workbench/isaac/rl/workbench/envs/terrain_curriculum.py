@@ -131,7 +131,7 @@ def terrain_curriculum(
     n = spec.env.num_envs
     generated = generate_terrain(terrain)
     levels, columns = env_start_tiles(terrain, n)
-    spread = terrain_spread(terrain, spec.env.spacing, backend.device.type)
+    spread = terrain_spread(terrain, spec.env.spacing, backend.device.type, spec.env.cpu_solver)
     table = np.stack([env_origins(generated, np.full(n, r), columns, spread) for r in range(terrain.rows)], axis=1)
     device = backend.device
     return TerrainCurriculum(

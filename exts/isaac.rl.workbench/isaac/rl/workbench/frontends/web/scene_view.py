@@ -132,7 +132,8 @@ class SceneView:
         """Where the first ``count`` envs of the open spec start on its terrain [m], (count, 3), as the physics
         places them (:func:`~...envs.backend_request.terrain_ground`)."""
         spec = self.model.spec()
-        ground = terrain_ground(spec.terrain, spec.env.num_envs, spec.env.spacing, self.model.device)
+        env = spec.env
+        ground = terrain_ground(spec.terrain, env.num_envs, env.spacing, self.model.device, env.cpu_solver)
         return np.resize(ground.env_origins, (count, 3)).astype(np.float32)
 
     def _show_terrain(self, terrain: TerrainMesh | None) -> None:
