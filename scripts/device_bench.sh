@@ -289,9 +289,20 @@ camera_nav)  # point_nav_depth against point_nav (range scan) at 4096 envs, NAV_
   done ;;
 terrain_contacts)  # the Go2 at zero and random actions on the plane, a flat heightfield and go2_rough's tiles
   python3 scripts/terrain_contact_check.py cuda 4096 2>&1 | grep "^cuda" ;;
-go2_rough|g1_flat|g1_rough)  # a training run of TRAIN_SECONDS (default 480) at 4096 envs, evaluated, curves, recording
-  train $section $section --num-envs 4096 --seed ${SEED:-1} --eval-episodes 256 \
-    --set "train.stop_when=train_seconds >= ${TRAIN_SECONDS:-480}" train.eval_every=50 ppo.save_interval=100
+go2_rough|g1_flat|g1_rough)  # a training run of TRAIN_SECONDS (default 480) at 4096 envs, evaluated, curves, recording;
+                             # RESUME=1 goes on with the run of an earlier call on the same warm machine to TRAIN_SECONDS
+                             # of training in all (a 15-minute run in two calls: TRAIN_SECONDS=450, then RESUME=1 900)
+  if [ "${RESUME:-0}" = 1 ]; then
+    echo "== $section: train --resume /tmp/$section to ${TRAIN_SECONDS:-480} s" >> "$OUT/train.log"
+    (while sleep 20; do cp /tmp/$section/metrics.jsonl "$OUT/$section.jsonl" 2>/dev/null; done) & copier=$!
+    python3 -m isaac.rl.workbench.frontends.cli train --resume /tmp/$section --device cuda --eval-episodes 256 \
+      --set "train.stop_when=train_seconds >= ${TRAIN_SECONDS:-480}" 2>&1 | grep --line-buffered -v "^Module \|^Warp " \
+      | tee -a "$OUT/train.log" | grep -v "^it " | tail -3
+    kill $copier 2>/dev/null; cp /tmp/$section/metrics.jsonl "$OUT/$section.jsonl"
+  else
+    train $section $section --num-envs 4096 --seed ${SEED:-1} --eval-episodes 256 \
+      --set "train.stop_when=train_seconds >= ${TRAIN_SECONDS:-480}" train.eval_every=50 ppo.save_interval=100
+  fi
   cp /tmp/$section/curves.png "$OUT/${section}_curves.png"
   python3 -m isaac.rl.workbench.frontends.cli play /tmp/$section --episodes 1 --device cuda --record "$OUT/$section.usda" \
     2>&1 | tail -1
