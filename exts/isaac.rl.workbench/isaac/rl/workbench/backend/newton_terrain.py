@@ -23,7 +23,7 @@ a 5 ms physics step."""
 HFIELD_BASE = 0.5
 """Depth [m] of the solid under the heightfield's lowest point (MuJoCo's hfield ``size[3]``). MuJoCo collides shapes
 with the prisms between the grid's surface and this base; Newton's default of 0.1 mm leaves the prisms at the
-lowest height (a flat terrain, the bottom of a pit) paper-thin, and MuJoCo-Warp then loses the contacts of feet
+lowest height (a flat terrain, the deepest pit) paper-thin, and MuJoCo-Warp then loses the contacts of feet
 that sink a few millimetres: Go2s standing still on a flat heightfield rocked at 0.23 rad/s and knelt on their
 calves (0.035 rad/s, as on the plane, with this base; MuJoCo-Warp on the CPU, ``env.cpu_solver``)."""
 
