@@ -16,8 +16,9 @@ from isaac.rl.workbench.deploy_manifest import DeployError, deploy_manifest
 from isaac.rl.workbench.envs.workbench_env import WorkbenchEnv
 from isaac.rl.workbench.scene.inspect import inspect_scene
 from isaac.rl.workbench.scene.joint_velocity_limits import joint_velocity_limits
+from isaac.rl.workbench.specs.key_docs import spec_key_docs
 from isaac.rl.workbench.specs.loader import load_spec
-from isaac.rl.workbench.specs.schema import SpecError, spec_key_docs
+from isaac.rl.workbench.specs.schema import SpecError
 from isaac.rl.workbench.workbench import Workbench
 
 from .conftest import robot_or_fail

@@ -7,7 +7,8 @@ from dataclasses import fields
 import pytest
 from isaac.rl.workbench.frontends.cli import main
 from isaac.rl.workbench.frontends.term_docs import terms_markdown
-from isaac.rl.workbench.specs.schema import ActionSpec, EnvSpec, TaskSpec, TermSpec, spec_key_docs
+from isaac.rl.workbench.specs.key_docs import spec_key_docs
+from isaac.rl.workbench.specs.schema import ActionSpec, EnvSpec, TaskSpec, TermSpec
 from isaac.rl.workbench.terms import REGISTRIES
 from isaac.rl.workbench.utils.field_docs import field_docs
 

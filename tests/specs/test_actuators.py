@@ -76,7 +76,7 @@ def test_a_bad_actuator_names_its_key(groups, key, problem):
 
 
 def test_the_actuator_keys_are_documented():
-    from isaac.rl.workbench.specs.schema import spec_key_docs
+    from isaac.rl.workbench.specs.key_docs import spec_key_docs
 
     docs = {doc.key: doc.doc for doc in spec_key_docs()}
     assert "N·m/rad" in docs["actuators.<group>.stiffness"] and "per degree" not in docs["actuators.<group>.damping"]

@@ -15,8 +15,8 @@ import torch
 from isaac.rl.workbench.envs.term_check import check_terms
 from isaac.rl.workbench.envs.workbench_env import WorkbenchEnv
 from isaac.rl.workbench.frontends.cli import main
+from isaac.rl.workbench.specs.key_docs import spec_key_docs
 from isaac.rl.workbench.specs.loader import SpecError, load_spec, save_spec
-from isaac.rl.workbench.specs.schema import spec_key_docs
 
 from ..conftest import CARTPOLE_SPEC, REPO
 

@@ -120,7 +120,7 @@ def _terms(args) -> int:
 
 
 def _spec(args) -> int:
-    from ..specs.schema import spec_key_docs
+    from ..specs.key_docs import spec_key_docs
 
     for item in spec_key_docs():
         default = "" if item.default is None else f" (default {item.default!r})"

@@ -10,7 +10,8 @@ from dataclasses import fields
 from ..scene.terrain import TerrainSpec, TileType
 from ..scene.terrain_tiles import MAX_SLOPE_DEG, POSITIVE_PARAMETERS, TILE_PARAMETERS
 from ..utils.field_docs import field_docs
-from .schema import KeyDoc, TerrainLevelsSpec
+from .key_docs import KeyDoc
+from .schema import TerrainLevelsSpec
 
 TILE_PARAMETER_DOCS = {
     "amplitude": "Heights uniform in [-amplitude, amplitude] [m]",

@@ -10,7 +10,7 @@ from typing import Any
 
 import omni.ui as ui
 
-from ...specs.schema import spec_key_docs
+from ...specs.key_docs import spec_key_docs
 from ...terms import REGISTRIES
 from ..panel import PanelModel
 from ..panel_layout import ACTION_KEYS, ENV_KEYS, PPO_KEYS, from_toml, to_toml

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import viser
 
-from ...specs.schema import spec_key_docs
+from ...specs.key_docs import spec_key_docs
 from ...terms import REGISTRIES
 from ..panel import PanelModel
 from ..panel_layout import ACTION_KEYS, ENV_KEYS, PPO_KEYS, command_keys, from_toml, to_toml
