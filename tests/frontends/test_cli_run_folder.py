@@ -241,3 +241,26 @@ def test_two_runs_started_in_one_second_get_two_folders(tmp_path, monkeypatch, c
     ]
     for name in ("2026-12-07_23-10-00", "2026-12-07_23-10-00_2", "2026-12-07_23-10-00_3"):
         assert (tmp_path / "runs/cartpole" / name / "checkpoints/model_000001.pt").is_file()
+
+
+def test_two_sweeps_started_in_one_second_get_two_folders(tmp_path, monkeypatch):
+    """A sweep's default folder (the CLI's and the panel's) is runs/<task>/sweep_<time>, with _2 for a second sweep
+    started in that second instead of the first one's folder (whose optuna.db it would have taken over)."""
+    import argparse
+    import datetime
+
+    import isaac.rl.workbench.run_writer as run_writer
+    from isaac.rl.workbench.frontends.cli_sweep import _sweep_folder
+
+    class FrozenClock:
+        @staticmethod
+        def now():
+            return datetime.datetime(2026, 12, 8, 1, 50, 0)
+
+    monkeypatch.setattr(run_writer, "datetime", FrozenClock)
+    monkeypatch.chdir(tmp_path)
+    args = argparse.Namespace(out=None, resume=False)
+    first = _sweep_folder(args, "cartpole")
+    assert first == Path("runs/cartpole/sweep_2026-12-08_01-50-00")
+    first.mkdir(parents=True)
+    assert _sweep_folder(args, "cartpole") == Path("runs/cartpole/sweep_2026-12-08_01-50-00_2")

@@ -24,11 +24,12 @@ START_FILES = ("spec.toml", "randomization.json", "run.json")
 """What a new run writes once its build succeeds (taken back while it has no metrics row)."""
 
 
-def default_run_dir(runs_dir: Path, name: str) -> Path:
-    """``<runs_dir>/<name>/<date>_<time>`` to the second, or with ``_2``, ``_3``... after it when a run started in
-    that second already has the folder (a panel's second Train within a second, two scripted runs)."""
+def default_run_dir(runs_dir: Path, name: str, prefix: str = "") -> Path:
+    """``<runs_dir>/<name>/<prefix><date>_<time>`` to the second, or with ``_2``, ``_3``... after it when a run
+    started in that second already has the folder (a panel's second Train within a second, two scripted runs, two
+    sweeps: ``prefix`` "sweep_")."""
     folder = runs_dir / safe_name(name)
-    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    stamp = prefix + datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     candidate, count = folder / stamp, 1
     while candidate.exists():
         count += 1

@@ -138,16 +138,17 @@ def sweep(args: argparse.Namespace) -> int:
 
 
 def _sweep_folder(args: argparse.Namespace, task: str) -> Path:
-    """``--out``; without it a new ``runs/<task>/sweep_<date_time>``, or with ``--resume`` the newest sweep of the
-    task (the folder of the last ``optuna.db`` written)."""
+    """``--out``; without it a new ``runs/<task>/sweep_<date_time>`` (``_2``, ``_3``... for another in that
+    second), or with ``--resume`` the newest sweep of the task (the folder of the last ``optuna.db`` written)."""
     from ..learn.sweep import DB_FILE
     from ..learn.sweep_space import SweepError
+    from ..run_writer import default_run_dir
 
     if args.out:
         return Path(args.out)
     root = Path("runs") / task
     if not args.resume:
-        return root / f"sweep_{time.strftime('%Y-%m-%d_%H-%M-%S')}"
+        return default_run_dir(Path("runs"), task, prefix="sweep_")
     found = sorted(root.glob(f"sweep_*/{DB_FILE}"), key=lambda db: db.stat().st_mtime)
     if not found:
         raise SweepError(f"--resume: no sweep of {task} in {root} (sweep_*/{DB_FILE}); name its folder with --out")

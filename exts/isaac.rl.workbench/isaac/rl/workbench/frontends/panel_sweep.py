@@ -18,14 +18,13 @@ from __future__ import annotations
 import copy
 import os
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..learn.run_args import safe_name
 from ..learn.sweep import INTERRUPTED, Sweep, SweepConfig, default_direction
 from ..learn.sweep_space import Param, SweepError, parse_param
+from ..run_writer import default_run_dir
 from ..specs.loader import load_spec, save_spec, spec_from_table
 from ..specs.overrides import apply_overrides, parse_overrides
 from ..specs.schema import SpecError, TaskSpec
@@ -101,7 +100,7 @@ class SweepRunner:
         except (SweepError, SpecError) as exc:
             self.model.say(f"error: {exc}")
             return False
-        folder = self.model.runs_dir / safe_name(spec.name) / f"sweep_{time.strftime('%Y-%m-%d_%H-%M-%S')}"
+        folder = default_run_dir(self.model.runs_dir, spec.name, prefix="sweep_")
         names = list(spec.metrics)
         objective = f"the task metric ({names[0]})" if names else "mean_reward"
         direction = default_direction(None, names)
