@@ -9,6 +9,7 @@ same failures are also made by a patched writer, which needs no privileges."""
 from __future__ import annotations
 
 import contextlib
+import datetime
 import errno
 import json
 import os
@@ -218,19 +219,22 @@ def test_a_recording_or_export_into_a_read_only_folder_is_refused_before_the_rol
         assert error_line(capsys).startswith(f"error: {run / 'export'}: cannot write (the file system is read-only")
 
 
-def test_two_runs_started_in_one_second_get_two_folders(tmp_path, monkeypatch, capsys):
-    """The default folder is named to the second; a second run in that second (a panel's Train pressed again, two
-    scripted runs) gets the same name with _2, a third _3, instead of being refused as a folder that holds a run."""
-    import datetime
-
+def _freeze_clock(monkeypatch, moment: datetime.datetime) -> None:
+    """Run folders are named as if every run started at ``moment``."""
     import isaac.rl.workbench.run_writer as run_writer
 
     class FrozenClock:
         @staticmethod
         def now():
-            return datetime.datetime(2026, 12, 7, 23, 10, 0)
+            return moment
 
     monkeypatch.setattr(run_writer, "datetime", FrozenClock)
+
+
+def test_two_runs_started_in_one_second_get_two_folders(tmp_path, monkeypatch, capsys):
+    """The default folder is named to the second; a second run in that second (a panel's Train pressed again, two
+    scripted runs) gets the same name with _2, a third _3, instead of being refused as a folder that holds a run."""
+    _freeze_clock(monkeypatch, datetime.datetime(2026, 12, 7, 23, 10, 0))
     monkeypatch.chdir(tmp_path)
     for _ in range(3):
         assert main([*TRAIN, "--max-iterations", "1"]) == 0
@@ -247,17 +251,10 @@ def test_two_sweeps_started_in_one_second_get_two_folders(tmp_path, monkeypatch)
     """A sweep's default folder (the CLI's and the panel's) is runs/<task>/sweep_<time>, with _2 for a second sweep
     started in that second instead of the first one's folder (whose optuna.db it would have taken over)."""
     import argparse
-    import datetime
 
-    import isaac.rl.workbench.run_writer as run_writer
     from isaac.rl.workbench.frontends.cli_sweep import _sweep_folder
 
-    class FrozenClock:
-        @staticmethod
-        def now():
-            return datetime.datetime(2026, 12, 8, 1, 50, 0)
-
-    monkeypatch.setattr(run_writer, "datetime", FrozenClock)
+    _freeze_clock(monkeypatch, datetime.datetime(2026, 12, 8, 1, 50, 0))
     monkeypatch.chdir(tmp_path)
     args = argparse.Namespace(out=None, resume=False)
     first = _sweep_folder(args, "cartpole")
