@@ -240,7 +240,7 @@ rough_smoke)  # the rough-terrain and humanoid tasks build, capture and train 3 
       --eval-episodes 16 --run-dir /tmp/smoke_$task 2>&1 | grep -v "^it " | tail -2
   done ;;
 go2_profile)  # the Go2's env step against raw Newton (4096 envs), where one iteration's time goes, the step's kernels
-  for task in ${PROFILE_TASKS:-go2_flat}; do
+  for task in ${PROFILE_TASKS:-go2_flat go2_rough}; do
     python3 scripts/bench.py $task --device cuda --num-envs 4096 --steps 300 --iterations 10 --out "$OUT/bench_$task.json" 2>&1 | tail -1
     python3 scripts/bench.py $task --profile --device cuda --num-envs 4096 --iterations 10 --out "$OUT/profile_$task.json" 2>&1 \
       | grep -v "^Module\|^Warp\|CUDA Toolkit\|Devices\|\"c[pu][ud]a*\|Kernel cache\|/root/.cache" | tail -25
