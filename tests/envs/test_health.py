@@ -25,15 +25,19 @@ params = {{ count = {count} }}
 
 DEVICES = [
     "cpu",
+    "cpu:mujoco_warp",  # the GPU's solver and worlds on the CPU (env.cpu_solver)
     pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")),
 ]
 
 
 def rollout(spec_path, device: str, steps: int = 95) -> tuple:
     """Zero actions on 8 cartpoles: final joint positions and velocities, per-step unstable flags (steps, 8), the
-    episode statistics and the per-step rewards (steps, 8), all on the CPU."""
+    episode statistics and the per-step rewards (steps, 8), all on the CPU. ``device`` "cpu:mujoco_warp": the CPU
+    with ``env.cpu_solver = "mujoco_warp"``."""
+    device, warp_on_cpu, _ = device.partition(":mujoco_warp")
+    overrides = {"env.num_envs": 8} | ({"env.cpu_solver": "mujoco_warp"} if warp_on_cpu else {})
     torch.manual_seed(0)
-    env = WorkbenchEnv(load_spec(spec_path, {"env.num_envs": 8}), device)
+    env = WorkbenchEnv(load_spec(spec_path, overrides), device)
     unstable, rewards = [], []
     for _ in range(steps):
         _, reward, _, _ = env.step(torch.zeros(8, 1, device=device))
@@ -45,7 +49,8 @@ def rollout(spec_path, device: str, steps: int = 95) -> tuple:
 
 @pytest.mark.parametrize("device", DEVICES)
 def test_a_blow_up_terminates_only_its_env_and_leaves_the_others_untouched(write_spec, device):
-    """On the CPU all envs share one MuJoCo world; on CUDA each is its own world (and the step a CUDA graph)."""
+    """On the CPU all envs share one MuJoCo world; with MuJoCo-Warp (``cpu:mujoco_warp``) and on CUDA each is its own
+    world (and on CUDA the step a CUDA graph)."""
     exploding = rollout(write_spec(append=EXPLODE.format(count=2), name="explode.toml"), device)
     calm = rollout(write_spec(append=EXPLODE.format(count=0), name="calm.toml"), device)
     pos, vel, unstable, stats, rewards = exploding
