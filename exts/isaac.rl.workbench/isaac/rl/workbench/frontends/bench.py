@@ -58,20 +58,13 @@ def _raw_step(env, spec, num_envs: int, dev: torch.device):
     ``joint_effort`` task gets efforts, clamped to the joints' limits."""
     biggest = dict(zip(spec.actions.joints, spec.actions.joint_scales(), strict=True))
     clip = spec.actions.clip or 1.0
+    sizes = torch.tensor([abs(biggest.get(name, 0.0)) * clip for name in spec.joint_names], device=dev)  # (D,)
     if spec.actions.type == "joint_position":
-        sizes = torch.tensor([abs(biggest.get(name, 0.0)) * clip for name in spec.joint_names], device=dev)
-        pool = [env.default_dof_pos + (torch.rand_like(env.default_dof_pos) * 2 - 1) * sizes for _ in range(16)]
-        command = env.set_joint_position_targets
+        start, command = env.default_dof_pos, env.set_joint_position_targets
     else:
-        sizes = torch.tensor(
-            [
-                min(limit, abs(biggest[name]) * clip) if name in biggest else 0.0
-                for name, limit in zip(spec.joint_names, spec.effort_limits, strict=True)
-            ],
-            device=dev,
-        )
-        pool = [(torch.rand(num_envs, len(spec.joint_names), device=dev) * 2 - 1) * sizes for _ in range(16)]
-        command = env.set_joint_efforts
+        sizes = torch.minimum(sizes, torch.tensor(spec.effort_limits, device=dev))
+        start, command = torch.zeros(num_envs, len(spec.joint_names), device=dev), env.set_joint_efforts
+    pool = [start + (torch.rand_like(start) * 2 - 1) * sizes for _ in range(16)]
     counter = iter(range(10**12))
 
     def raw_step() -> None:
